@@ -1,0 +1,27 @@
+# Two entry points a new user needs: `make demo` (the example deployment on the embedded local AWS) and
+# `make test` (the whole suite). Both create .venv from pyproject.toml the first time.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+IMAGE_TAG ?= 1.1.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/pytest deployments/ --env local --image-tag $(IMAGE_TAG) --ecsdeploy-report ecsdeploy-report.json
+
+test: $(BIN)/.installed
+	$(BIN)/pytest tests/ -n 2 -p no:cacheprovider
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check pytest_ecsdeploy tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ecsdeploy-report.json

@@ -1,0 +1,263 @@
+"""boto3 sessions and clients for an environment, whatever its backend, and the account guard.
+
+Deployment code asks a :class:`ClientFactory` for a client and never knows which backend answers. A backend
+is found by name in :data:`BACKENDS`:
+
+- ``aws``: the default credential chain (or ``profile``), optionally assuming ``role_arn``;
+- ``emulator``: the embedded local AWS (started in-process by the plugin) or a running ``ecsdeploy-emulator``
+  at ``endpoint_url``, with fixed fake credentials;
+- ``localstack``: LocalStack, its endpoint from ``endpoint_url`` or localstack-client's settings
+  (``LOCALSTACK_HOST``, ``EDGE_PORT``).
+
+Every client retries in botocore's adaptive mode, so throttling slows a deployment down instead of ending it.
+Credentials are never formatted into any message.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import AccountMismatch, ActionError, ConfigError
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.client import BaseClient
+
+    from .config import Environment
+
+USER_AGENT = "pytest-ecsdeploy"
+MAX_ATTEMPTS = 10
+
+
+class Backend(Protocol):
+    """How to reach the AWS API for an environment."""
+
+    name: str
+
+    def session(self, environment: Environment) -> boto3.Session: ...
+
+    def endpoint_url(self, environment: Environment, local_endpoint: str | None) -> str | None: ...
+
+
+class AwsBackend:
+    name = "aws"
+
+    def session(self, environment: Environment) -> boto3.Session:
+        import boto3
+        import botocore.exceptions
+
+        try:
+            return boto3.Session(profile_name=environment.profile, region_name=environment.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(
+                f"environment '{environment.name}': the AWS profile '{environment.profile}' is not in "
+                f"the AWS config files."
+            ) from None
+
+    def endpoint_url(self, environment: Environment, local_endpoint: str | None) -> str | None:
+        return environment.endpoint_url
+
+
+class EmulatorBackend:
+    name = "emulator"
+    access_key = "testing"
+
+    def session(self, environment: Environment) -> boto3.Session:
+        import boto3
+
+        return boto3.Session(
+            aws_access_key_id=self.access_key, aws_secret_access_key="testing", region_name=environment.region
+        )
+
+    def endpoint_url(self, environment: Environment, local_endpoint: str | None) -> str | None:
+        url = environment.endpoint_url or local_endpoint
+        if url is None:
+            raise ConfigError(
+                f"environment '{environment.name}': the embedded local AWS is not running and no endpoint_url "
+                f"is set."
+            )
+        return url
+
+
+class LocalStackBackend:
+    name = "localstack"
+
+    def session(self, environment: Environment) -> boto3.Session:
+        import boto3
+
+        return boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=environment.region)
+
+    def endpoint_url(self, environment: Environment, local_endpoint: str | None) -> str | None:
+        if environment.endpoint_url:
+            return environment.endpoint_url
+        from localstack_client.config import get_service_endpoint
+
+        return str(get_service_endpoint("ecs"))
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (AwsBackend(), EmulatorBackend(), LocalStackBackend())}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; an unknown name is a ConfigError listing the valid ones."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown backend '{name}'; choose one of: {', '.join(BACKENDS)}.") from None
+
+
+def mask_account(account_id: str) -> str:
+    """``123456789012`` -> ``1234****9012``: enough to tell accounts apart in a log, not to copy one."""
+    if len(account_id) < 8:
+        return "*" * len(account_id)
+    return f"{account_id[:4]}{'*' * (len(account_id) - 8)}{account_id[-4:]}"
+
+
+def session_name(environment: Environment) -> str:
+    """A readable RoleSessionName (CloudTrail shows it): ``pytest-ecsdeploy-prod-alice``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name on some CI workers
+        user = "ci"
+    name = re.sub(r"[^\w+=,.@-]", "-", f"pytest-ecsdeploy-{environment.name}-{user}")
+    return name[:64]
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    """``Code: message`` of a botocore ClientError, or the exception's own text."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        err = response["Error"]
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '').rstrip('.')}"
+    return str(exc)
+
+
+class ClientFactory:
+    """boto3 clients for one environment, built once and shared; the ``aws`` fixture.
+
+    >>> aws.client("ecs").describe_clusters(clusters=[deploy_env.cluster])
+    >>> aws.ensure_account()   # the account guard: call before the first write
+    '123456789012'
+    """
+
+    def __init__(
+        self,
+        environment: Environment,
+        *,
+        local_endpoint: str | None = None,
+        session: boto3.Session | None = None,
+    ) -> None:
+        self.environment = environment
+        self.backend = get_backend(environment.backend)
+        self.endpoint_url = self.backend.endpoint_url(environment, local_endpoint)
+        self._base_session = session
+        self._session: boto3.Session | None = None
+        self._clients: dict[str, BaseClient] = {}
+        self._identity: dict[str, Any] | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if self._session is None:
+                base = self._base_session or self.backend.session(self.environment)
+                self._session = self._assume(base) if self.environment.role_arn else base
+            return self._session
+
+    def client(self, service_name: str) -> Any:
+        """A boto3 client for ``service_name`` (``ecs``, ``ecr``, ``elbv2`` …), cached per factory."""
+        with self._lock:
+            if service_name not in self._clients:
+                self._clients[service_name] = self.session.client(
+                    service_name, endpoint_url=self.endpoint_url, config=client_config()
+                )
+            return self._clients[service_name]
+
+    def caller_identity(self) -> dict[str, Any]:
+        """STS GetCallerIdentity, asked once."""
+        with self._lock:
+            if self._identity is None:
+                try:
+                    self._identity = dict(self.client("sts").get_caller_identity())
+                except Exception as exc:
+                    raise ActionError(
+                        f"environment '{self.environment.name}': could not read the caller's identity from STS "
+                        f"({error_message(exc)}); check the credentials for this environment.",
+                        code=error_code(exc),
+                    ) from None
+            return self._identity
+
+    @property
+    def account_id(self) -> str:
+        return str(self.caller_identity()["Account"])
+
+    def ensure_account(self) -> str:
+        """The account guard: the caller's account must be the environment's ``account_id``.
+
+        Call it before the first write; it asks STS once. A mismatch raises AccountMismatch naming both
+        accounts with their middle digits masked, before anything changes.
+        """
+        actual = self.account_id
+        expected = self.environment.account_id
+        if expected is not None and actual != expected:
+            raise AccountMismatch(
+                f"environment '{self.environment.name}' deploys to account {mask_account(expected)}, but the "
+                f"credentials belong to account {mask_account(actual)}; nothing was changed.",
+                expected=expected,
+                actual=actual,
+            )
+        return actual
+
+    def _assume(self, base: boto3.Session) -> boto3.Session:
+        import boto3
+        from botocore.credentials import RefreshableCredentials
+        from botocore.session import get_session
+
+        env = self.environment
+        sts = base.client("sts", endpoint_url=self.endpoint_url, config=client_config())
+
+        def fetch() -> dict[str, str]:
+            try:
+                creds = sts.assume_role(RoleArn=env.role_arn, RoleSessionName=session_name(env))["Credentials"]
+            except Exception as exc:
+                raise ActionError(
+                    f"environment '{env.name}': could not assume role {env.role_arn} ({error_message(exc)}).",
+                    code=error_code(exc),
+                ) from None
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        botocore_session = get_session()
+        botocore_session._credentials = RefreshableCredentials.create_from_metadata(  # noqa: SLF001
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
+        botocore_session.set_config_variable("region", env.region)
+        return boto3.Session(botocore_session=botocore_session)
+
+
+def client_config() -> Any:
+    """botocore settings every client shares: adaptive retries, bounded timeouts, our user agent."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra=USER_AGENT,
+    )

@@ -1,0 +1,427 @@
+"""``deployments/ecsdeploy.toml`` parsed into frozen, typed environments and services.
+
+The file is read and checked whole (every table, every key, every type) as soon as ``--env`` is given, so a
+mistake ends the run before anything is deployed. ``${VAR}`` placeholders are filled only in the environment
+that was chosen and in the services, so ``--env local`` never needs the production role's variable.
+
+A placeholder is filled from, in this order: ``--var KEY=VALUE``, the process environment, the chosen
+environment's ``vars`` table. ``${VAR:-fallback}`` gives a fallback, and ``$${`` writes a literal ``${``.
+
+Every mistake is a :class:`~pytest_ecsdeploy.errors.ConfigError` whose message is one sentence naming the
+file, the table and the key, and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .aws import BACKENDS as _BACKEND_REGISTRY
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_CONFIG = Path("deployments") / "ecsdeploy.toml"
+BACKENDS = tuple(_BACKEND_REGISTRY)
+RUNNERS = ("auto", "simulated", "docker")
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "NONE")
+DEFAULT_REGION = "us-east-1"
+DEFAULT_WAIT_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a table: its type (``str``, ``int``, ``float``, ``bool``, ``list``, ``table``) and its meaning."""
+
+    type: str
+    help: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+# The schema is the single source of the configuration reference in docs/configuration.md (a test compares them).
+DEFAULTS_KEYS: dict[str, Key] = {
+    "region": Key("str", "AWS region used by environments that name none.", choices=()),
+    "wait_timeout": Key("float", "Seconds a rollout may take before it counts as failed (default 600)."),
+    "scan_severity": Key(
+        "str", "Lowest ECR scan severity that fails `ecr.image()` (default CRITICAL; NONE turns the gate off).",
+        choices=SEVERITIES,
+    ),
+}
+ENVIRONMENT_KEYS: dict[str, Key] = {
+    "backend": Key("str", "Where the AWS API is: `aws`, `emulator` (embedded local AWS) or `localstack`.",
+                   required=True, choices=BACKENDS),
+    "cluster": Key("str", "ECS cluster name the services run in.", required=True),
+    "region": Key("str", "AWS region (default: `[defaults] region`, else us-east-1)."),
+    "account_id": Key("str", "12-digit account the credentials must belong to; any other account stops the run "
+                             "before the first write."),
+    "role_arn": Key("str", "IAM role to assume for the deployment (session name `pytest-ecsdeploy-<env>`)."),
+    "profile": Key("str", "Named profile from the AWS config files (backend `aws`)."),
+    "endpoint_url": Key("str", "Endpoint of the AWS API: a running `ecsdeploy-emulator` or LocalStack; "
+                               "omitted for `emulator`, the embedded local AWS starts in-process."),
+    "wait_timeout": Key("float", "Seconds a rollout may take in this environment."),
+    "vars": Key("table", "Values for `${VAR}` placeholders, used when neither `--var` nor the process "
+                         "environment sets them."),
+    "seed": Key("table", "What the embedded local AWS holds at start (backend `emulator` only): clusters, "
+                         "repositories and their images, task definitions, services."),
+    "runner": Key("str", "How the embedded local AWS runs tasks: `auto` (Docker when an engine answers), "
+                         "`simulated` or `docker`.", choices=RUNNERS),
+}
+SERVICE_KEYS: dict[str, Key] = {
+    "repository": Key("str", "ECR repository of the service's image."),
+    "task_definition": Key("str", "Task-definition template (JSON, `${VAR}` rendered), relative to the "
+                                  "config file; omit to copy the revision the service runs now."),
+    "containers": Key("list", "Containers whose image a deploy replaces; sidecars keep theirs (default: the "
+                              "containers whose image is in `repository`)."),
+    "health_url": Key("str", "Base URL that `smoke.http()` checks."),
+    "service_name": Key("str", "ECS service name, when it differs from the table name."),
+    "cluster": Key("str", "ECS cluster, when it differs from the environment's."),
+    "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",
+                         choices=SEVERITIES),
+}
+TOP_LEVEL = ("defaults", "environments", "services")
+
+_TYPE_WORDS = {
+    "str": "a string", "int": "an integer", "float": "a positive number", "bool": "true or false",
+    "list": "a list of strings", "table": "a table",
+}
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service to deploy, from ``[services.NAME]``.
+
+    >>> service.name, service.service_name, service.containers
+    ('web', 'web', ('app',))
+    """
+
+    name: str
+    service_name: str
+    repository: str | None = None
+    task_definition: Path | None = None
+    containers: tuple[str, ...] | None = None
+    health_url: str | None = None
+    cluster: str | None = None
+    scan_severity: str = "CRITICAL"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where to deploy, from ``[environments.NAME]`` with defaults applied and placeholders filled.
+
+    ``sources`` says where region, account and backend came from, for the report header.
+    """
+
+    name: str
+    backend: str
+    cluster: str
+    region: str
+    account_id: str | None = None
+    role_arn: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    runner: str = "auto"
+    variables: Mapping[str, str] = field(default_factory=dict)
+    seed: Mapping[str, Any] | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The chosen environment and every service, resolved: what a run deploys with."""
+
+    path: Path
+    environment: Environment
+    services: Mapping[str, Service]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def service(self, name: str) -> Service:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise ConfigError(
+                f"{self.path}: service '{name}' is not in [services]; "
+                f"{_choices(name, self.services)}."
+            ) from None
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The checked, not yet resolved contents of an ecsdeploy.toml."""
+
+    path: Path
+    defaults: Mapping[str, Any]
+    environments: Mapping[str, Mapping[str, Any]]
+    services: Mapping[str, Mapping[str, Any]]
+
+    def resolve(
+        self,
+        env_name: str,
+        cli_vars: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Deployment:
+        """Resolve ``env_name`` and every service, filling placeholders; raises ConfigError."""
+        if env_name not in self.environments:
+            raise ConfigError(
+                f"'{env_name}' is not an environment in {self.path}; {_choices(env_name, self.environments)}."
+            )
+        raw = self.environments[env_name]
+        table = f"[environments.{env_name}]"
+        own_vars = {k: str(v) for k, v in raw.get("vars", {}).items()}
+        variables = _Variables(dict(cli_vars or {}), dict(environ or {}), own_vars)
+
+        def fill(value: Any, where: str) -> Any:
+            if isinstance(value, str):
+                return render_template(value, variables.lookup, f"{self.path}: {where}")
+            if isinstance(value, list):
+                return [fill(v, where) for v in value]
+            if isinstance(value, dict):
+                return {k: fill(v, f"{where}.{k}") for k, v in value.items()}
+            return value
+
+        env = {k: fill(v, f"{table} {k}") for k, v in raw.items() if k != "seed"}
+        sources: dict[str, str] = {"backend": f"{self.path.name} {table}"}
+        if "region" in env:
+            region, sources["region"] = env["region"], f"{self.path.name} {table}"
+        elif "region" in self.defaults:
+            region, sources["region"] = self.defaults["region"], f"{self.path.name} [defaults]"
+        else:
+            region, sources["region"] = DEFAULT_REGION, "built-in default"
+        account_id = env.get("account_id")
+        if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
+            raise ConfigError(
+                f"{self.path}: {table} account_id: expected 12 digits, got '{account_id}'."
+            )
+        sources["account"] = f"{self.path.name} {table}" if account_id else "not pinned"
+        if env["backend"] != "emulator":
+            for key in ("seed", "runner"):
+                if key in raw:
+                    raise ConfigError(
+                        f"{self.path}: {table} {key}: only an environment with backend = \"emulator\" "
+                        f"takes '{key}', this one has backend = \"{env['backend']}\"."
+                    )
+        wait_timeout = float(env.get("wait_timeout", self.defaults.get("wait_timeout", DEFAULT_WAIT_TIMEOUT)))
+        environment = Environment(
+            name=env_name,
+            backend=env["backend"],
+            cluster=env["cluster"],
+            region=region,
+            account_id=account_id,
+            role_arn=env.get("role_arn") or None,
+            profile=env.get("profile") or None,
+            endpoint_url=env.get("endpoint_url") or None,
+            wait_timeout=wait_timeout,
+            runner=env.get("runner", "auto"),
+            variables=variables.merged(),
+            seed=raw.get("seed"),
+            sources=sources,
+        )
+        services = {
+            name: self._service(name, {k: fill(v, f"[services.{name}] {k}") for k, v in svc.items()})
+            for name, svc in self.services.items()
+        }
+        return Deployment(path=self.path, environment=environment, services=services)
+
+    def _service(self, name: str, raw: Mapping[str, Any]) -> Service:
+        template = raw.get("task_definition")
+        containers = raw.get("containers")
+        return Service(
+            name=name,
+            service_name=raw.get("service_name", name),
+            repository=raw.get("repository"),
+            task_definition=(self.path.parent / template) if template else None,
+            containers=tuple(containers) if containers is not None else None,
+            health_url=raw.get("health_url") or None,
+            cluster=raw.get("cluster"),
+            scan_severity=raw.get("scan_severity", self.defaults.get("scan_severity", "CRITICAL")),
+        )
+
+
+class _Variables:
+    def __init__(self, cli: dict[str, str], environ: dict[str, str], own: dict[str, str]) -> None:
+        self._layers = (cli, environ, own)
+        self._cli, self._own = cli, own
+
+    def lookup(self, name: str) -> str | None:
+        for layer in self._layers:
+            if name in layer:
+                return layer[name]
+        return None
+
+    def merged(self) -> dict[str, str]:
+        """The variables a template may use: the environment's own, overridden by ``--var``."""
+        return {**self._own, **self._cli}
+
+
+def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> str:
+    """Fill ``${VAR}`` and ``${VAR:-fallback}`` in ``text``; ``$${`` is a literal ``${``.
+
+    ``lookup`` is a mapping or a callable returning ``None`` for an unset name. ``where`` starts the error
+    message (``"deployments/ecsdeploy.toml: [environments.prod] role_arn"``).
+    """
+    get = lookup if callable(lookup) else lookup.get
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "$${":
+            return "${"
+        body = match.group(1)
+        if body is None:
+            raise ConfigError(f"{where}: '${{' is not closed by '}}'; write '$${{' for a literal '${{'.")
+        name, has_default, default = body.partition(":-")
+        if not _VAR_NAME.match(name):
+            raise ConfigError(f"{where}: '${{{body}}}' is not a variable name (letters, digits and _).")
+        value = get(name)
+        if value is None:
+            if has_default:
+                return default
+            raise ConfigError(
+                f"{where}: variable ${{{name}}} is not set; pass --var {name}=VALUE or set it in the environment."
+            )
+        return str(value)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def load_config(path: Path) -> ConfigFile:
+    """Read and check ``path`` whole; raises ConfigError for a missing file, invalid TOML or a wrong key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; create it or pass --ecsdeploy-config PATH.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not an ecsdeploy.toml file.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise ConfigError(f"{path}: unknown table [{key}]; {_choices(key, TOP_LEVEL, 'expected one of')}.")
+    defaults = _table(path, data, "defaults", "[defaults]")
+    _check_keys(path, "[defaults]", defaults, DEFAULTS_KEYS)
+    environments = _table(path, data, "environments", "[environments]")
+    if not environments:
+        raise ConfigError(f"{path}: no [environments.NAME] table; define at least one environment.")
+    for name, env in environments.items():
+        table = f"[environments.{name}]"
+        if not isinstance(env, dict):
+            raise ConfigError(f"{path}: {table} must be a table, got {_describe(env)}.")
+        _check_keys(path, table, env, ENVIRONMENT_KEYS)
+        for var, value in env.get("vars", {}).items():
+            if not isinstance(value, (str, int, float, bool)):
+                raise ConfigError(f"{path}: {table} vars.{var}: expected a string, got {_describe(value)}.")
+    services = _table(path, data, "services", "[services]")
+    for name, svc in services.items():
+        table = f"[services.{name}]"
+        if not isinstance(svc, dict):
+            raise ConfigError(f"{path}: {table} must be a table, got {_describe(svc)}.")
+        _check_keys(path, table, svc, SERVICE_KEYS)
+        if "containers" in svc and not svc["containers"]:
+            raise ConfigError(f"{path}: {table} containers: expected at least one container name.")
+    return ConfigFile(path=path, defaults=defaults, environments=environments, services=services)
+
+
+def find_config(explicit: str | None, rootdir: Path, args: list[str]) -> Path:
+    """The config file: ``--ecsdeploy-config``, else ``ecsdeploy.toml`` in a directory given on the command line,
+    else ``deployments/ecsdeploy.toml`` under the rootdir."""
+    if explicit:
+        return Path(explicit)
+    for arg in args:
+        candidate = Path(arg.split("::")[0])
+        folder = candidate if candidate.is_dir() else candidate.parent
+        if (folder / "ecsdeploy.toml").is_file():
+            return folder / "ecsdeploy.toml"
+    return rootdir / DEFAULT_CONFIG
+
+
+def _table(path: Path, data: Mapping[str, Any], key: str, label: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {label} must be a table, got {_describe(value)}.")
+    return value
+
+
+def _check_keys(path: Path, table: str, values: Mapping[str, Any], schema: Mapping[str, Key]) -> None:
+    for key, value in values.items():
+        spec = schema.get(key)
+        if spec is None:
+            raise ConfigError(f"{path}: {table} has an unknown key '{key}'; {_choices(key, schema, 'valid keys are')}.")
+        if not _has_type(value, spec.type):
+            raise ConfigError(f"{path}: {table} {key}: expected {_TYPE_WORDS[spec.type]}, got {_describe(value)}.")
+        if spec.choices and value not in spec.choices:
+            raise ConfigError(
+                f"{path}: {table} {key}: '{value}' is not one of {', '.join(spec.choices)}."
+            )
+    for key, spec in schema.items():
+        if spec.required and key not in values:
+            raise ConfigError(f"{path}: {table} is missing the key '{key}' ({spec.help.rstrip('.')}).")
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, dict)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int):
+        return f"{value} (an integer)"
+    if isinstance(value, float):
+        return f"{value} (a number)"
+    if isinstance(value, str):
+        return f"'{value}' (a string)"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with values that are not strings"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _choices(word: str, options: Any, lead: str = "choose one of") -> str:
+    names = sorted(options)
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6) or [
+        n for n in names if len(word) >= 3 and (n.startswith(word) or word.startswith(n))
+    ][:1]
+    listing = f"{lead}: {', '.join(names)}" if names else "none are defined"
+    return f"did you mean '{close[0]}'? ({listing})" if close else listing
+
+
+def reference_markdown() -> str:
+    """The key tables of docs/configuration.md, generated from the schema above (a test keeps them equal)."""
+    parts = []
+    for title, schema in (
+        ("`[defaults]`", DEFAULTS_KEYS),
+        ("`[environments.NAME]`", ENVIRONMENT_KEYS),
+        ("`[services.NAME]`", SERVICE_KEYS),
+    ):
+        rows = ["| key | type | required | meaning |", "|---|---|---|---|"]
+        for key, spec in schema.items():
+            kind = _TYPE_WORDS[spec.type] + (f": {', '.join(spec.choices)}" if spec.choices else "")
+            rows.append(f"| `{key}` | {kind} | {'yes' if spec.required else 'no'} | {spec.help} |")
+        parts.append(f"### {title}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"

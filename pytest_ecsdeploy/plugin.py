@@ -1,0 +1,351 @@
+"""pytest hooks of pytest-ecsdeploy: options, markers, fixtures wired to the action modules, ordering, summary.
+
+Everything that does work lives in the modules this one imports; until ``--env`` is given the plugin reads no
+file, makes no AWS call and prints nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import hookspecs
+from .aws import ClientFactory, mask_account
+from .checks import Check
+from .config import Environment
+from .context import Hooks, RunOptions, ServiceContext
+from .errors import ConfigError, EcsDeployError
+from .options import Setting, add_options, get_setting, parse_vars
+from .run import Run
+
+RUN = pytest.StashKey[Run]()
+ENV_SETTING = pytest.StashKey[Setting]()
+SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
+FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
+
+DEPLOY_FIXTURES = frozenset(
+    {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke"}
+)
+MARKER_HELP = (
+    "ecs_service(name): bind this scenario module to [services.NAME] of ecsdeploy.toml "
+    "(default: the file name, test_NAME.py)."
+)
+NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    env = get_setting(config, "ecsdeploy_env")
+    if env.value is None:
+        return
+    try:
+        run = _load_run(config, env)
+    except EcsDeployError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUN] = run
+    config.stash[ENV_SETTING] = env
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        run.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    run = config.stash.get(RUN, None)
+    if run is None:
+        return None
+    env, opts = run.environment, run.options
+    account = f"{mask_account(env.account_id)} (from {env.sources['account']})" if env.account_id else "not pinned"
+    return [
+        f"ecsdeploy: env={env.name} (from {config.stash[ENV_SETTING].source}) backend={env.backend} "
+        f"region={env.region} (from {env.sources['region']}) account={account}",
+        f"ecsdeploy: config={run.deployment.path} image-tag={opts.image_tag or '-'} "
+        f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
+        f"wait-timeout={opts.wait_timeout or env.wait_timeout:g}s",
+    ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, Any]:
+    report = yield
+    if isinstance(collector, pytest.Module) and report.passed and _is_scenario(collector, report.result):
+        run = collector.config.stash.get(RUN, None)
+        if run is None:
+            return pytest.CollectReport(
+                collector.nodeid, "skipped", (str(collector.path), 0, f"Skipped: {NO_ENV_REASON}"), []
+            )
+        collector.stash[SERVICE] = _bind_service(collector, run)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every scenario's steps together and in file order, whatever reordering plugins did."""
+    blocks: dict[pytest.Module, list[pytest.Item]] = {}
+    for item in items:
+        module = _scenario_module(item)
+        if module is not None:
+            blocks.setdefault(module, []).append(item)
+    if not blocks:
+        return
+    ordered: list[pytest.Item] = []
+    for item in items:
+        module = _scenario_module(item)
+        if module is None:
+            ordered.append(item)
+        elif module in blocks:
+            ordered.extend(sorted(blocks.pop(module), key=lambda i: i.reportinfo()[1] or 0))
+    items[:] = ordered
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    module = _scenario_module(item)
+    if module is not None and FAILED_STEP in module.stash:
+        pytest.skip(f"an earlier step failed: {module.stash[FAILED_STEP]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    module = _scenario_module(item)
+    if module is None:
+        return report
+    if report.skipped and FAILED_STEP in module.stash and report.when == "setup":
+        # Point the skip at the step, not at this plugin.
+        path, lineno, _ = item.reportinfo()
+        reason = f"Skipped: an earlier step failed: {module.stash[FAILED_STEP]}"
+        report.longrepr = (str(path), (lineno or 0) + 1, reason)
+    if not report.failed:
+        return report
+    if report.when in ("setup", "call"):
+        module.stash.setdefault(FAILED_STEP, item.name)
+    if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
+        # A deployment error is a sentence for the user, not a traceback.
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None or not run.record.services:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "ecsdeploy summary")
+    for line in summary_lines(run):
+        tr.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None:
+        return
+    report = get_setting(session.config, "ecsdeploy_report").value
+    if report:
+        path = run.record.write(Path(report))
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line(f"ecsdeploy: deployment record written to {path}")
+
+
+# ---- fixtures ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deploy_env(request: pytest.FixtureRequest) -> Environment:
+    """The environment chosen with ``--env``, resolved: ``deploy_env.name``, ``.region``, ``.cluster`` …"""
+    return _run(request).environment
+
+
+@pytest.fixture(scope="session")
+def aws(request: pytest.FixtureRequest) -> ClientFactory:
+    """boto3 clients for the chosen environment, whatever its backend: ``aws.client("ecs")``.
+
+    For ``backend = "emulator"`` without ``endpoint_url`` the embedded local AWS is started (seeded) on first
+    use and stopped at the end of the run. ``aws.ensure_account()`` is the account guard.
+    """
+    run = _run(request)
+    try:
+        return run.aws()
+    except EcsDeployError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> ServiceContext:
+    """Everything the actions of this scenario share: environment, service, clients, options, record, log."""
+    run = _run(request)
+    module = request.node
+    service_name = module.stash.get(SERVICE, None) if isinstance(module, pytest.Module) else None
+    if service_name is None:
+        pytest.fail(
+            "this module is not bound to a service; add pytestmark = pytest.mark.ecs_service('NAME')",
+            pytrace=False,
+        )
+    deployment = run.deployment
+    service = deployment.service(service_name)
+    return run.context(
+        service_name, TerminalLog(request.config, service_name), _hooks(request.config, service, deployment)
+    )
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+
+
+class TerminalLog:
+    """Live lines for one service, written past pytest's output capture so progress shows while waiting."""
+
+    def __init__(self, config: pytest.Config, service: str) -> None:
+        self.config = config
+        self.prefix = f"[{service}]"
+
+    def info(self, message: str) -> None:
+        self._write(message)
+
+    def warning(self, message: str) -> None:
+        self._write(f"WARNING: {message}", yellow=True)
+
+    def check(self, check: Check) -> None:
+        self._write(check.line(), red=check.result == "failed")
+
+    def _write(self, message: str, **markup: bool) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:  # xdist workers have no terminal; the controller prints the summary
+            return
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
+            for line in message.splitlines() or [""]:
+                tr.write_line(f"  {self.prefix} {line}", **markup)
+
+
+def summary_lines(run: Run) -> Iterator[str]:
+    """The terminal summary table: service, from -> to, outcome, duration, checks passed/failed."""
+    rows = [("service", "from -> to", "outcome", "duration", "checks ok/failed")]
+    for rec in run.record.services.values():
+        before = _short_revision(rec.revision_before)
+        after = _short_revision(rec.revision_after)
+        outcome = rec.outcome + (f" ({rec.reason})" if rec.reason and rec.outcome != "deployed" else "")
+        rows.append((
+            rec.service, f"{before} -> {after}", outcome, f"{rec.duration:.1f}s",
+            f"{rec.checks.count('passed')}/{rec.checks.count('failed')}",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        yield "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+
+
+def _short_revision(arn: str | None) -> str:
+    return arn.rsplit("/", 1)[-1] if arn else "-"
+
+
+def _load_run(config: pytest.Config, env: Setting) -> Run:
+    variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
+    options = RunOptions(
+        image_tag=get_setting(config, "ecsdeploy_image_tag").value,
+        plan=bool(get_setting(config, "ecsdeploy_plan").value),
+        rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
+        wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
+        variables=variables,
+    )
+    run = Run.load(
+        env_name=env.value,
+        config_path=get_setting(config, "ecsdeploy_config").value,
+        rootdir=Path(config.rootpath),
+        args=[str(a) for a in config.args],
+        options=options,
+        environ=dict(os.environ),
+    )
+    if run.environment.backend == "aws" and env.source != "--env":
+        raise ConfigError(
+            f"environment '{env.value}' deploys to real AWS, so it must be named with --env on the command line, "
+            f"not through {env.source}."
+        )
+    return run
+
+
+def _run(request: pytest.FixtureRequest) -> Run:
+    run = request.config.stash.get(RUN, None)
+    if run is None:
+        pytest.skip(NO_ENV_REASON)
+    return run
+
+
+def _hooks(config: pytest.Config, service: Any, environment: Any) -> Hooks:
+    hook = config.hook
+
+    def extra(results: list[list[tuple[str, bool, str]] | None]) -> list[tuple[str, bool, str]]:
+        return [check for result in results if result for check in result]
+
+    return Hooks(
+        render_task_definition=lambda payload: hook.pytest_ecsdeploy_render_task_definition(
+            service=service, environment=environment, task_definition=payload
+        ),
+        pre_checks=lambda action: extra(
+            hook.pytest_ecsdeploy_pre_checks(service=service, environment=environment, action=action)
+        ),
+        post_checks=lambda action: extra(
+            hook.pytest_ecsdeploy_post_checks(service=service, environment=environment, action=action)
+        ),
+        deployed=lambda record: hook.pytest_ecsdeploy_deployed(record=record),
+        rolled_back=lambda record: hook.pytest_ecsdeploy_rolled_back(record=record),
+    )
+
+
+def _ecs_service_marker(name: str) -> str:
+    """The marker's signature: ``pytest.mark.ecs_service("web")``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"the service name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _is_scenario(module: pytest.Module, result: list[Any]) -> bool:
+    if any(m.name == "ecs_service" for m in module.own_markers):
+        return True
+    return any(DEPLOY_FIXTURES.intersection(getattr(node, "fixturenames", ())) for node in result)
+
+
+def _bind_service(module: pytest.Module, run: Run) -> str:
+    markers = [m for m in module.own_markers if m.name == "ecs_service"]
+    services = run.deployment.services
+    if markers:
+        try:
+            name = _ecs_service_marker(*markers[0].args, **markers[0].kwargs)
+        except TypeError as exc:
+            raise pytest.UsageError(
+                f"{module.path}: pytest.mark.ecs_service takes one service name, as in "
+                f"pytest.mark.ecs_service(\"web\"): {exc}."
+            ) from None
+    else:
+        name = module.path.stem.removeprefix("test_")
+        if name not in services:
+            raise pytest.UsageError(
+                f"{module.path}: this scenario names no service; add pytestmark = pytest.mark.ecs_service(\"NAME\") "
+                f"or name the file test_NAME.py (services in {run.deployment.path}: {', '.join(services) or 'none'})."
+            )
+    try:
+        run.deployment.service(name)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"{module.path}: {exc}") from None
+    return name
+
+
+def _scenario_module(item: pytest.Item) -> pytest.Module | None:
+    module = item.getparent(pytest.Module)
+    if module is not None and SERVICE in module.stash:
+        return module
+    return None

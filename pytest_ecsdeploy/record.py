@@ -1,0 +1,129 @@
+"""The deployment record: what happened, per service, in one run.
+
+Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, handed to Octopus as an artifact
+and output variables. Nothing secret is stored: images, ARNs, check lines and service events only.
+
+Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
+``planned`` (``--plan``), ``deployed``, ``failed`` (rollout failed, no rollback), ``rolled back`` (failed and
+returned to the previous revision), ``rollback failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checks import Checks
+
+OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed")
+
+
+@dataclass
+class Rollback:
+    """A rollback's from/to revisions and how it ended."""
+
+    from_revision: str | None
+    to_revision: str | None
+    outcome: str = "pending"
+    reason: str | None = None
+    deployment_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ServiceRecord:
+    """One service's part of the record."""
+
+    service: str
+    environment: str
+    cluster: str
+    image_before: str | None = None
+    image_after: str | None = None
+    revision_before: str | None = None
+    revision_after: str | None = None
+    deployment_id: str | None = None
+    outcome: str = "pending"
+    reason: str | None = None
+    checks: Checks = field(default_factory=Checks)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    rollback: Rollback | None = None
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    def set_outcome(self, outcome: str, reason: str | None = None) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+        self.outcome = outcome
+        self.reason = reason
+        self.finished_at = time.time()
+
+    def add_event(self, created_at: float, message: str) -> None:
+        self.events.append({"createdAt": created_at, "message": message})
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at or time.time()) - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "cluster": self.cluster,
+            "image": {"before": self.image_before, "after": self.image_after},
+            "revision": {"before": self.revision_before, "after": self.revision_after},
+            "deploymentId": self.deployment_id,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "checks": [c.to_dict() for c in self.checks.items],
+            "events": list(self.events),
+            "timings": dict(self.timings),
+            "rollback": self.rollback.to_dict() if self.rollback else None,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "durationSeconds": round(self.duration, 3),
+        }
+
+
+@dataclass
+class RunRecord:
+    """Every service of one run, with the run's settings."""
+
+    environment: str
+    backend: str
+    region: str
+    image_tag: str | None = None
+    plan: bool = False
+    services: dict[str, ServiceRecord] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+
+    def service(self, name: str, cluster: str) -> ServiceRecord:
+        if name not in self.services:
+            self.services[name] = ServiceRecord(service=name, environment=self.environment, cluster=cluster)
+        return self.services[name]
+
+    @property
+    def failed(self) -> list[ServiceRecord]:
+        return [r for r in self.services.values() if r.outcome in ("failed", "rolled back", "rollback failed")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "backend": self.backend,
+            "region": self.region,
+            "imageTag": self.image_tag,
+            "plan": self.plan,
+            "startedAt": self.started_at,
+            "services": {name: rec.to_dict() for name, rec in self.services.items()},
+        }
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        return path
+

@@ -1,0 +1,127 @@
+"""One run of deployments: the resolved configuration, the options, the record, the clients, the local AWS.
+
+Built by the plugin when ``--env`` is given, and usable without pytest (benchmarks, scripts). Nothing here
+talks to AWS or starts the embedded local AWS until :meth:`Run.aws` is first asked for, so collecting scenario
+files costs no AWS call.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .aws import ClientFactory
+from .config import Deployment, find_config, load_config
+from .context import Hooks, Log, RunOptions, ServiceContext
+from .record import RunRecord
+
+if TYPE_CHECKING:
+    from .emulator import LocalAWS
+
+
+class Run:
+    """The state of one run; ``Run.load(...)`` reads and checks the configuration."""
+
+    def __init__(self, deployment: Deployment, options: RunOptions) -> None:
+        self.deployment = deployment
+        self.options = options
+        env = deployment.environment
+        self.record = RunRecord(
+            environment=env.name, backend=env.backend, region=env.region,
+            image_tag=options.image_tag, plan=options.plan,
+        )
+        self._aws: ClientFactory | None = None
+        self._local: LocalAWS | None = None
+        self._lock = threading.Lock()
+        self._seed = self._check_seed()
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        env_name: str,
+        config_path: str | None,
+        rootdir: Path,
+        args: list[str],
+        options: RunOptions,
+        environ: dict[str, str],
+    ) -> Run:
+        path = find_config(config_path, rootdir, args)
+        deployment = load_config(path).resolve(env_name, options.variables, environ)
+        return cls(deployment, options)
+
+    @property
+    def environment(self) -> Any:
+        return self.deployment.environment
+
+    @property
+    def uses_local_aws(self) -> bool:
+        """True when the embedded local AWS is started in this process (emulator without endpoint_url)."""
+        env = self.deployment.environment
+        return env.backend == "emulator" and not env.endpoint_url
+
+    @property
+    def local_aws(self) -> LocalAWS | None:
+        return self._local
+
+    def aws(self) -> ClientFactory:
+        """The client factory, starting the embedded local AWS first when this environment uses it."""
+        with self._lock:
+            if self._aws is None:
+                endpoint = None
+                if self.uses_local_aws:
+                    self._local = self._start_local_aws()
+                    endpoint = self._local.endpoint_url
+                self._aws = ClientFactory(self.deployment.environment, local_endpoint=endpoint)
+            return self._aws
+
+    def context(self, service_name: str, log: Log, hooks: Hooks) -> ServiceContext:
+        """The ServiceContext of one scenario module bound to ``service_name``."""
+        service = self.deployment.service(service_name)
+        cluster = service.cluster or self.deployment.environment.cluster
+        record = self.record.service(service_name, cluster)
+        record.checks.on_result = log.check
+        return ServiceContext(
+            environment=self.deployment.environment,
+            service=service,
+            aws=self.aws(),
+            options=self.options,
+            record=record,
+            log=log,
+            hooks=hooks,
+            base_dir=self.deployment.base_dir,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._local is not None:
+                self._local.stop()
+                self._local = None
+
+    def _check_seed(self) -> Any:
+        env = self.deployment.environment
+        if env.backend != "emulator" or not env.seed:
+            return None
+        from .emulator.seed import parse_seed
+
+        return parse_seed(
+            env.seed,
+            where=f"{self.deployment.path}: [environments.{env.name}.seed]",
+            base_dir=self.deployment.base_dir,
+            variables=env.variables,
+        )
+
+    def _start_local_aws(self) -> LocalAWS:
+        from .emulator import LocalAWS
+
+        env = self.deployment.environment
+        local = LocalAWS(
+            seed=self._seed,
+            region=env.region,
+            runner=None if env.runner == "auto" else env.runner,
+            base_dir=self.deployment.base_dir,
+            variables=env.variables,
+        )
+        local.start()
+        return local
