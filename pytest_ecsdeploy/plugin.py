@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import hookspecs
-from .aws import ClientFactory, mask_account
-from .checks import Check
-from .config import Environment
-from .context import Hooks, RunOptions, ServiceContext
+from .aws import mask_account
+from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .options import Setting, add_options, get_setting, parse_vars
 from .run import Run
@@ -35,6 +32,8 @@ MARKER_HELP = (
     "ecs_service(name): bind this scenario module to [services.NAME] of ecsdeploy.toml "
     "(default: the file name, test_NAME.py)."
 )
+pytest_plugins = ["pytest_ecsdeploy.fixtures"]
+
 NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
 
 
@@ -163,74 +162,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             tr.write_line(f"ecsdeploy: deployment record written to {path}")
 
 
-# ---- fixtures ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def deploy_env(request: pytest.FixtureRequest) -> Environment:
-    """The environment chosen with ``--env``, resolved: ``deploy_env.name``, ``.region``, ``.cluster`` …"""
-    return _run(request).environment
-
-
-@pytest.fixture(scope="session")
-def aws(request: pytest.FixtureRequest) -> ClientFactory:
-    """boto3 clients for the chosen environment, whatever its backend: ``aws.client("ecs")``.
-
-    For ``backend = "emulator"`` without ``endpoint_url`` the embedded local AWS is started (seeded) on first
-    use and stopped at the end of the run. ``aws.ensure_account()`` is the account guard.
-    """
-    run = _run(request)
-    try:
-        return run.aws()
-    except EcsDeployError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> ServiceContext:
-    """Everything the actions of this scenario share: environment, service, clients, options, record, log."""
-    run = _run(request)
-    module = request.node
-    service_name = module.stash.get(SERVICE, None) if isinstance(module, pytest.Module) else None
-    if service_name is None:
-        pytest.fail(
-            "this module is not bound to a service; add pytestmark = pytest.mark.ecs_service('NAME')",
-            pytrace=False,
-        )
-    deployment = run.deployment
-    service = deployment.service(service_name)
-    return run.context(
-        service_name, TerminalLog(request.config, service_name), _hooks(request.config, service, deployment)
-    )
-
-
 # ---- helpers -------------------------------------------------------------------------------------------------
-
-
-class TerminalLog:
-    """Live lines for one service, written past pytest's output capture so progress shows while waiting."""
-
-    def __init__(self, config: pytest.Config, service: str) -> None:
-        self.config = config
-        self.prefix = f"[{service}]"
-
-    def info(self, message: str) -> None:
-        self._write(message)
-
-    def warning(self, message: str) -> None:
-        self._write(f"WARNING: {message}", yellow=True)
-
-    def check(self, check: Check) -> None:
-        self._write(check.line(), red=check.result == "failed")
-
-    def _write(self, message: str, **markup: bool) -> None:
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is None:  # xdist workers have no terminal; the controller prints the summary
-            return
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
-            for line in message.splitlines() or [""]:
-                tr.write_line(f"  {self.prefix} {line}", **markup)
 
 
 def summary_lines(run: Run) -> Iterator[str]:
@@ -276,34 +208,6 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
             f"not through {env.source}."
         )
     return run
-
-
-def _run(request: pytest.FixtureRequest) -> Run:
-    run = request.config.stash.get(RUN, None)
-    if run is None:
-        pytest.skip(NO_ENV_REASON)
-    return run
-
-
-def _hooks(config: pytest.Config, service: Any, environment: Any) -> Hooks:
-    hook = config.hook
-
-    def extra(results: list[list[tuple[str, bool, str]] | None]) -> list[tuple[str, bool, str]]:
-        return [check for result in results if result for check in result]
-
-    return Hooks(
-        render_task_definition=lambda payload: hook.pytest_ecsdeploy_render_task_definition(
-            service=service, environment=environment, task_definition=payload
-        ),
-        pre_checks=lambda action: extra(
-            hook.pytest_ecsdeploy_pre_checks(service=service, environment=environment, action=action)
-        ),
-        post_checks=lambda action: extra(
-            hook.pytest_ecsdeploy_post_checks(service=service, environment=environment, action=action)
-        ),
-        deployed=lambda record: hook.pytest_ecsdeploy_deployed(record=record),
-        rolled_back=lambda record: hook.pytest_ecsdeploy_rolled_back(record=record),
-    )
 
 
 def _ecs_service_marker(name: str) -> str:
