@@ -17,13 +17,16 @@ from . import hookspecs
 from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
+from .octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .options import Setting, add_options, get_setting, parse_vars
 from .run import Run
+from .terminal import write_lines
 
 RUN = pytest.StashKey[Run]()
 ENV_SETTING = pytest.StashKey[Setting]()
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
 FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
+OCTOPUS = pytest.StashKey[OctopusReporter]()
 
 DEPLOY_FIXTURES = frozenset(
     {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke"}
@@ -32,7 +35,8 @@ MARKER_HELP = (
     "ecs_service(name): bind this scenario module to [services.NAME] of ecsdeploy.toml "
     "(default: the file name, test_NAME.py)."
 )
-pytest_plugins = ["pytest_ecsdeploy.fixtures"]
+FIXTURES_MODULE = "pytest_ecsdeploy.fixtures"
+pytest_plugins = [FIXTURES_MODULE]
 
 NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
 
@@ -56,6 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN] = run
     config.stash[ENV_SETTING] = env
+    reporter = _octopus_reporter(config)
+    if reporter is not None:
+        config.stash[OCTOPUS] = reporter
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -76,7 +83,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"ecsdeploy: config={run.deployment.path} image-tag={opts.image_tag or '-'} "
         f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
         f"wait-timeout={opts.wait_timeout or env.wait_timeout:g}s",
-    ]
+    ] + ([f"ecsdeploy: Octopus service messages on ({_octopus_source(config)})"] if OCTOPUS in config.stash else [])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -150,16 +157,34 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         tr.write_line(line)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    yield
+    module = _scenario_module(item)
+    reporter = item.config.stash.get(OCTOPUS, None)
+    if module is None or reporter is None or (nextitem is not None and _scenario_module(nextitem) is module):
+        return
+    run = item.config.stash[RUN]
+    record = run.record.services.get(module.stash[SERVICE])
+    if record is not None:
+        done = len([r for r in run.record.services.values() if r.outcome != "pending"])
+        reporter.service_finished(record, done, max(done, _scenario_count(item)))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the deployment record, then (after the JUnit file is written) tell Octopus about both."""
     run = session.config.stash.get(RUN, None)
     if run is None:
         return
     report = get_setting(session.config, "ecsdeploy_report").value
-    if report:
-        path = run.record.write(Path(report))
-        tr = session.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None:
-            tr.write_line(f"ecsdeploy: deployment record written to {path}")
+    path = run.record.write(Path(report)) if report else None
+    if path is not None:
+        write_lines(session.config, [f"ecsdeploy: deployment record written to {path}"])
+    reporter = session.config.stash.get(OCTOPUS, None)
+    if reporter is not None:
+        junit = session.config.getoption("xmlpath", None)
+        reporter.run_finished(run.record, path, Path(junit) if junit else None, failed=exitstatus != 0)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
@@ -179,6 +204,23 @@ def summary_lines(run: Run) -> Iterator[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         yield "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+
+
+def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
+    if hasattr(config, "workerinput"):
+        return None  # the controller reports; workers have no stdout of their own
+    if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
+        return None
+    return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
+
+
+def _octopus_source(config: pytest.Config) -> str:
+    setting = get_setting(config, "ecsdeploy_octopus")
+    return setting.source if setting.value else f"detected: {octopus_signal(os.environ)}"
+
+
+def _scenario_count(item: pytest.Item) -> int:
+    return len({m for m in (_scenario_module(i) for i in item.session.items) if m is not None})
 
 
 def _short_revision(arn: str | None) -> str:
@@ -218,9 +260,23 @@ def _ecs_service_marker(name: str) -> str:
 
 
 def _is_scenario(module: pytest.Module, result: list[Any]) -> bool:
+    """A scenario has the ecs_service marker or asks for one of this plugin's fixtures.
+
+    A fixture only counts when the name resolves to ours: a test suite with its own ``aws`` fixture (a moto
+    one, say) is not a deployment.
+    """
     if any(m.name == "ecs_service" for m in module.own_markers):
         return True
-    return any(DEPLOY_FIXTURES.intersection(getattr(node, "fixturenames", ())) for node in result)
+    return any(_uses_our_fixture(node) for node in result)
+
+
+def _uses_our_fixture(node: Any) -> bool:
+    info = getattr(node, "_fixtureinfo", None)
+    for name in DEPLOY_FIXTURES.intersection(getattr(node, "fixturenames", ())):
+        definitions = info.name2fixturedefs.get(name) if info is not None else None
+        if definitions and getattr(definitions[-1].func, "__module__", "") == FIXTURES_MODULE:
+            return True
+    return False
 
 
 def _bind_service(module: pytest.Module, run: Run) -> str:

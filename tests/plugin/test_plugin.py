@@ -94,6 +94,21 @@ def test_fixtures_mark_a_module_as_scenario_even_without_marker(project: pytest.
     result.assert_outcomes(passed=1, skipped=2)
 
 
+def test_a_suite_with_its_own_aws_fixture_is_not_a_scenario(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def aws():
+            return "my moto fixture"
+        """
+    )
+    pytester.makepyfile(test_mine="def test_uses_own(aws):\n    assert aws == 'my moto fixture'\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+
+
 def test_header_shows_environment_and_sources(project: pytest.Pytester) -> None:
     result = project.runpytest("deployments", "--env", "local", "--image-tag", "1.4.2", "--co")
     result.stdout.fnmatch_lines([

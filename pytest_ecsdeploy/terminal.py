@@ -1,0 +1,29 @@
+"""Writing to the real terminal from inside a test, past pytest's output capture.
+
+Progress while a rollout is watched, check lines and Octopus service messages must reach the terminal as they
+happen, not when the step ends; pytest captures a test's output (even ``sys.__stdout__``, with fd capture),
+so every such line goes through :func:`write_lines`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from contextlib import nullcontext
+
+import pytest
+
+
+def write_lines(config: pytest.Config, lines: Iterable[str], **markup: bool) -> None:
+    """Write each line to the terminal now, with capture suspended; a no-op on xdist workers."""
+    if hasattr(config, "workerinput"):  # an xdist worker: it has no terminal of its own
+        return
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
+        for line in lines:
+            if tr is not None:
+                tr.write_line(line, **markup)
+            else:
+                sys.stdout.write(line + "\n")
+        sys.stdout.flush()
