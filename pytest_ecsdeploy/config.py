@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ class Environment:
     endpoint_url: str | None = None
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     runner: str = "auto"
-    variables: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict, repr=False)
     seed: Mapping[str, Any] | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -182,7 +182,7 @@ class ConfigFile:
         raw = self.environments[env_name]
         table = f"[environments.{env_name}]"
         own_vars = {k: str(v) for k, v in raw.get("vars", {}).items()}
-        variables = _Variables(dict(cli_vars or {}), dict(environ or {}), own_vars)
+        variables = Variables(cli_vars or {}, environ or {}, own_vars)
 
         def fill(value: Any, where: str) -> Any:
             if isinstance(value, str):
@@ -226,7 +226,7 @@ class ConfigFile:
             endpoint_url=env.get("endpoint_url") or None,
             wait_timeout=wait_timeout,
             runner=env.get("runner", "auto"),
-            variables=variables.merged(),
+            variables=variables,
             seed=raw.get("seed"),
             sources=sources,
         )
@@ -251,20 +251,33 @@ class ConfigFile:
         )
 
 
-class _Variables:
-    def __init__(self, cli: dict[str, str], environ: dict[str, str], own: dict[str, str]) -> None:
-        self._layers = (cli, environ, own)
-        self._cli, self._own = cli, own
+class Variables(Mapping[str, str]):
+    """The values ``${VAR}`` placeholders see: ``--var``, then the process environment, then the ``vars`` table.
 
-    def lookup(self, name: str) -> str | None:
+    Its repr names no value, so a traceback that shows an Environment never shows a credential from the
+    process environment.
+    """
+
+    def __init__(self, cli: Mapping[str, str], environ: Mapping[str, str], own: Mapping[str, str]) -> None:
+        self._layers = (dict(cli), dict(environ), dict(own))
+
+    def __getitem__(self, name: str) -> str:
         for layer in self._layers:
             if name in layer:
                 return layer[name]
-        return None
+        raise KeyError(name)
 
-    def merged(self) -> dict[str, str]:
-        """The variables a template may use: the environment's own, overridden by ``--var``."""
-        return {**self._own, **self._cli}
+    def __iter__(self) -> Iterator[str]:
+        return iter({name: None for layer in self._layers for name in layer})
+
+    def __len__(self) -> int:
+        return len({name for layer in self._layers for name in layer})
+
+    def __repr__(self) -> str:
+        return f"<Variables: {len(self)} names>"
+
+    def lookup(self, name: str) -> str | None:
+        return self.get(name)
 
 
 def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> str:

@@ -240,3 +240,15 @@ def test_find_config_prefers_explicit_then_argument_directory(tmp_path: Path) ->
         tmp_path / "other" / "ecsdeploy.toml"
     )
     assert find_config(None, tmp_path, []) == tmp_path / "deployments" / "ecsdeploy.toml"
+
+
+def test_environment_repr_never_shows_variable_values(tmp_path: Path) -> None:
+    deployment = load_config(write(tmp_path, GOOD)).resolve(
+        "local", {"TOKEN": "cli-secret"}, {"AWS_SECRET_ACCESS_KEY": "env-secret"}
+    )
+    text = repr(deployment.environment)
+    assert "cli-secret" not in text and "env-secret" not in text and "127.0.0.1:8080" not in text
+    variables = deployment.environment.variables
+    assert (variables["TOKEN"], variables["AWS_SECRET_ACCESS_KEY"], variables["WEB_URL"]) == (
+        "cli-secret", "env-secret", "http://127.0.0.1:8080",
+    )
