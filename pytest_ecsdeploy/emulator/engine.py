@@ -1,0 +1,611 @@
+"""The ECS rollout engine: the ECS actions moto does not roll out, answered the way ECS answers them.
+
+The HTTP middleware sends every ECS JSON request whose action is in :data:`ENGINE_ACTIONS` to
+:meth:`RolloutEngine.handle`; everything else (clusters, task definitions, ECR, ELBv2...) stays with moto, whose
+in-process backends the engine reads for clusters, task definitions, image digests and target groups::
+
+    engine = RolloutEngine(clock=FakeClock())
+    engine.handle("CreateService", "123456789012", "us-east-1",
+                  {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2})
+    engine.clock.advance(3); engine.tick()
+    engine.handle("DescribeServices", "123456789012", "us-east-1", {"cluster": "local", "services": ["web"]})
+
+This module parses requests and shapes responses; ``models.py`` holds the state and the rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.ecr.models import ecr_backends
+from moto.ecs.models import ecs_backends
+from moto.elbv2.models import elbv2_backends
+
+from .clock import Clock, RealClock, Timings
+from .exceptions import (
+    ClientException,
+    ClusterNotFoundException,
+    InvalidParameterException,
+    ServiceNotActiveException,
+    ServiceNotFoundException,
+    UnknownOperationException,
+)
+from .models import (
+    Deployment,
+    DeploymentConfiguration,
+    RegionState,
+    Service,
+    Simulation,
+    Task,
+    TaskDefinitionInfo,
+    new_deployment_id,
+)
+from .runners import Runner, SimulatedRunner, _split_reference
+
+log = logging.getLogger(__name__)
+
+ENGINE_ACTIONS: frozenset[str] = frozenset({
+    "CreateService", "UpdateService", "DescribeServices", "DeleteService", "ListServices",
+    "RunTask", "StopTask", "ListTasks", "DescribeTasks",
+})
+
+_MUTATING = frozenset({"CreateService", "UpdateService", "DeleteService", "RunTask", "StopTask"})
+# Fields CreateService and UpdateService take and DescribeServices echoes, with no effect on the rollout.
+_ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
+           "placementConstraints", "placementStrategy", "capacityProviderStrategy")
+Params = dict[str, Any]
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
+
+
+class _MotoTargets:
+    """Registers task targets (IP, container port) in moto's ELBv2 target groups."""
+
+    def register(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
+        return self._call("register_targets", account, region, target_group_arn, targets)
+
+    def deregister(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
+        return self._call("deregister_targets", account, region, target_group_arn, targets)
+
+    @staticmethod
+    def _call(method: str, account: str, region: str, arn: str, targets: list[tuple[str, int]]) -> bool:
+        try:
+            getattr(elbv2_backends[account][region], method)(arn, [{"Id": ip, "Port": port} for ip, port in targets])
+        except Exception:  # an unknown target group (ECS would have refused the service): no targets, no event
+            log.debug("%s %s in %s failed", method, targets, arn, exc_info=True)
+            return False
+        return True
+
+
+def _image_aliases(image: str) -> tuple[str, ...]:
+    """Other names moto's ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
+    match = _ECR_IMAGE.match(image)
+    if not match:
+        return ()
+    account, region, path = match.groups()
+    name, tag, digest = _split_reference(path)
+    try:
+        repository = ecr_backends[account][region].repositories.get(name)
+        images = list(repository.images) if repository is not None else []
+    except Exception:
+        return ()
+    short = name.rsplit("/", 1)[-1]
+    for candidate in images:
+        candidate_digest = candidate.get_image_digest()
+        if (digest and candidate_digest == digest) or (not digest and tag and tag in candidate.image_tags):
+            return (candidate_digest, *(f"{short}:{t}" for t in candidate.image_tags))
+    return ()
+
+
+def _int(params: Params, key: str, default: int | None = None, *, minimum: int = 0) -> int | None:
+    value = params.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise InvalidParameterException(f"{key} must be an integer greater than or equal to {minimum}.")
+    return value
+
+
+def _name(reference: str) -> str:
+    return reference.rsplit("/", 1)[-1]
+
+
+def _page(items: list[str], params: Params, default: int, limit: int = 100) -> Params:
+    """One page of sorted ``items`` (ARNs): ``nextToken`` is the last ARN returned, encoded."""
+    size = _int(params, "maxResults", default, minimum=1) or default
+    if size > limit:
+        raise InvalidParameterException(f"maxResults must be between 1 and {limit}.")
+    items = sorted(items)
+    token = params.get("nextToken")
+    if token:
+        try:
+            after = json.loads(base64.urlsafe_b64decode(str(token).encode()))["after"]
+            if not isinstance(after, str):
+                raise TypeError(after)
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise InvalidParameterException("Invalid nextToken.") from None
+        items = [item for item in items if item > after]
+    page: Params = {"items": items[:size]}
+    if len(items) > size:
+        page["nextToken"] = base64.urlsafe_b64encode(json.dumps({"after": items[size - 1]}).encode()).decode()
+    return page
+
+
+class RolloutEngine:
+    """ECS services, deployments and tasks on top of moto, moving in simulated time.
+
+    ``clock`` gives simulated time (default ``RealClock()``), ``runner`` runs task containers (default a
+    :class:`SimulatedRunner` using ``timings``). :meth:`start` runs a background ticker so state advances
+    whether or not a client polls; with a ``FakeClock`` call :meth:`tick` after ``advance()`` instead.
+    Every public method takes the engine's lock: clients only ever see a state between two changes.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, runner: Runner | None = None, timings: Timings | None = None,
+                 tick_interval: float = 0.025, seed: int | None = None) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.timings = timings or Timings()
+        self.runner: Runner = runner if runner is not None else SimulatedRunner(self.timings)
+        self.tick_interval = tick_interval
+        self.last_error: BaseException | None = None
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._sim = Simulation(self.runner, self.timings, _MotoTargets(), _image_aliases, self._rng, self.clock.now())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._actions: dict[str, Callable[[RegionState, Params], Params]] = {
+            "CreateService": self._create_service, "UpdateService": self._update_service,
+            "DescribeServices": self._describe_services, "DeleteService": self._delete_service,
+            "ListServices": self._list_services, "RunTask": self._run_task, "StopTask": self._stop_task,
+            "ListTasks": self._list_tasks, "DescribeTasks": self._describe_tasks,
+        }
+
+    # Lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background ticker thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="ecs-rollout-engine", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the ticker and the runner."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.runner.close()
+
+    def __enter__(self) -> RolloutEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_interval):
+            try:
+                self.tick()
+            except Exception as error:  # keep ticking; the failure is kept for whoever looks
+                self.last_error = error
+                log.exception("rollout engine tick failed")
+
+    @property
+    def now(self) -> float:
+        """The simulated time the state has been advanced to."""
+        with self._lock:
+            return self._sim.now
+
+    def tick(self) -> None:
+        """Advance every service and task to ``clock.now()``."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+
+    # The seam with the HTTP side ----------------------------------------------------------------------------
+
+    def handle(self, action: str, account: str, region: str, params: Params) -> Params:
+        """Answer one ECS action; ``params`` is the JSON request body, the result the JSON response body."""
+        handler = self._actions.get(action)
+        if handler is None:
+            raise UnknownOperationException(f"The rollout engine does not implement {action}.")
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            try:
+                return handler(self._sim.region(account, region), params or {})
+            finally:
+                if action in _MUTATING:
+                    self._sim.dirty = True
+                    self._sim.advance_to(self._sim.now)  # the scheduler reacts at the instant of the request
+
+    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
+        """Set the outcome of tasks running ``image``; see :class:`SimulatedRunner`."""
+        setter = getattr(self.runner, "set_image_behaviour", None)
+        if setter is None:
+            raise TypeError(f"the {type(self.runner).__name__} runner does not take image behaviours")
+        setter(image, behaviour, **params)
+
+    def seed_service(self, account: str, region: str, params: Params) -> Params:
+        """Create a service (CreateService parameters) already steady on its first revision."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            state = self._sim.region(account, region)
+            response = self._create_service(state, params)
+            service = state.services[(_name(response["service"]["clusterArn"]), params["serviceName"])]
+            self._sim.seed_tasks(state, service, self._sim.now)
+            self._sim.dirty = True
+            return {"service": self._service_json(state, service)}
+
+    def snapshot(self) -> Params:
+        """Every service (with deployments and events) and task, as DescribeServices / DescribeTasks show them."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            result: Params = {}
+            for (account, region), state in sorted(self._sim.regions.items()):
+                services = sorted(state.services.items())
+                tasks = sorted(state.tasks.values(), key=lambda t: t.arn)
+                result[f"{account}/{region}"] = {
+                    "services": {f"{c}/{n}": self._service_json(state, s, tags=True) for (c, n), s in services},
+                    "tasks": {t.arn: self._task_json(t, tags=True) for t in tasks},
+                }
+            return result
+
+    # moto lookups ---------------------------------------------------------------------------------------------
+
+    def _cluster(self, state: RegionState, reference: str | None, *, active: bool = True) -> Any:
+        try:
+            cluster = ecs_backends[state.account][state.region].clusters.get(_name(reference or "default"))
+        except KeyError:  # a region moto does not know: no cluster can be there
+            raise ClusterNotFoundException() from None
+        if cluster is None:
+            raise ClusterNotFoundException()
+        if active and cluster.status != "ACTIVE":
+            raise ClusterNotFoundException.inactive()
+        return cluster
+
+    def _task_definition(self, state: RegionState, reference: Any) -> TaskDefinitionInfo:
+        if not isinstance(reference, str) or not reference:
+            raise ClientException("TaskDefinition not found.")
+        families = ecs_backends[state.account][state.region].task_definitions
+        name = _name(reference) if reference.startswith("arn:") else reference
+        family, _, revision = name.partition(":")
+        revisions = families.get(family, {})
+        if revision:
+            if not revision.isdigit() or int(revision) not in revisions:
+                raise ClientException("TaskDefinition not found.")
+            found = revisions[int(revision)]
+        else:
+            active = [r for r, td in revisions.items() if td.status == "ACTIVE"]
+            if not active:
+                raise ClientException("TaskDefinition not found.")
+            found = revisions[max(active)]
+        if found.status != "ACTIVE":
+            raise ClientException("TaskDefinition is inactive")
+        return TaskDefinitionInfo(
+            found.arn, found.family, found.revision, tuple(copy.deepcopy(found.container_definitions)), found.cpu,
+            found.memory, found.network_mode, tuple(found.requires_compatibilities or ()),
+        )
+
+    def _service(self, state: RegionState, params: Params, key: str = "service", *, active: bool = True) -> Service:
+        cluster = self._cluster(state, params.get("cluster"), active=active)
+        reference = params.get(key)
+        if not isinstance(reference, str) or not reference:
+            raise InvalidParameterException(f"{key} must be specified.")
+        service = state.services.get((cluster.name, _name(reference)))
+        if service is None:
+            raise ServiceNotFoundException()
+        if active and service.status != "ACTIVE":
+            raise ServiceNotActiveException()
+        return service
+
+    # Services -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _deployment_configuration(params: Params, current: DeploymentConfiguration | None) -> DeploymentConfiguration:
+        base = current or DeploymentConfiguration()
+        given = params.get("deploymentConfiguration") or {}
+        breaker = given.get("deploymentCircuitBreaker") or {}
+        config = DeploymentConfiguration(
+            minimum_healthy_percent=_int(given, "minimumHealthyPercent", base.minimum_healthy_percent) or 0,
+            maximum_percent=_int(given, "maximumPercent", base.maximum_percent) or 0,
+            breaker_enable=bool(breaker.get("enable", base.breaker_enable)),
+            breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
+        )
+        if config.minimum_healthy_percent > 100:
+            raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
+        if config.maximum_percent < config.minimum_healthy_percent:
+            raise InvalidParameterException("maximumPercent must not be lower than minimumHealthyPercent.")
+        return config
+
+    def _launch_type(self, params: Params, taskdef: TaskDefinitionInfo) -> str:
+        launch_type = params.get("launchType")
+        if launch_type is None:
+            compatibilities = taskdef.requires_compatibilities
+            return "FARGATE" if "FARGATE" in compatibilities and "EC2" not in compatibilities else "EC2"
+        if launch_type not in ("EC2", "FARGATE", "EXTERNAL"):
+            raise InvalidParameterException(f"launchType should be one of [EC2,FARGATE,EXTERNAL], got {launch_type}.")
+        return str(launch_type)
+
+    def _create_service(self, state: RegionState, params: Params) -> Params:
+        name = params.get("serviceName")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", name):
+            raise InvalidParameterException("serviceName must be up to 255 letters, numbers, underscores and hyphens.")
+        cluster = self._cluster(state, params.get("cluster"))
+        existing = state.services.get((cluster.name, name))
+        if existing is not None and existing.status != "INACTIVE":
+            raise InvalidParameterException("Creation of service was not idempotent.")
+        controller = (params.get("deploymentController") or {}).get("type", "ECS")
+        if controller != "ECS":
+            message = f"The local ECS engine supports only the ECS deployment controller, not {controller}."
+            raise InvalidParameterException(message)
+        if params.get("schedulingStrategy", "REPLICA") != "REPLICA":
+            raise InvalidParameterException("The local ECS engine supports only the REPLICA scheduling strategy.")
+        if not params.get("taskDefinition"):
+            raise InvalidParameterException("TaskDefinition must be specified for the ECS deployment controller.")
+        taskdef = self._task_definition(state, params["taskDefinition"])
+        desired = _int(params, "desiredCount", 0) or 0
+        config = self._deployment_configuration(params, None)
+        now = self._sim.now
+        launch_type = self._launch_type(params, taskdef)
+        platform = params.get("platformVersion") or ("LATEST" if launch_type == "FARGATE" else None)
+        service = Service(
+            state.account, state.region, name, cluster.name, cluster.arn, desired, now, launch_type, platform,
+            load_balancers=list(params.get("loadBalancers") or []), config=config,
+            network_configuration=params.get("networkConfiguration"),
+            extra={k: params[k] for k in ("role", "tags", "enableECSManagedTags", *_ECHOED) if k in params},
+        )
+        self._sim.add_deployment(service, self._new_deployment(service, taskdef))
+        state.services[service.key] = service
+        return {"service": self._service_json(state, service)}
+
+    def _new_deployment(self, service: Service, taskdef: TaskDefinitionInfo) -> Deployment:
+        return Deployment(new_deployment_id(self._rng), taskdef, self._sim.now, self._sim.now, service.launch_type,
+                          service.platform_version, service.network_configuration)
+
+    def _update_service(self, state: RegionState, params: Params) -> Params:
+        service = self._service(state, params)
+        primary = service.primary
+        taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
+        desired = _int(params, "desiredCount")
+        config = self._deployment_configuration(params, service.config)
+        changed_shape = False
+        for key, attribute in (("loadBalancers", "load_balancers"), ("networkConfiguration", "network_configuration")):
+            if key in params and params[key] != getattr(service, attribute):
+                setattr(service, attribute, params[key])
+                changed_shape = True
+        if params.get("platformVersion") and params["platformVersion"] != service.platform_version:
+            service.platform_version, changed_shape = params["platformVersion"], True
+        if desired is not None and desired != service.desired_count:
+            service.desired_count = desired
+            service.stuck_reported = False
+        if config != service.config:
+            service.config = config
+            service.stuck_reported = False
+        service.extra.update({k: params[k] for k in _ECHOED if k in params})
+        new_revision = taskdef is not None and taskdef.arn != primary.task_definition.arn
+        if new_revision or changed_shape or params.get("forceNewDeployment"):
+            self._sim.add_deployment(service, self._new_deployment(service, taskdef or primary.task_definition))
+        else:
+            primary.updated_at = self._sim.now
+        return {"service": self._service_json(state, service)}
+
+    def _describe_services(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"), active=False)
+        references = params.get("services")
+        if not isinstance(references, list) or not 1 <= len(references) <= 10:
+            raise InvalidParameterException("services must list between 1 and 10 service names or ARNs.")
+        tags = "TAGS" in (params.get("include") or [])
+        services, failures = [], []
+        for reference in references:
+            service = state.services.get((cluster.name, _name(str(reference))))
+            if service is None:
+                arn = f"arn:aws:ecs:{state.region}:{state.account}:service/{cluster.name}/{reference}"
+                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
+            else:
+                services.append(self._service_json(state, service, tags=tags))
+        return {"services": services, "failures": failures}
+
+    def _delete_service(self, state: RegionState, params: Params) -> Params:
+        service = self._service(state, params)
+        if service.desired_count > 0 and not params.get("force"):
+            raise InvalidParameterException("The service cannot be stopped while it is scaled above 0.")
+        service.desired_count = 0
+        service.status = "DRAINING"
+        service.steady = False
+        return {"service": self._service_json(state, service)}
+
+    def _list_services(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"), active=False)
+        arns = [
+            s.arn for s in state.services.values()
+            if s.cluster_name == cluster.name and s.status != "INACTIVE"
+            and params.get("launchType") in (None, s.launch_type)
+            and params.get("schedulingStrategy") in (None, "REPLICA")
+        ]
+        page = _page(arns, params, default=10)
+        return {"serviceArns": page.pop("items"), **page}
+
+    # Tasks ----------------------------------------------------------------------------------------------------
+
+    def _run_task(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"))
+        taskdef = self._task_definition(state, params.get("taskDefinition"))
+        count = _int(params, "count", 1, minimum=1) or 1
+        if count > 10:
+            raise InvalidParameterException("count must be between 1 and 10.")
+        started_by = params.get("startedBy")
+        if started_by is not None and (not isinstance(started_by, str) or len(started_by) > 128):
+            raise InvalidParameterException("startedBy must be a string of up to 128 characters.")
+        group, launch_type = params.get("group") or f"family:{taskdef.family}", self._launch_type(params, taskdef)
+        tasks = [
+            self._sim.new_task(state, cluster.name, cluster.arn, taskdef, self._sim.now, group=group,
+                               started_by=started_by, launch_type=launch_type, overrides=params.get("overrides"),
+                               tags=params.get("tags"))
+            for _ in range(count)
+        ]
+        return {"tasks": [self._task_json(task) for task in tasks], "failures": []}
+
+    def _find_task(self, state: RegionState, cluster_name: str, reference: str) -> Task | None:
+        task = state.tasks.get(_name(reference))
+        if task is None or task.cluster_name != cluster_name:
+            return None
+        return task
+
+    def _stop_task(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"), active=False)
+        task = self._find_task(state, cluster.name, str(params.get("task") or ""))
+        if task is None:
+            raise InvalidParameterException("The referenced task was not found.")
+        reason = params.get("reason") or "Task stopped by user"
+        self._sim.request_stop(task, self._sim.now, "UserInitiated", str(reason))
+        return {"task": self._task_json(task)}
+
+    def _list_tasks(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"), active=False)
+        desired = params.get("desiredStatus") or "RUNNING"
+        if desired not in ("RUNNING", "PENDING", "STOPPED"):
+            raise InvalidParameterException("desiredStatus must be one of RUNNING, PENDING, STOPPED.")
+        service_name = params.get("serviceName")
+        if service_name and (cluster.name, _name(service_name)) not in state.services:
+            raise ServiceNotFoundException()
+        arns = [
+            task.arn for task in state.tasks.values()
+            if task.cluster_name == cluster.name and task.desired_status == desired
+            and (not service_name or task.service_key == (cluster.name, _name(service_name)))
+            and params.get("family") in (None, task.task_definition.family)
+            and params.get("startedBy") in (None, task.started_by)
+            and params.get("launchType") in (None, task.launch_type)
+        ]
+        page = _page(arns, params, default=100)
+        return {"taskArns": page.pop("items"), **page}
+
+    def _describe_tasks(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"), active=False)
+        references = params.get("tasks")
+        if not isinstance(references, list) or not 1 <= len(references) <= 100:
+            raise InvalidParameterException("tasks must list between 1 and 100 task IDs or ARNs.")
+        tags = "TAGS" in (params.get("include") or [])
+        tasks, failures = [], []
+        for reference in references:
+            task = self._find_task(state, cluster.name, str(reference))
+            if task is None:
+                arn = f"arn:aws:ecs:{state.region}:{state.account}:task/{cluster.name}/{reference}"
+                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
+            else:
+                tasks.append(self._task_json(task, tags=tags))
+        return {"tasks": tasks, "failures": failures}
+
+    # Response shapes ------------------------------------------------------------------------------------------
+
+    def _service_json(self, state: RegionState, service: Service, *, tags: bool = False) -> Params:
+        tasks = self._sim.service_tasks(state, service)
+        config, extra = service.config, service.extra
+        body: Params = {
+            "serviceArn": service.arn, "serviceName": service.name, "clusterArn": service.cluster_arn,
+            "loadBalancers": service.load_balancers, "serviceRegistries": extra.get("serviceRegistries", []),
+            "status": service.status, "desiredCount": service.desired_count, **_counts(tasks),
+            "launchType": service.launch_type, "taskDefinition": service.task_definition_arn,
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": config.breaker_enable, "rollback": config.breaker_rollback},
+                "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
+                "strategy": "ROLLING",
+            },
+            "deployments": [self._deployment_json(service, d, tasks) for d in service.deployments],
+            "events": [{"id": e.id, "createdAt": e.created_at, "message": e.message} for e in service.events],
+            "createdAt": service.created_at,
+            "placementConstraints": extra.get("placementConstraints", []),
+            "placementStrategy": extra.get("placementStrategy", []),
+            "schedulingStrategy": "REPLICA", "deploymentController": {"type": "ECS"},
+            "createdBy": f"arn:aws:iam::{service.account}:root",
+            "enableECSManagedTags": bool(extra.get("enableECSManagedTags", False)),
+            "propagateTags": extra.get("propagateTags", "NONE"),
+            "enableExecuteCommand": bool(extra.get("enableExecuteCommand", False)),
+        }
+        if service.launch_type == "FARGATE":
+            body.update(platformVersion=service.platform_version, platformFamily="Linux")
+        role = extra.get("role")
+        grace = extra.get("healthCheckGracePeriodSeconds", 0 if service.load_balancers else None)
+        return _with(
+            body, capacityProviderStrategy=extra.get("capacityProviderStrategy"),
+            networkConfiguration=service.network_configuration or None, healthCheckGracePeriodSeconds=grace,
+            roleArn=role if not role or role.startswith("arn:") else f"arn:aws:iam::{service.account}:role/{role}",
+            tags=extra.get("tags", []) if tags else None,
+        )
+
+    @staticmethod
+    def _deployment_json(service: Service, deployment: Deployment, tasks: list[Task]) -> Params:
+        mine = [t for t in tasks if t.deployment_id == deployment.id]
+        body: Params = {
+            "id": deployment.id, "status": deployment.status, "taskDefinition": deployment.task_definition.arn,
+            "desiredCount": service.desired_count if deployment is service.primary else sum(t.wanted for t in mine),
+            **_counts(mine), "failedTasks": deployment.failed_tasks,
+            "createdAt": deployment.created_at, "updatedAt": deployment.updated_at,
+            "launchType": deployment.launch_type, "rolloutState": deployment.rollout_state,
+            "rolloutStateReason": deployment.rollout_state_reason,
+        }
+        if deployment.launch_type == "FARGATE":
+            body.update(platformVersion=deployment.platform_version, platformFamily="Linux")
+        return _with(body, networkConfiguration=deployment.network_configuration or None)
+
+    @staticmethod
+    def _task_json(task: Task, *, tags: bool = False) -> Params:
+        taskdef = task.task_definition
+        containers = [
+            _with(
+                {
+                    "containerArn": c.arn, "taskArn": task.arn, "name": c.spec.name, "image": c.spec.image,
+                    "lastStatus": c.last_status, "networkBindings": [], "healthStatus": c.health_status,
+                    "networkInterfaces": [{"attachmentId": task.id, "privateIpv4Address": task.private_ip}],
+                    "cpu": str(c.spec.definition.get("cpu", 0)),
+                },
+                imageDigest=c.image_digest, runtimeId=c.runtime_id, exitCode=c.exit_code, reason=c.reason,
+                memory=None if c.spec.definition.get("memory") is None else str(c.spec.definition["memory"]),
+            )
+            for c in task.containers
+        ]
+        overrides = task.overrides.get("containerOverrides") or [{"name": c.spec.name} for c in task.containers]
+        body: Params = {
+            "attachments": [], "attributes": [{"name": "ecs.cpu-architecture", "value": "x86_64"}],
+            "availabilityZone": f"{task.region}a", "clusterArn": task.cluster_arn, "connectivity": "CONNECTED",
+            "containers": containers, "createdAt": task.created_at, "desiredStatus": task.desired_status,
+            "enableExecuteCommand": False, "group": task.group, "healthStatus": task.health_status,
+            "lastStatus": task.last_status, "launchType": task.launch_type,
+            "overrides": {"containerOverrides": overrides, "inferenceAcceleratorOverrides": []},
+            "taskArn": task.arn, "taskDefinitionArn": taskdef.arn, "version": task.version,
+        }
+        if task.launch_type == "FARGATE":
+            body.update(platformVersion="1.4.0", platformFamily="Linux", ephemeralStorage={"sizeInGiB": 20})
+        if taskdef.network_mode == "awsvpc" or task.launch_type == "FARGATE":
+            details = [{"name": "privateIPv4Address", "value": task.private_ip}]
+            status = "DELETED" if task.last_status == "STOPPED" else "ATTACHED"
+            eni = {"id": task.id, "type": "ElasticNetworkInterface", "status": status, "details": details}
+            body["attachments"] = [eni]
+        return _with(
+            body, cpu=taskdef.cpu, memory=taskdef.memory, startedBy=task.started_by,
+            connectivityAt=task.connectivity_at, pullStartedAt=task.pull_started_at,
+            pullStoppedAt=task.pull_stopped_at, startedAt=task.started_at,
+            stopCode=task.stop_code, stoppedReason=task.stopped_reason, stoppingAt=task.stopping_at,
+            executionStoppedAt=task.execution_stopped_at, stoppedAt=task.stopped_at, tags=task.tags if tags else None,
+        )
+
+
+def _with(body: Params, **optional: Any) -> Params:
+    """``body`` plus the ``optional`` fields that are set (ECS leaves unset fields out)."""
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+def _counts(tasks: list[Task]) -> Params:
+    return {
+        "runningCount": sum(t.last_status == "RUNNING" for t in tasks),
+        "pendingCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
+    }

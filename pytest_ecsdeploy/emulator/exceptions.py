@@ -1,0 +1,94 @@
+"""The errors the rollout engine answers with, one class per ECS error code (moto's ``moto/ecs/exceptions.py`` style).
+
+    EngineError                        base: ``code`` is the ECS error code, ``message`` its text, ``status`` HTTP
+     ├── ClientException               unknown or inactive task definition ("TaskDefinition not found.")
+     ├── InvalidParameterException     a parameter ECS would refuse ("The referenced task was not found.")
+     ├── ClusterNotFoundException      "Cluster not found." / "The referenced cluster was inactive."
+     ├── ServiceNotFoundException      "Service not found."
+     ├── ServiceNotActiveException     "Service was not ACTIVE." (the service was deleted)
+     ├── AccessDeniedException
+     ├── UnsupportedFeatureException
+     ├── UnknownOperationException     an action the engine does not implement
+     └── ServerException               status 500
+
+The HTTP middleware turns one into ``{"__type": code, "message": message}`` with ``status``.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """An ECS error response: ``code`` as ECS sends it in ``__type``, ``message`` word for word."""
+
+    code: str = "ServerException"
+    status: int = 400
+    default_message: str = ""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ClientException(EngineError):
+    """The request was refused because of what it refers to (for example an unknown task definition)."""
+
+    code = "ClientException"
+
+
+class InvalidParameterException(EngineError):
+    """A parameter is not valid for this request."""
+
+    code = "InvalidParameterException"
+
+
+class ClusterNotFoundException(EngineError):
+    """The cluster does not exist (or is INACTIVE: ``ClusterNotFoundException.inactive()``)."""
+
+    code = "ClusterNotFoundException"
+    default_message = "Cluster not found."
+
+    @classmethod
+    def inactive(cls) -> ClusterNotFoundException:
+        return cls("The referenced cluster was inactive.")
+
+
+class ServiceNotFoundException(EngineError):
+    """The service does not exist in this cluster."""
+
+    code = "ServiceNotFoundException"
+    default_message = "Service not found."
+
+
+class ServiceNotActiveException(EngineError):
+    """The service exists but was deleted (DRAINING or INACTIVE)."""
+
+    code = "ServiceNotActiveException"
+    default_message = "Service was not ACTIVE."
+
+
+class AccessDeniedException(EngineError):
+    """The caller may not perform this action."""
+
+    code = "AccessDeniedException"
+
+
+class UnsupportedFeatureException(EngineError):
+    """The request uses a feature ECS (or this engine) does not support here."""
+
+    code = "UnsupportedFeatureException"
+
+
+class UnknownOperationException(EngineError):
+    """The action is not one the engine implements."""
+
+    code = "UnknownOperationException"
+
+
+class ServerException(EngineError):
+    """An internal failure."""
+
+    code = "ServerException"
+    status = 500

@@ -1,0 +1,340 @@
+"""Task runners: what actually "runs" a task's containers for the rollout engine.
+
+The engine owns the ECS view of a task (lastStatus, desiredStatus, stopCode, events); a runner owns its
+containers. The engine calls :meth:`Runner.start` when a task leaves PROVISIONING, :meth:`Runner.poll` while it
+waits for the containers to pull, run, report health or exit, :meth:`Runner.stop` when ECS would send SIGTERM
+(SIGKILL follows after each container's ``stopTimeout``), and :meth:`Runner.release` once the task is STOPPED.
+Every call carries the engine's simulated time ``now``; a runner of real containers ignores it and reports what
+it sees. :class:`SimulatedRunner` computes everything from ``now``, which is what makes rollouts deterministic
+under a fake clock.
+
+Outcomes of the simulated runner are set per image::
+
+    runner.set_image_behaviour("web:v2", "crash", exit_code=3, after=0.5)
+    runner.set_image_behaviour("sha256:4f1c...", "pull-error")
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .clock import Timings
+
+HealthStatus = Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
+ContainerPhase = Literal["PULLING", "PULLED", "RUNNING", "STOPPED"]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container of a task as the runner needs it.
+
+    ``aliases`` are other names of the same image the engine knows of (``repository:tag`` and ``sha256:``
+    digest resolved through ECR), so an outcome set for ``web:v2`` also applies to ``.../web@sha256:...``.
+    ``definition`` is the container definition with RunTask overrides applied (command, environment...).
+    """
+
+    name: str
+    image: str
+    essential: bool = True
+    health_check: dict[str, Any] | None = None
+    stop_timeout: float = 30.0
+    aliases: tuple[str, ...] = ()
+    definition: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task to run: its id (32 hex digits), ARN, task definition and containers."""
+
+    task_id: str
+    task_arn: str
+    cluster: str
+    task_definition_arn: str
+    containers: tuple[ContainerSpec, ...]
+    group: str = ""
+    started_by: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """What a runner reports for one container.
+
+    ``phase`` STOPPED with ``exit_code`` None and a ``reason`` means the container never started (for
+    example ``CannotPullContainerError: ...``); STOPPED with an exit code means it ran and exited.
+    """
+
+    phase: ContainerPhase
+    exit_code: int | None = None
+    reason: str | None = None
+    health: HealthStatus = "UNKNOWN"
+    image_digest: str | None = None
+    runtime_id: str | None = None
+
+    @property
+    def failed_to_start(self) -> bool:
+        return self.phase == "STOPPED" and self.exit_code is None and self.reason is not None
+
+
+class Runner(Protocol):
+    """Runs the containers of tasks for the engine. Calls are made under the engine's lock: keep them quick
+    (a runner of real containers starts pulls and stops in the background and reports through ``poll``)."""
+
+    def start(self, spec: TaskSpec, now: float) -> None:
+        """Begin pulling and starting the task's containers."""
+
+    def poll(self, task_id: str, now: float) -> dict[str, ContainerState]:
+        """The current state of each container of the task, by container name."""
+        ...
+
+    def next_change(self, task_id: str, now: float) -> float | None:
+        """The simulated time after ``now`` at which ``poll`` will answer differently, if the runner knows
+        it (the simulated runner does); None when only polling can tell (real containers)."""
+        ...
+
+    def stop(self, task_id: str, now: float) -> None:
+        """SIGTERM every container now, SIGKILL those still running after their ``stop_timeout``."""
+
+    def release(self, task_id: str) -> None:
+        """Forget the task (remove its containers); it is STOPPED."""
+
+    def close(self) -> None:
+        """Stop everything still running and free resources."""
+
+
+# Behaviours of the simulated runner: name -> {param: default}.
+BEHAVIOURS: dict[str, dict[str, Any]] = {
+    "healthy": {},
+    "crash": {"exit_code": 1, "after": 0.2},
+    "unhealthy": {"after": 0.2},
+    "pull-error": {"reason": None},
+    "exit": {"exit_code": 0, "after": 0.5},
+}
+
+
+@dataclass(frozen=True)
+class ImageBehaviour:
+    """The outcome of every container that runs a matching image."""
+
+    behaviour: str = "healthy"
+    exit_code: int = 0
+    after: float = 0.0
+    reason: str | None = None
+
+    @classmethod
+    def build(cls, behaviour: str, **params: Any) -> ImageBehaviour:
+        if behaviour not in BEHAVIOURS:
+            valid = ", ".join(BEHAVIOURS)
+            raise ValueError(f"unknown image behaviour {behaviour!r}; choose one of: {valid}")
+        allowed = BEHAVIOURS[behaviour]
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            valid = ", ".join(allowed) or "none"
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(unknown)} for image behaviour {behaviour!r}; valid: {valid}"
+            )
+        values = {**allowed, **params}
+        if "exit_code" in values and (
+            not isinstance(values["exit_code"], int) or isinstance(values["exit_code"], bool)
+        ):
+            raise ValueError(f"exit_code must be an integer, got {values['exit_code']!r}")
+        if "after" in values:
+            after = values["after"]
+            if not isinstance(after, (int, float)) or isinstance(after, bool) or after < 0:
+                raise ValueError(f"after must be a non-negative number of seconds, got {after!r}")
+        if values.get("reason") is not None and not isinstance(values["reason"], str):
+            raise ValueError(f"reason must be a string, got {values['reason']!r}")
+        return cls(behaviour=behaviour, **values)
+
+
+def _split_reference(image: str) -> tuple[str, str | None, str | None]:
+    """``registry/path/repo:tag@sha256:d`` -> (``registry/path/repo``, ``tag``, ``sha256:d``)."""
+    digest: str | None = None
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    tag: str | None = None
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        image, tag = image.rsplit(":", 1)
+    return image, tag, digest
+
+
+def image_keys(image: str) -> tuple[str, ...]:
+    """The keys an image reference is matched by, most specific first: the full reference, its digest, and
+    ``repository:tag`` (the last path component; tag ``latest`` when neither tag nor digest is given)."""
+    name, tag, digest = _split_reference(image)
+    keys = [image]
+    if digest:
+        keys.append(digest)
+    repository = name.rsplit("/", 1)[-1]
+    if tag:
+        keys.append(f"{repository}:{tag}")
+    elif not digest:
+        keys.append(f"{repository}:latest")
+    return tuple(dict.fromkeys(keys))
+
+
+def normalise_key(image: str) -> str:
+    """How a reference given to ``set_image_behaviour`` is stored: a bare digest, ``repository:tag`` or as is."""
+    image = image.strip()
+    if not image:
+        raise ValueError("image must not be empty")
+    name, tag, digest = _split_reference(image)
+    if image.startswith("sha256:"):
+        return image
+    if digest and "/" not in name:
+        return digest  # "web@sha256:..." means that digest
+    if "/" not in name and not digest:
+        return f"{name}:{tag or 'latest'}"
+    return image
+
+
+@dataclass
+class _SimTask:
+    spec: TaskSpec
+    started: float
+    behaviours: dict[str, ImageBehaviour]
+    stop_requested: float | None = None
+
+
+class SimulatedRunner:
+    """Runs nothing: each container's life is computed from the simulated time and its image's behaviour.
+
+    Behaviours (set with :meth:`set_image_behaviour`; images not set are ``healthy``):
+
+    - ``healthy``: pulls, runs, and (when the container defines a health check) reports HEALTHY;
+    - ``crash`` (``exit_code`` 1, ``after`` 0.2 s): exits with ``exit_code`` ``after`` seconds after it started;
+    - ``unhealthy`` (``after`` 0.2 s): runs, then reports UNHEALTHY (fails its container health checks);
+    - ``pull-error`` (``reason``): the pull fails with CannotPullContainerError, the task never runs;
+    - ``exit`` (``exit_code`` 0, ``after`` 0.5 s): runs to completion, for one-off tasks such as migrations.
+
+    The behaviour is fixed when a task starts, as an image is: changing it affects tasks started later.
+    """
+
+    def __init__(self, timings: Timings | None = None) -> None:
+        self.timings = timings or Timings()
+        self._behaviours: dict[str, ImageBehaviour] = {}
+        self._tasks: dict[str, _SimTask] = {}
+        self._lock = threading.Lock()
+
+    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
+        """Set the outcome of containers running ``image`` (full reference, ``repository:tag`` or digest)."""
+        built = ImageBehaviour.build(behaviour, **params)
+        with self._lock:
+            self._behaviours[normalise_key(image)] = built
+
+    def behaviour_for(self, container: ContainerSpec) -> ImageBehaviour:
+        """The behaviour that applies to a container: the most specific key of its image or of an alias."""
+        own = image_keys(container.image)
+        digests = [k for k in own[1:] if k.startswith("sha256:")]
+        digests += [a for a in container.aliases if a.startswith("sha256:")]
+        tags = [k for k in own[1:] if not k.startswith("sha256:")]
+        tags += [normalise_key(a) for a in container.aliases if not a.startswith("sha256:")]
+        with self._lock:
+            for key in (container.image, *digests, *tags):
+                if key in self._behaviours:
+                    return self._behaviours[key]
+        return ImageBehaviour()
+
+    # Runner protocol -------------------------------------------------------------------------------------
+
+    def start(self, spec: TaskSpec, now: float) -> None:
+        behaviours = {c.name: self.behaviour_for(c) for c in spec.containers}
+        with self._lock:
+            self._tasks[spec.task_id] = _SimTask(spec=spec, started=now, behaviours=behaviours)
+
+    def poll(self, task_id: str, now: float) -> dict[str, ContainerState]:
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            return {}
+        return {c.name: self._container_state(task, c, now) for c in task.spec.containers}
+
+    def next_change(self, task_id: str, now: float) -> float | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None:
+            return None
+        times = [t for c in task.spec.containers for t in self._timeline(task, c) if t > now]
+        return min(times) if times else None
+
+    def stop(self, task_id: str, now: float) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is not None and task.stop_requested is None:
+                task.stop_requested = now
+
+    def release(self, task_id: str) -> None:
+        with self._lock:
+            self._tasks.pop(task_id, None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._tasks.clear()
+
+    # The simulated life of one container ------------------------------------------------------------------
+
+    def _running_at(self, task: _SimTask) -> float:
+        return task.started + self.timings.pull + self.timings.container_start
+
+    def _timeline(self, task: _SimTask, container: ContainerSpec) -> list[float]:
+        """Every simulated time at which this container's reported state changes."""
+        t = self.timings
+        pulled = task.started + t.pull
+        running = self._running_at(task)
+        behaviour = task.behaviours[container.name]
+        times = [pulled, running]
+        if behaviour.behaviour in ("crash", "exit", "unhealthy"):
+            times.append(running + behaviour.after)
+        if container.health_check is not None:
+            times.append(running + t.health_check)
+        if task.stop_requested is not None:
+            times += [task.stop_requested, task.stop_requested + min(t.stopping, container.stop_timeout)]
+        return times
+
+    def _container_state(self, task: _SimTask, container: ContainerSpec, now: float) -> ContainerState:
+        t = self.timings
+        behaviour = task.behaviours[container.name]
+        pulled = task.started + t.pull
+        running = self._running_at(task)
+        digest = next((a for a in (container.image, *container.aliases) if a.startswith("sha256:")), None)
+        if digest is None and "@sha256:" in container.image:
+            digest = container.image.split("@", 1)[1]
+        runtime_id = f"{task.spec.task_id}-{container.name}"
+        stop = task.stop_requested
+        if behaviour.behaviour == "pull-error":
+            if stop is not None and stop < pulled and now >= stop:
+                return ContainerState("STOPPED")
+            if now < pulled:
+                return ContainerState("PULLING")
+            reason = behaviour.reason or (
+                f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve "
+                f"ref {container.image}: {container.image}: not found"
+            )
+            return ContainerState("STOPPED", reason=reason)
+        if stop is not None and stop < running:
+            # Stopped before the container ever ran: it is removed without an exit code.
+            if now >= stop:
+                return ContainerState("STOPPED", image_digest=digest)
+        if now < pulled:
+            return ContainerState("PULLING")
+        if now < running:
+            return ContainerState("PULLED", image_digest=digest, runtime_id=runtime_id)
+        exits_at: float | None = None
+        exit_code = 0
+        if behaviour.behaviour in ("crash", "exit"):
+            exits_at, exit_code = running + behaviour.after, behaviour.exit_code
+        if stop is not None:
+            stopped_at = stop + min(t.stopping, container.stop_timeout)
+            if exits_at is None or stopped_at < exits_at:
+                # SIGTERM handled within stopTimeout: exit 0; otherwise SIGKILL: 137.
+                exits_at, exit_code = stopped_at, (0 if t.stopping <= container.stop_timeout else 137)
+        if exits_at is not None and now >= exits_at:
+            return ContainerState("STOPPED", exit_code=exit_code, image_digest=digest, runtime_id=runtime_id)
+        health: HealthStatus = "UNKNOWN"
+        if behaviour.behaviour == "unhealthy" and now >= running + behaviour.after:
+            health = "UNHEALTHY"
+        elif container.health_check is not None and now >= running + t.health_check:
+            health = "HEALTHY"
+        return ContainerState("RUNNING", health=health, image_digest=digest, runtime_id=runtime_id)
