@@ -1,0 +1,94 @@
+"""Fixtures shared by the end-to-end tests; each block says which issue it serves. Append yours in a new block.
+
+Test modules that define a fixture of the same name (``local_aws`` in test_local_aws.py …) override these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ecsdeploy.aws import ClientFactory
+from pytest_ecsdeploy.config import Environment, Service
+from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
+from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.record import ServiceRecord
+
+# -- issue 4: ecr / task definition -----------------------------------------------------------------------------
+# One LocalAWS per test module (moto's state is process-global, so one runs at a time), emptied before each test
+# by ``clean_aws``; ``service_context`` builds the ServiceContext the plugin would hand to Ecr / TaskDefinition.
+
+CLUSTER = "local"
+
+
+@pytest.fixture(scope="module")
+def module_local_aws() -> Iterator[LocalAWS]:
+    """The embedded local AWS, started once for the test module."""
+    with LocalAWS() as local:
+        yield local
+
+
+@pytest.fixture
+def clean_aws(module_local_aws: LocalAWS) -> LocalAWS:
+    """The module's LocalAWS, emptied (no seed) and holding the cluster ``local``."""
+    module_local_aws.reset(seed=False)
+    module_local_aws.client("ecs").create_cluster(clusterName=CLUSTER)
+    return module_local_aws
+
+
+@pytest.fixture(scope="module")
+def module_client_factory(module_local_aws: LocalAWS) -> ClientFactory:
+    """boto3 clients for an ``emulator`` environment on the module's LocalAWS (built once: building is slow)."""
+    return ClientFactory(local_environment(module_local_aws), local_endpoint=module_local_aws.endpoint_url)
+
+
+def local_environment(local: LocalAWS, **changes: Any) -> Environment:
+    """The environment ``--env local`` resolves to, against ``local``."""
+    environment = Environment(name="local", backend="emulator", cluster=CLUSTER, region=local.region)
+    return replace(environment, **changes) if changes else environment
+
+
+ServiceContextFactory = Callable[..., ServiceContext]
+
+
+@pytest.fixture
+def service_context(clean_aws: LocalAWS, module_client_factory: ClientFactory, tmp_path: Path) -> ServiceContextFactory:
+    """A factory of ServiceContexts for the service ``web`` (repository ``web``, containers unset):
+    ``service_context(image_tag="1.0", plan=True, render=hook, task_definition=path, scan_severity="HIGH",
+    containers=("app",), variables={...}, environment_variables={...})``."""
+
+    def make(
+        *,
+        service: str = "web",
+        repository: str | None = "web",
+        task_definition: Path | None = None,
+        containers: tuple[str, ...] | None = None,
+        scan_severity: str = "CRITICAL",
+        image_tag: str | None = None,
+        plan: bool = False,
+        variables: dict[str, str] | None = None,
+        environment_variables: dict[str, str] | None = None,
+        render: Callable[[dict[str, Any]], None] | None = None,
+    ) -> ServiceContext:
+        environment = local_environment(clean_aws, variables=dict(environment_variables or {}))
+        aws = module_client_factory
+        if environment_variables:
+            aws = ClientFactory(environment, local_endpoint=clean_aws.endpoint_url)
+        hooks = Hooks(render_task_definition=render) if render is not None else Hooks()
+        return ServiceContext(
+            environment=environment,
+            service=Service(name=service, service_name=service, repository=repository,
+                            task_definition=task_definition, containers=containers, scan_severity=scan_severity),
+            aws=aws,
+            options=RunOptions(image_tag=image_tag, plan=plan, variables=dict(variables or {})),
+            record=ServiceRecord(service=service, environment="local", cluster=CLUSTER),
+            log=PrintLog(prefix=f"[{service}] "),
+            hooks=hooks,
+            base_dir=tmp_path,
+        )
+
+    return make
