@@ -1,6 +1,6 @@
 """What every action is given: the environment, the service, clients, the run's options, the record, a log.
 
-The actions (``ecr.py``, ``taskdef.py``, ``service.py``, ``smoke.py``) know nothing of pytest; the plugin builds
+The actions (``ecr.py``, ``taskdef/``, ``service.py``, ``smoke.py``) know nothing of pytest; the plugin builds
 one :class:`ServiceContext` per scenario module and hands it to them.
 """
 

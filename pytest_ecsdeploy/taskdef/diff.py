@@ -1,0 +1,91 @@
+"""Masking and the diff: two payloads in their normalised, readable form, with nothing secret in it.
+
+Environment values, docker labels and log options whose names look secret (:data:`SECRET_NAME`) are shown as
+:data:`MASK` (``"<masked> (changed)"`` on the new side when they changed), passwords inside URLs are masked
+everywhere (:func:`mask_text`), and ``secrets`` (ARNs, never values) are shown as they are.
+
+>>> print(render_diff(running_payload, new_payload, "web:12 (running)", "web (new)"))
+--- web:12 (running)
++++ web (new)
+…
+-        "DB_PASSWORD": "<masked>",
++        "DB_PASSWORD": "<masked> (changed)",
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .payload import normalise
+
+#: Environment-variable (and option) names whose values are masked in diffs and messages.
+SECRET_NAME = re.compile(
+    r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SIGNATURE|COOKIE|SESSION|SALT|DSN|CONN", re.IGNORECASE
+)
+MASK = "<masked>"
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^@/\s]+)(?P<at>@)")
+
+
+def looks_secret(name: str) -> bool:
+    """True for names like DB_PASSWORD, API_KEY, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY (:data:`SECRET_NAME`)."""
+    return bool(SECRET_NAME.search(name))
+
+
+def mask_text(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` replaced by the mask."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}{m.group('at')}", text)
+
+
+def _masked_value(name: str, value: Any, other: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if looks_secret(name):
+        return MASK if other is None or other == value else f"{MASK} (changed)"
+    return mask_text(value)
+
+
+def _diff_view(payload: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The normalised payload as people read it: environment, secrets and tags as objects, secret-looking
+    values masked (marked "(changed)" on the new side when they differ from ``other``)."""
+    if payload is None:
+        return {}
+    view = normalise(payload)
+    others = {
+        c.get("name"): c for c in (normalise(other).get("containerDefinitions", []) if other is not None else [])
+    }
+    for container in view.get("containerDefinitions", []):
+        peer = others.get(container.get("name"), {})
+        peer_env = {item.get("name"): item.get("value") for item in peer.get("environment", [])}
+        if "environment" in container:
+            container["environment"] = {
+                item.get("name"): _masked_value(str(item.get("name")), item.get("value"),
+                                                peer_env.get(item.get("name")))
+                for item in container["environment"]
+            }
+        if "secrets" in container:
+            container["secrets"] = {item.get("name"): item.get("valueFrom") for item in container["secrets"]}
+        for key in ("dockerLabels",):
+            if isinstance(container.get(key), dict):
+                container[key] = {k: _masked_value(k, v, None) for k, v in container[key].items()}
+        log = container.get("logConfiguration")
+        if isinstance(log, dict) and isinstance(log.get("options"), dict):
+            log["options"] = {k: _masked_value(k, v, None) for k, v in log["options"].items()}
+        for key in ("command", "entryPoint"):
+            if isinstance(container.get(key), list):
+                container[key] = [mask_text(part) if isinstance(part, str) else part for part in container[key]]
+    if "tags" in view:
+        view["tags"] = {tag.get("key"): tag.get("value") for tag in view["tags"]}
+    return view
+
+
+def render_diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], old_label: str, new_label: str) -> str:
+    """A unified diff of two payloads in their readable, masked form; ``""`` when they normalise equal."""
+    if old is not None and normalise(old) == normalise(new):
+        return ""
+    old_text = json.dumps(_diff_view(old, None), indent=2, sort_keys=True).splitlines() if old is not None else []
+    new_text = json.dumps(_diff_view(new, old), indent=2, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(old_text, new_text, fromfile=old_label, tofile=new_label, lineterm=""))

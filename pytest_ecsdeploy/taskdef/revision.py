@@ -1,0 +1,132 @@
+"""Task-definition revisions: the :class:`Revision` that ``TaskDefinition.register()`` gives and
+``ecs_service.deploy()`` takes, and a revision as ECS describes it (:class:`Described`, :func:`describe`,
+:func:`latest_active`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..aws import error_code, error_message
+from ..errors import ActionError
+from .payload import payload_from
+
+if TYPE_CHECKING:
+    from ..context import Log
+
+RevisionStatus = Literal["registered", "unchanged", "existing", "planned"]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A task-definition revision as ``register()`` left it; ``ecs_service.deploy(revision)`` takes it.
+
+    ``status`` says how it came about:
+
+    - ``registered``: a new revision was registered in this run;
+    - ``unchanged``: the payload equals the revision the service runs now, nothing was registered;
+    - ``existing``: the payload equals the family's latest ACTIVE revision (registered earlier, not running yet),
+      nothing was registered and that exact ARN is reused;
+    - ``planned``: ``--plan`` and the payload differs: a revision *would* be registered, so ``arn`` and
+      ``revision`` are None (the number is not known until ECS assigns it).
+
+    ``images`` are the (container, image) pairs of the revision, in definition order.
+
+    >>> revision = task_definition.with_image("app", ecr.image()).register()
+    >>> revision.arn, revision.name, revision.is_new
+    ('arn:aws:ecs:us-east-1:123456789012:task-definition/web:13', 'web:13', True)
+    >>> revision.image("app")
+    '123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:3f0c…'
+    """
+
+    family: str
+    revision: int | None
+    arn: str | None
+    status: RevisionStatus
+    images: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def planned(self) -> bool:
+        """True when ``--plan`` stopped a registration: there is no ARN to deploy."""
+        return self.status == "planned"
+
+    @property
+    def is_new(self) -> bool:
+        """True when this run registered the revision."""
+        return self.status == "registered"
+
+    @property
+    def name(self) -> str:
+        """``family:revision`` (``family:(planned)`` in a plan)."""
+        return f"{self.family}:{self.revision}" if self.revision is not None else f"{self.family}:(planned)"
+
+    def image(self, container: str) -> str:
+        """The image of ``container`` in this revision; KeyError for a container it does not have."""
+        for name, image in self.images:
+            if name == container:
+                return image
+        raise KeyError(container)
+
+    def __str__(self) -> str:
+        return self.arn or self.name
+
+
+def images_of(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The (container, image) pairs of ``payload``, in definition order."""
+    return tuple((str(c.get("name")), str(c.get("image"))) for c in payload.get("containerDefinitions") or [])
+
+
+@dataclass
+class Described:
+    """A revision as DescribeTaskDefinition returns it, its body conformed to a RegisterTaskDefinition payload."""
+
+    arn: str
+    family: str
+    revision: int
+    status: str
+    payload: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}:{self.revision}"
+
+    def as_revision(self, status: RevisionStatus) -> Revision:
+        return Revision(family=self.family, revision=self.revision, arn=self.arn, status=status,
+                        images=images_of(self.payload))
+
+
+def describe(ecs: Any, arn: str) -> Described:
+    """DescribeTaskDefinition (with its tags) of the exact revision ``arn``."""
+    try:
+        answer = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    except Exception as exc:
+        raise ActionError(
+            f"could not describe task definition {arn} ({error_message(exc)}).", code=error_code(exc)
+        ) from None
+    body = answer["taskDefinition"]
+    payload = payload_from({"taskDefinition": body, "tags": answer.get("tags") or []}, f"revision {arn}")
+    return Described(
+        arn=str(body["taskDefinitionArn"]),
+        family=str(body["family"]),
+        revision=int(body["revision"]),
+        status=str(body.get("status", "ACTIVE")),
+        payload=payload,
+    )
+
+
+def latest_active(ecs: Any, family: str, log: Log) -> Described | None:
+    """The family's latest ACTIVE revision (its exact name, not a prefix match), or None; a failed listing is
+    logged as a warning and gives None."""
+    try:
+        arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC",
+                                         maxResults=10)["taskDefinitionArns"]
+    except Exception as exc:
+        log.warning(f"could not list revisions of family '{family}' ({error_message(exc)})")
+        return None
+    exact = [arn for arn in arns if arn.rsplit("/", 1)[-1].rpartition(":")[0] == family]
+    if not exact:
+        return None
+    latest = max(exact, key=lambda arn: int(arn.rpartition(":")[2]))
+    return describe(ecs, latest)
