@@ -31,6 +31,7 @@ from .aws import error_code, error_message
 from .checks import Check
 from .context import ServiceContext
 from .errors import ActionError, ConfigError
+from .redact import looks_secret, mask_url_password
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
 
@@ -42,9 +43,6 @@ MAX_BODY = 1024 * 1024  # bytes of a response body that are read
 BODY_SNIPPET = 200  # characters of a body quoted in a failure message
 USER_AGENT = "pytest-ecsdeploy-smoke"
 ALARM_NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 AlarmNames
-
-_SECRET_PARAM = re.compile(r"token|secret|passw|pwd|key|auth|sig|credential|session", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class HttpResult:
@@ -393,21 +391,17 @@ class Smoke:
 
 
 def redact_url(url: str) -> str:
-    """``url`` fit to print: no password, and ``***`` for query values whose names look secret.
+    """``url`` fit to print: no password, and ``***`` for query values whose names look secret (``redact.py``).
 
     >>> redact_url("https://ci:hunter2@web.example.com/health?token=abc&verbose=1")
     'https://ci:***@web.example.com/health?token=***&verbose=1'
     """
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    parts = urllib.parse.urlsplit(mask_url_password(url, "***"))
     query = "&".join(
-        f"{key}=***" if _SECRET_PARAM.search(key) and sep else f"{key}{sep}{value}"
+        f"{key}=***" if looks_secret(key) and sep else f"{key}{sep}{value}"
         for key, sep, value in (item.partition("=") for item in parts.query.split("&"))
     ) if parts.query else ""
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+    return urllib.parse.urlunsplit(parts._replace(query=query))
 
 
 def _split_credentials(url: str) -> tuple[str, dict[str, str] | None]:

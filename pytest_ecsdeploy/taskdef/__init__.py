@@ -37,8 +37,9 @@ and whether they exist), ``diff.py`` (masking and the diff), ``revision.py`` (Re
 
 from __future__ import annotations
 
+from ..redact import SECRET_NAME, looks_secret
 from .action import REGISTER, SOURCE, VALIDATE, TaskDefinition
-from .diff import MASK, SECRET_NAME, looks_secret, mask_text, render_diff
+from .diff import MASK, mask_text, render_diff
 from .payload import (
     cpu_units,
     differences,

@@ -1,7 +1,7 @@
 """Masking and the diff: two payloads in their normalised, readable form, with nothing secret in it.
 
-Environment values, docker labels and log options whose names look secret (:data:`SECRET_NAME`) are shown as
-:data:`MASK` (``"<masked> (changed)"`` on the new side when they changed), passwords inside URLs are masked
+Environment values, docker labels and log options whose names look secret (``redact.looks_secret``) are shown
+as :data:`MASK` (``"<masked> (changed)"`` on the new side when they changed), passwords inside URLs are masked
 everywhere (:func:`mask_text`), and ``secrets`` (ARNs, never values) are shown as they are.
 
 >>> print(render_diff(running_payload, new_payload, "web:12 (running)", "web (new)"))
@@ -16,28 +16,18 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..redact import looks_secret, mask_url_passwords
 from .payload import normalise
 
-#: Environment-variable (and option) names whose values are masked in diffs and messages.
-SECRET_NAME = re.compile(
-    r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SIGNATURE|COOKIE|SESSION|SALT|DSN|CONN", re.IGNORECASE
-)
 MASK = "<masked>"
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^@/\s]+)(?P<at>@)")
-
-
-def looks_secret(name: str) -> bool:
-    """True for names like DB_PASSWORD, API_KEY, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY (:data:`SECRET_NAME`)."""
-    return bool(SECRET_NAME.search(name))
 
 
 def mask_text(text: str) -> str:
     """``text`` with the password of any ``scheme://user:password@host`` replaced by the mask."""
-    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}{m.group('at')}", text)
+    return mask_url_passwords(text, MASK)
 
 
 def _masked_value(name: str, value: Any, other: Any) -> Any:

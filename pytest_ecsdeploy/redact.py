@@ -1,0 +1,56 @@
+"""What is never printed: the one rule for names that look secret and for passwords inside URLs.
+
+The task-definition diff (``taskdef/diff.py``: environment values, docker labels, log options, commands, AWS
+error messages), the smoke checks' printed URLs (``smoke.py``: ``?token=***``) and the one-off task's log line
+(``task.py``) all ask here; each caller keeps its own mask (``<masked>``, ``***``).
+
+>>> looks_secret("DB_PASSWORD"), looks_secret("X-Amz-Signature"), looks_secret("LOG_LEVEL")
+(True, True, False)
+>>> mask_url_passwords("run postgres://app:pa55@db:5432/x now", "***")
+'run postgres://app:***@db:5432/x now'
+>>> mask_url_password("https://ci:two words@web.example.com/health", "***")
+'https://ci:***@web.example.com/health'
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+#: Names (environment variables, log options, query parameters) whose values are never printed.
+SECRET_NAME = re.compile(
+    r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SIG|COOKIE|SESSION|SALT|DSN|CONN", re.IGNORECASE
+)
+
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.-]*://"
+#: The password as a URL parser reads it: from the authority's first ':' to its last '@' (the user may be an
+#: e-mail address, the password may hold an unencoded '@', and it may be empty).
+_AUTHORITY_PASSWORD = re.compile(rf"(?P<head>{_SCHEME}[^/?#\s:]*:)(?P<password>[^/?#\s]*)(?P<at>@)")
+#: The password as a hand-written DSN has it: up to the first '@', an unencoded '?' or '#' included.
+_DSN_PASSWORD = re.compile(rf"(?P<head>{_SCHEME}[^/\s:@]*:)(?P<password>[^@/\s]+)(?P<at>@)")
+
+
+def looks_secret(name: str) -> bool:
+    """True for names like DB_PASSWORD, api_key, GITHUB_TOKEN, X-Amz-Signature, DATABASE_DSN (:data:`SECRET_NAME`)."""
+    return bool(SECRET_NAME.search(name))
+
+
+def mask_url_passwords(text: str, mask: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``mask``.
+
+    Both readings of where the password ends are masked, so neither leaks a part of it. ``mask`` must not
+    contain ``@``, ``/`` or whitespace (it is matched again by the second reading and must stay as it is).
+    """
+    for pattern in (_AUTHORITY_PASSWORD, _DSN_PASSWORD):
+        text = pattern.sub(lambda m: f"{m.group('head')}{mask}{m.group('at')}", text)
+    return text
+
+
+def mask_url_password(url: str, mask: str) -> str:
+    """One URL (not free text) with its password replaced by ``mask``, read as urllib reads it, so that a space in
+    the password does not end it, and then as :func:`mask_url_passwords` reads it."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is not None:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        url = urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{mask}@{host}"))
+    return mask_url_passwords(url, mask)
