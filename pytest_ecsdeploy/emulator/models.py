@@ -348,7 +348,7 @@ class Simulation:
                           started_by or ""),
             tags=tags or [], due_at=t + self.timings.provisioning,
         )
-        task.health_checked = any(c.spec.health_check is not None for c in records if c.spec.essential)
+        task.health_checked = any(c.spec.health_check is not None for c in records)
         state.tasks[task_id] = task
         return task
 
@@ -442,13 +442,7 @@ class Simulation:
                 container.reason = s.reason
             if s.health != "UNKNOWN" and container.spec.essential:
                 task.health_checked = True
-        essential = [c for c in task.containers if c.spec.essential]
-        if any(c.health_status == "UNHEALTHY" for c in essential):
-            task.health_status = "UNHEALTHY"
-        elif essential and all(c.health_status == "HEALTHY" for c in essential):
-            task.health_status = "HEALTHY"
-        else:
-            task.health_status = "UNKNOWN"
+        task.health_status = task_health(task.containers)
 
     def _check_health(self, state: RegionState, task: Task, t: float) -> None:
         service = state.services.get(task.service_key) if task.service_key else None
@@ -682,3 +676,20 @@ class Simulation:
         service.primary.succeeded = any(task.healthy for task in started)
         self._flush_lb_events(t)
         self._settle(state, service, t)
+
+
+def task_health(containers: list[Any]) -> str:
+    """A task's healthStatus as the ECS agent derives it from its containers' health checks.
+
+    Only containers with a health check in the task definition count (a FireLens router without one does not
+    keep the task UNKNOWN): the essential ones, or the non-essential ones when no essential container has a
+    health check. UNHEALTHY wins over UNKNOWN, which wins over HEALTHY; no health check at all is UNKNOWN.
+    """
+    checked = [c for c in containers if c.spec.health_check is not None]
+    counted = [c for c in checked if c.spec.essential] or checked
+    if not counted:
+        return "UNKNOWN"
+    statuses = {c.health_status for c in counted}
+    if "UNHEALTHY" in statuses:
+        return "UNHEALTHY"
+    return "HEALTHY" if statuses == {"HEALTHY"} else "UNKNOWN"
