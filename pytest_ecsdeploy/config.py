@@ -194,6 +194,7 @@ class ConfigFile:
             return value
 
         env = {k: fill(v, f"{table} {k}") for k, v in raw.items() if k != "seed"}
+        _check_choices(self.path, table, env, ENVIRONMENT_KEYS)
         sources: dict[str, str] = {"backend": f"{self.path.name} {table}"}
         if "region" in env:
             region, sources["region"] = env["region"], f"{self.path.name} {table}"
@@ -237,6 +238,7 @@ class ConfigFile:
         return Deployment(path=self.path, environment=environment, services=services)
 
     def _service(self, name: str, raw: Mapping[str, Any]) -> Service:
+        _check_choices(self.path, f"[services.{name}]", raw, SERVICE_KEYS)
         template = raw.get("task_definition")
         containers = raw.get("containers")
         return Service(
@@ -376,13 +378,18 @@ def _check_keys(path: Path, table: str, values: Mapping[str, Any], schema: Mappi
             raise ConfigError(f"{path}: {table} has an unknown key '{key}'; {_choices(key, schema, 'valid keys are')}.")
         if not _has_type(value, spec.type):
             raise ConfigError(f"{path}: {table} {key}: expected {_TYPE_WORDS[spec.type]}, got {_describe(value)}.")
-        if spec.choices and value not in spec.choices:
-            raise ConfigError(
-                f"{path}: {table} {key}: '{value}' is not one of {', '.join(spec.choices)}."
-            )
+        if "${" not in str(value):  # a placeholder is checked once it is filled (_check_choices)
+            _check_choices(path, table, {key: value}, schema)
     for key, spec in schema.items():
         if spec.required and key not in values:
             raise ConfigError(f"{path}: {table} is missing the key '{key}' ({spec.help.rstrip('.')}).")
+
+
+def _check_choices(path: Path, table: str, values: Mapping[str, Any], schema: Mapping[str, Key]) -> None:
+    for key, value in values.items():
+        spec = schema.get(key)
+        if spec is not None and spec.choices and value not in spec.choices:
+            raise ConfigError(f"{path}: {table} {key}: '{value}' is not one of {', '.join(spec.choices)}.")
 
 
 def _has_type(value: Any, kind: str) -> bool:

@@ -110,6 +110,7 @@ class Run:
             where=f"{self.deployment.path}: [environments.{env.name}.seed]",
             base_dir=self.deployment.base_dir,
             variables=env.variables,
+            default_cluster=env.cluster,
         )
 
     def _start_local_aws(self) -> LocalAWS:
@@ -119,7 +120,7 @@ class Run:
         local = LocalAWS(
             seed=self._seed,
             region=env.region,
-            runner=None if env.runner == "auto" else env.runner,
+            runner=env.runner,
             base_dir=self.deployment.base_dir,
             variables=env.variables,
         )

@@ -12,11 +12,13 @@ Outcomes of the simulated runner are set per image::
 
     runner.set_image_behaviour("web:v2", "crash", exit_code=3, after=0.5)
     runner.set_image_behaviour("sha256:4f1c...", "pull-error")
+    runner.set_image_behaviour("api:1.1", "exit", command=["migrate"])   # only containers run with that command
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -209,20 +211,32 @@ class SimulatedRunner:
     - ``pull-error`` (``reason``): the pull fails with CannotPullContainerError, the task never runs;
     - ``exit`` (``exit_code`` 0, ``after`` 0.5 s): runs to completion, for one-off tasks such as migrations.
 
+    A behaviour set with a ``command`` applies only to containers started with exactly that command (a RunTask
+    override, or the container definition's own), and wins over the image's behaviour without one: a one-off
+    task of an image (``command=["migrate"]``) can ``exit`` while the service's tasks of that image keep running.
+
     The behaviour is fixed when a task starts, as an image is: changing it affects tasks started later.
     """
 
     def __init__(self, timings: Timings | None = None) -> None:
         self.timings = timings or Timings()
         self._behaviours: dict[str, ImageBehaviour] = {}
+        self._command_behaviours: dict[tuple[str, tuple[str, ...]], ImageBehaviour] = {}
         self._tasks: dict[str, _SimTask] = {}
         self._lock = threading.Lock()
 
-    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
-        """Set the outcome of containers running ``image`` (full reference, ``repository:tag`` or digest)."""
+    def set_image_behaviour(self, image: str, behaviour: str, *, command: Sequence[str] | None = None,
+                            **params: Any) -> None:
+        """Set the outcome of containers running ``image`` (full reference, ``repository:tag`` or digest), or
+        only of those started with ``command`` (a list of strings, compared whole)."""
         built = ImageBehaviour.build(behaviour, **params)
+        if command is not None and (isinstance(command, str) or not all(isinstance(p, str) for p in command)):
+            raise ValueError(f"command must be a list of strings, got {command!r}")
         with self._lock:
-            self._behaviours[normalise_key(image)] = built
+            if command is None:
+                self._behaviours[normalise_key(image)] = built
+            else:
+                self._command_behaviours[(normalise_key(image), tuple(command))] = built
 
     def behaviour_for(self, container: ContainerSpec) -> ImageBehaviour:
         """The behaviour that applies to a container: the most specific key of its image or of an alias."""
@@ -231,8 +245,15 @@ class SimulatedRunner:
         digests += [a for a in container.aliases if a.startswith("sha256:")]
         tags = [k for k in own[1:] if not k.startswith("sha256:")]
         tags += [normalise_key(a) for a in container.aliases if not a.startswith("sha256:")]
+        keys = (container.image, *digests, *tags)
+        command = container.definition.get("command")
         with self._lock:
-            for key in (container.image, *digests, *tags):
+            if command and self._command_behaviours:
+                started_with = tuple(str(part) for part in command)
+                for key in keys:
+                    if (key, started_with) in self._command_behaviours:
+                        return self._command_behaviours[(key, started_with)]
+            for key in keys:
                 if key in self._behaviours:
                     return self._behaviours[key]
         return ImageBehaviour()

@@ -5,6 +5,11 @@ Test modules that define a fixture of the same name (``local_aws`` in test_local
 
 from __future__ import annotations
 
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -92,3 +97,80 @@ def service_context(clean_aws: LocalAWS, module_client_factory: ClientFactory, t
         )
 
     return make
+
+
+# -- issue 7: Docker ---------------------------------------------------------------------------------------------
+# For the Docker tests (test_docker*.py, marked docker): ``example_image`` builds deployments/image (each image is
+# removed at the end of the session); ``http_get``, ``wait_for`` and ``managed_containers`` are the small tools
+# their checks share.
+
+EXAMPLE_IMAGE_BUILD = Path(__file__).resolve().parents[2] / "deployments" / "image" / "build.sh"
+HttpAnswer = tuple[int, str, "str | None"]
+
+
+@pytest.fixture(scope="session")
+def example_image() -> Iterator[Callable[..., str]]:
+    """``example_image("2.0.0", "EXIT_AT_START=3")``: deployments/image built as a unique local image whose
+    /version answers ``version`` (build args ``KEY=VALUE`` after it); every one is removed at the end."""
+    built: list[str] = []
+
+    def build(version: str, *build_args: str) -> str:
+        image = f"ecsdeploy-test/web:{version}-{uuid.uuid4().hex[:8]}"
+        args = [arg for pair in build_args for arg in ("--build-arg", pair)]
+        subprocess.run([str(EXAMPLE_IMAGE_BUILD), version, image, *args], check=True, capture_output=True,
+                       text=True, timeout=120)
+        built.append(image)
+        return image
+
+    yield build
+    if built:
+        subprocess.run(["docker", "rmi", "-f", *built], capture_output=True, timeout=120)
+
+
+def _http_get(url: str) -> HttpAnswer:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode().strip(), answer.headers.get("X-Ecsdeploy-Task")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode().strip(), error.headers.get("X-Ecsdeploy-Task")
+    except OSError:
+        return 0, "", None
+
+
+@pytest.fixture(scope="session")
+def http_get() -> Callable[[str], HttpAnswer]:
+    """``http_get(url)`` -> (status, body, X-Ecsdeploy-Task header); status 0 when nothing answered."""
+    return _http_get
+
+
+def _wait_for(what: str, probe: Callable[[], Any], timeout: float = 90, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"gave up waiting for {what}; last answer: {last!r}")
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> Callable[..., Any]:
+    """``wait_for(what, probe, timeout=90)``: call ``probe`` until it answers something truthy and return it;
+    after ``timeout`` seconds fail naming ``what`` and the last answer (a guard against hanging, not a timing
+    assertion)."""
+    return _wait_for
+
+
+def _managed_containers(owner: str | None = None) -> list[str]:
+    label = f"ecsdeploy.owner={owner}" if owner else "ecsdeploy.managed=true"
+    done = subprocess.run(["docker", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
+                          check=True, capture_output=True, text=True, timeout=60)
+    return done.stdout.split()
+
+
+@pytest.fixture(scope="session")
+def managed_containers() -> Callable[..., list[str]]:
+    """``managed_containers(owner=None)``: names of the containers the emulator labels as its own (of one
+    ``host:pid`` owner when given), running or not."""
+    return _managed_containers

@@ -165,6 +165,8 @@ BAD_CONFIGS = [
      "{path}: [environments.local] vars.A: expected a string, got a table."),
     ("bad runner", ENV + "runner = 'podman'\n", None,
      "{path}: [environments.local] runner: 'podman' is not one of auto, simulated, docker."),
+    ("choice given by a placeholder, checked once filled", ENV + "runner = '${RUNNER:-podman}'\n", "local",
+     "{path}: [environments.local] runner: 'podman' is not one of auto, simulated, docker."),
     ("unknown service key", ENV + "[services.web]\nrepo = 'web'\n", None,
      "{path}: [services.web] has an unknown key 'repo'; did you mean 'repository'? (valid keys are: "
      + ", ".join(sorted(SERVICE_KEYS)) + ")."),
@@ -252,3 +254,9 @@ def test_environment_repr_never_shows_variable_values(tmp_path: Path) -> None:
     assert (variables["TOKEN"], variables["AWS_SECRET_ACCESS_KEY"], variables["WEB_URL"]) == (
         "cli-secret", "env-secret", "http://127.0.0.1:8080",
     )
+
+
+def test_a_choice_may_come_from_a_placeholder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ENV + "runner = '${RUNNER:-auto}'\n"))
+    assert config.resolve("local", {}, {}).environment.runner == "auto"
+    assert config.resolve("local", {"RUNNER": "simulated"}, {}).environment.runner == "simulated"

@@ -1,0 +1,286 @@
+"""Local load balancing for the embedded local AWS: one HTTP endpoint on 127.0.0.1 per target group.
+
+With the Docker runner, each target group that a service names in ``loadBalancers`` gets a small threaded HTTP
+reverse proxy on 127.0.0.1 that forwards each request to the next (round robin) of the service's tasks that
+are registered in the target group (the rollout engine registers a task in ELBv2 when it reaches RUNNING and
+deregisters it when it starts stopping, as ECS does), are still desired RUNNING and are not UNHEALTHY. It is
+what ``health_url`` points at in a local environment, so smoke checks reach real processes during and after a
+rollout. Answers carry ``X-Ecsdeploy-Task: <task id>``; with no such task the answer is 503.
+
+The port of a target group's endpoint is the seed's ``load_balancer.listen_port`` (or ``LocalAWS(lb_ports=
+{"web": 8080})``) so ``ecsdeploy.toml`` can say ``health_url = "http://127.0.0.1:8080"``; otherwise a free
+port, which ``LocalAWS.load_balancer_url("web")`` tells. Example::
+
+    balancers = LoadBalancers(engine=lambda: engine, ports={"web": 8080}).start()
+    balancers.url("web")        # 'http://127.0.0.1:8080'
+    balancers.stop()
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LoadBalancers", "Target"]
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                         "transfer-encoding", "upgrade", "content-length"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """A task that can take requests: its id and the 127.0.0.1 port of its container port."""
+
+    task_id: str
+    port: int
+
+
+def target_group_name(arn: str) -> str:
+    """``arn:...:targetgroup/web/0123abcd`` -> ``web``."""
+    return arn.split(":targetgroup/", 1)[-1].split("/", 1)[0]
+
+
+class _Listener:
+    """One target group's HTTP endpoint."""
+
+    def __init__(self, balancers: LoadBalancers, arn: str, port: int) -> None:
+        self.arn = arn
+        self.name = target_group_name(arn)
+        handler = _handler(balancers, arn)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name=f"ecsdeploy-lb-{self.name}:{self.port}", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class LoadBalancers:
+    """The local endpoints of every target group a service uses; see the module docstring.
+
+    ``engine`` returns the rollout engine (or None before it exists); its runner must offer
+    ``host_port(task_id, container, container_port)`` (the Docker runner does). ``ports`` maps target group
+    names to fixed listen ports. The routing table is rebuilt every ``refresh`` seconds.
+    """
+
+    def __init__(self, engine: Callable[[], Any], *, ports: Mapping[str, int] | None = None,
+                 refresh: float = 0.1) -> None:
+        self.engine = engine
+        self.ports = dict(ports or {})
+        self.refresh = refresh
+        self._listeners: dict[str, _Listener] = {}
+        self._failed: set[str] = set()
+        self._routes: dict[str, list[Target]] = {}
+        self._counters: dict[str, itertools.count[int]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> LoadBalancers:
+        """Start the thread that keeps endpoints and routes up to date."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="ecsdeploy-lb-routes", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close every endpoint and the routing thread; idempotent."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._lock:
+            listeners, self._listeners = list(self._listeners.values()), {}
+            self._routes.clear()
+            self._failed.clear()
+        for listener in listeners:
+            listener.close()
+
+    def url(self, target_group: str) -> str:
+        """``http://127.0.0.1:PORT`` of a target group (name or ARN), opening its endpoint if needed.
+
+        Raises LookupError when no target group of that name or ARN exists."""
+        arn = target_group if target_group.startswith("arn:") else self._arn_of(target_group)
+        if arn is None:
+            raise LookupError(f"no target group named '{target_group}'.")
+        listener = self._listener(arn)
+        if listener is None:
+            raise LookupError(f"the endpoint of target group '{target_group_name(arn)}' could not open; see the log.")
+        return f"http://127.0.0.1:{listener.port}"
+
+    def targets(self, target_group_arn: str) -> list[Target]:
+        """The tasks requests to the target group go to now."""
+        with self._lock:
+            return list(self._routes.get(target_group_arn, []))
+
+    def next_target(self, target_group_arn: str) -> list[Target]:
+        """The targets in the order to try them for one request (round robin)."""
+        with self._lock:
+            targets = list(self._routes.get(target_group_arn, []))
+            counter = self._counters.setdefault(target_group_arn, itertools.count())
+            start = next(counter) % len(targets) if targets else 0
+        return targets[start:] + targets[:start]
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh):
+            try:
+                self.update()
+            except Exception:  # keep serving with the last table
+                log.exception("the local load balancer could not refresh its routes")
+
+    def update(self) -> None:
+        """Rebuild the routing table from the engine and ELBv2; open endpoints for new target groups."""
+        engine = self.engine()
+        if engine is None:
+            with self._lock:
+                self._routes = {}
+            return
+        runner = engine.runner
+        host_port = getattr(runner, "host_port", None)
+        routes: dict[str, list[Target]] = {}
+        for region_state in engine.snapshot().values():
+            tasks = list(region_state["tasks"].values())
+            for service in region_state["services"].values():
+                if service["status"] == "INACTIVE":
+                    continue
+                for balancer in service.get("loadBalancers") or []:
+                    arn = balancer.get("targetGroupArn")
+                    if not arn:
+                        continue
+                    registered = _registered(arn)
+                    found = routes.setdefault(arn, [])
+                    for task in tasks:
+                        if not _serves(task, service, registered) or host_port is None:
+                            continue
+                        task_id = task["taskArn"].rsplit("/", 1)[-1]
+                        container_port = int(balancer.get("containerPort") or 80)
+                        port = host_port(task_id, balancer.get("containerName"), container_port)
+                        if port is not None:
+                            found.append(Target(task_id, int(port)))
+        with self._lock:
+            self._routes = routes
+        for arn in routes:
+            self._listener(arn)
+
+    def _listener(self, arn: str) -> _Listener | None:
+        with self._lock:
+            if arn in self._listeners or arn in self._failed:
+                return self._listeners.get(arn)
+            name = target_group_name(arn)
+            port = int(self.ports.get(name, 0))
+            try:
+                listener = _Listener(self, arn, port)
+            except OSError as exc:
+                self._failed.add(arn)
+                log.error("cannot open the endpoint of target group %s on 127.0.0.1:%s: %s", name, port,
+                          exc.strerror or exc)
+                return None
+            self._listeners[arn] = listener
+            log.info("target group %s: http://127.0.0.1:%d", name, listener.port)
+            return listener
+
+    def _arn_of(self, name: str) -> str | None:
+        from moto.core.base_backend import backend_lock
+        from moto.elbv2.models import elbv2_backends
+
+        with backend_lock:
+            backends = [b for regions in dict.values(elbv2_backends) for b in dict.values(regions)]
+        for backend in backends:
+            for group in list(backend.target_groups.values()):
+                if group.name == name:
+                    return str(group.arn)
+        return None
+
+
+def _registered(arn: str) -> set[str]:
+    """The target ids (task IPs) registered in a target group of moto's ELBv2."""
+    from moto.elbv2.models import elbv2_backends
+
+    parts = arn.split(":")
+    try:
+        group = elbv2_backends[parts[4]][parts[3]].target_groups.get(arn)
+    except (IndexError, KeyError):
+        return set()
+    return set(group.targets) if group is not None else set()
+
+
+def _serves(task: Mapping[str, Any], service: Mapping[str, Any], registered: set[str]) -> bool:
+    if task.get("group") != f"service:{service['serviceName']}" or task.get("clusterArn") != service["clusterArn"]:
+        return False
+    if task.get("lastStatus") != "RUNNING" or task.get("desiredStatus") != "RUNNING":
+        return False
+    if task.get("healthStatus") == "UNHEALTHY":
+        return False
+    addresses = {interface.get("privateIpv4Address") for container in task.get("containers") or []
+                 for interface in container.get("networkInterfaces") or []}
+    return bool(addresses & registered)
+
+
+def _handler(balancers: LoadBalancers, arn: str) -> type[BaseHTTPRequestHandler]:
+    name = target_group_name(arn)
+
+    class Handler(BaseHTTPRequestHandler):
+        """Forwards one request to a target of the target group."""
+
+        server_version = "ecsdeploy-lb"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s: " + format, name, *args)
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            headers["X-Forwarded-For"] = self.client_address[0]
+            headers["Connection"] = "close"
+            targets = balancers.next_target(arn)
+            if not targets:
+                self._answer(503, f"no healthy targets in target group {name}\n".encode())
+                return
+            for target in targets:
+                connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+                try:
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                except OSError:
+                    log.debug("%s: target %s on port %d did not answer", name, target.task_id, target.port)
+                    continue
+                finally:
+                    connection.close()
+                extra = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+                self._answer(response.status, data, extra, target.task_id)
+                return
+            self._answer(502, f"no target of target group {name} answered\n".encode())
+
+        def _answer(self, status: int, data: bytes, headers: list[tuple[str, str]] | None = None,
+                    task_id: str | None = None) -> None:
+            self.send_response(status)
+            for key, value in headers or [("Content-Type", "text/plain")]:
+                self.send_header(key, value)
+            if task_id:
+                self.send_header("X-Ecsdeploy-Task", task_id)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
+
+    return Handler

@@ -1,0 +1,696 @@
+"""What the embedded local AWS holds when it starts: the seed schema, its checks, and applying it.
+
+The same tables come from three places:
+
+- ``LocalAWS(seed={...})``: a mapping;
+- an environment's ``seed`` table in ``deployments/ecsdeploy.toml`` (``[environments.local.seed]``);
+- ``ecsdeploy-emulator --seed FILE``: a TOML file with the same tables at its top level.
+
+Schema (every key optional)::
+
+    clusters = ["local"]                        # ECS clusters (clusters that services name are created too)
+
+    [repositories.web]                          # an ECR repository named web
+    tags = ["1.0.0", "1.1.0"]                   # each tag a distinct image (a Docker v2 schema 2 manifest,
+                                                #   stored through PutImage; digests are the same every run)
+    image_tag_mutability = "MUTABLE"            # or "IMMUTABLE" (default MUTABLE)
+
+    [task_definitions]                          # extra families: family -> template path
+    worker = "worker/taskdef.json"
+
+    [services.web]                              # an ECS service named web, steady on its first revision
+    task_definition = "web/taskdef.json"        # required: JSON template, path relative to base_dir
+    cluster = "local"                           # default: the environment's cluster, else the only entry
+                                                #   of `clusters`, else "default"
+    images = { app = "web:1.0.0" }              # container -> "repository:tag" of a seeded repository
+    desired_count = 2                           # default 1
+    launch_type = "FARGATE"                     # or "EC2" (default FARGATE)
+    deployment_configuration = { minimum_healthy_percent = 100, maximum_percent = 200,
+                                 circuit_breaker = true, rollback = true }   # ECS's defaults when left out
+    load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
+                                                # listen_port = 8080 (optional): with the Docker runner, the
+                                                #   target group's local endpoint listens on 127.0.0.1:8080
+
+    [secrets]                                   # Secrets Manager: name -> secret string
+    "db/password" = "value"
+
+    [ssm_parameters]                            # SSM: name -> value (String) or { value, type }
+    "/web/base-url" = "http://localhost"
+    "/web/api-key" = { value = "k", type = "SecureString" }
+
+    [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
+    image = "api:1.1.0"                         #   runner, where the image's own process decides): image,
+    behaviour = "exit"                          #   behaviour (healthy, crash, unhealthy, pull-error, exit) and
+    exit_code = 0                               #   its parameters (exit_code, after, reason); with command, only
+    after = 1.0                                 #   containers started with exactly that command (a migration's
+    command = ["/bin/sh", "-c", "migrate"]      #   RunTask override) behave so, the service's tasks do not
+
+Templates: ``${VAR}``, ``${VAR:-default}`` and ``$${`` are rendered from ``variables`` with the same helper as
+ecsdeploy.toml (``pytest_ecsdeploy.config.render_template``); the process environment is not read unless it
+is part of ``variables``. A template may be a RegisterTaskDefinition payload or DescribeTaskDefinition output
+(``{"taskDefinition": {...}, "tags": [...]}``): read-only fields (taskDefinitionArn, revision, status, ...)
+are dropped. A service's family is the template's ``family`` (else the service name); in
+``[task_definitions]`` the key is the family. An image in ``images`` becomes ``<repositoryUri>:<tag>``.
+
+Everything is created in the LocalAWS's account and region through the endpoint's public API (boto3), and
+each service through the rollout engine's ``seed_service``, so it starts with one COMPLETED deployment and
+``desired_count`` RUNNING tasks.
+
+Every mistake is a :class:`~pytest_ecsdeploy.errors.ConfigError` with one sentence naming where it is::
+
+    deployments/ecsdeploy.toml: [environments.local.seed.services.web] desired_count: expected an integer,
+    got 'two' (a string).
+
+``where`` is the source, optionally followed by the table the seed lives in (``"deployments/ecsdeploy.toml:
+[environments.local.seed]"``); tables inside it are named from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import _choices, _describe, render_template
+from ..errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "Seed",
+    "SeedDeploymentConfiguration",
+    "SeedImageBehaviour",
+    "SeedLoadBalancer",
+    "SeedRepository",
+    "SeedService",
+    "SeedTarget",
+    "SeedTaskDefinition",
+    "apply_seed",
+    "load_seed_file",
+    "parse_seed",
+]
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+READ_ONLY_TASK_DEFINITION_FIELDS = (
+    "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+    "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
+)
+_TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
+             "image_behaviours")
+_BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason")
+_REPOSITORY_KEYS = ("tags", "image_tag_mutability")
+_SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
+                 "deployment_configuration", "load_balancer")
+_DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback")
+_LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port")
+_PARAMETER_KEYS = ("value", "type")
+_PARAMETER_TYPES = ("String", "StringList", "SecureString")
+_MUTABILITY = ("MUTABLE", "IMMUTABLE")
+_LAUNCH_TYPES = ("FARGATE", "EC2")
+_IMAGE_REF = re.compile(r"(?P<repository>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})\Z")
+_REPOSITORY_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\Z")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
+
+
+@dataclass(frozen=True)
+class SeedRepository:
+    """An ECR repository and the tags to push to it."""
+
+    name: str
+    tags: tuple[str, ...] = ()
+    image_tag_mutability: str = "MUTABLE"
+
+
+@dataclass(frozen=True)
+class SeedTaskDefinition:
+    """A rendered task-definition template: ``payload`` is a RegisterTaskDefinition request."""
+
+    family: str
+    payload: Mapping[str, Any]
+    source: Path
+
+
+@dataclass(frozen=True)
+class SeedDeploymentConfiguration:
+    """A service's deploymentConfiguration (ECS's defaults: 100 / 200, circuit breaker off)."""
+
+    minimum_healthy_percent: int = 100
+    maximum_percent: int = 200
+    circuit_breaker: bool = False
+    rollback: bool = False
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "minimumHealthyPercent": self.minimum_healthy_percent,
+            "maximumPercent": self.maximum_percent,
+            "deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": self.rollback},
+        }
+
+
+@dataclass(frozen=True)
+class SeedLoadBalancer:
+    """An ELBv2 target group (created by the seed) in front of one container port."""
+
+    target_group: str
+    container: str
+    port: int
+    listen_port: int | None = None  # issue 7: the local endpoint's port (Docker runner); None: a free one
+
+
+@dataclass(frozen=True)
+class SeedService:
+    """An ECS service, created steady on the first revision of ``task_definition``."""
+
+    name: str
+    cluster: str
+    task_definition: SeedTaskDefinition
+    images: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # container -> (repository, tag)
+    desired_count: int = 1
+    launch_type: str = "FARGATE"
+    deployment_configuration: SeedDeploymentConfiguration = field(default_factory=SeedDeploymentConfiguration)
+    load_balancer: SeedLoadBalancer | None = None
+
+
+@dataclass(frozen=True)
+class SeedImageBehaviour:
+    """An outcome for the simulated runner: ``LocalAWS.set_image_behaviour(image, behaviour, **params)``."""
+
+    image: str
+    behaviour: str
+    params: Mapping[str, Any] = field(default_factory=dict)  # exit_code, after, reason, command
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A checked seed, ready for :func:`apply_seed`.
+
+    Example::
+
+        seed = parse_seed({"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0"]}}},
+                          "LocalAWS(seed=...)", Path.cwd(), {})
+        seed.repositories["web"].tags     # ('1.0.0',)
+    """
+
+    clusters: tuple[str, ...] = ()
+    repositories: Mapping[str, SeedRepository] = field(default_factory=dict)
+    task_definitions: Mapping[str, SeedTaskDefinition] = field(default_factory=dict)
+    services: Mapping[str, SeedService] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
+    image_behaviours: tuple[SeedImageBehaviour, ...] = ()
+
+
+class SeedTarget(Protocol):
+    """What :func:`apply_seed` needs: boto3 clients for the endpoint and the engine's ``seed_service``."""
+
+    account_id: str
+    region: str
+
+    def client(self, service_name: str, *, region_name: str | None = None) -> Any: ...
+
+    def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]: ...
+
+    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+
+# -- parsing ---------------------------------------------------------------------------------------------
+
+
+class _Where:
+    """Names tables in messages: ``source: [prefix.services.web] key: ...``."""
+
+    def __init__(self, where: str) -> None:
+        match = re.fullmatch(r"(?P<source>.*?):\s*\[(?P<prefix>[^\]]+)\]", where)
+        self.source, self.prefix = (match["source"], match["prefix"]) if match else (where, "")
+
+    def table(self, *parts: str) -> str:
+        names = [self.prefix] if self.prefix else []
+        names.extend(_key(part) for part in parts)
+        return f"[{'.'.join(names)}]" if names else ""
+
+    def error(self, table: str, key: str | None, text: str) -> ConfigError:
+        spot = " ".join(part for part in (table, key) if part)
+        return ConfigError(f"{self.source}: {spot}: {text}" if spot else f"{self.source}: {text}")
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def parse_seed(
+    mapping: Mapping[str, Any],
+    where: str,
+    base_dir: Path,
+    variables: Mapping[str, str],
+    *,
+    default_cluster: str | None = None,
+) -> Seed:
+    """Check ``mapping`` against the seed schema and render its templates; raises ConfigError.
+
+    ``where`` names the source in messages (``"seed.toml"``, or ``"deployments/ecsdeploy.toml:
+    [environments.local.seed]"`` for a table inside a file); template paths are relative to ``base_dir``.
+    ``default_cluster`` (an environment's ``cluster``) is the cluster of services that name none.
+    """
+    w = _Where(where)
+    top = w.table()
+    _check_table(w, top, mapping, _TOP_KEYS, None)
+
+    clusters = tuple(_string_list(w, top, "clusters", mapping.get("clusters", []), _NAME, "a cluster name"))
+
+    repositories: dict[str, SeedRepository] = {}
+    for name, raw in _tables(w, top, "repositories", mapping.get("repositories", {})).items():
+        table = w.table("repositories", name)
+        if not _REPOSITORY_NAME.match(name):
+            raise w.error(top, "repositories", f"'{name}' is not a valid ECR repository name "
+                                               "(lower-case letters, digits, . _ - and /).")
+        _check_table(w, table, raw, _REPOSITORY_KEYS, None)
+        tags = _string_list(w, table, "tags", raw.get("tags", []), _TAG, "an image tag")
+        if len(set(tags)) != len(tags):
+            duplicate = next(tag for tag in tags if tags.count(tag) > 1)
+            raise w.error(table, "tags", f"'{duplicate}' is listed twice.")
+        mutability = _choice(w, table, "image_tag_mutability", raw.get("image_tag_mutability", "MUTABLE"),
+                             _MUTABILITY)
+        repositories[name] = SeedRepository(name, tuple(tags), mutability)
+
+    task_definitions: dict[str, SeedTaskDefinition] = {}
+    table = w.table("task_definitions")
+    for family, path in _mapping(w, top, "task_definitions", mapping.get("task_definitions", {})).items():
+        if not isinstance(path, str):
+            raise w.error(table, _key(family), f"expected a template path (a string), got {_describe(path)}.")
+        if not _NAME.match(family):
+            raise w.error(table, _key(family), "is not a valid family name (letters, digits, _ and -).")
+        task_definitions[family] = _template(w, table, _key(family), path, base_dir, variables, family)
+
+    services: dict[str, SeedService] = {}
+    for name, raw in _tables(w, top, "services", mapping.get("services", {})).items():
+        services[name] = _service(w, name, raw, clusters, repositories, base_dir, variables, default_cluster)
+
+    secrets: dict[str, str] = {}
+    table = w.table("secrets")
+    for name, value in _mapping(w, top, "secrets", mapping.get("secrets", {})).items():
+        if not isinstance(value, str):
+            raise w.error(table, _key(name), f"expected the secret string, got {_describe(value)}.")
+        secrets[name] = value
+
+    parameters: dict[str, tuple[str, str]] = {}
+    table = w.table("ssm_parameters")
+    for name, value in _mapping(w, top, "ssm_parameters", mapping.get("ssm_parameters", {})).items():
+        if isinstance(value, str):
+            parameters[name] = (value, "String")
+            continue
+        if not isinstance(value, Mapping):
+            raise w.error(table, _key(name), f"expected a string or a table {{ value, type }}, got "
+                                             f"{_describe(value)}.")
+        inner = w.table("ssm_parameters", name)
+        _check_table(w, inner, value, _PARAMETER_KEYS, ("value",))
+        text = value["value"]
+        if not isinstance(text, str):
+            raise w.error(inner, "value", f"expected a string, got {_describe(text)}.")
+        parameters[name] = (text, _choice(w, inner, "type", value.get("type", "String"), _PARAMETER_TYPES))
+
+    behaviours = _image_behaviours(w, top, mapping.get("image_behaviours", []))
+    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours)
+
+
+def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:
+    """The ``[[image_behaviours]]`` entries, each checked the way the simulated runner checks them."""
+    from .runners import BEHAVIOURS, ImageBehaviour
+
+    if not isinstance(value, (list, tuple)):
+        raise w.error(top, "image_behaviours", f"expected a list of tables ([[image_behaviours]]), got "
+                                               f"{_describe(value)}.")
+    result = []
+    for index, raw in enumerate(value, start=1):
+        table = f"{w.table('image_behaviours')} entry {index}"
+        _check_table(w, table, raw, _BEHAVIOUR_KEYS, ("image", "behaviour"))
+        image = _string(w, table, "image", raw["image"])
+        behaviour = _choice(w, table, "behaviour", raw["behaviour"], tuple(BEHAVIOURS))
+        params = {k: v for k, v in raw.items() if k not in ("image", "behaviour", "command")}
+        try:
+            ImageBehaviour.build(behaviour, **params)
+        except ValueError as exc:
+            raise w.error(table, None, f"{exc}.") from None
+        if "command" in raw:
+            params["command"] = tuple(_string_list(w, table, "command", raw["command"], re.compile(r".+", re.S),
+                                                   "a non-empty string"))
+            if not params["command"]:
+                raise w.error(table, "command", "expected at least one string.")
+        result.append(SeedImageBehaviour(image, behaviour, params))
+    return tuple(result)
+
+
+def load_seed_file(path: Path, variables: Mapping[str, str]) -> Seed:
+    """Read a seed TOML file (the seed tables at top level); template paths are relative to its folder."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: the seed file does not exist.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a seed TOML file.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: is not valid TOML: {exc}.") from None
+    return parse_seed(data, str(path), path.parent, variables)
+
+
+def _service(
+    w: _Where,
+    name: str,
+    raw: Mapping[str, Any],
+    clusters: tuple[str, ...],
+    repositories: Mapping[str, SeedRepository],
+    base_dir: Path,
+    variables: Mapping[str, str],
+    default_cluster: str | None,
+) -> SeedService:
+    table = w.table("services", name)
+    if not _NAME.match(name):
+        raise w.error(w.table("services"), None, f"'{name}' is not a valid service name (letters, digits, _ and -).")
+    _check_table(w, table, raw, _SERVICE_KEYS, ("task_definition",))
+    if "cluster" in raw:
+        cluster = _string(w, table, "cluster", raw["cluster"])
+        if not _NAME.match(cluster):
+            raise w.error(table, "cluster", f"'{cluster}' is not a valid cluster name.")
+    elif default_cluster:
+        cluster = default_cluster
+    elif len(clusters) > 1:
+        raise w.error(table, None, f"name its cluster (cluster = \"...\"): the seed has several clusters "
+                                   f"({', '.join(clusters)}).")
+    else:
+        cluster = clusters[0] if clusters else "default"
+    path = _string(w, table, "task_definition", raw["task_definition"])
+    task_definition = _template(w, table, "task_definition", path, base_dir, variables, None, default_family=name)
+    containers = [str(c["name"]) for c in task_definition.payload["containerDefinitions"]]
+
+    images: dict[str, tuple[str, str]] = {}
+    for container, ref in _mapping(w, table, "images", raw.get("images", {})).items():
+        key = f"images.{_key(container)}"
+        if container not in containers:
+            raise w.error(table, "images", f"container '{container}' is not in {path}; "
+                                           f"{_choices(container, containers, 'its containers are')}.")
+        if not isinstance(ref, str):
+            raise w.error(table, key, f"expected 'repository:tag', got {_describe(ref)}.")
+        match = _IMAGE_REF.match(ref)
+        if not match:
+            raise w.error(table, key, f"expected 'repository:tag' of a seeded repository, got '{ref}'.")
+        repository, tag = match["repository"], match["tag"]
+        if repository not in repositories:
+            raise w.error(table, key, f"repository '{repository}' is not in the seed's repositories; "
+                                      f"{_choices(repository, repositories)}.")
+        if tag not in repositories[repository].tags:
+            known = ", ".join(repositories[repository].tags) or "none"
+            raise w.error(table, key, f"tag '{tag}' is not among the tags of repository '{repository}' ({known}).")
+        images[container] = (repository, tag)
+
+    desired_count = _integer(w, table, "desired_count", raw.get("desired_count", 1), 0, 5000)
+    launch_type = _choice(w, table, "launch_type", raw.get("launch_type", "FARGATE"), _LAUNCH_TYPES)
+
+    deployment = SeedDeploymentConfiguration()
+    if "deployment_configuration" in raw:
+        inner = w.table("services", name, "deployment_configuration")
+        value = raw["deployment_configuration"]
+        if not isinstance(value, Mapping):
+            raise w.error(table, "deployment_configuration", f"expected a table, got {_describe(value)}.")
+        _check_table(w, inner, value, _DEPLOYMENT_KEYS, None)
+        minimum = _integer(w, inner, "minimum_healthy_percent", value.get("minimum_healthy_percent", 100), 0, 100)
+        maximum = _integer(w, inner, "maximum_percent", value.get("maximum_percent", 200), 100, 200)
+        breaker = _boolean(w, inner, "circuit_breaker", value.get("circuit_breaker", False))
+        rollback = _boolean(w, inner, "rollback", value.get("rollback", False))
+        if rollback and not breaker:
+            raise w.error(inner, "rollback", "needs circuit_breaker = true (ECS rolls back only when the "
+                                             "circuit breaker trips).")
+        deployment = SeedDeploymentConfiguration(minimum, maximum, breaker, rollback)
+
+    load_balancer = None
+    if "load_balancer" in raw:
+        inner = w.table("services", name, "load_balancer")
+        value = raw["load_balancer"]
+        if not isinstance(value, Mapping):
+            raise w.error(table, "load_balancer", f"expected a table, got {_describe(value)}.")
+        _check_table(w, inner, value, _LOAD_BALANCER_KEYS, _LOAD_BALANCER_KEYS[:3])
+        target_group = _string(w, inner, "target_group", value["target_group"])
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", target_group):
+            raise w.error(inner, "target_group", f"'{target_group}' is not a valid target group name "
+                                                 "(1 to 32 letters, digits and -, not starting or ending with -).")
+        container = _string(w, inner, "container", value["container"])
+        if container not in containers:
+            raise w.error(inner, "container", f"'{container}' is not a container of {path}; "
+                                              f"{_choices(container, containers, 'its containers are')}.")
+        port = _integer(w, inner, "port", value["port"], 1, 65535)
+        listen_port = None
+        if "listen_port" in value:
+            listen_port = _integer(w, inner, "listen_port", value["listen_port"], 1, 65535)
+        load_balancer = SeedLoadBalancer(target_group, container, port, listen_port)
+
+    return SeedService(name, cluster, task_definition, images, desired_count, launch_type, deployment,
+                       load_balancer)
+
+
+def _template(
+    w: _Where,
+    table: str,
+    key: str,
+    path_text: str,
+    base_dir: Path,
+    variables: Mapping[str, str],
+    family: str | None,
+    default_family: str | None = None,
+) -> SeedTaskDefinition:
+    path = base_dir / path_text
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise w.error(table, key, f"the template {path_text} does not exist (looked for {path}).") from None
+    except IsADirectoryError:
+        raise w.error(table, key, f"{path_text} is a directory, not a task-definition template.") from None
+    except UnicodeDecodeError as exc:
+        raise w.error(table, key, f"{path_text} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    rendered = render_template(text, variables, f"{w.source}: {table} {key} ({path_text})")
+    try:
+        data = json.loads(rendered)
+    except json.JSONDecodeError as exc:
+        raise w.error(table, key, f"{path_text} is not valid JSON: {exc.msg} at line {exc.lineno} column "
+                                  f"{exc.colno}.") from None
+    if isinstance(data, dict) and isinstance(data.get("taskDefinition"), dict):
+        tags = data.get("tags")
+        data = dict(data["taskDefinition"])
+        if tags and "tags" not in data:
+            data["tags"] = tags
+    if not isinstance(data, dict):
+        raise w.error(table, key, f"{path_text} must hold a JSON object (a task definition), not "
+                                  f"{type(data).__name__}.")
+    payload = {k: v for k, v in data.items() if k not in READ_ONLY_TASK_DEFINITION_FIELDS}
+    definitions = payload.get("containerDefinitions")
+    if not isinstance(definitions, list) or not definitions or not all(isinstance(d, dict) for d in definitions):
+        raise w.error(table, key, f"{path_text} has no containerDefinitions (a non-empty list of objects).")
+    for index, definition in enumerate(definitions):
+        if not isinstance(definition.get("name"), str) or not isinstance(definition.get("image"), str):
+            raise w.error(table, key, f"{path_text}: containerDefinitions[{index}] needs a name and an image "
+                                      "(strings).")
+    if family is not None:
+        payload["family"] = family
+    elif not isinstance(payload.get("family"), str) or not payload["family"]:
+        payload["family"] = default_family
+    return SeedTaskDefinition(str(payload["family"]), payload, path)
+
+
+def _check_table(
+    w: _Where, table: str, value: Any, keys: tuple[str, ...], required: tuple[str, ...] | None
+) -> None:
+    if not isinstance(value, Mapping):
+        raise w.error(table, None, f"expected a table, got {_describe(value)}.")
+    for key in value:
+        if key not in keys:
+            raise w.error(table, None, f"unknown key '{key}'; {_choices(str(key), keys, 'valid keys are')}.")
+    for key in required or ():
+        if key not in value:
+            raise w.error(table, None, f"missing the key '{key}'.")
+
+
+def _mapping(w: _Where, table: str, key: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise w.error(table, key, f"expected a table, got {_describe(value)}.")
+    return value
+
+
+def _tables(w: _Where, table: str, key: str, value: Any) -> Mapping[str, Mapping[str, Any]]:
+    for name, inner in _mapping(w, table, key, value).items():
+        if not isinstance(inner, Mapping):
+            raise w.error(w.table(key), _key(name), f"expected a table, got {_describe(inner)}.")
+    return value  # type: ignore[no-any-return]
+
+
+def _string(w: _Where, table: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise w.error(table, key, f"expected a non-empty string, got {_describe(value)}.")
+    return value
+
+
+def _string_list(w: _Where, table: str, key: str, value: Any, pattern: re.Pattern[str], what: str) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise w.error(table, key, f"expected a list of strings, got {_describe(value)}.")
+    for item in value:
+        if not pattern.match(item):
+            raise w.error(table, key, f"'{item}' is not {what}.")
+    return list(value)
+
+
+def _integer(w: _Where, table: str, key: str, value: Any, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise w.error(table, key, f"expected an integer, got {_describe(value)}.")
+    if not low <= value <= high:
+        raise w.error(table, key, f"expected an integer from {low} to {high}, got {value}.")
+    return value
+
+
+def _boolean(w: _Where, table: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise w.error(table, key, f"expected true or false, got {_describe(value)}.")
+    return value
+
+
+def _choice(w: _Where, table: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise w.error(table, key, f"expected one of {', '.join(choices)}, got {_describe(value)}.")
+    if value not in choices:
+        raise w.error(table, key, f"'{value}' is not one of {', '.join(choices)}{_hint(value, choices)}")
+    return value
+
+
+def _hint(value: str, choices: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else "."
+
+
+# -- applying --------------------------------------------------------------------------------------------
+
+
+def image_manifest(repository: str, tag: str) -> str:
+    """A Docker v2 schema 2 manifest, distinct and stable for ``repository:tag`` (moto derives the digest
+    from the layer digests, so the same seed gives the same digests every run)."""
+
+    def blob(kind: str) -> str:
+        return "sha256:" + hashlib.sha256(f"pytest-ecsdeploy seed {kind} {repository}:{tag}".encode()).hexdigest()
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1469,
+            "digest": blob("config"),
+        },
+        "layers": [
+            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3370706,
+             "digest": blob("layer")},
+        ],
+    }
+    return json.dumps(manifest, indent=3)
+
+
+def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
+               manifests: Callable[[str, str], str] | None = None) -> dict[str, Any]:
+    """Create everything ``seed`` lists through ``target``'s endpoint, in ``region`` (default target.region).
+
+    ``manifests(repository, tag)`` makes each seeded image's manifest (default: :func:`image_manifest`, a
+    placeholder; with Docker, LocalAWS passes one that uploads a real image to its registry).
+
+    Returns what was created: ``{"repositories": {name: uri}, "images": {"repo:tag": digest},
+    "task_definitions": {family: arn}, "target_groups": {name: arn}, "services": {name: service}}``.
+    """
+    region = region or target.region
+    manifest_of = manifests or image_manifest
+    ecs = target.client("ecs", region_name=region)
+    created: dict[str, Any] = {"repositories": {}, "images": {}, "task_definitions": {}, "target_groups": {},
+                               "services": {}}
+
+    for cluster in dict.fromkeys([*seed.clusters, *(service.cluster for service in seed.services.values())]):
+        ecs.create_cluster(clusterName=cluster)
+
+    for behaviour in seed.image_behaviours:  # before the services, whose first tasks they may concern
+        try:
+            target.set_image_behaviour(behaviour.image, behaviour.behaviour, **behaviour.params)
+        except TypeError:  # the runner runs real containers (Docker): each image's own process decides
+            break
+
+    if seed.repositories:
+        ecr = target.client("ecr", region_name=region)
+        for repository in seed.repositories.values():
+            answer = ecr.create_repository(repositoryName=repository.name,
+                                           imageTagMutability=repository.image_tag_mutability)
+            created["repositories"][repository.name] = answer["repository"]["repositoryUri"]
+            for tag in repository.tags:
+                image = ecr.put_image(repositoryName=repository.name, imageTag=tag,
+                                      imageManifest=manifest_of(repository.name, tag),
+                                      imageManifestMediaType=MANIFEST_MEDIA_TYPE)["image"]
+                created["images"][f"{repository.name}:{tag}"] = image["imageId"]["imageDigest"]
+
+    if seed.secrets:
+        secretsmanager = target.client("secretsmanager", region_name=region)
+        for name, value in seed.secrets.items():
+            secretsmanager.create_secret(Name=name, SecretString=value)
+    if seed.ssm_parameters:
+        ssm = target.client("ssm", region_name=region)
+        for name, (value, kind) in seed.ssm_parameters.items():
+            ssm.put_parameter(Name=name, Value=value, Type=kind)
+
+    for family, definition in seed.task_definitions.items():
+        answer = ecs.register_task_definition(**definition.payload)
+        created["task_definitions"][family] = answer["taskDefinition"]["taskDefinitionArn"]
+
+    target_groups: dict[str, str] = created["target_groups"]
+    for service in seed.services.values():
+        payload = dict(service.task_definition.payload)
+        payload["containerDefinitions"] = [
+            _with_image(definition, service.images, created["repositories"])
+            for definition in payload["containerDefinitions"]
+        ]
+        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        created["task_definitions"].setdefault(service.task_definition.family, arn)
+        params: dict[str, Any] = {
+            "cluster": service.cluster,
+            "serviceName": service.name,
+            "taskDefinition": arn,
+            "desiredCount": service.desired_count,
+            "launchType": service.launch_type,
+            "deploymentConfiguration": service.deployment_configuration.as_api(),
+        }
+        if service.load_balancer is not None:
+            balancer = service.load_balancer
+            if balancer.target_group not in target_groups:
+                target_groups[balancer.target_group] = _create_target_group(target, region, balancer)
+            params["loadBalancers"] = [{"targetGroupArn": target_groups[balancer.target_group],
+                                        "containerName": balancer.container, "containerPort": balancer.port}]
+        created["services"][service.name] = target.seed_service(params, region=region)
+    return created
+
+
+def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, str]],
+                uris: Mapping[str, str]) -> dict[str, Any]:
+    result = dict(definition)
+    if definition["name"] in images:
+        repository, tag = images[definition["name"]]
+        result["image"] = f"{uris[repository]}:{tag}"
+    return result
+
+
+def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer) -> str:
+    ec2 = target.client("ec2", region_name=region)
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    elbv2 = target.client("elbv2", region_name=region)
+    answer = elbv2.create_target_group(Name=balancer.target_group, Protocol="HTTP", Port=balancer.port,
+                                       VpcId=vpc_id, TargetType="ip")
+    return str(answer["TargetGroups"][0]["TargetGroupArn"])

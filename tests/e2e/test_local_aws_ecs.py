@@ -1,0 +1,334 @@
+"""ECS services on LocalAWS over HTTP: what a client that knows only boto3 and ECS's documentation sees."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from pytest_ecsdeploy.emulator import LocalAWS
+
+ACCOUNT = "123456789012"
+FAST = {"Delay": 0.1, "MaxAttempts": 300}  # botocore sleeps Delay seconds between polls
+TEMPLATE = {
+    "family": "web",
+    "requiresCompatibilities": ["FARGATE"],
+    "networkMode": "awsvpc",
+    "cpu": "256",
+    "memory": "512",
+    "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True,
+                              "portMappings": [{"containerPort": 8080}]}],
+}
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}}
+
+
+@pytest.fixture
+def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
+    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
+    seed = {
+        "clusters": ["local"],
+        "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0"]}},
+        "services": {"web": {
+            "task_definition": "web.json",
+            "images": {"app": "web:1.0.0"},
+            "desired_count": 2,
+            "deployment_configuration": {"circuit_breaker": True, "rollback": True},
+            "load_balancer": {"target_group": "web", "container": "app", "port": 8080},
+        }},
+    }
+    with LocalAWS(seed, base_dir=tmp_path, speed=4.0) as aws:
+        yield aws
+
+
+def _register(ecs: Any, tag: str) -> str:
+    """A new revision of web with the app container on ``web:<tag>``, the way a deployment tool makes it."""
+    current = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+    payload = {k: current[k] for k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities",
+                                       "cpu", "memory")}
+    image = payload["containerDefinitions"][0]["image"]
+    payload["containerDefinitions"][0]["image"] = image.rsplit(":", 1)[0] + f":{tag}"
+    return str(ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"])
+
+
+def _service(ecs: Any, name: str = "web", cluster: str = "local") -> dict[str, Any]:
+    return dict(ecs.describe_services(cluster=cluster, services=[name])["services"][0])
+
+
+def _until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout} s: {condition.__doc__ or condition}")
+
+
+def _error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_a_seeded_service_is_steady_on_its_first_revision(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig={"Delay": 0.1,
+                                                                                              "MaxAttempts": 1})
+    service = _service(ecs)
+    assert (service["status"], service["desiredCount"], service["runningCount"]) == ("ACTIVE", 2, 2)
+    [deployment] = service["deployments"]
+    assert (deployment["status"], deployment["rolloutState"]) == ("PRIMARY", "COMPLETED")
+    assert deployment["taskDefinition"] == f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/web:1"
+    assert service["events"][0]["message"] == "(service web) has reached a steady state."
+    tasks = ecs.list_tasks(cluster="local", serviceName="web")["taskArns"]
+    assert len(tasks) == 2
+    ecs.get_waiter("tasks_running").wait(cluster="local", tasks=tasks, WaiterConfig={"Delay": 0.1, "MaxAttempts": 1})
+    described = ecs.describe_tasks(cluster="local", tasks=tasks)["tasks"]
+    assert {t["containers"][0]["image"] for t in described} == {
+        f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:1.0.0"
+    }
+    target_group = service["loadBalancers"][0]["targetGroupArn"]
+    health = local_aws.client("elbv2").describe_target_health(TargetGroupArn=target_group)
+    assert len(health["TargetHealthDescriptions"]) == 2
+
+
+def test_a_rollout_completes_and_services_stable_succeeds(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    old = _service(ecs)["deployments"][0]
+    arn = _register(ecs, "1.1.0")
+    updated = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"]
+    primary, active = updated["deployments"]
+    assert (primary["status"], primary["rolloutState"], primary["taskDefinition"]) == ("PRIMARY", "IN_PROGRESS", arn)
+    assert primary["rolloutStateReason"] == f"ECS deployment {primary['id']} in progress."
+    assert (active["status"], active["id"]) == ("ACTIVE", old["id"])
+
+    ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
+
+    service = _service(ecs)
+    [deployment] = service["deployments"]
+    assert (deployment["id"], deployment["rolloutState"], deployment["taskDefinition"]) == (
+        primary["id"], "COMPLETED", arn
+    )
+    assert deployment["rolloutStateReason"] == f"ECS deployment {primary['id']} completed."
+    assert (service["runningCount"], service["pendingCount"]) == (2, 0)
+    messages = [event["message"] for event in service["events"]]
+    assert messages[:2] == [
+        "(service web) has reached a steady state.",
+        f"(service web) (deployment {primary['id']}) deployment completed.",
+    ]
+    tasks = ecs.list_tasks(cluster="local", serviceName="web")["taskArns"]
+    images = {t["containers"][0]["image"] for t in ecs.describe_tasks(cluster="local", tasks=tasks)["tasks"]}
+    assert images == {f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:1.1.0"}
+
+
+def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    [task] = ecs.run_task(cluster="local", taskDefinition="web", launchType="FARGATE",
+                          networkConfiguration=NETWORK)["tasks"]
+    assert task["lastStatus"] == "PROVISIONING"
+    ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
+    ecs.stop_task(cluster="local", task=task["taskArn"], reason="done with it")
+    ecs.get_waiter("tasks_stopped").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
+    [stopped] = ecs.describe_tasks(cluster="local", tasks=[task["taskArn"]])["tasks"]
+    assert (stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]) == (
+        "STOPPED", "UserInitiated", "done with it"
+    )
+
+
+def test_tasks_running_fails_fast_when_the_task_crashes(local_aws: LocalAWS) -> None:
+    local_aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
+    ecs = local_aws.client("ecs")
+    arn = _register(ecs, "2.0.0")
+    [task] = ecs.run_task(cluster="local", taskDefinition=arn, launchType="FARGATE",
+                          networkConfiguration=NETWORK)["tasks"]
+    with pytest.raises(WaiterError, match="Waiter encountered a terminal failure state"):
+        ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
+    [stopped] = ecs.describe_tasks(cluster="local", tasks=[task["taskArn"]])["tasks"]
+    assert (stopped["stopCode"], stopped["stoppedReason"]) == (
+        "EssentialContainerExited", "Essential container in task exited"
+    )
+    assert stopped["containers"][0]["exitCode"] == 3
+
+
+_SET_BEHAVIOUR = """
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/_ecsdeploy/image-behaviour", method="POST",
+                                 data=json.dumps({"image": "web:2.0.0", "behaviour": "crash", "exit_code": 1}).encode())
+with urllib.request.urlopen(request, timeout=10) as answer:
+    print(answer.status, answer.read().decode())
+"""
+
+
+def test_a_crashing_image_trips_the_circuit_breaker_and_rolls_back(local_aws: LocalAWS) -> None:
+    done = subprocess.run([sys.executable, "-c", _SET_BEHAVIOUR, local_aws.endpoint_url], capture_output=True,
+                          text=True, timeout=30, check=True)
+    assert done.stdout.strip() == '200 {"image": "web:2.0.0", "behaviour": "crash", "exit_code": 1}'
+    ecs = local_aws.client("ecs")
+    original = _service(ecs)["deployments"][0]
+    arn = _register(ecs, "2.0.0")
+    failing = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"]["deployments"][0]
+
+    def rolled_back() -> dict[str, Any] | None:
+        """the failed deployment is FAILED and a rollback deployment is PRIMARY"""
+        service = _service(ecs)
+        states = {d["id"]: d for d in service["deployments"]}
+        if states.get(failing["id"], {}).get("rolloutState") == "FAILED":
+            return service
+        return None
+
+    service = _until(rolled_back)
+    rollback = service["deployments"][0]
+    assert rollback["status"] == "PRIMARY"
+    assert rollback["id"] not in (failing["id"], original["id"])
+    assert rollback["taskDefinition"] == original["taskDefinition"]
+    assert rollback["rolloutStateReason"] == (
+        f"ECS deployment circuit breaker: rolling back to deploymentId {original['id']}."
+    )
+    failed = next(d for d in service["deployments"] if d["id"] == failing["id"])
+    assert failed["failedTasks"] >= 3  # min(max(ceil(0.5 x 2), 3), 200)
+
+    # the rollback itself becomes stable: services_stable succeeds on the old revision (reference D.1)
+    ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
+    service = _service(ecs)
+    [deployment] = service["deployments"]
+    assert (deployment["taskDefinition"], deployment["rolloutState"]) == (original["taskDefinition"], "COMPLETED")
+    messages = [event["message"] for event in reversed(service["events"])]  # oldest first
+    failed_at = messages.index(f"(service web) (deployment {failing['id']}) deployment failed: tasks failed to start.")
+    rolling_at = messages.index(f"(service web) rolling back to deployment {original['id']}.")
+    completed_at = messages.index(f"(service web) (deployment {rollback['id']}) deployment completed.")
+    assert failed_at < rolling_at < completed_at
+    stopped = ecs.list_tasks(cluster="local", serviceName="web", desiredStatus="STOPPED")["taskArns"]
+    reasons = {t["stopCode"] for t in ecs.describe_tasks(cluster="local", tasks=stopped)["tasks"]
+               if t["taskDefinitionArn"] == arn}
+    assert reasons == {"EssentialContainerExited"}
+
+
+def test_ecs_error_codes_over_http(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    with pytest.raises(ClientError) as exc:
+        ecs.update_service(cluster="local", service="nope", desiredCount=1)
+    assert _error_code(exc) == "ServiceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        ecs.create_service(cluster="missing", serviceName="api", taskDefinition="web", desiredCount=1)
+    assert _error_code(exc) == "ClusterNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        ecs.create_service(cluster="local", serviceName="api", taskDefinition="nope:1", desiredCount=1)
+    assert _error_code(exc) == "ClientException"
+    with pytest.raises(ClientError) as exc:
+        ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=1)
+    assert _error_code(exc) == "InvalidParameterException"
+    assert exc.value.response["Error"]["Message"] == "Creation of service was not idempotent."
+    assert ecs.describe_services(cluster="local", services=["nope"])["failures"] == [
+        {"arn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/local/nope", "reason": "MISSING"}
+    ]
+    with pytest.raises(WaiterError, match="terminal failure state"):
+        ecs.get_waiter("services_stable").wait(cluster="local", services=["nope"], WaiterConfig=FAST)
+
+
+def test_accounts_and_regions_are_separate(local_aws: LocalAWS) -> None:
+    credentials = local_aws.client("sts").assume_role(
+        RoleArn="arn:aws:iam::111122223333:role/deployer", RoleSessionName="deploy"
+    )["Credentials"]
+    keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]}
+    other = local_aws.client("ecs", **keys)
+    with pytest.raises(ClientError) as exc:  # the seeded cluster is in 123456789012 only
+        other.describe_services(cluster="local", services=["web"])
+    assert _error_code(exc) == "ClusterNotFoundException"
+    other.create_cluster(clusterName="local")
+    arn = other.register_task_definition(family="web", containerDefinitions=[
+        {"name": "app", "image": "nginx:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    created = other.create_service(cluster="local", serviceName="web", taskDefinition=arn, desiredCount=1)["service"]
+    assert created["serviceArn"] == "arn:aws:ecs:us-east-1:111122223333:service/local/web"
+    other.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
+
+    west = local_aws.client("ecs", region_name="eu-west-1")
+    west.create_cluster(clusterName="local")
+    west_arn = west.register_task_definition(family="web", containerDefinitions=[
+        {"name": "app", "image": "nginx:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    west.create_service(cluster="local", serviceName="web", taskDefinition=west_arn, desiredCount=3)
+    west.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
+
+    home = _service(local_aws.client("ecs"))
+    assert (home["serviceArn"], home["desiredCount"], home["runningCount"]) == (
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/local/web", 2, 2
+    )
+    assert _service(other)["runningCount"] == 1
+    assert _service(west)["serviceArn"] == f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service/local/web"
+    assert _service(west)["runningCount"] == 3
+    assert local_aws.client("ecs").list_services(cluster="local")["serviceArns"] == [home["serviceArn"]]
+
+
+def test_snapshot_of_a_steady_service_is_stable_and_reset_reseeds(local_aws: LocalAWS) -> None:
+    first = local_aws.snapshot()
+    assert list(first["ecs"]["engine"]) == [f"{ACCOUNT}/us-east-1"]
+    time.sleep(1.0)  # 4 simulated seconds at speed 4: nothing is due in a steady service
+    assert local_aws.snapshot() == first
+    assert json.loads(json.dumps(first)) == first
+
+    ecs = local_aws.client("ecs")
+    ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "1.1.0"))
+    assert local_aws.snapshot() != first
+    local_aws.set_image_behaviour("web:1.0.0", "crash")
+    local_aws.reset()  # the seed again, and no image behaviours
+    ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
+    [deployment] = _service(ecs)["deployments"]
+    assert deployment["taskDefinition"] == f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/web:1"
+    again = local_aws.snapshot()
+    assert again["ecr"] == first["ecr"]  # the same digests: seeded manifests do not depend on the run
+    assert set(again["elbv2"][ACCOUNT]["us-east-1"]["target_groups"]) == {"web"}
+    assert [r["revision"] for r in again["ecs"]["task_definitions"][ACCOUNT]["us-east-1"]["web"]] == [1]
+
+
+def test_image_behaviour_route_refuses_what_the_runner_refuses(local_aws: LocalAWS) -> None:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{local_aws.endpoint_url}/_ecsdeploy/image-behaviour", method="POST",
+                                     data=json.dumps({"image": "web:1", "behaviour": "explode"}).encode())
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(request, timeout=10)
+    assert exc.value.code == 400
+    message = json.loads(exc.value.read())["error"]
+    assert message.startswith("unknown image behaviour 'explode'; choose one of: ")
+
+
+def test_stop_ends_the_engine_and_every_connection_thread(tmp_path: Path) -> None:
+    import threading
+
+    before = set(threading.enumerate())
+    with LocalAWS(speed=4.0) as aws:
+        ecs = aws.client("ecs")
+        ecs.create_cluster(clusterName="local")
+        arn = ecs.register_task_definition(family="web", containerDefinitions=[
+            {"name": "app", "image": "nginx:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(cluster="local", serviceName="web", taskDefinition=arn, desiredCount=2)
+        assert {t.name for t in set(threading.enumerate()) - before} >= {"ecs-rollout-engine"}
+    assert set(threading.enumerate()) - before == set()
+
+
+def test_a_seed_file_with_a_service_in_another_region(tmp_path: Path) -> None:
+    from pytest_ecsdeploy.emulator.seed import load_seed_file
+
+    (tmp_path / "web.json").write_text(json.dumps({**TEMPLATE, "family": "${FAMILY}"}))
+    (tmp_path / "seed.toml").write_text(
+        '[repositories.web]\ntags = ["1.0.0"]\n'
+        '[services.web]\ntask_definition = "web.json"\nimages = { app = "web:1.0.0" }\ndesired_count = 3\n'
+    )
+    seed = load_seed_file(tmp_path / "seed.toml", {"FAMILY": "web-prod"})
+    with LocalAWS(seed, region="eu-west-2", speed=4.0) as aws:
+        ecs = aws.client("ecs")
+        service = _service(ecs, cluster="default")
+        assert service["serviceArn"] == f"arn:aws:ecs:eu-west-2:{ACCOUNT}:service/default/web"
+        assert service["runningCount"] == 3
+        assert service["taskDefinition"] == f"arn:aws:ecs:eu-west-2:{ACCOUNT}:task-definition/web-prod:1"
+        container = ecs.describe_task_definition(taskDefinition="web-prod:1")["taskDefinition"]["containerDefinitions"]
+        assert container[0]["image"] == f"{ACCOUNT}.dkr.ecr.eu-west-2.amazonaws.com/web:1.0.0"
+        with pytest.raises(ClientError) as exc:
+            aws.client("ecs", region_name="us-east-1").describe_services(cluster="default", services=["web"])
+        assert _error_code(exc) == "ClusterNotFoundException"
