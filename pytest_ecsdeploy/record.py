@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import Checks
+from .checks import Check, Checks
 
 OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed")
 
@@ -88,6 +88,32 @@ class ServiceRecord:
             "finishedAt": self.finished_at,
             "durationSeconds": round(self.duration, 3),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServiceRecord:
+        """The inverse of :meth:`to_dict` (a pytest-xdist worker's record reaches the controller this way)."""
+        checks = Checks()
+        for item in data.get("checks", []):
+            checks.items.append(Check(**item))
+        rollback = data.get("rollback")
+        return cls(
+            service=data["service"],
+            environment=data["environment"],
+            cluster=data["cluster"],
+            image_before=data["image"]["before"],
+            image_after=data["image"]["after"],
+            revision_before=data["revision"]["before"],
+            revision_after=data["revision"]["after"],
+            deployment_id=data.get("deploymentId"),
+            outcome=data["outcome"],
+            reason=data.get("reason"),
+            checks=checks,
+            events=list(data.get("events", [])),
+            timings=dict(data.get("timings", {})),
+            rollback=Rollback(**rollback) if rollback else None,
+            started_at=data["startedAt"],
+            finished_at=data.get("finishedAt"),
+        )
 
 
 @dataclass

@@ -1,0 +1,751 @@
+"""The ``ecs_service`` fixture: roll a revision out to an ECS service, watch it, check it, roll it back.
+
+:class:`EcsService` is bound to the scenario's service. :meth:`EcsService.deploy` runs the pre-checks (account,
+cluster and service ACTIVE, the ECS deployment controller, the revision ACTIVE, a deployment configuration that
+can make progress, no deployment of someone else in progress, the ``pytest_ecsdeploy_pre_checks`` hook), then
+UpdateService with the revision's exact ARN, then watches the deployment (``watch.py``: new service events and
+task state changes as they arrive, polling fast at first and never slower than every 5 s) until its outcome is
+known, then the post-checks. A failed rollout, a failed post-check, or a later step of the scenario failing
+returns the service to the revision it ran before this run, watched the same way; when ECS's own circuit breaker
+already rolls back, that rollback is followed instead of starting a second one. A rollback never deregisters
+anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
+
+Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .aws import error_code, error_message, mask_account
+from .checks import Check
+from .context import ServiceContext
+from .errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
+from .record import Rollback, ServiceRecord
+from .watch import (
+    COMPLETED,
+    FAILED,
+    ROLLED_BACK,
+    SUPERSEDED,
+    TIMED_OUT,
+    DeploymentView,
+    DeploymentWatch,
+    PollSchedule,
+    TaskView,
+    Verdict,
+    short_revision,
+)
+
+__all__ = ["EcsService", "Rollout"]
+
+DEPLOY = "ecs_service.deploy"
+ROLLBACK = "ecs_service.rollback"
+_T = TypeVar("_T")
+UNCHANGED = "UNCHANGED"
+PLANNED = "PLANNED"
+#: AWS error codes that mean "try again": a look at the service that fails with one of them is skipped.
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+    "ServiceUnavailable", "ServiceUnavailableException", "ServerException", "InternalFailure",
+    "InternalServerError", "RequestTimeout", "RequestTimeoutException",
+})
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What :meth:`EcsService.deploy` did: the deployment, its outcome and what was seen on the way.
+
+    ``outcome`` is ``COMPLETED``, ``UNCHANGED`` (already live: nothing written), ``PLANNED`` (``--plan``), or,
+    in a rollout that failed, ``FAILED``, ``ROLLED_BACK`` (ECS's circuit breaker), ``SUPERSEDED`` or ``TIMED_OUT``
+    (deploy raises RolloutFailed for those; the record keeps them).
+
+    >>> rollout = ecs_service.deploy(task_definition.registered)
+    >>> rollout.is_completed, rollout.deployment_id, rollout.revision
+    (True, 'ecs-svc/4426977010927313474', 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:13')
+    >>> rollout.events[-1], round(rollout.duration)
+    ('(service web) has reached a steady state.', 94)
+    """
+
+    service: str
+    revision: str | None
+    previous_revision: str | None
+    deployment_id: str | None
+    outcome: str
+    reason: str
+    events: tuple[str, ...] = ()
+    failed_tasks: tuple[TaskView, ...] = ()
+    duration: float = 0.0
+    detected_after: float | None = None  # seconds from ECS's deciding change to the watch noticing it
+
+    @property
+    def is_completed(self) -> bool:
+        """The service runs the revision, steady: the rollout completed, or there was nothing to do."""
+        return self.outcome in (COMPLETED, UNCHANGED)
+
+    @property
+    def is_unchanged(self) -> bool:
+        """The service already ran the revision, steady; nothing was written."""
+        return self.outcome == UNCHANGED
+
+    @property
+    def is_planned(self) -> bool:
+        return self.outcome == PLANNED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.outcome in (FAILED, ROLLED_BACK, SUPERSEDED, TIMED_OUT)
+
+    @property
+    def is_rolled_back_by_ecs(self) -> bool:
+        return self.outcome == ROLLED_BACK
+
+    @property
+    def is_timed_out(self) -> bool:
+        return self.outcome == TIMED_OUT
+
+
+class EcsService:
+    """The ``ecs_service`` fixture: the scenario's ECS service.
+
+    Example::
+
+        def test_roll_out(ecs_service, task_definition):
+            rollout = ecs_service.deploy(task_definition.registered)    # waits; rolls back on failure
+            assert rollout.is_completed
+            assert ecs_service.is_steady and ecs_service.revision == rollout.revision
+
+    ``clock`` (monotonic seconds), ``sleep`` and ``wall`` (epoch seconds, compared with ECS's timestamps to tell
+    how soon a decision was noticed) replace ``time.monotonic``, ``time.sleep`` and ``time.time`` in tests.
+    """
+
+    poll_first = 0.25  # seconds between the first looks at a rollout
+    poll_max = 5.0  # never slower than this
+    progress_every = 30.0  # print where the rollout stands when nothing else was printed for this long
+    ecs_rollback_grace = 30.0  # how long to wait for ECS's circuit breaker to start its rollback
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.ctx = ctx
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self.rollout: Rollout | None = None  # the last deploy()'s
+        self.rollback_rollout: Rollout | None = None
+        self._updated = False  # this run changed the service
+        self._rollback_summary: str | None = None
+        self._service: dict[str, Any] = {}
+        self._seen_events: set[str] = set()
+
+    # -- reads ----------------------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.ctx.service.service_name
+
+    @property
+    def cluster(self) -> str:
+        return self.ctx.cluster
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeServices for this service; ActionError when it does not exist."""
+        service = self._describe_or_none()
+        if service is None:
+            raise ActionError(f"service '{self.name}' is not in cluster '{self.cluster}'", code="MISSING")
+        return service
+
+    @property
+    def revision(self) -> str | None:
+        """The task-definition ARN of the PRIMARY deployment."""
+        return _primary_revision(self.describe())
+
+    @property
+    def is_steady(self) -> bool:
+        """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks)."""
+        return _is_steady(self.describe())
+
+    # -- deploy ---------------------------------------------------------------------------------------------
+
+    def deploy(self, revision: Any, *, timeout: float | None = None, force_new_deployment: bool = False) -> Rollout:
+        """Roll ``revision`` (a Revision from ``task_definition.register()``, or a task-definition ARN) out.
+
+        Waits until the outcome is known (at most ``timeout`` seconds, default ``--wait-timeout``); a failed
+        rollout is rolled back (see the module docstring) and raises RolloutFailed naming the service, the
+        revision, the deployment, the counts expected and found, and how the rollback ended. A service already
+        steady on the revision is left alone unless ``force_new_deployment``.
+        """
+        __tracebackhide__ = True
+        ctx, record = self.ctx, self.ctx.record
+        started = self._clock()
+        arn, label = self._target(revision)
+        timeout = seconds_argument(timeout, "timeout") if timeout is not None else float(ctx.wait_timeout)
+        service, arn = self._pre_checks(arn, label)
+        primary = _primary(service)
+        if not self._updated:
+            self._note_revision_before(service)
+        before = record.revision_before
+        record.revision_after = arn
+        live = primary is not None and primary.revision == arn and primary.rollout_state != "FAILED"
+        if live and not force_new_deployment and not _in_progress(service):
+            assert arn is not None and primary is not None
+            ctx.log.info(f"service {self.name} already runs {label}; nothing to update")
+            ctx.checks.passed(DEPLOY, "pre", "already live", f"{self.name} runs {label} with "
+                              f"{service.get('runningCount')} of {service.get('desiredCount')} tasks; not updated")
+            self._post_checks(DEPLOY, arn, primary.id, label)
+            record.deployment_id = primary.id
+            record.set_outcome("unchanged", f"already running {label}")
+            return self._done(arn, before, primary.id, UNCHANGED, f"{self.name} already runs {label}", started)
+        if arn is None or ctx.options.plan:
+            return self._plan(arn, label, service, primary, force_new_deployment, started)
+        return self._roll_out(arn, label, service, timeout, force_new_deployment, started)
+
+    def _roll_out(self, arn: str, label: str, service: dict[str, Any], timeout: float, force: bool,
+                  started: float) -> Rollout:
+        __tracebackhide__ = True
+        ctx, record = self.ctx, self.ctx.record
+        before = record.revision_before
+        primary = _primary(service)
+        seen = [str(e.get("id")) for e in service.get("events") or []]
+        on_it = primary is not None and primary.revision == arn
+        if on_it and _in_progress(service):
+            assert primary is not None
+            deployment_id = primary.id
+            ctx.log.info(f"deployment {deployment_id} of {label} is already in progress; waiting for it")
+            update_at = self._clock()
+        else:
+            if on_it and not force:
+                ctx.log.info(f"the last deployment of {label} on service {self.name} FAILED; starting a new one")
+            deployment_id, update_at = self._update(arn, label, force or on_it, _primary_revision(service))
+        record.deployment_id = deployment_id
+        verdict, watch, detected_after = self._watch(arn, deployment_id, seen, timeout)
+        if detected_after is not None:
+            record.timings["detect"] = round(detected_after, 3)
+        if verdict.outcome == COMPLETED:
+            record.timings["steady"] = round(self._clock() - update_at, 3)
+            ctx.log.info(verdict.reason)
+            try:
+                self._post_checks(DEPLOY, arn, deployment_id, label)
+            except CheckFailed as exc:
+                verdict = Verdict(FAILED, f"deployment {deployment_id} of {label} completed, but a post-check "
+                                          f"failed: {exc.check.name}: {exc.check.detail}")
+            else:
+                record.set_outcome("deployed", verdict.reason)
+                self._notify(ctx.hooks.deployed)
+                return self._done(arn, before, deployment_id, COMPLETED, verdict.reason, started, watch,
+                                  detected_after)
+        ctx.log.warning(verdict.reason)
+        self._done(arn, before, deployment_id, verdict.outcome, verdict.reason, started, watch, detected_after)
+        summary = self._roll_back(verdict.reason, verdict, deployment_id)
+        raise RolloutFailed(f"service '{self.name}': {verdict.reason}; {summary}.")
+
+    def finish(self, failed_step: str | None) -> None:
+        """End of the scenario (the fixture's teardown): when ``failed_step`` failed after this run changed the
+        service, roll it back; RolloutFailed when that rollback fails."""
+        __tracebackhide__ = True
+        record = self.ctx.record
+        if failed_step is None or record.outcome in ("failed", "rolled back", "rollback failed"):
+            return
+        why = f"step {failed_step} failed"
+        if not self._updated:
+            record.set_outcome("failed", f"{why}; the service was not changed by this run")
+            return
+        summary = self._roll_back(f"{why} after the rollout", None, record.deployment_id)
+        if record.outcome == "failed":
+            self.ctx.log.warning(f"{why} after deployment {record.deployment_id}; {summary}")
+        elif record.outcome == "rollback failed":
+            raise RolloutFailed(f"service '{self.name}': {why} after deployment {record.deployment_id} of "
+                                f"{short_revision(record.revision_after)}; {summary}.")
+
+    # -- the steps of deploy --------------------------------------------------------------------------------
+
+    def _target(self, revision: Any) -> tuple[str | None, str]:
+        """(ARN, label) of what to deploy; the ARN is None for a revision ``--plan`` did not register."""
+        if getattr(revision, "planned", False):
+            if not self.ctx.options.plan:
+                raise ActionError(f"service '{self.name}': revision {revision.name} was only planned; there is "
+                                  f"no task definition to deploy.")
+            return None, str(revision.name)
+        reference = getattr(revision, "arn", revision)
+        if not isinstance(reference, str) or not reference:
+            raise ActionError(f"service '{self.name}': deploy() takes a Revision or a task-definition ARN, "
+                              f"got {revision!r}.")
+        if not re.fullmatch(r".+:\d+", reference.rsplit("/", 1)[-1]):
+            raise ActionError(f"service '{self.name}': '{reference}' names a family, not a revision; deploy an exact "
+                              f"revision ('{reference}:7' or its ARN), never the latest of a family.")
+        return reference, short_revision(reference)
+
+    def _pre_checks(self, arn: str | None, label: str) -> tuple[dict[str, Any], str | None]:
+        """Every check before the write; returns the service as described and the revision's full ARN."""
+        __tracebackhide__ = True
+        ctx, checks = self.ctx, self.ctx.checks
+        try:
+            account = ctx.aws.ensure_account()
+        except AccountMismatch as exc:
+            checks.record(Check(DEPLOY, "pre", "account", "failed", str(exc)))
+            raise
+        pinned = " (the environment's account_id)" if ctx.environment.account_id else " (account_id not pinned)"
+        checks.passed(DEPLOY, "pre", "account", f"caller account {mask_account(account)}{pinned}")
+        clusters = self._call("describe_clusters", clusters=[self.cluster])
+        status = next((c.get("status") for c in clusters.get("clusters", [])), "MISSING")
+        checks.expect(status == "ACTIVE", DEPLOY, "pre", "cluster ACTIVE", f"cluster '{self.cluster}' is {status}")
+        service = self._describe_or_none()
+        found = service.get("status") if service else "MISSING"
+        checks.expect(found == "ACTIVE", DEPLOY, "pre", "service ACTIVE",
+                      f"service '{self.name}' in cluster '{self.cluster}' is {found}")
+        assert service is not None
+        controller = (service.get("deploymentController") or {}).get("type", "ECS")
+        if controller != "ECS":
+            detail = f"service '{self.name}' uses the {controller} deployment controller"
+            checks.record(Check(DEPLOY, "pre", "deployment controller ECS", "failed", detail))
+            raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
+                               f"not {controller}.")
+        checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update")
+        if arn is not None:
+            try:
+                described = self._call("describe_task_definition", taskDefinition=arn)["taskDefinition"]
+            except TransientError:
+                raise
+            except ActionError as exc:
+                raise ActionError(f"service '{self.name}': the task definition {label} to deploy cannot be described "
+                                  f"({str(exc).split(' failed: ', 1)[-1]}); deploy a registered revision.",
+                                  code=exc.code) from None
+            arn = str(described.get("taskDefinitionArn") or arn)  # 'web:7' -> its ARN, as ECS will report it
+            td_status = described.get("status", "ACTIVE")
+            checks.expect(td_status == "ACTIVE", DEPLOY, "pre", "revision ACTIVE", f"{label} is {td_status}")
+            if ctx.record.image_after is None:
+                ctx.record.image_after = self._deploy_image(described)
+        self._check_progress_possible(service)
+        primary = _primary(service)
+        if primary is not None and _in_progress(service) and primary.revision != arn:
+            checks.failed(DEPLOY, "pre", "no other deployment in progress",
+                          f"deployment {primary.id} of {short_revision(primary.revision)} is IN_PROGRESS on service "
+                          f"'{self.name}' ({primary.running} of {primary.desired} tasks running); wait for it to end "
+                          f"(or stop it) and run again")
+        if primary is None:
+            detail = "the service has no deployment"
+        elif _in_progress(service):
+            detail = f"deployment {primary.id} of {label} is IN_PROGRESS: it is this revision, so it is waited for"
+        else:
+            state = primary.rollout_state or "steady"
+            detail = f"deployment {primary.id} of {short_revision(primary.revision)} is {state}"
+        checks.passed(DEPLOY, "pre", "no other deployment in progress", detail)
+        for name, ok, detail in ctx.hooks.pre_checks(DEPLOY):
+            checks.expect(ok, DEPLOY, "pre", name, detail)
+        return service, arn
+
+    def _check_progress_possible(self, service: Mapping[str, Any]) -> None:
+        """The scheduler can start or stop a task within minimumHealthyPercent / maximumPercent."""
+        __tracebackhide__ = True
+        desired = int(service.get("desiredCount") or 0)
+        config = service.get("deploymentConfiguration") or {}
+        low, high = int(config.get("minimumHealthyPercent", 100)), int(config.get("maximumPercent", 200))
+        can_start = desired * high // 100 > desired
+        can_stop = -(-desired * low // 100) < desired
+        self.ctx.checks.expect(
+            desired == 0 or can_start or can_stop, DEPLOY, "pre", "deployment configuration allows progress",
+            f"minimumHealthyPercent {low} / maximumPercent {high} of {desired} tasks: between "
+            f"{-(-desired * low // 100)} and {desired * high // 100} tasks",
+        )
+
+    def _plan(self, arn: str | None, label: str, service: dict[str, Any], primary: DeploymentView | None,
+              force: bool, started: float) -> Rollout:
+        before = _primary_revision(service)
+        if primary is not None and primary.revision == arn and _in_progress(service):
+            what = f"wait for deployment {primary.id if primary else '?'} of {label}, already in progress"
+        else:
+            extra = ", forceNewDeployment" if force or before == arn else ""
+            what = (f"update service {self.name}: {short_revision(before)} -> {label} "
+                    f"(desiredCount {service.get('desiredCount')}{extra})")
+        self.ctx.log.info(f"plan: would {what}")
+        self.ctx.checks.skipped(DEPLOY, "pre", "update service", f"plan: would {what}")
+        self.ctx.record.set_outcome("planned", f"would {what}")
+        return self._done(arn, self.ctx.record.revision_before, None, PLANNED, f"would {what}", started)
+
+    def _update(self, arn: str, label: str, force: bool, current: str | None) -> tuple[str, float]:
+        """UpdateService to ``arn``; returns the new deployment's id and when it was asked for."""
+        self.ctx.log.info(f"updating service {self.name}: {short_revision(current)} -> {label}"
+                          + (" (forceNewDeployment)" if force else ""))
+        asked = self._clock()
+        params: dict[str, Any] = {"cluster": self.cluster, "service": self.name, "taskDefinition": arn}
+        if force:
+            params["forceNewDeployment"] = True
+        answer = self._call("update_service", **params)["service"]
+        self._updated = True
+        self.ctx.record.timings["update"] = round(self._clock() - asked, 3)
+        primary = _primary(answer)
+        if primary is None or primary.revision != arn:
+            raise ActionError(f"service '{self.name}': UpdateService to {label} answered with PRIMARY deployment "
+                              f"of {short_revision(primary.revision if primary else None)}, not {label}.")
+        self.ctx.log.info(f"deployment {primary.id} of {label} started")
+        return primary.id, asked
+
+    def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str) -> None:
+        __tracebackhide__ = True
+        checks = self.ctx.checks
+        service, tasks, groups = self._patiently(self._post_check_reads)
+        ours = next((d for d in _deployments(service) if d.id == deployment_id), None)
+        state = ours.rollout_state if ours else "not listed"
+        if ours is not None and state is None and len(_deployments(service)) == 1:
+            state = "COMPLETED"  # no rolloutState (Classic Load Balancer): one deployment left is its end
+        checks.expect(state == "COMPLETED", action, "post", "rolloutState COMPLETED",
+                      f"deployment {deployment_id} of {label}: rolloutState {state}")
+        running, desired = int(service.get("runningCount") or 0), int(service.get("desiredCount") or 0)
+        checks.expect(running == desired, action, "post", "runningCount == desiredCount",
+                      f"{running} of {desired} tasks running")
+        others = [t for t in tasks if t.revision != arn]
+        detail = f"{len(tasks) - len(others)} of {len(tasks)} RUNNING tasks on {label}"
+        if others:
+            detail += "; not: " + ", ".join(t.label() for t in others[:5]) + (" …" if len(others) > 5 else "")
+        checks.expect(not others, action, "post", "every running task on the new revision", detail)
+        for group, states in groups.items():
+            name = group.split("targetgroup/", 1)[-1].split("/", 1)[0]
+            live = [s for s in states if s != "draining"]  # old tasks' targets drain for a while
+            healthy = live.count("healthy")
+            bad = sorted({s for s in live if s != "healthy"})
+            checks.expect(
+                not bad and (healthy > 0 or desired == 0), action, "post", "target group healthy",
+                f"target group {name}: {healthy} of {len(live)} targets healthy"
+                + (f" (also {', '.join(bad)})" if bad else ""),
+            )
+        for name, ok, detail in self.ctx.hooks.post_checks(action):
+            checks.expect(ok, action, "post", name, detail)
+
+    def _post_check_reads(self) -> tuple[dict[str, Any], list[TaskView], dict[str, list[str]]]:
+        """The service, its RUNNING tasks, and the target states of each of its target groups."""
+        service = self.describe()
+        tasks = [TaskView.from_api(t) for t in self._describe_tasks(self._task_arns("RUNNING"))]
+        groups: dict[str, list[str]] = {}
+        for lb in service.get("loadBalancers") or []:
+            group = lb.get("targetGroupArn")
+            if group and group not in groups:
+                answer = self._call("describe_target_health", client="elbv2", TargetGroupArn=group)
+                groups[group] = [d.get("TargetHealth", {}).get("State", "unknown")
+                                 for d in answer.get("TargetHealthDescriptions") or []]
+        return service, [t for t in tasks if t.is_running], groups
+
+    def _patiently(self, read: Callable[[], _T]) -> _T:
+        """``read()``, asked again (every ``poll_max`` seconds, four times in all) while AWS answers with a
+        transient error."""
+        for _ in range(3):
+            try:
+                return read()
+            except TransientError as exc:
+                self.ctx.log.warning(f"{exc}; trying again")
+                self._sleep(self.poll_max)
+        return read()
+
+    def _notify(self, hook: Callable[[ServiceRecord], None]) -> None:
+        """Call a notification hook; a failing one is a warning, never a reason to roll a service back."""
+        try:
+            hook(self.ctx.record)
+        except Exception as exc:  # noqa: BLE001 - a user's hook (chat, email) may fail in any way
+            self.ctx.log.warning(f"a pytest_ecsdeploy notification hook failed: {type(exc).__name__}: {exc}")
+
+    # -- watching -------------------------------------------------------------------------------------------
+
+    def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float
+               ) -> tuple[Verdict, DeploymentWatch, float | None]:
+        """Look at the service until the deployment's outcome is known or ``timeout`` seconds passed."""
+        watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
+        self._seen_events = watch.seen_events
+        schedule = PollSchedule(self.poll_first, self.poll_max)
+        log, record = self.ctx.log, self.ctx.record
+        deadline = self._clock() + timeout
+        quiet_since = self._clock()
+        failing: str | None = None
+        while True:
+            changed = False
+            try:
+                service = self.describe()
+                arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
+                tasks = self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
+            except TransientError as exc:
+                if failing is None:
+                    log.warning(f"{exc}; still watching")
+                failing = str(exc)
+            else:
+                failing = None
+                look = watch.observe(service, tasks)
+                for line in look.lines:
+                    log.info(line)
+                for created_at, message in look.events:
+                    record.add_event(created_at, message)
+                if look.verdict is not None:
+                    decided = look.verdict.decided_at
+                    return look.verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
+                changed = look.changed
+                if look.lines:
+                    quiet_since = self._clock()
+            now = self._clock()
+            if now >= deadline:
+                return watch.timed_out(timeout), watch, None
+            if now - quiet_since >= self.progress_every:
+                log.info(f"waiting for deployment {deployment_id}: {watch.progress()}")
+                quiet_since = now
+            self._sleep(min(schedule.next(changed), deadline - now))
+
+    # -- rolling back ---------------------------------------------------------------------------------------
+
+    def _roll_back(self, why: str, verdict: Verdict | None, deployment_id: str | None) -> str:
+        """Return the service to the revision it ran before this run; a summary of what happened, for messages."""
+        if self._rollback_summary is not None:
+            return self._rollback_summary
+        ctx, record = self.ctx, self.ctx.record
+        failed_revision, target = record.revision_after, record.revision_before
+        ecs_rollback = verdict.ecs_rollback if verdict else None
+        if ecs_rollback is None and verdict is not None and verdict.outcome == FAILED and self._updated:
+            try:
+                ecs_rollback = self._ecs_rollback_of(deployment_id)
+            except EcsDeployError as exc:
+                ctx.log.warning(f"could not tell whether ECS rolls back ({exc})")
+        if ecs_rollback is not None:
+            return self._follow_ecs_rollback(why, ecs_rollback, failed_revision)
+        reason = None
+        if not self._updated:
+            reason = "not rolled back: this run did not change the service"
+        elif verdict is not None and verdict.outcome == SUPERSEDED:
+            reason = "not rolled back: another deployment replaced it"
+        elif not ctx.options.rollback:
+            reason = "not rolled back (--no-rollback)"
+        elif target is None or target == failed_revision:
+            reason = f"not rolled back: the service ran no other revision before this run ({short_revision(target)})"
+        if reason is not None:
+            record.set_outcome("failed", why)
+            self._rollback_summary = reason
+            return reason
+        assert target is not None
+        label = short_revision(target)
+        record.rollback = Rollback(from_revision=failed_revision, to_revision=target)
+        ctx.log.warning(f"rolling service {self.name} back to {label}")
+        started = self._clock()
+        try:
+            service = self.describe()
+            current = _primary_revision(service)
+            rollback_id, _ = self._update(target, label, current == target, current)
+            record.rollback.deployment_id = rollback_id
+            outcome, _, _ = self._watch(target, rollback_id, [str(e.get("id")) for e in service.get("events") or []],
+                                        float(ctx.wait_timeout))
+            if outcome.outcome == COMPLETED:
+                self._post_checks(ROLLBACK, target, rollback_id, label)
+        except EcsDeployError as exc:
+            outcome = Verdict(FAILED, str(exc).rstrip("."))
+        return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)
+
+    def _ecs_rollback_of(self, deployment_id: str | None) -> DeploymentView | None:
+        """ECS's rollback deployment after ``deployment_id`` FAILED, if the service's circuit breaker rolls back
+        (waiting up to ``ecs_rollback_grace`` seconds for it to appear); else None."""
+        service = self.describe()
+        breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
+        ours = next((d for d in _deployments(service) if d.id == deployment_id), None)
+        if not breaker.get("rollback") or ours is None or ours.rollout_state != "FAILED":
+            return None
+        deadline = self._clock() + self.ecs_rollback_grace
+        while True:
+            primary = _primary(service)
+            if primary is not None and primary.id != deployment_id:
+                return primary
+            if self._clock() >= deadline:
+                return None
+            self._sleep(self.poll_first)
+            try:
+                service = self.describe()
+            except TransientError:
+                continue
+
+    def _follow_ecs_rollback(self, why: str, deployment: DeploymentView, failed_revision: str | None) -> str:
+        record, label = self.ctx.record, short_revision(deployment.revision)
+        record.rollback = Rollback(from_revision=failed_revision, to_revision=deployment.revision,
+                                   deployment_id=deployment.id)
+        self.ctx.log.warning(f"ECS's circuit breaker is rolling service {self.name} back to {label} "
+                             f"(deployment {deployment.id}); waiting for it")
+        started = self._clock()
+        try:
+            assert deployment.revision is not None
+            outcome, _, _ = self._watch(deployment.revision, deployment.id, sorted(self._seen_events),
+                                        float(self.ctx.wait_timeout))
+        except EcsDeployError as exc:
+            outcome = Verdict(FAILED, str(exc).rstrip("."))
+        return self._rolled_back(why, outcome, label, deployment.id, started, by_ecs=True)
+
+    def _rolled_back(self, why: str, outcome: Verdict, label: str, deployment_id: str | None, started: float,
+                     *, by_ecs: bool) -> str:
+        record = self.ctx.record
+        seconds = self._clock() - started
+        record.timings["rollback"] = round(seconds, 3)
+        assert record.rollback is not None
+        who = "ECS rolled it back" if by_ecs else "rolled back"
+        if outcome.outcome == COMPLETED:
+            record.rollback.outcome, record.rollback.reason = "completed", outcome.reason
+            summary = f"{who} to {label} (deployment {deployment_id} completed in {seconds:.1f} s)"
+            self.ctx.checks.passed(ROLLBACK, "post", "rolled back", summary)
+            record.set_outcome("rolled back", why)
+        else:
+            record.rollback.outcome, record.rollback.reason = outcome.outcome.lower().replace("_", " "), outcome.reason
+            summary = f"the rollback to {label} failed too: {outcome.reason}"
+            self.ctx.checks.record(Check(ROLLBACK, "post", "rolled back", "failed", summary))
+            record.set_outcome("rollback failed", why)
+        self.ctx.log.warning(summary)
+        self._rollback_summary = summary
+        self.rollback_rollout = Rollout(self.name, record.rollback.to_revision, record.rollback.from_revision,
+                                        deployment_id, outcome.outcome, outcome.reason, duration=seconds)
+        self._notify(self.ctx.hooks.rolled_back)
+        return summary
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _done(self, arn: str | None, before: str | None, deployment_id: str | None, outcome: str, reason: str,
+              started: float, watch: DeploymentWatch | None = None, detected_after: float | None = None) -> Rollout:
+        self.rollout = Rollout(
+            service=self.name, revision=arn, previous_revision=before, deployment_id=deployment_id,
+            outcome=outcome, reason=reason,
+            events=tuple(watch.events) if watch else (),
+            failed_tasks=tuple(watch.failures.values()) if watch else (),
+            duration=self._clock() - started, detected_after=detected_after,
+        )
+        return self.rollout
+
+    def _note_revision_before(self, service: Mapping[str, Any]) -> None:
+        """The revision the service ran before this run: the PRIMARY's, unless that one FAILED (then the
+        COMPLETED deployment still running)."""
+        record = self.ctx.record
+        deployments = _deployments(service)
+        primary = _primary(service)
+        chosen = primary
+        if primary is not None and primary.rollout_state == "FAILED":
+            chosen = next((d for d in deployments if d.rollout_state == "COMPLETED"), primary)
+        revision = chosen.revision if chosen else None
+        if revision and revision != record.revision_before:
+            record.revision_before = revision
+            described = self._call("describe_task_definition", taskDefinition=revision)["taskDefinition"]
+            record.image_before = self._deploy_image(described)
+
+    def _deploy_image(self, task_definition: Mapping[str, Any]) -> str | None:
+        """The image of the first container a deploy replaces: the service's ``containers``, else those whose image
+        is in its ``repository``, else the first container."""
+        containers = [c for c in task_definition.get("containerDefinitions") or []]
+        wanted, repository = self.ctx.service.containers, self.ctx.service.repository
+        if wanted is not None:
+            chosen = [c for c in containers if c.get("name") in wanted]
+        elif repository:
+            chosen = [c for c in containers if _repository_of(str(c.get("image", ""))) == repository]
+        else:
+            chosen = containers
+        return str(chosen[0].get("image")) if chosen else None
+
+    def _describe_or_none(self) -> dict[str, Any] | None:
+        answer = self._call("describe_services", cluster=self.cluster, services=[self.name])
+        services = answer.get("services") or []
+        self._service = dict(services[0]) if services else {}
+        return self._service or None
+
+    def _task_arns(self, desired_status: str) -> list[str]:
+        """ListTasks of this service, every page (services may run far more than 100 tasks)."""
+        arns: list[str] = []
+        token: dict[str, str] = {}
+        while True:
+            page = self._call("list_tasks", cluster=self.cluster, serviceName=self.name,
+                              desiredStatus=desired_status, maxResults=100, **token)
+            arns.extend(page.get("taskArns") or [])
+            if not page.get("nextToken"):
+                return arns
+            token = {"nextToken": str(page["nextToken"])}
+
+    def _describe_tasks(self, arns: list[str]) -> list[dict[str, Any]]:
+        tasks: list[dict[str, Any]] = []
+        for i in range(0, len(arns), 100):
+            tasks.extend(self._call("describe_tasks", cluster=self.cluster, tasks=arns[i:i + 100]).get("tasks") or [])
+        return tasks
+
+    def _call(self, operation: str, *, client: str = "ecs", **params: Any) -> dict[str, Any]:
+        """One AWS call; a failure becomes an ActionError naming the service, the call and the AWS error code
+        (a TransientError for throttling, 5xx answers and connection failures, which the watch outlasts)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer: dict[str, Any] = getattr(self.ctx.aws.client(client), operation)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            kind = TransientError if _is_transient(exc) else ActionError
+            raise kind(
+                f"service '{self.name}' (cluster '{self.cluster}'): {_operation_name(operation)} failed: "
+                f"{error_message(exc).rstrip('.')}",
+                code=error_code(exc),
+            ) from None
+        return answer
+
+
+class TransientError(ActionError):
+    """An AWS call failed in a way that may pass: throttling, a 5xx answer, a connection failure."""
+
+
+def _deployments(service: Mapping[str, Any]) -> list[DeploymentView]:
+    return [DeploymentView.from_api(d) for d in service.get("deployments") or []]
+
+
+def _primary(service: Mapping[str, Any]) -> DeploymentView | None:
+    return next((d for d in _deployments(service) if d.status == "PRIMARY"), None)
+
+
+def _primary_revision(service: Mapping[str, Any]) -> str | None:
+    primary = _primary(service)
+    return primary.revision if primary else service.get("taskDefinition")
+
+
+def _in_progress(service: Mapping[str, Any]) -> bool:
+    """The PRIMARY deployment is rolling out: rolloutState IN_PROGRESS (or, without rolloutState, more than one
+    deployment)."""
+    primary = _primary(service)
+    if primary is None:
+        return False
+    if primary.rollout_state is None:
+        return len(_deployments(service)) > 1
+    return primary.rollout_state == "IN_PROGRESS"
+
+
+def _is_steady(service: Mapping[str, Any]) -> bool:
+    deployments = _deployments(service)
+    return (
+        len(deployments) == 1
+        and deployments[0].rollout_state in ("COMPLETED", None)
+        and service.get("runningCount") == service.get("desiredCount")
+    )
+
+
+def seconds_argument(value: Any, name: str) -> float:
+    """A positive number of seconds given as ``name=``; anything else is an ActionError quoting it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ActionError(f"deploy({name}=...) expects a number of seconds, got {value!r}.")
+    if not value > 0:
+        raise ActionError(f"deploy({name}=...) expects a positive number of seconds, got {value!r}.")
+    return float(value)
+
+
+def _repository_of(image: str) -> str:
+    """``1234.dkr.ecr.us-east-1.amazonaws.com/team/web:1.0@sha256:…`` -> ``team/web``."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    host, _, path = name.partition("/")
+    return path if path and ("." in host or ":" in host or host == "localhost") else name
+
+
+def _operation_name(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx answer, or a connection that failed, was reset or timed out."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
+    return isinstance(exc, (ConnectionError, HTTPClientError))

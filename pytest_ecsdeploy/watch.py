@@ -1,0 +1,462 @@
+"""Following one ECS deployment: what changed since the last look, and whether its outcome is known.
+
+Pure logic over DescribeServices / DescribeTasks answers (the dicts boto3 returns); ``service.py`` does the
+calls and the sleeping. Feed a :class:`DeploymentWatch` each new look at the service and its tasks; it returns
+the lines to print (new service events, task state changes with stopCode, stoppedReason and container exit
+codes) and, once the outcome is known, a :class:`Verdict`::
+
+    watch = DeploymentWatch("web", revision=arn, deployment_id="ecs-svc/4426", seen_events=ids_before)
+    while True:
+        look = watch.observe(ecs.describe_services(...)["services"][0], tasks)
+        for line in look.lines:
+            log.info(line)
+        if look.verdict is not None:
+            break
+        sleep(schedule.next(look.changed))
+
+The outcome is decided, in this order, by:
+
+1. the PRIMARY deployment no longer being ours: ECS's circuit breaker rolling back (``ROLLED_BACK``), or anyone
+   else's deployment (``SUPERSEDED``); both are failures, never a success;
+2. our deployment's ``rolloutState``: ``COMPLETED`` or ``FAILED`` (the circuit breaker); for a service without
+   rolloutState (Classic Load Balancer), one deployment left with runningCount == desiredCount completes it;
+3. tasks of our deployment stopping with failures (failed to start, essential container exited, failed health
+   checks): when their number reaches :func:`failure_threshold` the deployment is ``FAILED``. The count is
+   cumulative (a task that ran and then crashed counts too), so a deployment that ECS would retry forever
+   ends. While the service's circuit breaker is on and ECS is still counting (the deployment's failedTasks is
+   above 0), ECS's own verdict is waited for, so that its rollback and ours never race.
+
+A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.timed_out` for that verdict.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+ROLLED_BACK = "ROLLED_BACK"  # ECS's circuit breaker failed the deployment and rolls the service back
+SUPERSEDED = "SUPERSEDED"  # another deployment became PRIMARY
+TIMED_OUT = "TIMED_OUT"
+VERDICTS = (COMPLETED, FAILED, ROLLED_BACK, SUPERSEDED, TIMED_OUT)
+
+FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
+_ERROR_REASON = re.compile(r"^\s*\w+Error\b")
+_ROLLING_BACK = re.compile(r"circuit breaker.*rolling back", re.IGNORECASE)
+
+
+def timestamp(value: Any) -> float | None:
+    """A boto3 timestamp (datetime) or a number of epoch seconds, as epoch seconds."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def short_revision(arn: str | None) -> str:
+    """``arn:aws:ecs:…:task-definition/web:7`` -> ``web:7``; ``-`` for None."""
+    return arn.rsplit("/", 1)[-1] if arn else "-"
+
+
+def failure_threshold(service: Mapping[str, Any]) -> int:
+    """How many failed tasks fail a deployment: ECS's circuit-breaker threshold for this service.
+
+    ``min(max(ceil(0.5 * desiredCount), 3), 200)``, or what the service's ``thresholdConfiguration`` says when
+    the API returns one (``COUNT`` n; ``BOUNDED_PERCENT`` p clamped to 3..200; ``UNBOUNDED_PERCENT`` p, at least 1).
+
+    >>> failure_threshold({"desiredCount": 25})
+    13
+    """
+    desired = int(service.get("desiredCount") or 0)
+    breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
+    config = breaker.get("thresholdConfiguration") or {}
+    kind = str(config.get("type") or "BOUNDED_PERCENT")
+    try:
+        value = int(config.get("value", 50))
+    except (TypeError, ValueError):
+        value = 50
+    if kind == "COUNT":
+        return max(value, 1)
+    share = math.ceil(value / 100 * desired)
+    if kind == "UNBOUNDED_PERCENT":
+        return max(share, 1)
+    return min(max(share, 3), 200)
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container of a task: its status, exit code and reason."""
+
+    name: str
+    last_status: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    health: str | None = None
+
+    def describe(self, known: str | None = None) -> str | None:
+        """``app exited 1``, ``app: CannotPullContainerError: …``; None when there is nothing to say. A reason
+        equal to ``known`` (the task's stoppedReason) is not repeated."""
+        parts = []
+        if self.exit_code is not None:
+            parts.append(f"{self.name} exited {self.exit_code}")
+        if self.reason and self.reason != known:
+            parts.append(f"{self.name}: {self.reason}" if self.exit_code is None else f"({self.reason})")
+        return " ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What a watch needs of a DescribeTasks entry."""
+
+    arn: str
+    revision: str | None
+    last_status: str
+    desired_status: str
+    started_by: str | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    health: str | None = None
+    created_at: float | None = None
+    stopping_at: float | None = None
+    containers: tuple[ContainerView, ...] = ()
+
+    @classmethod
+    def from_api(cls, task: Mapping[str, Any]) -> TaskView:
+        return cls(
+            arn=str(task["taskArn"]),
+            revision=task.get("taskDefinitionArn"),
+            last_status=str(task.get("lastStatus") or "PROVISIONING"),
+            desired_status=str(task.get("desiredStatus") or "RUNNING"),
+            started_by=task.get("startedBy"),
+            stop_code=task.get("stopCode"),
+            stopped_reason=task.get("stoppedReason"),
+            health=task.get("healthStatus"),
+            created_at=timestamp(task.get("createdAt")),
+            stopping_at=timestamp(task.get("stoppingAt")) or timestamp(task.get("stoppedAt")),
+            containers=tuple(
+                ContainerView(
+                    name=str(c.get("name")),
+                    last_status=c.get("lastStatus"),
+                    exit_code=c.get("exitCode"),
+                    reason=c.get("reason"),
+                    health=c.get("healthStatus"),
+                )
+                for c in task.get("containers") or []
+            ),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    @property
+    def is_stopped(self) -> bool:
+        """STOPPED (or DELETED): nothing about it will change any more."""
+        return self.last_status in ("STOPPED", "DELETED")
+
+    @property
+    def is_stopping(self) -> bool:
+        """Asked to stop (desiredStatus STOPPED) or already stopped."""
+        return self.desired_status == "STOPPED" or self.is_stopped
+
+    @property
+    def is_running(self) -> bool:
+        return self.last_status == "RUNNING" and self.desired_status == "RUNNING"
+
+    @property
+    def is_failure(self) -> bool:
+        """Stopped because it failed: could not start, an essential container exited, or health checks failed.
+
+        A task stopped by the scheduler to scale in or replace it in a deployment, by a user, or by a Spot
+        interruption is not a failure.
+        """
+        if not self.is_stopping:
+            return False
+        if self.stop_code in FAILURE_STOP_CODES:
+            return True
+        reason = self.stopped_reason or ""
+        return "health check" in reason.lower() or bool(_ERROR_REASON.match(reason))
+
+    def stop_detail(self) -> str:
+        """``EssentialContainerExited: Essential container in task exited, app exited 1``."""
+        head = ": ".join(p for p in (self.stop_code, self.stopped_reason) if p) or "no reason given"
+        containers = [d for d in (c.describe(known=self.stopped_reason) for c in self.containers) if d]
+        return ", ".join([head, *containers])
+
+    def label(self) -> str:
+        return f"task {self.id} ({short_revision(self.revision)})"
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    """What a watch needs of one entry of a service's ``deployments``."""
+
+    id: str
+    status: str
+    revision: str | None
+    rollout_state: str | None
+    reason: str | None
+    desired: int
+    running: int
+    pending: int
+    failed_tasks: int
+    created_at: float | None
+    updated_at: float | None
+
+    @classmethod
+    def from_api(cls, deployment: Mapping[str, Any]) -> DeploymentView:
+        return cls(
+            id=str(deployment.get("id")),
+            status=str(deployment.get("status")),
+            revision=deployment.get("taskDefinition"),
+            rollout_state=deployment.get("rolloutState"),
+            reason=deployment.get("rolloutStateReason"),
+            desired=int(deployment.get("desiredCount") or 0),
+            running=int(deployment.get("runningCount") or 0),
+            pending=int(deployment.get("pendingCount") or 0),
+            failed_tasks=int(deployment.get("failedTasks") or 0),
+            created_at=timestamp(deployment.get("createdAt")),
+            updated_at=timestamp(deployment.get("updatedAt")),
+        )
+
+    @property
+    def is_rollback_by_ecs(self) -> bool:
+        """ECS's circuit breaker created this deployment to roll the service back."""
+        return bool(self.reason and _ROLLING_BACK.search(self.reason))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a deployment ended. ``decided_at`` is when the deciding change happened in ECS (epoch seconds, from
+    the answers: the deployment's updatedAt, the last failed task's stoppingAt), when the answers tell.
+
+    ``ecs_rollback`` is the deployment ECS's circuit breaker started to roll back, for ``ROLLED_BACK`` (and for
+    ``FAILED`` when the service's circuit breaker rolls back, once it appears).
+    """
+
+    outcome: str
+    reason: str
+    decided_at: float | None = None
+    ecs_rollback: DeploymentView | None = None
+
+    @property
+    def is_completed(self) -> bool:
+        return self.outcome == COMPLETED
+
+
+@dataclass
+class Look:
+    """What one look at the service brought: lines to print, events for the record (service events and failed
+    tasks, with their time), the verdict if known."""
+
+    lines: list[str] = field(default_factory=list)
+    events: list[tuple[float, str]] = field(default_factory=list)
+    verdict: Verdict | None = None
+    changed: bool = False
+
+
+class DeploymentWatch:
+    """Follows deployment ``deployment_id`` of ``revision`` on service ``service_name``; see the module docstring.
+
+    ``seen_events`` are the ids of service events already shown (those from before the deployment), so only
+    new ones are printed. Tasks already STOPPED at the first look that are not this deployment's are history
+    and ignored.
+    """
+
+    def __init__(
+        self,
+        service_name: str,
+        *,
+        revision: str,
+        deployment_id: str,
+        seen_events: Iterable[str] = (),
+    ) -> None:
+        self.service_name = service_name
+        self.revision = revision
+        self.deployment_id = deployment_id
+        self.seen_events: set[str] = set(seen_events)
+        self.tasks: dict[str, TaskView] = {}
+        self.failures: dict[str, TaskView] = {}
+        self.threshold = 3
+        self.deployment: DeploymentView | None = None
+        self.service: Mapping[str, Any] = {}
+        self.events: list[str] = []
+        self._printed_stop: set[str] = set()
+        self._looks = 0
+
+    # -- the look -------------------------------------------------------------------------------------------
+
+    def observe(self, service: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]] = ()) -> Look:
+        """Take one look: ``service`` from DescribeServices, ``tasks`` from DescribeTasks (any subset: tasks
+        not given keep their last known state)."""
+        look = Look()
+        first = self._looks == 0
+        self._looks += 1
+        self.service = service
+        self.threshold = failure_threshold(service)
+        self._new_events(service, look)
+        for raw in tasks:
+            self._task(TaskView.from_api(raw), look, first)
+        deployments = [DeploymentView.from_api(d) for d in service.get("deployments") or []]
+        ours = next((d for d in deployments if d.id == self.deployment_id), None)
+        if ours is not None and ours != self.deployment:
+            look.changed = True
+        self.deployment = ours or self.deployment
+        look.verdict = self._decide(service, deployments, ours)
+        return look
+
+    def timed_out(self, seconds: float) -> Verdict:
+        """The verdict when ``seconds`` passed without an outcome."""
+        return Verdict(
+            TIMED_OUT,
+            f"deployment {self.deployment_id} of {short_revision(self.revision)} did not complete within "
+            f"{seconds:g} s ({self.progress()})",
+        )
+
+    # -- what the caller may ask ----------------------------------------------------------------------------
+
+    @property
+    def finished_tasks(self) -> frozenset[str]:
+        """ARNs of tasks that are STOPPED: they cannot change, so they need not be described again."""
+        return frozenset(arn for arn, task in self.tasks.items() if task.is_stopped)
+
+    def progress(self) -> str:
+        """``1 of 2 tasks running on web:7, 1 pending, 3 failed (threshold 3), rolloutState IN_PROGRESS``."""
+        d = self.deployment
+        label = short_revision(self.revision)
+        desired = int(self.service.get("desiredCount") or (d.desired if d else 0))
+        running = d.running if d else sum(1 for t in self.tasks.values() if self._is_ours(t) and t.is_running)
+        parts = [f"{running} of {desired} tasks running on {label}"]
+        if d is not None and d.pending:
+            parts.append(f"{d.pending} pending")
+        parts.append(f"{len(self.failures)} failed (threshold {self.threshold})")
+        parts.append(f"rolloutState {d.rollout_state if d and d.rollout_state else 'unknown'}")
+        return ", ".join(parts)
+
+    def running_tasks(self) -> list[TaskView]:
+        """Tasks RUNNING (and meant to run) as of the last look, whatever their revision."""
+        return [t for t in self.tasks.values() if t.is_running]
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _new_events(self, service: Mapping[str, Any], look: Look) -> None:
+        # Newest first in the answer: reversed, then a stable sort keeps ECS's order within one instant.
+        fresh = [e for e in reversed(service.get("events") or []) if str(e.get("id")) not in self.seen_events]
+        fresh.sort(key=lambda e: timestamp(e.get("createdAt")) or 0.0)
+        for event in fresh:
+            self.seen_events.add(str(event.get("id")))
+            message = str(event.get("message", ""))
+            look.lines.append(message)
+            look.events.append((timestamp(event.get("createdAt")) or 0.0, message))
+            self.events.append(message)
+            look.changed = True
+
+    def _is_ours(self, task: TaskView) -> bool:
+        if task.started_by:
+            return task.started_by == self.deployment_id
+        return task.revision == self.revision
+
+    def _task(self, task: TaskView, look: Look, first: bool) -> None:
+        previous = self.tasks.get(task.arn)
+        self.tasks[task.arn] = task
+        ours = self._is_ours(task)
+        if previous is None and first and task.is_stopping and not ours:
+            self._printed_stop.add(task.arn)
+            return  # history from before this deployment
+        if previous != task:
+            look.changed = True
+        if ours and task.is_failure:
+            self.failures[task.arn] = task
+        if ours and task.is_running and (previous is None or not previous.is_running):
+            health = f", {task.health}" if task.health and task.health != "UNKNOWN" else ""
+            look.lines.append(f"{task.label()} RUNNING{health}")
+        elif ours and task.health == "UNHEALTHY" and (previous is None or previous.health != "UNHEALTHY"):
+            look.lines.append(f"{task.label()} UNHEALTHY")
+        if task.arn in self._printed_stop or not task.is_stopping or not (ours or task.is_failure):
+            return
+        if not task.is_failure and not task.is_stopped:
+            return  # a scheduled stop of ours is printed once it is done, a failure as soon as it is known
+        detail = task.stop_detail()
+        self._printed_stop.add(task.arn)
+        line = f"{task.label()} {'STOPPED' if task.is_stopped else 'stopping'}: {detail}"
+        look.lines.append(line)
+        if task.is_failure:
+            look.events.append((task.stopping_at or 0.0, line))
+
+    def _decide(
+        self, service: Mapping[str, Any], deployments: list[DeploymentView], ours: DeploymentView | None
+    ) -> Verdict | None:
+        label = f"deployment {self.deployment_id} of {short_revision(self.revision)}"
+        status = service.get("status")
+        if status not in (None, "ACTIVE"):
+            return Verdict(FAILED, f"the service became {status} during {label}")
+        primary = next((d for d in deployments if d.status == "PRIMARY"), None)
+        breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
+        if primary is not None and primary.id != self.deployment_id:
+            ours_failed = ours is not None and ours.rollout_state == "FAILED"
+            if primary.is_rollback_by_ecs or (ours_failed and breaker.get("rollback")):
+                why = f" ({ours.reason.rstrip('.')})" if ours is not None and ours.reason else ""
+                return Verdict(
+                    ROLLED_BACK,
+                    f"ECS's circuit breaker failed {label}{why} and is rolling the service back to "
+                    f"{short_revision(primary.revision)} (deployment {primary.id})",
+                    decided_at=primary.created_at,
+                    ecs_rollback=primary,
+                )
+            return Verdict(
+                SUPERSEDED,
+                f"{label} was replaced by deployment {primary.id} of {short_revision(primary.revision)}, "
+                f"which someone else started",
+                decided_at=primary.created_at,
+            )
+        if ours is None:
+            return None  # not listed yet (eventual consistency); the next look will tell
+        if ours.rollout_state == "COMPLETED":
+            return Verdict(COMPLETED, f"{label} completed ({self.progress()})", decided_at=ours.updated_at)
+        if ours.rollout_state is None and len(deployments) == 1 and ours.running == ours.desired:
+            return Verdict(COMPLETED, f"{label} reached a steady state ({self.progress()})", decided_at=ours.updated_at)
+        if ours.rollout_state == "FAILED":
+            why = (ours.reason or "rolloutState FAILED").rstrip(".")
+            return Verdict(FAILED, f"{label} failed: {why} ({self.progress()})", decided_at=ours.updated_at)
+        ecs_is_counting = bool(breaker.get("enable")) and ours.failed_tasks > 0
+        if len(self.failures) >= self.threshold and not ecs_is_counting:
+            last = max((t.stopping_at for t in self.failures.values() if t.stopping_at is not None), default=None)
+            return Verdict(
+                FAILED,
+                f"{label} failed: {len(self.failures)} of its tasks stopped with failures (threshold "
+                f"{self.threshold}), the last {self._last_failure()} ({self.progress()})",
+                decided_at=last,
+            )
+        return None
+
+    def _last_failure(self) -> str:
+        last = max(self.failures.values(), key=lambda t: t.stopping_at or 0.0)
+        return f"{last.label()} with {last.stop_detail()}"
+
+
+class PollSchedule:
+    """Adaptive polling: fast while things change, backing off while nothing does, never slower than ``maximum``.
+
+    >>> schedule = PollSchedule(first=0.25, maximum=5.0)
+    >>> schedule.next(changed=False), schedule.next(changed=False), schedule.next(changed=True)
+    (0.375, 0.5625, 0.25)
+    """
+
+    def __init__(self, first: float = 0.25, maximum: float = 5.0, factor: float = 1.5) -> None:
+        if not 0 < first <= maximum:
+            raise ValueError(f"expected 0 < first <= maximum, got first={first!r}, maximum={maximum!r}")
+        self.first = first
+        self.maximum = maximum
+        self.factor = factor
+        self.current = first
+
+    def next(self, changed: bool) -> float:
+        """Seconds to wait before the next look, given whether the last look brought anything new."""
+        self.current = self.first if changed else min(self.current * self.factor, self.maximum)
+        return self.current
