@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +16,17 @@ from .aws import ClientFactory
 from .checks import Check
 from .config import Environment
 from .context import Hooks, ServiceContext
+from .deploy import Deploy
+from .ecr import Ecr
 from .errors import EcsDeployError
-from .plugin import NO_ENV_REASON, RUN, SERVICE
+from .localstack import LocalStack, LocalStackSettings, docker_ping, image_present, localstack_container, skip_reason
+from .plugin import FAILED_STEP, NO_ENV_REASON, OCTOPUS, RUN, SERVICE
 from .run import Run
+from .service import EcsService
+from .smoke import Smoke
+from .task import EcsTask
+from .taskdef import TaskDefinition
+from .terminal import write_lines
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +63,111 @@ def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> Ser
     deployment = run.deployment
     service = deployment.service(service_name)
     return run.context(
-        service_name, TerminalLog(request.config, service_name), _hooks(request.config, service, deployment)
+        service_name, TerminalLog(request.config, service_name),
+        _hooks(request.config, service, deployment.environment),
     )
+
+
+@pytest.fixture(scope="module")
+def ecr(ecsdeploy_context: ServiceContext) -> Iterator[Ecr]:
+    """The scenario service's ECR repository: the release image pinned by digest, promotion, pushes.
+
+    >>> ref = ecr.image()                 # --image-tag -> '<repositoryUri>@sha256:…'; checks tag and scan findings
+    >>> ecr.promote(ref, to="prod")       # registry-side retag, idempotent
+    """
+    repository = Ecr(ecsdeploy_context)
+    yield repository
+    repository.close()  # the Docker client of push(), if one was opened
+
+
+@pytest.fixture(scope="module")
+def task_definition(ecsdeploy_context: ServiceContext) -> TaskDefinition:
+    """The scenario service's next task definition: a source, a few changes, validated, registered once.
+
+    >>> revision = task_definition.with_image("app", ecr.image()).register()   # sidecars keep their images
+    >>> task_definition.registered.arn                                          # the exact ARN to deploy
+    """
+    return TaskDefinition(ecsdeploy_context)
+
+
+@pytest.fixture(scope="module")
+def ecs_service(request: pytest.FixtureRequest, ecsdeploy_context: ServiceContext) -> Iterator[EcsService]:
+    """The scenario's ECS service: ``ecs_service.deploy(revision)`` rolls it out, watches, checks, rolls back.
+
+    >>> rollout = ecs_service.deploy(task_definition.registered)
+    >>> rollout.is_completed, ecs_service.is_steady
+    (True, True)
+
+    When a later step of the scenario fails (a smoke check, a plain ``assert``), the service is returned to the
+    revision it ran before this run as the scenario ends, unless ``--no-rollback``.
+    """
+    service = EcsService(ecsdeploy_context)
+    yield service
+    module = request.node
+    failed_step = module.stash.get(FAILED_STEP, None) if isinstance(module, pytest.Module) else None
+    try:
+        service.finish(failed_step)
+    except EcsDeployError as exc:
+        pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def deploy(ecsdeploy_context: ServiceContext, ecr: Ecr, task_definition: TaskDefinition,
+           ecs_service: EcsService) -> Deploy:
+    """The common case in one call: ``deploy()`` pins ``--image-tag``, registers the revision, rolls it out.
+
+    >>> def test_deploy(deploy):
+    ...     assert deploy().is_completed
+    """
+    return Deploy(ecsdeploy_context, ecr, task_definition, ecs_service)
+
+
+@pytest.fixture(scope="module")
+def smoke(ecsdeploy_context: ServiceContext) -> Smoke:
+    """Smoke checks against the service after its rollout; skipped in ``--plan``.
+
+    >>> smoke.http("/health", expect_status=200, contains="ok", within=60)
+    >>> smoke.targets_healthy()
+    >>> smoke.alarms_ok(["web-5xx"])
+
+    A failing smoke check fails the step, and the service is rolled back like after any failed step.
+    """
+    if ecsdeploy_context.options.plan:
+        pytest.skip("--plan: smoke checks are skipped")
+    return Smoke(ecsdeploy_context)
+
+
+@pytest.fixture(scope="module")
+def ecs_task(ecsdeploy_context: ServiceContext) -> EcsTask:
+    """One-off tasks of the scenario service's revisions (migrations), where the service runs.
+
+    >>> result = ecs_task.run(task_definition.registered, command=["./manage.py", "migrate"])
+    >>> result.exit_code("app")
+    0
+
+    Waits until every task stopped; any non-zero exit code of any container, a task that never started, or a
+    timeout fails the step. In ``--plan`` it prints the RunTask it would make and runs nothing.
+    """
+    return EcsTask(ecsdeploy_context)
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Iterator[LocalStack]:
+    """LocalStack (its ECS and ECR need a paid plan's token) in a container for the session, via testcontainers.
+
+    >>> localstack.client("ecs").create_cluster(clusterName="ci")
+    >>> localstack.url
+    'http://localhost:32771'
+
+    Skipped, with what to do, when ``LOCALSTACK_AUTH_TOKEN`` is not set, no Docker engine answers, or the image
+    (``ECSDEPLOY_LOCALSTACK_IMAGE``, default ``localstack/localstack-pro``) is not in the local engine.
+    """
+    settings = LocalStackSettings.from_environ(os.environ)
+    reason = skip_reason(settings, docker_ping=docker_ping, image_present=image_present)
+    if reason is not None:
+        pytest.skip(reason)
+    with localstack_container(settings) as container:
+        yield LocalStack(url=container.get_url(), region=settings.region, container=container)
 
 
 class TerminalLog:
@@ -69,19 +181,17 @@ class TerminalLog:
         self._write(message)
 
     def warning(self, message: str) -> None:
-        self._write(f"WARNING: {message}", yellow=True)
+        octopus = self.config.stash.get(OCTOPUS, None)
+        if octopus is not None:  # under Octopus the warning level is the warning, not a second copy of it
+            octopus.warning(f"{self.prefix} {message}")
+        else:
+            self._write(f"WARNING: {message}", yellow=True)
 
     def check(self, check: Check) -> None:
         self._write(check.line(), red=check.result == "failed")
 
     def _write(self, message: str, **markup: bool) -> None:
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is None:  # xdist workers have no terminal; the controller prints the summary
-            return
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
-            for line in message.splitlines() or [""]:
-                tr.write_line(f"  {self.prefix} {line}", **markup)
+        write_lines(self.config, (f"  {self.prefix} {line}" for line in message.splitlines() or [""]), **markup)
 
 
 def _run(request: pytest.FixtureRequest) -> Run:

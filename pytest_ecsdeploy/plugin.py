@@ -19,6 +19,7 @@ from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .options import Setting, add_options, get_setting, parse_vars
+from .record import ServiceRecord
 from .run import Run
 from .terminal import write_lines
 
@@ -27,9 +28,11 @@ ENV_SETTING = pytest.StashKey[Setting]()
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
 FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
 OCTOPUS = pytest.StashKey[OctopusReporter]()
+WORKER_RECORDS = "ecsdeploy_records"  # key in pytest-xdist's workeroutput
 
 DEPLOY_FIXTURES = frozenset(
-    {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke"}
+    {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke",
+     "ecs_task"}
 )
 MARKER_HELP = (
     "ecs_service(name): bind this scenario module to [services.NAME] of ecsdeploy.toml "
@@ -177,6 +180,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None:
         return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller writes the record and reports
+        workeroutput[WORKER_RECORDS] = [record.to_dict() for record in run.record.services.values()]
+        return
     report = get_setting(session.config, "ecsdeploy_report").value
     path = run.record.write(Path(report)) if report else None
     if path is not None:
@@ -187,16 +194,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.run_finished(run.record, path, Path(junit) if junit else None, failed=exitstatus != 0)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: merge a finished worker's service records into the controller's record."""
+    run = node.config.stash.get(RUN, None)
+    records = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
+    if run is None or not records:
+        return
+    reporter = node.config.stash.get(OCTOPUS, None)
+    for data in records:
+        record = ServiceRecord.from_dict(data)
+        run.record.services[record.service] = record
+        if reporter is not None:
+            done = len([r for r in run.record.services.values() if r.outcome != "pending"])
+            reporter.service_finished(record, done, max(done, len(run.record.services)))
+
+
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
 def summary_lines(run: Run) -> Iterator[str]:
     """The terminal summary table: service, from -> to, outcome, duration, checks passed/failed."""
     rows = [("service", "from -> to", "outcome", "duration", "checks ok/failed")]
+    reasons: list[str] = []
     for rec in run.record.services.values():
         before = _short_revision(rec.revision_before)
         after = _short_revision(rec.revision_after)
-        outcome = rec.outcome + (f" ({rec.reason})" if rec.reason and rec.outcome != "deployed" else "")
+        if rec.outcome == "planned" and rec.revision_after is None:
+            after = "(new revision)"
+        outcome = rec.outcome
+        if rec.rollback is not None and rec.outcome in ("rolled back", "rollback failed"):
+            outcome += f" (to {_short_revision(rec.rollback.to_revision)})"
+        if rec.reason and rec.outcome not in ("deployed", "unchanged", "planned"):
+            reasons.append(f"{rec.service}: {rec.reason}")
+            rollback = rec.rollback
+            if rollback is not None and rollback.outcome not in ("completed", "pending") and rollback.reason:
+                reasons.append(f"{rec.service}: rollback {rollback.outcome}: {rollback.reason}")
         rows.append((
             rec.service, f"{before} -> {after}", outcome, f"{rec.duration:.1f}s",
             f"{rec.checks.count('passed')}/{rec.checks.count('failed')}",
@@ -204,6 +237,7 @@ def summary_lines(run: Run) -> Iterator[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         yield "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+    yield from reasons
 
 
 def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:

@@ -1,0 +1,239 @@
+"""``ecs_task``'s rules without an endpoint: what counts as a failed one-off task, and the exact RunTask request
+(a real boto3 ECS client with botocore's Stubber, which also validates every request against ECS's model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from pytest_ecsdeploy.config import Environment, Service
+from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
+from pytest_ecsdeploy.errors import ActionError, CheckFailed
+from pytest_ecsdeploy.record import ServiceRecord
+from pytest_ecsdeploy.task import ContainerExit, EcsTask, StoppedTask, task_problems
+
+ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/api:41"
+TASK = "arn:aws:ecs:eu-west-1:111122223333:task/prod/0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c", "subnet-0d4e5f"], "securityGroups": ["sg-0123"],
+                                   "assignPublicIp": "DISABLED"}}
+
+
+def stopped(stop_code: str | None, *containers: ContainerExit, reason: str = "Essential container in task exited"
+            ) -> StoppedTask:
+    return StoppedTask(TASK, ARN, stop_code, reason, containers)
+
+
+@pytest.mark.parametrize(
+    ("task", "problems"),
+    [
+        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, 0)), []),
+        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, None)), []),
+        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, 3)),
+         ["container log exited 3"]),
+        (stopped("EssentialContainerExited", ContainerExit("app", True, 137, "OutOfMemoryError: Container killed")),
+         ["container app exited 137 (OutOfMemoryError: Container killed)"]),
+        (stopped("EssentialContainerExited", ContainerExit("app", True, None), ContainerExit("log", False, 0)),
+         ["essential container app has no exit code"]),
+        (stopped("EssentialContainerExited", ContainerExit("app", True, 0),
+                 ContainerExit("log", False, None, "CannotStartContainerError: bad mount")),
+         ["container log has no exit code (CannotStartContainerError: bad mount)"]),
+        (stopped("UserInitiated", ContainerExit("app", True, 0), reason="Task stopped by user"),
+         ["was stopped before it finished (UserInitiated: Task stopped by user)"]),
+        (stopped("SpotInterruption", ContainerExit("app", True, 143), reason="Your Spot Task was interrupted."),
+         ["container app exited 143", "was stopped before it finished (SpotInterruption: Your Spot Task was "
+          "interrupted.)"]),
+        (stopped("TaskFailedToStart", ContainerExit("app", True, None, "CannotPullContainerError: not found"),
+                 ContainerExit("log", False, None, "CannotPullContainerError: denied"),
+                 reason="CannotPullContainerError: not found"),
+         ["failed to start (container app: CannotPullContainerError: not found; log: CannotPullContainerError: "
+          "denied)"]),
+        (stopped("TaskFailedToStart", ContainerExit("app", True, None),
+                 reason="ResourceInitializationError: unable to pull secrets"),
+         ["failed to start (ResourceInitializationError: unable to pull secrets)"]),
+    ],
+    ids=["all-exit-0", "sidecar-never-needed", "sidecar-exit-3", "oom-137", "essential-without-exit-code",
+         "sidecar-that-could-not-start", "stopped-by-a-user", "spot-interruption", "pull-error", "init-error"],
+)
+def test_what_counts_as_a_failed_one_off_task(task: StoppedTask, problems: list[str]) -> None:
+    assert task_problems(task) == problems
+
+
+class FakeAws:
+    """What EcsTask asks of the ``aws`` ClientFactory: a stubbed ECS client and the account guard."""
+
+    def __init__(self, ecs: Any) -> None:
+        self.ecs = ecs
+        self.guarded = 0
+
+    def client(self, name: str) -> Any:
+        assert name == "ecs"
+        return self.ecs
+
+    def ensure_account(self) -> str:
+        self.guarded += 1
+        return "111122223333"
+
+
+@pytest.fixture
+def ecs() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("ecs", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def make_task(client: Any, *, plan: bool = False, containers: tuple[str, ...] | None = ("app",),
+              hooks: Hooks | None = None) -> EcsTask:
+    ctx = ServiceContext(
+        environment=Environment(name="prod", backend="aws", cluster="prod", region="eu-west-1",
+                                account_id="111122223333"),
+        service=Service(name="api", service_name="api", containers=containers),
+        aws=FakeAws(client),  # type: ignore[arg-type]
+        options=RunOptions(plan=plan, wait_timeout=300),
+        record=ServiceRecord(service="api", environment="prod", cluster="prod"),
+        log=PrintLog(),
+        hooks=hooks or Hooks(),
+    )
+    return EcsTask(ctx, clock=lambda: 0.0, sleep=lambda seconds: None)
+
+
+def definition(*containers: tuple[str, bool]) -> dict[str, Any]:
+    return {"taskDefinition": {
+        "taskDefinitionArn": ARN, "family": "api", "revision": 41, "status": "ACTIVE",
+        "containerDefinitions": [{"name": n, "image": f"{n}:1", "essential": e} for n, e in containers],
+    }}
+
+
+def service(**fields: Any) -> dict[str, Any]:
+    return {"services": [{"serviceName": "api", "status": "ACTIVE", "networkConfiguration": NETWORK, **fields}],
+            "failures": []}
+
+
+def stopped_answer(**containers: int) -> dict[str, Any]:
+    return {"tasks": [{"taskArn": TASK, "taskDefinitionArn": ARN, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                       "stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited",
+                       "containers": [{"name": n, "exitCode": c, "lastStatus": "STOPPED"}
+                                      for n, c in containers.items()]}],
+            "failures": []}
+
+
+def test_run_task_uses_the_services_fargate_placement_and_overrides_one_container(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)),
+                         {"taskDefinition": ARN})
+    stubber.add_response("describe_services", service(launchType="FARGATE", platformVersion="1.4.0"),
+                         {"cluster": "prod", "services": ["api"]})
+    stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, {
+        "cluster": "prod", "taskDefinition": ARN, "count": 1, "startedBy": "pytest-ecsdeploy",
+        "launchType": "FARGATE", "platformVersion": "1.4.0", "networkConfiguration": NETWORK,
+        "overrides": {"containerOverrides": [{"name": "app", "command": ["migrate"],
+                                              "environment": [{"name": "STEP", "value": "2"}]}]},
+    })
+    stubber.add_response("describe_tasks", stopped_answer(app=0, log=0), {"cluster": "prod", "tasks": [TASK]})
+    ecs_task = make_task(client)
+
+    result = ecs_task.run(ARN, command=["migrate"], environment={"STEP": "2"})
+
+    assert result.exit_code("app") == 0 and result.revision == ARN
+    assert ecs_task.ctx.aws.guarded == 1  # type: ignore[attr-defined]
+
+
+def test_capacity_providers_replace_the_launch_type(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": "api:41"})
+    stubber.add_response("describe_services", service(capacityProviderStrategy=strategy, platformVersion="LATEST"),
+                         {"cluster": "prod", "services": ["api"]})
+    stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, {
+        "cluster": "prod", "taskDefinition": "api:41", "count": 1, "startedBy": "pytest-ecsdeploy",
+        "capacityProviderStrategy": strategy, "platformVersion": "LATEST", "networkConfiguration": NETWORK,
+    })
+    stubber.add_response("describe_tasks", stopped_answer(app=0), {"cluster": "prod", "tasks": [TASK]})
+
+    assert make_task(client).run("api:41").tasks[0].stop_code == "EssentialContainerExited"
+
+
+def test_run_task_failures_fail_the_step_with_their_reasons(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_services", service(launchType="EC2"), {"cluster": "prod", "services": ["api"]})
+    stubber.add_response("run_task", {"tasks": [], "failures": [
+        {"arn": "arn:aws:ecs:eu-west-1:111122223333:container-instance/prod/1", "reason": "RESOURCE:MEMORY"}]})
+    ecs_task = make_task(client)
+
+    with pytest.raises(ActionError) as raised:
+        ecs_task.run(ARN)
+
+    assert str(raised.value) == ("ecs_task.run(): RunTask could not start 1 of 1 tasks of api:41: "
+                                 "arn:aws:ecs:eu-west-1:111122223333:container-instance/prod/1: RESOURCE:MEMORY.")
+    assert ecs_task.ctx.record.outcome == "failed"
+
+
+def test_an_aws_error_names_the_call_and_its_code(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_client_error("describe_task_definition", "ClientException", "Unable to describe task definition.")
+
+    with pytest.raises(ActionError) as raised:
+        make_task(client).run(ARN)
+
+    assert raised.value.code == "ClientException"
+    assert str(raised.value) == ("ecs_task.run(): could not describe task definition api:41 (ClientException: Unable "
+                                 "to describe task definition).")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"revision_or_arn": "api"}, "ecs_task.run(): 'api' names a family, not a revision; run an exact revision "
+                                     "('api:7' or its ARN), never the latest of a family."),
+        ({"revision_or_arn": ARN, "count": 11}, "ecs_task.run(): count must be a whole number from 1 to 10, got 11."),
+        ({"revision_or_arn": ARN, "command": "migrate"},
+         "ecs_task.run(): command must be a list of strings, as in a container definition, got 'migrate'."),
+    ],
+    ids=["family-only", "count", "command-string"],
+)
+def test_arguments_that_cannot_be_run_fail_before_any_call(ecs: tuple[Any, Stubber], call: dict[str, Any],
+                                                          message: str) -> None:
+    client, _ = ecs  # no response is stubbed: any AWS call would fail the test differently
+
+    with pytest.raises(ActionError) as raised:
+        make_task(client).run(**call)
+
+    assert str(raised.value) == message
+
+
+def test_a_container_that_is_not_in_the_revision_is_named_with_the_ones_that_are(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), {"taskDefinition": ARN})
+    ecs_task = make_task(client, containers=None)
+
+    with pytest.raises(ActionError, match=r"api:41 has no container 'worker'; its containers are app, log\.$"):
+        ecs_task.run(ARN, container="worker", command=["backfill"])
+
+
+def test_without_a_configured_container_several_containers_must_be_named(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), {"taskDefinition": ARN})
+
+    with pytest.raises(ActionError, match=r"api:41 has the containers app, log; name the one to override"):
+        make_task(client, containers=None).run(ARN, command=["migrate"])
+
+
+def test_a_failing_pre_check_hook_stops_the_run_before_run_task(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs  # no run_task response is stubbed: RunTask would fail the test differently
+    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
+    asked: list[str] = []
+
+    def pre_checks(action: str) -> list[tuple[str, bool, str]]:
+        asked.append(action)
+        return [("change window open", False, "migrations run Mon-Thu 09:00-16:00 UTC")]
+
+    with pytest.raises(CheckFailed, match="change window open: migrations run Mon-Thu"):
+        make_task(client, hooks=Hooks(pre_checks=pre_checks)).run(ARN, command=["migrate"])
+
+    assert asked == ["ecs_task.run"]
