@@ -46,7 +46,8 @@ def aws(request: pytest.FixtureRequest) -> ClientFactory:
     try:
         return run.aws()
     except EcsDeployError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)  # outside the except: one sentence, no "during handling" chain
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,12 @@ Example::
     $ AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\
       AWS_DEFAULT_REGION=us-east-1 aws ecs list-clusters
 
+``--runner`` says how tasks run: ``auto`` (the default: on the local Docker engine when one answers, else
+simulated), ``simulated`` or ``docker`` (refused when no engine answers); the banner says which it is.
+
 SIGINT (Ctrl-C) or SIGTERM stops it cleanly with exit status 0. A bad argument or seed prints one line on
-stderr and exits with 2; an endpoint that cannot start (the port is taken) exits with 1.
+stderr and exits with 2; an endpoint that cannot start (the port is taken, no Docker engine for ``--runner
+docker``, a seeded service that cannot run) exits with 1.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
+
+from .server import RUNNER_NAMES
 
 if TYPE_CHECKING:
     from .server import LocalAWS
@@ -50,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per wall second for task state changes (default 1.0)")
     parser.add_argument("--region", default="us-east-1", help="region the seed is created in (default us-east-1)")
+    parser.add_argument("--runner", choices=RUNNER_NAMES, default="auto",
+                        help="how tasks run: auto (the default: on the local Docker engine when one answers, else "
+                        "simulated), simulated, or docker (real containers, an ECR registry on 127.0.0.1)")
     parser.add_argument("--var", action="append", default=[], metavar="KEY=VALUE",
                         help="a value for ${KEY} in seed templates (repeatable; the process environment "
                         "is used too)")
@@ -73,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s %(name)s: %(message)s")
 
-    from ..errors import ConfigError
+    from ..errors import ConfigError, EcsDeployError
     from .server import LocalAWS
 
     seed = None
@@ -83,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             seed = load_seed_file(args.seed, variables)
         aws = LocalAWS(seed, port=args.port, host=args.host, speed=args.speed, region=args.region,
-                       base_dir=args.seed.parent if args.seed else None, variables=variables)
+                       base_dir=args.seed.parent if args.seed else None, variables=variables, runner=args.runner)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -100,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 2
-        except RuntimeError as exc:
+        except (RuntimeError, EcsDeployError) as exc:  # port taken, no Docker engine, a seed that cannot run
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 1
         try:
@@ -120,8 +129,13 @@ def _banner(aws: LocalAWS) -> str:
     from .server import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     url = aws.endpoint_url
+    if aws.runner_name == "docker":
+        tasks = f"Tasks run on Docker; ECR's registry is {aws.registry_host or 'not running'}."
+    else:
+        tasks = "Tasks are simulated (their load balancer endpoints answer for them); --runner docker runs them."
     return "\n".join([
         f"{PROG}: local AWS at {url} (account {aws.account_id}, region {aws.region}); Ctrl-C stops it.",
+        tasks,
         "Point the aws CLI or boto3 at it:",
         f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY_ID} "
         f"AWS_SECRET_ACCESS_KEY={FAKE_SECRET_ACCESS_KEY} AWS_DEFAULT_REGION={aws.region}",

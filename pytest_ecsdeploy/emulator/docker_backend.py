@@ -89,8 +89,8 @@ class DockerBackend:
 
     def new_runner(self, *, speed: float) -> DockerRunner:
         """A Docker runner for a new engine, pulling from the registry and reading secrets from moto."""
-        hosts = (self.registry.host,) if self.registry is not None else ()
-        return DockerRunner(speed=speed, secrets=read_secret, registry_hosts=hosts)
+        host = self.registry.host if self.registry is not None else None
+        return DockerRunner(speed=speed, secrets=read_secret, registry_hosts=(host,) if host else (), ecr_registry=host)
 
     @property
     def registry_host(self) -> str | None:

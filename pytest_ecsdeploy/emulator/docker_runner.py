@@ -13,6 +13,9 @@ check reaches a real process and a crashing image fails the way it fails on ECS:
   divided by ``speed``), workingDirectory, user, dockerLabels, memory / memoryReservation,
   readonlyRootFilesystem and linuxParameters.initProcessEnabled are honoured; logConfiguration is not (Docker's
   default log driver), and containers do not share a network namespace (each is on Docker's default bridge);
+- an image written as ECR spells it, ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>...``, whose
+  repository the local ECR has, is pulled from the local registry (``ecr_registry``), where that repository's
+  images are: a task definition written for ECR runs unchanged (LocalStack resolves its ECR host the same way);
 - images of the local registry (and any ``127.0.0.1`` / ``localhost`` registry) are always pulled, others only
   when the engine does not have them (ECS_IMAGE_PULL_BEHAVIOR=prefer-cached): a pull that fails is
   ``CannotPullContainerError``; a secret that cannot be read is ``ResourceInitializationError``, a container
@@ -31,9 +34,11 @@ never waits for Docker under its lock. Example::
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -63,6 +68,8 @@ RUNNER = "ecsdeploy.runner"
 POLL_INTERVAL = 0.2
 _CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
 _HEALTH: dict[str, HealthStatus] = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}
+_ECR_REFERENCE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+                            r"(?P<rest>.+)$")
 
 
 def docker_client(timeout: float = 60) -> Any:
@@ -221,7 +228,9 @@ class DockerRunner:
     ``speed`` divides the times Docker counts itself (health check interval, timeout and start period; stop
     timeouts), to match a LocalAWS whose clock runs ``speed`` times faster. ``secrets`` resolves a secret's
     ``valueFrom`` for a task (its ARN) to the value; LocalAWS passes one that reads moto's Secrets Manager and
-    SSM. ``registry_hosts`` are registries always pulled from (the local registry).
+    SSM. ``registry_hosts`` are registries always pulled from (the local registry). ``ecr_registry`` (the
+    local registry's ``127.0.0.1:PORT``) is where images referenced by an ECR URI of the local ECR are pulled
+    from (:meth:`local_image`).
 
     Example::
 
@@ -235,6 +244,7 @@ class DockerRunner:
         speed: float = 1.0,
         secrets: Any = None,
         registry_hosts: tuple[str, ...] = (),
+        ecr_registry: str | None = None,
         client: Any = None,
     ) -> None:
         if speed <= 0:
@@ -242,6 +252,7 @@ class DockerRunner:
         self.speed = float(speed)
         self.secrets = secrets
         self.registry_hosts = registry_hosts
+        self.ecr_registry = ecr_registry
         self.client = client if client is not None else docker_client()
         if self.client is None:  # pragma: no cover - docker is a dependency
             raise RuntimeError("the Docker runner needs the docker Python package.")
@@ -258,7 +269,8 @@ class DockerRunner:
     def containers(self, *, all_owners: bool = False) -> list[Any]:
         """The containers this runner started (every runner's with ``all_owners``), running or not."""
         label = MANAGED + "=true" if all_owners else f"{RUNNER}={self.id}"
-        return list(self.client.containers.list(all=True, filters={"label": label}))
+        # ignore_removed: another process may remove one of them between listing and inspecting it
+        return list(self.client.containers.list(all=True, filters={"label": label}, ignore_removed=True))
 
     def remove_leftovers(self) -> int:
         """Remove containers of earlier runs whose process (on this host) is gone; how many were removed."""
@@ -281,8 +293,25 @@ class DockerRunner:
 
     # -- the Runner protocol -------------------------------------------------------------------------------
 
+    def local_image(self, image: str) -> str:
+        """Where Docker finds ``image``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]``
+        becomes ``<ecr_registry>/<repository>...`` when the local ECR has that repository in that account and
+        region; any other reference is returned as given."""
+        match = _ECR_REFERENCE.match(image)
+        if match is None or self.ecr_registry is None:
+            return image
+        from moto.ecr.models import ecr_backends
+
+        repository = _split_reference(match["rest"])[0]
+        regions = dict.get(ecr_backends, match["account"])
+        backend = dict.get(regions, match["region"]) if regions is not None else None
+        if backend is None or backend.repositories.get(repository) is None:
+            return image
+        return f"{self.ecr_registry}/{match['rest']}"
+
     def start(self, spec: TaskSpec, now: float) -> None:
-        task = _Task(spec, {c.name: _Container(c) for c in spec.containers})
+        containers = [dataclasses.replace(c, image=self.local_image(c.image)) for c in spec.containers]
+        task = _Task(spec, {c.name: _Container(c) for c in containers})
         task.thread = threading.Thread(target=self._run, args=(task,), name=f"ecsdeploy-task-{spec.task_id[:8]}",
                                        daemon=True)
         with self._lock:

@@ -1,15 +1,23 @@
 """Local load balancing for the embedded local AWS: one HTTP endpoint on 127.0.0.1 per target group.
 
-With the Docker runner, each target group that a service names in ``loadBalancers`` gets a small threaded HTTP
-reverse proxy on 127.0.0.1 that forwards each request to the next (round robin) of the service's tasks that
-are registered in the target group (the rollout engine registers a task in ELBv2 when it reaches RUNNING and
-deregisters it when it starts stopping, as ECS does), are still desired RUNNING and are not UNHEALTHY. It is
-what ``health_url`` points at in a local environment, so smoke checks reach real processes during and after a
-rollout. Answers carry ``X-Ecsdeploy-Task: <task id>``; with no such task the answer is 503.
+Each target group that a service names in ``loadBalancers`` gets a small threaded HTTP endpoint on 127.0.0.1
+that hands each request to the next (round robin) of the service's tasks that are registered in the target
+group (the rollout engine registers a task in ELBv2 when it reaches RUNNING and deregisters it when it starts
+stopping, as ECS does), are still desired RUNNING and are not UNHEALTHY. It is what ``health_url`` points at
+in a local environment. Answers carry ``X-Ecsdeploy-Task: <task id>``; with no such task the answer is 503.
 
-The port of a target group's endpoint is the seed's ``load_balancer.listen_port`` (or ``LocalAWS(lb_ports=
-{"web": 8080})``) so ``ecsdeploy.toml`` can say ``health_url = "http://127.0.0.1:8080"``; otherwise a free
-port, which ``LocalAWS.load_balancer_url("web")`` tells. Example::
+- With the Docker runner the endpoint is a reverse proxy to the task's real container, so smoke checks reach
+  real processes during and after a rollout; routes are refreshed every ``refresh`` seconds by a thread.
+- With the simulated runner there is no process to reach: the endpoint **simulates** one, answering as the
+  example image (``deployments/image``) and the seeded images would (:func:`simulated_answer`: ``/health`` ->
+  200 ``ok``, ``/version`` -> the task's image tag, anything else 404), with ``X-Ecsdeploy-Simulated: 1``. The
+  same tasks are eligible, so a crashing or unhealthy release gets 503 as it would on Docker. Routes are read
+  from the engine at each request (no thread), and an endpoint opens when ``url()`` is asked or the LocalAWS
+  starts with a seeded service behind it.
+
+The port of a target group's endpoint is the seed's ``load_balancer.listen_port`` (``ports`` here) so
+``ecsdeploy.toml`` can say ``health_url = "http://127.0.0.1:8080"``; otherwise a free port, which
+``LocalAWS.load_balancer_url("web")`` tells. Example::
 
     balancers = LoadBalancers(engine=lambda: engine, ports={"web": 8080}).start()
     balancers.url("web")        # 'http://127.0.0.1:8080'
@@ -29,7 +37,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LoadBalancers", "Target"]
+__all__ = ["LoadBalancers", "Target", "simulated_answer"]
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                          "transfer-encoding", "upgrade", "content-length"})
@@ -37,10 +45,12 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "prox
 
 @dataclass(frozen=True)
 class Target:
-    """A task that can take requests: its id and the 127.0.0.1 port of its container port."""
+    """A task that can take requests: its id and the 127.0.0.1 port of its container port, or, for a simulated
+    task (no process behind it), no port and the ``version`` its ``/version`` answers."""
 
     task_id: str
-    port: int
+    port: int | None
+    version: str = ""
 
 
 def target_group_name(arn: str) -> str:
@@ -71,9 +81,11 @@ class _Listener:
 class LoadBalancers:
     """The local endpoints of every target group a service uses; see the module docstring.
 
-    ``engine`` returns the rollout engine (or None before it exists); its runner must offer
-    ``host_port(task_id, container, container_port)`` (the Docker runner does). ``ports`` maps target group
-    names to fixed listen ports. The routing table is rebuilt every ``refresh`` seconds.
+    ``engine`` returns the rollout engine (or None before it exists). When its runner offers
+    ``host_port(task_id, container, container_port)`` (the Docker runner does) requests are forwarded there;
+    otherwise the tasks are simulated and answered here. ``ports`` maps target group names to fixed listen
+    ports. After :meth:`start` the routing table is rebuilt every ``refresh`` seconds; without it (the
+    simulated runner), at each request.
     """
 
     def __init__(self, engine: Callable[[], Any], *, ports: Mapping[str, int] | None = None,
@@ -128,6 +140,8 @@ class LoadBalancers:
 
     def next_target(self, target_group_arn: str) -> list[Target]:
         """The targets in the order to try them for one request (round robin)."""
+        if self._thread is None:  # no refresh thread (simulated runner): the routes as of this request
+            self.update()
         with self._lock:
             targets = list(self._routes.get(target_group_arn, []))
             counter = self._counters.setdefault(target_group_arn, itertools.count())
@@ -165,9 +179,12 @@ class LoadBalancers:
                     registered = _registered(arn)
                     found = routes.setdefault(arn, [])
                     for task in tasks:
-                        if not _serves(task, service, registered) or host_port is None:
+                        if not _serves(task, service, registered):
                             continue
                         task_id = task["taskArn"].rsplit("/", 1)[-1]
+                        if host_port is None:  # the simulated runner: answered by simulated_answer()
+                            found.append(Target(task_id, None, _version(task, balancer.get("containerName"))))
+                            continue
                         container_port = int(balancer.get("containerPort") or 80)
                         port = host_port(task_id, balancer.get("containerName"), container_port)
                         if port is not None:
@@ -231,6 +248,54 @@ def _serves(task: Mapping[str, Any], service: Mapping[str, Any], registered: set
     return bool(addresses & registered)
 
 
+# -- the simulated runner's tasks -------------------------------------------------------------------------------
+
+
+def simulated_answer(path: str, version: str) -> tuple[int, bytes]:
+    """A SIMULATION of what the example image (and every seeded image) answers on its port, for a task of the
+    simulated runner, which runs no process: ``/health`` -> 200 ``ok``, ``/version`` -> 200 and ``version`` (the
+    image tag), anything else -> 404, as busybox httpd serving ``/www`` does. The query string is ignored."""
+    route = path.split("?", 1)[0].split("#", 1)[0]
+    if route == "/health":
+        return 200, b"ok\n"
+    if route == "/version":
+        return 200, f"{version}\n".encode()
+    return 404, b"404 Not Found\n"
+
+
+def _version(task: Mapping[str, Any], container_name: str | None) -> str:
+    """The tag of the image the task's container runs: from its reference (``repo:tag``), else the ECR tag of
+    its digest (a digest-pinned ``repo@sha256:...``), else the digest itself; ``latest`` for neither."""
+    from .runners import _split_reference
+
+    container: Mapping[str, Any] = next(
+        (c for c in task.get("containers") or [] if c.get("name") == container_name), {})
+    name, tag, digest = _split_reference(str(container.get("image") or ""))
+    if tag:
+        return tag
+    digest = digest or container.get("imageDigest")
+    if not digest:
+        return "latest"
+    host, _, path = name.partition("/")
+    repository = path if path and ("." in host or ":" in host or host == "localhost") else name
+    return _ecr_tag(repository, str(digest)) or str(digest)
+
+
+def _ecr_tag(repository: str, digest: str) -> str | None:
+    """The first tag ECR (moto) gives the image ``digest`` in a repository named ``repository``, any account."""
+    from moto.core.base_backend import backend_lock
+    from moto.ecr.models import ecr_backends
+
+    with backend_lock:
+        backends = [b for regions in dict.values(ecr_backends) for b in dict.values(regions)]
+    for backend in backends:
+        found = backend.repositories.get(repository)
+        for image in list(found.images) if found is not None else []:
+            if image.get_image_digest() == digest and image.image_tags:
+                return str(image.image_tags[0])
+    return None
+
+
 def _handler(balancers: LoadBalancers, arn: str) -> type[BaseHTTPRequestHandler]:
     name = target_group_name(arn)
 
@@ -253,6 +318,11 @@ def _handler(balancers: LoadBalancers, arn: str) -> type[BaseHTTPRequestHandler]
                 self._answer(503, f"no healthy targets in target group {name}\n".encode())
                 return
             for target in targets:
+                if target.port is None:  # a simulated task: no process to forward to
+                    status, data = simulated_answer(self.path, target.version)
+                    self._answer(status, data, [("Content-Type", "text/plain"), ("X-Ecsdeploy-Simulated", "1")],
+                                 target.task_id)
+                    return
                 connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
                 try:
                     connection.request(self.command, self.path, body=body, headers=headers)

@@ -28,8 +28,8 @@ Schema (every key optional)::
     deployment_configuration = { minimum_healthy_percent = 100, maximum_percent = 200,
                                  circuit_breaker = true, rollback = true }   # ECS's defaults when left out
     load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
-                                                # listen_port = 8080 (optional): with the Docker runner, the
-                                                #   target group's local endpoint listens on 127.0.0.1:8080
+                                                # listen_port = 8080 (optional): the target group's local
+                                                #   endpoint listens on 127.0.0.1:8080
 
     [secrets]                                   # Secrets Manager: name -> secret string
     "db/password" = "value"
@@ -163,7 +163,7 @@ class SeedLoadBalancer:
     target_group: str
     container: str
     port: int
-    listen_port: int | None = None  # issue 7: the local endpoint's port (Docker runner); None: a free one
+    listen_port: int | None = None  # issue 7: the local endpoint's port (any runner); None: a free one
 
 
 @dataclass(frozen=True)

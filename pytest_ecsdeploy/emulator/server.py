@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .clock import Clock, Timings
     from .docker_backend import DockerBackend
     from .engine import RolloutEngine
+    from .loadbalancer import LoadBalancers
     from .runners import Runner
     from .seed import Seed
 
@@ -96,9 +97,11 @@ class LocalAWS:
     default), ``docker`` (task containers run on the local Docker engine, see ``docker_runner``) or ``auto``
     (Docker when an engine answers and ``clock`` is not given, else simulated).
 
-    With Docker (issue 7), LocalAWS also runs a local registry that ECR's repository URIs point at
-    (``127.0.0.1:PORT/<repository>``, see ``registry``) and an HTTP endpoint per target group that forwards
-    to the service's healthy tasks (``load_balancer_url()``, see ``loadbalancer``); seeded images are real.
+    Each target group a service uses gets an HTTP endpoint on 127.0.0.1 (``load_balancer_url()``, see
+    ``loadbalancer``; a seeded service's ``listen_port`` fixes its port): with Docker it forwards to the
+    service's healthy tasks, with the simulated runner it answers for them as the example image would. With
+    Docker (issue 7), LocalAWS also runs a local registry that ECR's repository URIs point at
+    (``127.0.0.1:PORT/<repository>``, see ``registry``); seeded images are real.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class LocalAWS:
         if isinstance(runner, str):
             runner = None
         self._docker: DockerBackend | None = None
+        self._balancers: LoadBalancers | None = None  # the simulated runner's; with Docker, DockerBackend's
         self._seed_source = seed
         self._port = port
         self._host = host
@@ -160,11 +164,14 @@ class LocalAWS:
         try:
             self._start_server()
             self._start_docker(seed)  # issue 7: registry and load balancers when tasks run on Docker
+            if self._docker is None:  # the simulated runner's endpoints: routes read at each request
+                from .loadbalancer import LoadBalancers
+
+                self._balancers = LoadBalancers(lambda: self._engine, ports=_listen_ports(seed))
             self._seed = seed
             if seed is not None:
                 self._apply_seed(seed)
-            if self._docker is not None:
-                self._docker.balancers.update()  # seeded services' endpoints listen when start() returns
+            self._load_balancers().update()  # seeded services' endpoints listen when start() returns
         except BaseException:
             self.stop()
             raise
@@ -188,6 +195,9 @@ class LocalAWS:
         docker, self._docker = self._docker, None
         if docker is not None:  # issue 7
             docker.stop()
+        balancers, self._balancers = self._balancers, None
+        if balancers is not None:
+            balancers.stop()
         with _lock:
             if _running is self:
                 _running = None
@@ -278,8 +288,15 @@ class LocalAWS:
             _reset_moto()
             if self._docker is not None:  # issue 7: the registry empties with ECR
                 self._docker.reset()
+            # Endpoints are per target group ARN, and the seed's target groups come back with new ARNs: close
+            # them (freeing fixed listen ports) so the seeded ones open again on their ports.
+            balancers = self._load_balancers()
+            balancers.stop()
+            if self._docker is not None:
+                balancers.start()
         if seed and self._seed is not None:
             self._apply_seed(self._seed)
+            balancers.update()
 
     # -- Docker (issue 7) --------------------------------------------------------------------------------
 
@@ -294,11 +311,17 @@ class LocalAWS:
         return self._docker.registry_host if self._docker is not None else None
 
     def load_balancer_url(self, target_group: str) -> str:
-        """``http://127.0.0.1:PORT`` forwarding to the healthy tasks of a target group (name or ARN), with
-        the Docker runner; the port is the seed's ``listen_port`` when it gives one."""
-        if self._docker is None:
-            raise RuntimeError("load balancer endpoints need the Docker runner (LocalAWS(runner=\"docker\")).")
-        return self._docker.load_balancer_url(target_group)
+        """``http://127.0.0.1:PORT`` of a target group's endpoint (name or ARN), opening it if needed: it forwards
+        to the healthy tasks (Docker), or answers for them as the example image would (simulated runner); the
+        port is the seed's ``listen_port`` when it gives one. LookupError names an unknown target group."""
+        return self._load_balancers().url(target_group)
+
+    def _load_balancers(self) -> LoadBalancers:
+        if self._docker is not None:
+            return self._docker.balancers
+        if self._balancers is None:
+            raise RuntimeError("LocalAWS is not running; call start() or use it as a context manager.")
+        return self._balancers
 
     def _start_docker(self, seed: Seed | None) -> None:
         if self._runner_name is None:
@@ -313,10 +336,8 @@ class LocalAWS:
                               "use runner = \"auto\" or \"simulated\" without one.")
         if resolve_runner(self._runner_name, fake_clock=self._clock is not None) != "docker":
             return
-        balancers = [s.load_balancer for s in seed.services.values()] if seed is not None else []
-        ports = {b.target_group: b.listen_port for b in balancers if b is not None and b.listen_port}
         self._docker = DockerBackend(account=self.account_id, region=self.region, engine=lambda: self._engine,
-                                     lb_ports=ports)
+                                     lb_ports=_listen_ports(seed))
         self._docker.start(self.endpoint_url)
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -379,6 +400,12 @@ class LocalAWS:
 
 
 RUNNER_NAMES = ("auto", "simulated", "docker")
+
+
+def _listen_ports(seed: Seed | None) -> dict[str, int]:
+    """Target group name -> the fixed port of its endpoint, from the seeded services' ``listen_port``."""
+    balancers = [s.load_balancer for s in seed.services.values()] if seed is not None else []
+    return {b.target_group: b.listen_port for b in balancers if b is not None and b.listen_port}
 
 
 def _runner_by_name(name: str) -> str | None:
