@@ -312,18 +312,26 @@ def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> s
     return _PLACEHOLDER.sub(replace, text)
 
 
-def load_config(path: Path) -> ConfigFile:
-    """Read and check ``path`` whole; raises ConfigError for a missing file, invalid TOML or a wrong key."""
+def read_toml(path: Path, *, missing: str, kind: str) -> dict[str, Any]:
+    """``path`` parsed as TOML; a missing file, a folder, bytes that are not UTF-8 or invalid TOML is one sentence.
+
+    ``missing`` ends the sentence for a missing file (what to do), ``kind`` names the file a folder is not.
+    """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; create it or pass --ecsdeploy-config PATH.") from None
+        raise ConfigError(f"{path} does not exist; {missing}.") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory, not an ecsdeploy.toml file.") from None
+        raise ConfigError(f"{path} is a directory, not {kind}.") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+
+
+def load_config(path: Path) -> ConfigFile:
+    """Read and check ``path`` whole; raises ConfigError for a missing file, invalid TOML or a wrong key."""
+    data = read_toml(path, missing="create it or pass --ecsdeploy-config PATH", kind="an ecsdeploy.toml file")
     for key in data:
         if key not in TOP_LEVEL:
             raise ConfigError(f"{path}: unknown table [{key}]; {_choices(key, TOP_LEVEL, 'expected one of')}.")

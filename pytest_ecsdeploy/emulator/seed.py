@@ -70,19 +70,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import _choices, _describe, render_template
+from ..config import _choices, _describe, read_toml, render_template
 from ..errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 __all__ = [
     "Seed",
@@ -350,16 +344,7 @@ def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehavio
 
 def load_seed_file(path: Path, variables: Mapping[str, str]) -> Seed:
     """Read a seed TOML file (the seed tables at top level); template paths are relative to its folder."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: the seed file does not exist.") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a seed TOML file.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: is not valid TOML: {exc}.") from None
+    data = read_toml(path, missing="check the path given to --seed", kind="a seed TOML file")
     return parse_seed(data, str(path), path.parent, variables)
 
 

@@ -362,9 +362,9 @@ def test_cli_serves_until_interrupted(tmp_path: Path, stop_signal: signal.Signal
         (["--seed", "{seed}"], "clusters = 'local'\n",
          "ecsdeploy-emulator: error: {seed}: clusters: expected a list of strings, got 'local' (a string)."),
         (["--seed", "{seed}"], "clusters = [\n",
-         "ecsdeploy-emulator: error: {seed}: is not valid TOML: "),
+         "ecsdeploy-emulator: error: {seed} is not valid TOML: "),
         (["--seed", "{missing}"], None,
-         "ecsdeploy-emulator: error: {missing}: the seed file does not exist."),
+         "ecsdeploy-emulator: error: {missing} does not exist; check the path given to --seed."),
     ],
 )
 def test_cli_bad_arguments_are_one_line_and_exit_2(

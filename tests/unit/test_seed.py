@@ -270,8 +270,8 @@ def test_where_without_a_table_names_top_level_tables(base: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("clusters = [\n", "{path}: is not valid TOML: "),
-        (b"\xff\xfe", "{path}: is not UTF-8 text (invalid start byte at byte 0)."),
+        ("clusters = [\n", "{path} is not valid TOML: "),
+        (b"\xff\xfe", "{path} is not UTF-8 text: invalid start byte at byte 0."),
     ],
 )
 def test_bad_seed_files(tmp_path: Path, text: str | bytes, message: str) -> None:
@@ -281,7 +281,7 @@ def test_bad_seed_files(tmp_path: Path, text: str | bytes, message: str) -> None
         load_seed_file(path, {})
     assert str(exc.value).startswith(message.format(path=path))
     assert str(exc.value).endswith(".")
-    with pytest.raises(ConfigError, match=r"the seed file does not exist\.$"):
+    with pytest.raises(ConfigError, match=r"does not exist; check the path given to --seed\.$"):
         load_seed_file(tmp_path / "missing.toml", {})
 
 
