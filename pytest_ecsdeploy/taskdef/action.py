@@ -21,7 +21,7 @@ from ..errors import ActionError, ConfigError
 from .diff import mask_text, render_diff
 from .payload import cpu_units, differences, kind_of, memory_mib, normalise, payload_from, payload_from_template
 from .revision import Described, Revision, describe, images_of, latest_active
-from .secret_refs import SecretCheck
+from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
 from .validation import payload_warnings, split_image_reference, validate_payload
 
 if TYPE_CHECKING:
@@ -134,7 +134,9 @@ class TaskDefinition:
                     f"with_secrets: container '{container}' {name}: expected an ARN or parameter name, "
                     f"got {kind_of(arn) if not isinstance(arn, str) else 'an empty string'}."
                 )
-            _upsert(secrets, name, {"name": name, "valueFrom": arn})
+            if not is_reference(arn.strip()):
+                raise ActionError(f"with_secrets: container '{container}' {name}: {NOT_A_REFERENCE}.")
+            _upsert(secrets, name, {"name": name, "valueFrom": arn.strip()})
         definition["secrets"] = secrets
         self._changed()
         return self

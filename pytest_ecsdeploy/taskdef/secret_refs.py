@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +17,21 @@ from ..errors import ActionError
 
 if TYPE_CHECKING:
     from ..context import ServiceContext
+
+
+_ARN = re.compile(r"arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]*:\d*:\S+\Z")
+_PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
+NOT_A_REFERENCE = (
+    "expected an ARN or parameter name; the value given is not shown, as it may be the secret itself"
+)
+
+
+def is_reference(value: str) -> bool:
+    """True for a Secrets Manager / SSM ARN or an SSM parameter name: what ``valueFrom`` may hold.
+
+    Anything else (spaces, quotes, a pasted password) is not printed in any message: it may be the secret.
+    """
+    return bool(_ARN.match(value) or (len(value) <= 2048 and _PARAMETER_NAME.match(value)))
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,9 @@ class SecretCheck:
         outcome: dict[tuple[str, str | None, str], str | None] = {}
         caller: list[str | None] = []
         for ref in refs:
+            if not is_reference(ref.value_from):
+                problems.append(f"container '{ref.container}' {ref.field}: {NOT_A_REFERENCE}.")
+                continue
             key = (ref.service, ref.region, ref.lookup_id)
             if key not in outcome:
                 if ref.account is not None and not caller:

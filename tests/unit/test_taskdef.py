@@ -428,3 +428,22 @@ def test_revision_shape() -> None:
     planned = Revision(family="web", revision=None, arn=None, status="planned")
     assert (planned.name, str(planned), planned.planned, planned.is_new) == ("web:(planned)", "web:(planned)",
                                                                              True, False)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("arn:aws:secretsmanager:us-east-1:123456789012:secret:db/password-AbCdEf", True),
+        ("arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecspresso-test/json-soBS7X:foo::", True),
+        ("arn:aws:ssm:us-west-2:123456789012:parameter/gmsa-credspec-mvc", True),
+        ("/ecspresso-test/foo", True),
+        ("db_password", True),
+        ("correct horse battery staple", False),
+        ("p@ss'w0rd!", False),
+        ("", False),
+    ],
+)
+def test_secret_references_are_told_from_pasted_values(value: str, ok: bool) -> None:
+    from pytest_ecsdeploy.taskdef.secret_refs import is_reference
+
+    assert is_reference(value) is ok
