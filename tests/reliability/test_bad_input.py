@@ -1,0 +1,141 @@
+"""Bad input is refused in one clear sentence, with a non-zero exit, no traceback, and no write to AWS.
+
+The corpus is data: ``bad_input/*.toml``, one ``[[case]]`` per mistake, grouped by where the mistake is
+(the configuration file, the command line, task-definition templates, scenario files). A case starts from the
+base project (``bad_input/base``) and changes it:
+
+``id``
+    the test id.
+``args``
+    the command line after ``pytest`` (default: ``deployments --env outside --image-tag 2.0.0``).
+``env``
+    extra environment variables of the run.
+``files``
+    path -> whole new content (``{endpoint}`` is the emulator's URL).
+``replace``
+    ``[[case.replace]]`` tables ``{file, old, new}``: an edit of a base file; ``old`` must occur in it.
+``expect``
+    the sentence the run must end with: an ``fnmatch`` pattern that one line of the output matches (after the
+    line's leading whitespace and any ``ERROR: `` prefix are removed).
+``exit``
+    the exit status, when a particular one is expected (4 for a usage error); any non-zero one otherwise.
+``secret``
+    a value the case hands the product that must not appear anywhere in the output.
+``xfail``
+    the product bug that makes this case fail (reported, not yet fixed): the case is a strict xfail.
+
+Each case runs in a subprocess against the standing emulator, whose whole state (``LocalAWS.snapshot()``) must
+be the same after the run as before it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ecsdeploy.emulator import LocalAWS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CORPUS = Path(__file__).parent / "bad_input"
+DEFAULT_ARGS = ("deployments", "--env", "outside", "--image-tag", "2.0.0")
+CASE_KEYS = {"id", "args", "env", "files", "replace", "expect", "exit", "secret", "xfail"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    expect: str
+    args: tuple[str, ...] = DEFAULT_ARGS
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    replace: tuple[tuple[str, str, str], ...] = ()
+    exit: int | None = None
+    secret: str | None = None
+    xfail: str | None = None
+
+    def apply(self, root: Path, endpoint: str) -> None:
+        for name, old, new in self.replace:
+            path = root / name
+            text = path.read_text()
+            assert old in text, f"{self.id}: {old!r} is not in the base {name}"
+            path.write_text(text.replace(old, new, 1))
+        for name, content in self.files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content.replace("{endpoint}", endpoint))
+
+
+def load_cases() -> list[Case]:
+    cases: list[Case] = []
+    for source in sorted(CORPUS.glob("*.toml")):
+        for raw in tomllib.loads(source.read_text())["case"]:
+            unknown = set(raw) - CASE_KEYS
+            assert not unknown, f"{source.name}: case {raw.get('id')!r} has unknown keys {sorted(unknown)}"
+            cases.append(Case(
+                id=f"{source.stem}-{raw['id']}",
+                expect=raw["expect"],
+                args=tuple(raw.get("args", DEFAULT_ARGS)),
+                env=dict(raw.get("env", {})),
+                files=dict(raw.get("files", {})),
+                replace=tuple((r["file"], r["old"], r["new"]) for r in raw.get("replace", [])),
+                exit=raw.get("exit"),
+                secret=raw.get("secret"),
+                xfail=raw.get("xfail"),
+            ))
+    return cases
+
+
+CASES = load_cases()
+
+
+def test_the_corpus_is_large_and_covers_every_kind_of_input() -> None:
+    kinds = {case.id.split("-", 1)[0] for case in CASES}
+    assert kinds == {"config", "command_line", "templates", "scenarios"}
+    assert len(CASES) >= 40
+    assert len({case.id for case in CASES}) == len(CASES)
+
+
+def sentence_lines(output: str) -> list[str]:
+    lines = []
+    for line in output.splitlines():
+        line = line.strip()
+        lines.append(line.removeprefix("ERROR: ").strip())
+    return lines
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.xfail)) if c.xfail else c for c in CASES],
+    ids=[c.id for c in CASES],
+)
+def test_bad_input_is_refused_before_anything_is_written(
+    case: Case, standing_emulator: LocalAWS, scenario_project: Path, run_pytest: Any
+) -> None:
+    endpoint = standing_emulator.endpoint_url
+    case.apply(scenario_project, endpoint)
+    before = standing_emulator.snapshot()
+    try:
+        outcome = run_pytest(endpoint, *case.args, env=case.env, timeout=90)
+        after = standing_emulator.snapshot()
+    finally:
+        if standing_emulator.snapshot() != before:
+            standing_emulator.reset()  # the next case starts from the seed again
+    shown = f"exit {outcome.returncode}; output:\n{outcome.output}"
+    assert outcome.returncode != 0, shown
+    if case.exit is not None:
+        assert outcome.returncode == case.exit, shown
+    assert not outcome.tracebacks(), f"traceback lines {outcome.tracebacks()}; {shown}"
+    matching = [line for line in sentence_lines(outcome.output) if fnmatch.fnmatchcase(line, case.expect)]
+    assert matching, f"no line matches {case.expect!r}; {shown}"
+    assert after == before, f"the run changed the emulator's state; {shown}"
+    if case.secret is not None:
+        assert case.secret not in outcome.output, f"the output shows the secret {case.secret!r}; {shown}"
