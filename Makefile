@@ -19,6 +19,11 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest tests/ -n 2 -p no:cacheprovider
 
+bench: $(BIN)/.installed
+	for script in startup rollout_time api_calls completion_latency failure_latency many_services; do \
+		$(BIN)/python bench/$$script.py || exit 1; \
+	done
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check pytest_ecsdeploy tests bench
 	$(BIN)/mypy
