@@ -48,6 +48,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .server import read_body
+
 log = logging.getLogger(__name__)
 
 __all__ = ["EcrBridge", "LocalRegistry", "RegistryError", "find_registry_binary"]
@@ -501,7 +503,7 @@ class EcrBridge:
     def handle_ecr(self, environ: Environ, start_response: StartResponse, moto_app: WsgiApp,
                    action: str) -> Iterable[bytes]:
         """Answer one ECR request through moto, with the registry's side of it before or after."""
-        body = _read_body(environ)
+        body = read_body(environ)
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -645,14 +647,6 @@ class EcrBridge:
         for item in data.get("authorizationData") or []:
             item["proxyEndpoint"] = f"http://{self.registry.host}"
         return json.dumps(data).encode("utf-8")
-
-
-def _read_body(environ: Environ) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
 def _with_body(environ: Environ, body: bytes) -> Environ:

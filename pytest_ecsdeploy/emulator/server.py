@@ -454,7 +454,7 @@ class _Middleware:
         from .registry import ECR_TARGET_PREFIX
 
         if path == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
-            return _json(start_response, 200, {"imported": docker.handle_events(_read_body(environ))})
+            return _json(start_response, 200, {"imported": docker.handle_events(read_body(environ))})
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECR_TARGET_PREFIX):
             try:
@@ -467,7 +467,7 @@ class _Middleware:
         from .exceptions import EngineError
 
         try:
-            params = json.loads(_read_body(environ) or b"{}")
+            params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
                 raise ValueError("the request body is not a JSON object")
         except ValueError as exc:
@@ -493,7 +493,7 @@ class _Middleware:
             return _json(start_response, status, {"error": f"no route {method} {CONTROL_PREFIX}{route}; "
                                                            f"the control routes are: {known}."})
         try:
-            body = _read_body(environ)
+            body = read_body(environ)
             data = json.loads(body) if body.strip() else {}
         except ValueError as exc:
             return _json(start_response, 400, {"error": f"the request body is not JSON: {exc}."})
@@ -551,7 +551,8 @@ def region_of(environ: Mapping[str, Any]) -> str:
     return match.group("region") if match else DEFAULT_REGION
 
 
-def _read_body(environ: Environ) -> bytes:
+def read_body(environ: Environ) -> bytes:
+    """A WSGI request's body (empty when there is none or its length is not a number)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
