@@ -28,6 +28,7 @@ ENV_SETTING = pytest.StashKey[Setting]()
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
 FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
 OCTOPUS = pytest.StashKey[OctopusReporter]()
+REPORT_PATH = pytest.StashKey[Path]()
 WORKER_RECORDS = "ecsdeploy_records"  # key in pytest-xdist's workeroutput
 
 DEPLOY_FIXTURES = frozenset(
@@ -158,6 +159,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tr.write_sep("=", "ecsdeploy summary")
     for line in summary_lines(run):
         tr.write_line(line)
+    if REPORT_PATH in config.stash:
+        tr.write_line(f"deployment record written to {config.stash[REPORT_PATH]}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -187,7 +190,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = get_setting(session.config, "ecsdeploy_report").value
     path = run.record.write(Path(report)) if report else None
     if path is not None:
-        write_lines(session.config, [f"ecsdeploy: deployment record written to {path}"])
+        session.config.stash[REPORT_PATH] = path  # said in the terminal summary, which comes after this hook
     reporter = session.config.stash.get(OCTOPUS, None)
     if reporter is not None:
         junit = session.config.getoption("xmlpath", None)
