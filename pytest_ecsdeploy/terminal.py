@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from contextlib import nullcontext
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,8 @@ def write_lines(config: pytest.Config, lines: Iterable[str], **markup: bool) -> 
     capman = config.pluginmanager.get_plugin("capturemanager")
     tr = config.pluginmanager.get_plugin("terminalreporter")
     with capman.global_and_fixture_disabled() if capman is not None else nullcontext():
-        writer = getattr(tr, "_tw", None)
-        if writer is not None and getattr(writer, "width_of_current_line", 0):
+        writer: Any = getattr(tr, "_tw", None)
+        if writer is not None and writer.width_of_current_line:
             writer.line()  # after a progress marker such as "[100%]": start our lines on a line of their own
         for line in lines:
             if tr is not None:
