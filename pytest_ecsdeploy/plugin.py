@@ -22,6 +22,7 @@ from .options import Setting, add_options, get_setting, parse_vars
 from .record import ServiceRecord
 from .run import Run
 from .terminal import write_lines
+from .watch import short_revision
 
 RUN = pytest.StashKey[Run]()
 ENV_SETTING = pytest.StashKey[Setting]()
@@ -221,13 +222,13 @@ def summary_lines(run: Run) -> Iterator[str]:
     rows = [("service", "from -> to", "outcome", "duration", "checks ok/failed")]
     reasons: list[str] = []
     for rec in run.record.services.values():
-        before = _short_revision(rec.revision_before)
-        after = _short_revision(rec.revision_after)
+        before = short_revision(rec.revision_before)
+        after = short_revision(rec.revision_after)
         if rec.outcome == "planned" and rec.revision_after is None:
             after = "(new revision)"
         outcome = rec.outcome
         if rec.rollback is not None and rec.outcome in ("rolled back", "rollback failed"):
-            outcome += f" (to {_short_revision(rec.rollback.to_revision)})"
+            outcome += f" (to {short_revision(rec.rollback.to_revision)})"
         if rec.reason and rec.outcome not in ("deployed", "unchanged", "planned"):
             reasons.append(f"{rec.service}: {rec.reason}")
             rollback = rec.rollback
@@ -258,10 +259,6 @@ def _octopus_source(config: pytest.Config) -> str:
 
 def _scenario_count(item: pytest.Item) -> int:
     return len({m for m in (_scenario_module(i) for i in item.session.items) if m is not None})
-
-
-def _short_revision(arn: str | None) -> str:
-    return arn.rsplit("/", 1)[-1] if arn else "-"
 
 
 def _load_run(config: pytest.Config, env: Setting) -> Run:

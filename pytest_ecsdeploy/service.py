@@ -15,7 +15,6 @@ Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.r
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .checks import Check
 from .context import ServiceContext
 from .errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from .record import Rollback, ServiceRecord
+from .taskdef.revision import revision_target
 from .watch import (
     COMPLETED,
     FAILED,
@@ -186,7 +186,8 @@ class EcsService:
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
         started = self._clock()
-        arn, label = self._target(revision)
+        arn, label = revision_target(revision, plan=self.ctx.options.plan, who=f"service '{self.name}'",
+                                     call=f"service '{self.name}': deploy()", verb="deploy")
         timeout = seconds_argument(timeout, "timeout") if timeout is not None else float(ctx.wait_timeout)
         service, arn = self._pre_checks(arn, label)
         primary = _primary(service)
@@ -266,22 +267,6 @@ class EcsService:
                                 f"{short_revision(record.revision_after)}; {summary}.")
 
     # -- the steps of deploy --------------------------------------------------------------------------------
-
-    def _target(self, revision: Any) -> tuple[str | None, str]:
-        """(ARN, label) of what to deploy; the ARN is None for a revision ``--plan`` did not register."""
-        if getattr(revision, "planned", False):
-            if not self.ctx.options.plan:
-                raise ActionError(f"service '{self.name}': revision {revision.name} was only planned; there is "
-                                  f"no task definition to deploy.")
-            return None, str(revision.name)
-        reference = getattr(revision, "arn", revision)
-        if not isinstance(reference, str) or not reference:
-            raise ActionError(f"service '{self.name}': deploy() takes a Revision or a task-definition ARN, "
-                              f"got {revision!r}.")
-        if not re.fullmatch(r".+:\d+", reference.rsplit("/", 1)[-1]):
-            raise ActionError(f"service '{self.name}': '{reference}' names a family, not a revision; deploy an exact "
-                              f"revision ('{reference}:7' or its ARN), never the latest of a family.")
-        return reference, short_revision(reference)
 
     def _pre_checks(self, arn: str | None, label: str) -> tuple[dict[str, Any], str | None]:
         """Every check before the write; returns the service as described and the revision's full ARN."""

@@ -39,6 +39,7 @@ from .aws import error_code, error_message, mask_account
 from .checks import Check
 from .context import ServiceContext
 from .errors import ActionError
+from .taskdef.revision import revision_target
 from .watch import PollSchedule, short_revision
 
 __all__ = ["ContainerExit", "EcsTask", "StoppedTask", "TaskResult", "task_problems"]
@@ -237,7 +238,8 @@ class EcsTask:
             raise ActionError(f"ecs_task.run(): command must be a list of strings, as in a container definition, "
                               f"got {command!r}.")
         timeout = float(timeout if timeout is not None else self.ctx.wait_timeout)
-        arn, label = self._target(revision_or_arn)
+        arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who="ecs_task.run()",
+                                     call="ecs_task.run()", verb="run")
         checks = self.ctx.checks
         account = self.ctx.aws.ensure_account()
         pinned = " (the environment's account_id)" if self.ctx.environment.account_id else " (account_id not pinned)"
@@ -279,21 +281,6 @@ class EcsTask:
         return self.last
 
     # -- before RunTask -------------------------------------------------------------------------------------
-
-    def _target(self, revision: Any) -> tuple[str | None, str]:
-        """(ARN or ``family:revision``, label) of what to run; the ARN is None for a planned revision."""
-        if getattr(revision, "planned", False):
-            if not self.ctx.options.plan:
-                raise ActionError(f"ecs_task.run(): revision {revision.name} was only planned; there is no task "
-                                  f"definition to run.")
-            return None, str(revision.name)
-        reference = getattr(revision, "arn", revision)
-        if not isinstance(reference, str) or not reference:
-            raise ActionError(f"ecs_task.run() takes a Revision or a task-definition ARN, got {revision!r}.")
-        if not reference.startswith("arn:") and ":" not in reference:
-            raise ActionError(f"ecs_task.run(): '{reference}' names a family, not a revision; run an exact revision "
-                              f"('{reference}:7' or its ARN), never the latest of a family.")
-        return reference, short_revision(reference)
 
     def _describe_revision(self, arn: str, label: str) -> dict[str, Any]:
         __tracebackhide__ = True

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..aws import error_code, error_message
 from ..errors import ActionError
+from ..watch import short_revision
 from .payload import payload_from
 
 if TYPE_CHECKING:
@@ -130,3 +132,23 @@ def latest_active(ecs: Any, family: str, log: Log) -> Described | None:
         return None
     latest = max(exact, key=lambda arn: int(arn.rpartition(":")[2]))
     return describe(ecs, latest)
+
+
+def revision_target(revision: Any, *, plan: bool, who: str, call: str, verb: str) -> tuple[str | None, str]:
+    """(ARN or ``family:revision``, label) of the exact revision to ``verb``; the ARN is None for a revision that
+    ``--plan`` did not register. A bare family is refused: never "the latest of a family".
+
+    ``who`` starts the messages (``service 'web'``), ``call`` names the method (``service 'web': deploy()``).
+    """
+    if getattr(revision, "planned", False):
+        if not plan:
+            raise ActionError(f"{who}: revision {revision.name} was only planned; there is no task definition "
+                              f"to {verb}.")
+        return None, str(revision.name)
+    reference = getattr(revision, "arn", revision)
+    if not isinstance(reference, str) or not reference:
+        raise ActionError(f"{call} takes a Revision or a task-definition ARN, got {revision!r}.")
+    if not re.fullmatch(r".+:\d+", reference.rsplit("/", 1)[-1]):
+        raise ActionError(f"{who}: '{reference}' names a family, not a revision; {verb} an exact revision "
+                          f"('{reference}:7' or its ARN), never the latest of a family.")
+    return reference, short_revision(reference)
