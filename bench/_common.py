@@ -22,15 +22,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_ecsdeploy.actions.deploy import Deploy
+from pytest_ecsdeploy.actions.ecr import Ecr
+from pytest_ecsdeploy.actions.service import EcsService, Rollout
+from pytest_ecsdeploy.actions.taskdef import TaskDefinition
 from pytest_ecsdeploy.checks import Check
 from pytest_ecsdeploy.context import Hooks, RunOptions
-from pytest_ecsdeploy.deploy import Deploy
-from pytest_ecsdeploy.ecr import Ecr
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import EcsDeployError
 from pytest_ecsdeploy.run import Run
-from pytest_ecsdeploy.service import EcsService, Rollout
-from pytest_ecsdeploy.taskdef import TaskDefinition
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_REGION = "123456789012/us-east-1"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from .actions.deploy import Deploy
+from .actions.ecr import Ecr, ImageRef
+from .actions.service import EcsService, Rollout
+from .actions.smoke import Smoke
+from .actions.task import EcsTask, TaskResult
+from .actions.taskdef import Revision, TaskDefinition
 from .checks import Check
 from .config import Environment, Service
-from .deploy import Deploy
-from .ecr import Ecr, ImageRef
 from .errors import (
     AccountMismatch,
     ActionError,
@@ -15,11 +19,7 @@ from .errors import (
     NotSupported,
     RolloutFailed,
 )
-from .record import RunRecord, ServiceRecord
-from .service import EcsService, Rollout
-from .smoke import Smoke
-from .task import EcsTask, TaskResult
-from .taskdef import Revision, TaskDefinition
+from .report.record import RunRecord, ServiceRecord
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from .aws import ClientFactory
 from .checks import Check, Checks
 from .config import Environment, Service
-from .record import ServiceRecord
+from .report.record import ServiceRecord
 
 
 class Log(Protocol):

@@ -12,20 +12,20 @@ from typing import Any
 
 import pytest
 
+from .actions.deploy import Deploy
+from .actions.ecr import Ecr
+from .actions.service import EcsService
+from .actions.smoke import Smoke
+from .actions.task import EcsTask
+from .actions.taskdef import TaskDefinition
 from .aws import ClientFactory
 from .checks import Check
 from .config import Environment
 from .context import Hooks, ServiceContext
-from .deploy import Deploy
-from .ecr import Ecr
 from .errors import EcsDeployError
 from .localstack import LocalStack, LocalStackSettings, docker_ping, image_present, localstack_container, skip_reason
 from .plugin import FAILED_STEP, NO_ENV_REASON, OCTOPUS, RUN, SERVICE
 from .run import Run
-from .service import EcsService
-from .smoke import Smoke
-from .task import EcsTask
-from .taskdef import TaskDefinition
 from .terminal import write_lines
 
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from . import hookspecs
+from .actions.watch import short_revision
 from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
-from .octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .options import Setting, add_options, get_setting, parse_vars
-from .record import ServiceRecord
+from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
+from .report.record import ServiceRecord
 from .run import Run
 from .terminal import write_lines
-from .watch import short_revision
 
 RUN = pytest.StashKey[Run]()
 ENV_SETTING = pytest.StashKey[Setting]()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .aws import ClientFactory
 from .config import Deployment, find_config, load_config
 from .context import Hooks, Log, RunOptions, ServiceContext
-from .record import RunRecord
+from .report.record import RunRecord
 
 if TYPE_CHECKING:
     from .emulator import LocalAWS

@@ -21,7 +21,7 @@ from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.record import ServiceRecord
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 # -- issue 4: ecr / task definition -----------------------------------------------------------------------------
 # One LocalAWS per test module (moto's state is process-global, so one runs at a time), emptied before each test

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from pytest_ecsdeploy.actions.ecr import Ecr, ImageRef
 from pytest_ecsdeploy.context import ServiceContext
-from pytest_ecsdeploy.ecr import Ecr, ImageRef
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import ActionError, CheckFailed
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from pytest_ecsdeploy.actions.ecr import Ecr
 from pytest_ecsdeploy.context import ServiceContext
-from pytest_ecsdeploy.ecr import Ecr
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import CheckFailed
 

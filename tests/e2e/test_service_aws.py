@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
+from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
@@ -20,8 +21,7 @@ from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock, Timings
 from pytest_ecsdeploy.emulator.seed import apply_seed, parse_seed
 from pytest_ecsdeploy.errors import AccountMismatch, ActionError, CheckFailed, NotSupported, RolloutFailed
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.service import EcsService
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 TASK_DEFINITION = {
     "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",

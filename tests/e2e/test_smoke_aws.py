@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from pytest_ecsdeploy.actions.smoke import Smoke, TargetHealth
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import ActionError
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.smoke import Smoke, TargetHealth
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 EXAMPLE_AMI_ID = "ami-12c6146b"  # one of the images moto knows (moto's own tests use it)
 

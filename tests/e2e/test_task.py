@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from pytest_ecsdeploy.actions.task import EcsTask
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import AccountMismatch, ActionError
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.task import EcsTask
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 CLUSTER = "local"
 APP_IMAGE = "api:1.0.0"

@@ -11,10 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ecsdeploy.context import ServiceContext
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.errors import ActionError, CheckFailed, ConfigError
-from pytest_ecsdeploy.taskdef import (
+from pytest_ecsdeploy.actions.taskdef import (
     MASK,
     TaskDefinition,
     differences,
@@ -23,6 +20,9 @@ from pytest_ecsdeploy.taskdef import (
     read_only_fields,
     secret_references,
 )
+from pytest_ecsdeploy.context import ServiceContext
+from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.errors import ActionError, CheckFailed, ConfigError
 
 ServiceContextFactory = Callable[..., ServiceContext]  # the service_context fixture (tests/e2e/conftest.py)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ecsdeploy.ecr import ImageRef, _is_immutable, finding_id, nearest_tags, parse_source, severity_rank
+from pytest_ecsdeploy.actions.ecr import ImageRef, _is_immutable, finding_id, nearest_tags, parse_source, severity_rank
 from pytest_ecsdeploy.errors import ActionError
 
 URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web"

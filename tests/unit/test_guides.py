@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from pytest_ecsdeploy import fixtures, hookspecs
-from pytest_ecsdeploy.deploy import Deploy
-from pytest_ecsdeploy.ecr import Ecr
-from pytest_ecsdeploy.octopus import OctopusReporter, ServiceMessages
+from pytest_ecsdeploy.actions.deploy import Deploy
+from pytest_ecsdeploy.actions.ecr import Ecr
+from pytest_ecsdeploy.actions.service import EcsService
+from pytest_ecsdeploy.actions.smoke import Smoke
+from pytest_ecsdeploy.actions.task import EcsTask
+from pytest_ecsdeploy.actions.taskdef import TaskDefinition
 from pytest_ecsdeploy.plugin import DEPLOY_FIXTURES
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.service import EcsService
-from pytest_ecsdeploy.smoke import Smoke
-from pytest_ecsdeploy.task import EcsTask
-from pytest_ecsdeploy.taskdef import TaskDefinition
+from pytest_ecsdeploy.report.octopus import OctopusReporter, ServiceMessages
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Public members the plugin calls itself, not scenario code: the guide need not name them.

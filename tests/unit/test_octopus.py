@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ecsdeploy.checks import Check
-from pytest_ecsdeploy.octopus import (
+from pytest_ecsdeploy.report.octopus import (
     OctopusReporter,
     ServiceMessages,
     image_digest,
@@ -27,7 +27,7 @@ from pytest_ecsdeploy.octopus import (
     octopus_signal,
     service_message,
 )
-from pytest_ecsdeploy.record import Rollback, RunRecord, ServiceRecord
+from pytest_ecsdeploy.report.record import Rollback, RunRecord, ServiceRecord
 
 LABEL = "##octopus"
 

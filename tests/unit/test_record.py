@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_ecsdeploy.record import Rollback, RunRecord, ServiceRecord
+from pytest_ecsdeploy.report.record import Rollback, RunRecord, ServiceRecord
 
 
 def test_service_record_round_trips_through_json() -> None:

@@ -12,12 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from pytest_ecsdeploy.actions.smoke import HttpResult, Smoke, redact_url
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.errors import ConfigError
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.smoke import HttpResult, Smoke, redact_url
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 Answer = tuple[int, str, Mapping[str, str]]  # status, body, extra response headers
 

@@ -10,11 +10,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from pytest_ecsdeploy.actions.task import ContainerExit, EcsTask, StoppedTask, task_problems
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.errors import ActionError, CheckFailed
-from pytest_ecsdeploy.record import ServiceRecord
-from pytest_ecsdeploy.task import ContainerExit, EcsTask, StoppedTask, task_problems
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/api:41"
 TASK = "arn:aws:ecs:eu-west-1:111122223333:task/prod/0a1b2c3d4e5f60718293a4b5c6d7e8f9"

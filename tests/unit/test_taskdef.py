@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ecsdeploy.errors import ActionError
-from pytest_ecsdeploy.taskdef import (
+from pytest_ecsdeploy.actions.taskdef import (
     MASK,
     Revision,
     SecretRef,
@@ -32,6 +31,7 @@ from pytest_ecsdeploy.taskdef import (
     split_image_reference,
     validate_payload,
 )
+from pytest_ecsdeploy.errors import ActionError
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = next((d for d in (ROOT / "tests" / "data" / "taskdefs", ROOT.parent / "shared" / "taskdefs")
@@ -444,6 +444,6 @@ def test_revision_shape() -> None:
     ],
 )
 def test_secret_references_are_told_from_pasted_values(value: str, ok: bool) -> None:
-    from pytest_ecsdeploy.taskdef.secret_refs import is_reference
+    from pytest_ecsdeploy.actions.taskdef.secret_refs import is_reference
 
     assert is_reference(value) is ok

@@ -11,9 +11,7 @@ import pytest
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
-from pytest_ecsdeploy.emulator.clock import FakeClock
-from pytest_ecsdeploy.emulator.engine import RolloutEngine
-from pytest_ecsdeploy.watch import (
+from pytest_ecsdeploy.actions.watch import (
     COMPLETED,
     FAILED,
     ROLLED_BACK,
@@ -26,6 +24,8 @@ from pytest_ecsdeploy.watch import (
     failure_threshold,
     short_revision,
 )
+from pytest_ecsdeploy.emulator.clock import FakeClock
+from pytest_ecsdeploy.emulator.engine import RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"

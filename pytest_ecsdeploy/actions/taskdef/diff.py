@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..redact import looks_secret, mask_url_passwords
+from ...redact import looks_secret, mask_url_passwords
 from .payload import normalise
 
 MASK = "<masked>"

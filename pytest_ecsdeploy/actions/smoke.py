@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from .aws import error_code, error_message
-from .checks import Check
-from .context import ServiceContext
-from .errors import ActionError, ConfigError
-from .redact import looks_secret, mask_url_password
+from ..aws import error_code, error_message
+from ..checks import Check
+from ..context import ServiceContext
+from ..errors import ActionError, ConfigError
+from ..redact import looks_secret, mask_url_password
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
 

@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .aws import error_code, error_message, mask_account
-from .checks import Check
-from .context import ServiceContext
-from .errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
-from .record import Rollback, ServiceRecord
+from ..aws import error_code, error_message, mask_account
+from ..checks import Check
+from ..context import ServiceContext
+from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
+from ..report.record import Rollback, ServiceRecord
 from .taskdef.revision import revision_target
 from .watch import (
     COMPLETED,

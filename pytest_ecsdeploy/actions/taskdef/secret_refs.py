@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..aws import client_config, error_code, error_message
-from ..errors import ActionError
+from ...aws import client_config, error_code, error_message
+from ...errors import ActionError
 
 if TYPE_CHECKING:
-    from ..context import ServiceContext
+    from ...context import ServiceContext
 
 
 _ARN = re.compile(r"arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]*:\d*:\S+\Z")

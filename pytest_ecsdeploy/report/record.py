@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import Check, Checks
+from ..checks import Check, Checks
 
 OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed")
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..aws import error_code, error_message
-from ..errors import ActionError, ConfigError
+from ...aws import error_code, error_message
+from ...errors import ActionError, ConfigError
 from .diff import mask_text, render_diff
 from .payload import cpu_units, differences, kind_of, memory_mib, normalise, payload_from, payload_from_template
 from .revision import Described, Revision, describe, images_of, latest_active
@@ -25,7 +25,7 @@ from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
 from .validation import payload_warnings, split_image_reference, validate_payload
 
 if TYPE_CHECKING:
-    from ..context import ServiceContext
+    from ...context import ServiceContext
     from ..ecr import ImageRef
 
 VALIDATE = "task_definition.validate"

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import render_template
-from ..errors import ActionError, ConfigError
+from ...config import render_template
+from ...errors import ActionError, ConfigError
 
 if TYPE_CHECKING:
     from botocore.model import Shape, StructureShape

@@ -26,11 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .aws import client_config, error_code, error_message
-from .errors import ActionError, ConfigError
+from ..aws import client_config, error_code, error_message
+from ..errors import ActionError, ConfigError
 
 if TYPE_CHECKING:
-    from .context import ServiceContext
+    from ..context import ServiceContext
 
 IMAGE = "ecr.image"
 PROMOTE = "ecr.promote"

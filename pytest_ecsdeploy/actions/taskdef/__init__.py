@@ -37,7 +37,7 @@ and whether they exist), ``diff.py`` (masking and the diff), ``revision.py`` (Re
 
 from __future__ import annotations
 
-from ..redact import SECRET_NAME, looks_secret
+from ...redact import SECRET_NAME, looks_secret
 from .action import REGISTER, SOURCE, VALIDATE, TaskDefinition
 from .diff import MASK, mask_text, render_diff
 from .payload import (

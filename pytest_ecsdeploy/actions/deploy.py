@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .context import ServiceContext
+from ..context import ServiceContext
+from ..errors import ActionError, ConfigError
 from .ecr import Ecr
-from .errors import ActionError, ConfigError
 from .service import EcsService, Rollout, seconds_argument
 from .taskdef import TaskDefinition
 

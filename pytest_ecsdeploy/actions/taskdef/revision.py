@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..aws import error_code, error_message
-from ..errors import ActionError
+from ...aws import error_code, error_message
+from ...errors import ActionError
 from ..watch import short_revision
 from .payload import payload_from
 
 if TYPE_CHECKING:
-    from ..context import Log
+    from ...context import Log
 
 RevisionStatus = Literal["registered", "unchanged", "existing", "planned"]
 

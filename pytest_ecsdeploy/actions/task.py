@@ -35,10 +35,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from .aws import error_code, error_message, mask_account
-from .checks import Check
-from .context import ServiceContext
-from .errors import ActionError
+from ..aws import error_code, error_message, mask_account
+from ..checks import Check
+from ..context import ServiceContext
+from ..errors import ActionError
 from .taskdef.revision import revision_target
 from .watch import PollSchedule, short_revision
 
