@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .actions.watch import short_revision
+from .arns import short_revision
 from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..arns import short_revision
 from ..aws import error_code, error_message, mask_account
 from ..checks import Check
 from ..context import ServiceContext
@@ -37,7 +38,6 @@ from .watch import (
     PollSchedule,
     TaskView,
     Verdict,
-    short_revision,
 )
 
 __all__ = ["EcsService", "Rollout"]

@@ -35,12 +35,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..arns import short_revision
 from ..aws import error_code, error_message, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
 from .taskdef.revision import revision_target
-from .watch import PollSchedule, short_revision
+from .watch import PollSchedule
 
 __all__ = ["ContainerExit", "EcsTask", "StoppedTask", "TaskResult", "task_problems"]
 

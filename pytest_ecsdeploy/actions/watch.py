@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..arns import short_revision
+
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
 ROLLED_BACK = "ROLLED_BACK"  # ECS's circuit breaker failed the deployment and rolls the service back
@@ -57,11 +59,6 @@ def timestamp(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
-
-
-def short_revision(arn: str | None) -> str:
-    """``arn:aws:ecs:…:task-definition/web:7`` -> ``web:7``; ``-`` for None."""
-    return arn.rsplit("/", 1)[-1] if arn else "-"
 
 
 def failure_threshold(service: Mapping[str, Any]) -> int:

@@ -22,8 +22,8 @@ from pytest_ecsdeploy.actions.watch import (
     PollSchedule,
     TaskView,
     failure_threshold,
-    short_revision,
 )
+from pytest_ecsdeploy.arns import short_revision
 from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.engine import RolloutEngine
 

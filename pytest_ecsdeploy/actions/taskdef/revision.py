@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ...arns import short_revision
 from ...aws import error_code, error_message
 from ...errors import ActionError
-from ..watch import short_revision
 from .payload import payload_from
 
 if TYPE_CHECKING:
