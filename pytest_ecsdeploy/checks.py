@@ -17,7 +17,6 @@ from typing import Any, Literal, NoReturn
 from .errors import CheckFailed
 
 Result = Literal["passed", "failed", "skipped"]
-Phase = Literal["pre", "post"]
 
 
 @dataclass(frozen=True)
