@@ -57,14 +57,14 @@ class EcsDeploySession:
         config.stash[SESSION] = session
         config.pluginmanager.register(session, PLUGIN_NAME)
 
-    ``run`` is the run; ``octopus`` the reporter, or None when the run does not report to Octopus (always None
-    on a pytest-xdist worker: the controller reports); ``report_path`` the deployment record's file once written.
+    ``run`` is the run; ``env_setting`` the environment's name and where it came from (``--env``, ini key,
+    variable); ``octopus`` the reporter, or None when the run does not report to Octopus (always None on a
+    pytest-xdist worker: the controller reports); ``report_path`` the deployment record's file once written.
     """
 
-    def __init__(self, config: pytest.Config, run: Run, env: Setting, octopus: OctopusReporter | None) -> None:
-        self.config = config
+    def __init__(self, run: Run, env_setting: Setting, octopus: OctopusReporter | None) -> None:
         self.run = run
-        self.env = env
+        self.env_setting = env_setting
         self.octopus = octopus
         self.report_path: Path | None = None
 
@@ -75,7 +75,7 @@ class EcsDeploySession:
         Raises :class:`~pytest_ecsdeploy.errors.ConfigError` (or another EcsDeployError) for a bad setting or
         configuration file, and when an environment with ``backend = "aws"`` was not named with ``--env``.
         """
-        return cls(config, _load_run(config, env), env, _octopus_reporter(config))
+        return cls(_load_run(config, env), env, _octopus_reporter(config))
 
     # ---- hooks -------------------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class EcsDeploySession:
         env, opts = self.run.environment, self.run.options
         account = f"{mask_account(env.account_id)} (from {env.sources['account']})" if env.account_id else "not pinned"
         lines = [
-            f"ecsdeploy: env={env.name} (from {self.env.source}) backend={env.backend} "
+            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
             f"region={env.region} (from {env.sources['region']}) account={account}",
             f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.image_tag or '-'} "
             f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
