@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -20,12 +19,13 @@ from .actions.task import EcsTask
 from .actions.taskdef import TaskDefinition
 from .aws import ClientFactory
 from .checks import Check
-from .config import Environment
+from .config import Environment, Service
 from .context import Hooks, ServiceContext
 from .errors import EcsDeployError
 from .localstack import LocalStack, LocalStackSettings, docker_ping, image_present, localstack_container, skip_reason
-from .plugin import FAILED_STEP, NO_ENV_REASON, OCTOPUS, RUN, SERVICE
+from .report.octopus import OctopusReporter
 from .run import Run
+from .session import FAILED_STEP, NO_ENV_REASON, SERVICE, SESSION, EcsDeploySession
 from .terminal import write_lines
 
 
@@ -53,7 +53,8 @@ def aws(request: pytest.FixtureRequest) -> ClientFactory:
 @pytest.fixture(scope="module")
 def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> ServiceContext:
     """Everything the actions of this scenario share: environment, service, clients, options, record, log."""
-    run = _run(request)
+    session = _session(request)
+    run = session.run
     module = request.node
     service_name = module.stash.get(SERVICE, None) if isinstance(module, pytest.Module) else None
     if service_name is None:
@@ -64,7 +65,7 @@ def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> Ser
     deployment = run.deployment
     service = deployment.service(service_name)
     return run.context(
-        service_name, TerminalLog(request.config, service_name),
+        service_name, TerminalLog(request.config, service_name, session.octopus),
         _hooks(request.config, service, deployment.environment),
     )
 
@@ -172,19 +173,22 @@ def localstack() -> Iterator[LocalStack]:
 
 
 class TerminalLog:
-    """Live lines for one service, written past pytest's output capture so progress shows while waiting."""
+    """Live lines for one service, written past pytest's output capture so progress shows while waiting.
 
-    def __init__(self, config: pytest.Config, service: str) -> None:
+    Under Octopus (``octopus`` given) a warning goes out at Octopus's warning level instead of as a plain line.
+    """
+
+    def __init__(self, config: pytest.Config, service: str, octopus: OctopusReporter | None) -> None:
         self.config = config
         self.prefix = f"[{service}]"
+        self.octopus = octopus
 
     def info(self, message: str) -> None:
         self._write(message)
 
     def warning(self, message: str) -> None:
-        octopus = self.config.stash.get(OCTOPUS, None)
-        if octopus is not None:  # under Octopus the warning level is the warning, not a second copy of it
-            octopus.warning(f"{self.prefix} {message}")
+        if self.octopus is not None:  # under Octopus the warning level is the warning, not a second copy of it
+            self.octopus.warning(f"{self.prefix} {message}")
         else:
             self._write(f"WARNING: {message}", yellow=True)
 
@@ -195,13 +199,18 @@ class TerminalLog:
         write_lines(self.config, (f"  {self.prefix} {line}" for line in message.splitlines() or [""]), **markup)
 
 
-def _run(request: pytest.FixtureRequest) -> Run:
-    run = request.config.stash.get(RUN, None)
-    if run is None:
+def _session(request: pytest.FixtureRequest) -> EcsDeploySession:
+    session = request.config.stash.get(SESSION, None)
+    if session is None:
         pytest.skip(NO_ENV_REASON)
-    return run
+    return session
 
-def _hooks(config: pytest.Config, service: Any, environment: Any) -> Hooks:
+
+def _run(request: pytest.FixtureRequest) -> Run:
+    return _session(request).run
+
+
+def _hooks(config: pytest.Config, service: Service, environment: Environment) -> Hooks:
     hook = config.hook
 
     def extra(results: list[list[tuple[str, bool, str]] | None]) -> list[tuple[str, bool, str]]:

@@ -1,6 +1,7 @@
 """Extension hooks of pytest-ecsdeploy, registered through ``pytest_addhooks``.
 
-Implement them in a ``conftest.py`` beside your scenarios (or in a plugin)::
+Implement them in a ``conftest.py`` beside your scenarios (or in a plugin); every implementation is called, and
+the checks of every implementation of the two check hooks are run (none of these hooks stops at a first result)::
 
     def pytest_ecsdeploy_render_task_definition(service, environment, task_definition):
         task_definition.setdefault("tags", []).append({"key": "deployed-by", "value": "pytest-ecsdeploy"})
@@ -13,8 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 
-def pytest_ecsdeploy_render_task_definition(service: Any, environment: Any, task_definition: dict[str, Any]) -> None:
+from .config import Environment, Service
+from .report.record import ServiceRecord
+
+
+@pytest.hookspec
+def pytest_ecsdeploy_render_task_definition(
+    service: Service, environment: Environment, task_definition: dict[str, Any]
+) -> None:
     """Change the RegisterTaskDefinition payload before it is validated and registered.
 
     ``task_definition`` is the payload dict (RegisterTaskDefinition's request shape); change it in place, for
@@ -23,7 +32,10 @@ def pytest_ecsdeploy_render_task_definition(service: Any, environment: Any, task
     """
 
 
-def pytest_ecsdeploy_pre_checks(service: Any, environment: Any, action: str) -> list[tuple[str, bool, str]] | None:
+@pytest.hookspec
+def pytest_ecsdeploy_pre_checks(
+    service: Service, environment: Environment, action: str
+) -> list[tuple[str, bool, str]] | None:
     """Return extra checks to run before ``action`` writes (``"ecs_service.deploy"``, ``"task_definition.register"``…).
 
     Each check is ``(name, ok, detail)``; a check with ``ok`` false fails the step before anything changes::
@@ -34,14 +46,19 @@ def pytest_ecsdeploy_pre_checks(service: Any, environment: Any, action: str) -> 
     """
 
 
-def pytest_ecsdeploy_post_checks(service: Any, environment: Any, action: str) -> list[tuple[str, bool, str]] | None:
+@pytest.hookspec
+def pytest_ecsdeploy_post_checks(
+    service: Service, environment: Environment, action: str
+) -> list[tuple[str, bool, str]] | None:
     """Return extra checks to run after ``action`` completed; a failing one fails the step (and rolls back)."""
 
 
-def pytest_ecsdeploy_deployed(record: Any) -> None:
+@pytest.hookspec
+def pytest_ecsdeploy_deployed(record: ServiceRecord) -> None:
     """Called once a service is deployed and its post-checks passed; ``record`` is its ServiceRecord."""
 
 
-def pytest_ecsdeploy_rolled_back(record: Any) -> None:
+@pytest.hookspec
+def pytest_ecsdeploy_rolled_back(record: ServiceRecord) -> None:
     """Called after a failed service was rolled back (``record.rollback`` says how the rollback ended)."""
 

@@ -81,7 +81,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ecsdeploy.plugin import RUN
+from pytest_ecsdeploy.session import SESSION
 
 BEHAVIOURS = {behaviours!r}
 HERE = Path(__file__).parent
@@ -96,9 +96,10 @@ def image_behaviours(aws):
 
 
 def pytest_sessionfinish(session):
-    run = session.config.stash.get(RUN, None)
-    if run is None or run._aws is None:
+    ecsdeploy = session.config.stash.get(SESSION, None)
+    if ecsdeploy is None or ecsdeploy.run._aws is None:
         return
+    run = ecsdeploy.run
     ecs = run.aws().client("ecs")
     service = ecs.describe_services(cluster="local", services=["web"])["services"][0]
     arns = ecs.list_tasks(cluster="local", serviceName="web", desiredStatus="RUNNING", maxResults=100)

@@ -16,9 +16,9 @@ from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.smoke import Smoke
 from pytest_ecsdeploy.actions.task import EcsTask
 from pytest_ecsdeploy.actions.taskdef import TaskDefinition
-from pytest_ecsdeploy.plugin import DEPLOY_FIXTURES
 from pytest_ecsdeploy.report.octopus import OctopusReporter, ServiceMessages
 from pytest_ecsdeploy.report.record import ServiceRecord
+from pytest_ecsdeploy.session import DEPLOY_FIXTURES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Public members the plugin calls itself, not scenario code: the guide need not name them.

@@ -1,0 +1,60 @@
+"""The terminal summary of a run: one table row per service, then one line per failure reason.
+
+Example (two services, one rolled back)::
+
+    service  from -> to      outcome                 duration  checks ok/failed
+    web      web:6 -> web:7  deployed                42.1s     9/0
+    api      api:3 -> api:4  rolled back (to api:3)  61.0s     5/1
+    api: step test_smoke failed after the rollout
+
+A pure function of the :class:`~pytest_ecsdeploy.report.record.RunRecord`: the session writes the lines it
+returns under its own ``ecsdeploy summary`` separator.
+"""
+
+from __future__ import annotations
+
+from ..arns import short_revision
+from .record import RunRecord, ServiceRecord
+
+HEADER = ("service", "from -> to", "outcome", "duration", "checks ok/failed")
+#: Outcomes whose reason, when one is recorded, is not worth a line of its own: nothing went wrong.
+QUIET_OUTCOMES = ("deployed", "unchanged", "planned")
+
+
+def summary_lines(record: RunRecord) -> list[str]:
+    """The table (a header row, then one row per service in the record's order), then the reason lines.
+
+    Columns are ``service``, ``from -> to`` (short revisions, ``-`` when unknown, ``(new revision)`` for a
+    ``--plan`` that would register one), ``outcome`` (with ``(to family:revision)`` after a rollback),
+    ``duration`` (seconds, one decimal) and ``checks ok/failed`` (counts). Every column but the last is padded
+    to its widest cell, two spaces apart. A reason line, ``SERVICE: REASON``, follows for each service that did
+    not end well and recorded why; a rollback that did not complete adds ``SERVICE: rollback OUTCOME: REASON``.
+    An empty record gives the header row alone.
+    """
+    rows = [HEADER] + [_row(service) for service in record.services.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
+    table = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+             for row in rows]
+    return table + [line for service in record.services.values() for line in _reasons(service)]
+
+
+def _row(rec: ServiceRecord) -> tuple[str, str, str, str, str]:
+    before = short_revision(rec.revision_before)
+    after = short_revision(rec.revision_after)
+    if rec.outcome == "planned" and rec.revision_after is None:
+        after = "(new revision)"
+    outcome = rec.outcome
+    if rec.rollback is not None and rec.outcome in ("rolled back", "rollback failed"):
+        outcome += f" (to {short_revision(rec.rollback.to_revision)})"
+    checks = f"{rec.checks.count('passed')}/{rec.checks.count('failed')}"
+    return rec.service, f"{before} -> {after}", outcome, f"{rec.duration:.1f}s", checks
+
+
+def _reasons(rec: ServiceRecord) -> list[str]:
+    if not rec.reason or rec.outcome in QUIET_OUTCOMES:
+        return []
+    lines = [f"{rec.service}: {rec.reason}"]
+    rollback = rec.rollback
+    if rollback is not None and rollback.outcome not in ("completed", "pending") and rollback.reason:
+        lines.append(f"{rec.service}: rollback {rollback.outcome}: {rollback.reason}")
+    return lines

@@ -1,0 +1,312 @@
+"""The run's stateful hooks: :class:`EcsDeploySession`, registered by the plugin only when ``--env`` is given.
+
+The session object holds the :class:`~pytest_ecsdeploy.run.Run` (configuration, options, record, clients), the
+Octopus reporter when the run reports to Octopus, and the path the deployment record was written to. Its hooks
+give scenario files their semantics:
+
+- a scenario module (it has the ``ecs_service`` marker or asks for one of this plugin's fixtures) is bound to
+  one service of ``ecsdeploy.toml`` at collection, and its steps run together, in file order;
+- after a step fails (in setup or call), the module's later steps are skipped, pointing at the step;
+- a deployment error is reported as one sentence, not a traceback;
+- when a module's last step is torn down, Octopus hears how its service ended;
+- at the end the record is written (``--ecsdeploy-report``), summarised, and handed to Octopus; on a
+  pytest-xdist worker it goes to the controller instead, which merges every worker's services.
+
+The stash keys live here too: :data:`SESSION` on the config (fixtures reach the run through it),
+:data:`SERVICE` and :data:`FAILED_STEP` on a scenario :class:`pytest.Module`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .aws import mask_account
+from .context import RunOptions
+from .errors import ConfigError, EcsDeployError
+from .options import Setting, get_setting, parse_vars
+from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
+from .report.record import ServiceRecord
+from .report.summary import summary_lines
+from .run import Run
+from .terminal import write_lines
+
+PLUGIN_NAME = "ecsdeploy-session"  # the session object's name in the plugin manager
+SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
+FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
+WORKER_RECORDS = "ecsdeploy_records"  # key in pytest-xdist's workeroutput
+
+FIXTURES_MODULE = "pytest_ecsdeploy.fixtures"
+DEPLOY_FIXTURES = frozenset(
+    {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke",
+     "ecs_task"}
+)
+NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
+
+
+class EcsDeploySession:
+    """One run's state and hooks; ``EcsDeploySession.from_config(config, env)`` loads the run.
+
+    Example::
+
+        session = EcsDeploySession.from_config(config, get_setting(config, "ecsdeploy_env"))
+        config.stash[SESSION] = session
+        config.pluginmanager.register(session, PLUGIN_NAME)
+
+    ``run`` is the run; ``env_setting`` the environment's name and where it came from (``--env``, ini key,
+    variable); ``octopus`` the reporter, or None when the run does not report to Octopus (always None on a
+    pytest-xdist worker: the controller reports); ``report_path`` the deployment record's file once written.
+    """
+
+    def __init__(self, run: Run, env_setting: Setting, octopus: OctopusReporter | None) -> None:
+        self.run = run
+        self.env_setting = env_setting
+        self.octopus = octopus
+        self.report_path: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, env: Setting) -> EcsDeploySession:
+        """Load the run named by ``env`` (``--env``, ini key or variable) with the other ecsdeploy settings.
+
+        Raises :class:`~pytest_ecsdeploy.errors.ConfigError` (or another EcsDeployError) for a bad setting or
+        configuration file, and when an environment with ``backend = "aws"`` was not named with ``--env``.
+        """
+        return cls(_load_run(config, env), env, _octopus_reporter(config))
+
+    # ---- hooks -------------------------------------------------------------------------------------------------
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.run.close()
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        env, opts = self.run.environment, self.run.options
+        account = f"{mask_account(env.account_id)} (from {env.sources['account']})" if env.account_id else "not pinned"
+        lines = [
+            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
+            f"region={env.region} (from {env.sources['region']}) account={account}",
+            f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.image_tag or '-'} "
+            f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
+            f"wait-timeout={opts.wait_timeout or env.wait_timeout:g}s",
+        ]
+        if self.octopus is not None:
+            lines.append(f"ecsdeploy: Octopus service messages on ({_octopus_source(config)})")
+        return lines
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, pytest.CollectReport, Any]:
+        report = yield
+        if isinstance(collector, pytest.Module) and report.passed and is_scenario(collector, report.result):
+            collector.stash[SERVICE] = _bind_service(collector, self.run)
+        return report
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Keep every scenario's steps together and in file order, whatever reordering plugins did."""
+        blocks: dict[pytest.Module, list[pytest.Item]] = {}
+        for item in items:
+            module = _scenario_module(item)
+            if module is not None:
+                blocks.setdefault(module, []).append(item)
+        if not blocks:
+            return
+        ordered: list[pytest.Item] = []
+        for item in items:
+            module = _scenario_module(item)
+            if module is None:
+                ordered.append(item)
+            elif module in blocks:
+                ordered.extend(sorted(blocks.pop(module), key=lambda i: i.reportinfo()[1] or 0))
+        items[:] = ordered
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        module = _scenario_module(item)
+        if module is not None and FAILED_STEP in module.stash:
+            pytest.skip(f"an earlier step failed: {module.stash[FAILED_STEP]}")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        module = _scenario_module(item)
+        if module is None:
+            return report
+        if report.skipped and FAILED_STEP in module.stash and report.when == "setup":
+            # Point the skip at the step, not at this plugin.
+            path, lineno, _ = item.reportinfo()
+            reason = f"Skipped: an earlier step failed: {module.stash[FAILED_STEP]}"
+            report.longrepr = (str(path), (lineno or 0) + 1, reason)
+        if not report.failed:
+            return report
+        if report.when in ("setup", "call"):
+            module.stash.setdefault(FAILED_STEP, item.name)
+        if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
+            # A deployment error is a sentence for the user, not a traceback.
+            report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+        yield
+        module = _scenario_module(item)
+        if module is None or self.octopus is None or (nextitem is not None and _scenario_module(nextitem) is module):
+            return
+        record = self.run.record.services.get(module.stash[SERVICE])
+        if record is not None:
+            done = self._finished_count()
+            self.octopus.service_finished(record, done, max(done, _scenario_count(item)))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the deployment record, then (after the JUnit file is written) tell Octopus about both."""
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # a pytest-xdist worker: the controller writes the record and reports
+            workeroutput[WORKER_RECORDS] = [record.to_dict() for record in self.run.record.services.values()]
+            return
+        report = get_setting(session.config, "ecsdeploy_report").value
+        if report:
+            self.report_path = self.run.record.write(Path(report))  # said in the terminal summary, after this hook
+        if self.octopus is not None:
+            junit = session.config.getoption("xmlpath", None)
+            self.octopus.run_finished(
+                self.run.record, self.report_path, Path(junit) if junit else None, failed=exitstatus != 0
+            )
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if not self.run.record.services:
+            return
+        terminalreporter.write_sep("=", "ecsdeploy summary")
+        for line in summary_lines(self.run.record):
+            terminalreporter.write_line(line)
+        if self.report_path is not None:
+            terminalreporter.write_line(f"deployment record written to {self.report_path}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist: merge a finished worker's service records into the controller's record."""
+        records = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
+        if not records:
+            return
+        for data in records:
+            record = ServiceRecord.from_dict(data)
+            self.run.record.services[record.service] = record
+            if self.octopus is not None:
+                done = self._finished_count()
+                self.octopus.service_finished(record, done, max(done, len(self.run.record.services)))
+
+    def _finished_count(self) -> int:
+        return len([r for r in self.run.record.services.values() if r.outcome != "pending"])
+
+
+SESSION = pytest.StashKey[EcsDeploySession]()  # on the config, when --env is given
+
+
+# ---- scenario modules --------------------------------------------------------------------------------------------
+
+
+def is_scenario(module: pytest.Module, result: list[Any]) -> bool:
+    """A scenario has the ecs_service marker or asks for one of this plugin's fixtures.
+
+    ``result`` is the module's collected nodes. A fixture only counts when the name resolves to ours: a test
+    suite with its own ``aws`` fixture (a moto one, say) is not a deployment.
+    """
+    if any(m.name == "ecs_service" for m in module.own_markers):
+        return True
+    return any(_uses_our_fixture(node) for node in result)
+
+
+def _scenario_module(item: pytest.Item) -> pytest.Module | None:
+    """The scenario module ``item`` is a step of, or None when it is no step of a bound scenario."""
+    module = item.getparent(pytest.Module)
+    if module is not None and SERVICE in module.stash:
+        return module
+    return None
+
+
+def _ecs_service_marker(name: str) -> str:
+    """The marker's signature: ``pytest.mark.ecs_service("web")``; a wrong argument is a TypeError."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"the service name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _uses_our_fixture(node: Any) -> bool:
+    info = getattr(node, "_fixtureinfo", None)
+    for name in DEPLOY_FIXTURES.intersection(getattr(node, "fixturenames", ())):
+        definitions = info.name2fixturedefs.get(name) if info is not None else None
+        if definitions and getattr(definitions[-1].func, "__module__", "") == FIXTURES_MODULE:
+            return True
+    return False
+
+
+def _bind_service(module: pytest.Module, run: Run) -> str:
+    markers = [m for m in module.own_markers if m.name == "ecs_service"]
+    services = run.deployment.services
+    if markers:
+        try:
+            name = _ecs_service_marker(*markers[0].args, **markers[0].kwargs)
+        except TypeError as exc:
+            raise pytest.UsageError(
+                f"{module.path}: pytest.mark.ecs_service takes one service name, as in "
+                f"pytest.mark.ecs_service(\"web\"): {exc}."
+            ) from None
+    else:
+        name = module.path.stem.removeprefix("test_")
+        if name not in services:
+            raise pytest.UsageError(
+                f"{module.path}: this scenario names no service; add pytestmark = pytest.mark.ecs_service(\"NAME\") "
+                f"or name the file test_NAME.py (services in {run.deployment.path}: {', '.join(services) or 'none'})."
+            )
+    try:
+        run.deployment.service(name)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"{module.path}: {exc}") from None
+    return name
+
+
+def _scenario_count(item: pytest.Item) -> int:
+    return len({m for m in (_scenario_module(i) for i in item.session.items) if m is not None})
+
+
+# ---- building the session ----------------------------------------------------------------------------------------
+
+
+def _load_run(config: pytest.Config, env: Setting) -> Run:
+    variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
+    options = RunOptions(
+        image_tag=get_setting(config, "ecsdeploy_image_tag").value,
+        plan=bool(get_setting(config, "ecsdeploy_plan").value),
+        rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
+        wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
+        variables=variables,
+    )
+    run = Run.load(
+        env_name=env.value,
+        config_path=get_setting(config, "ecsdeploy_config").value,
+        rootdir=Path(config.rootpath),
+        args=[str(a) for a in config.args],
+        options=options,
+        environ=dict(os.environ),
+    )
+    if run.environment.backend == "aws" and env.source != "--env":
+        raise ConfigError(
+            f"environment '{env.value}' deploys to real AWS, so it must be named with --env on the command line, "
+            f"not through {env.source}."
+        )
+    return run
+
+
+def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
+    if hasattr(config, "workerinput"):
+        return None  # the controller reports; workers have no stdout of their own
+    if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
+        return None
+    return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
+
+
+def _octopus_source(config: pytest.Config) -> str:
+    setting = get_setting(config, "ecsdeploy_octopus")
+    return setting.source if setting.value else f"detected: {octopus_signal(os.environ)}"
