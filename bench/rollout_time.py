@@ -1,4 +1,4 @@
-"""A 10-task rollout's wall time against its simulated time (the emulator's own measure, issue 3).
+"""A 10-task rollout's wall time against its simulated time (the emulator's own measure).
 
 A service of 10 tasks (minimumHealthyPercent 100, maximumPercent 200) is updated to a new revision with boto3,
 then DescribeServices is asked every 20 ms until the new deployment is COMPLETED. Simulated time is the engine's
