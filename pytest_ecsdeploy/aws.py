@@ -207,14 +207,9 @@ class ClientFactory:
         """STS GetCallerIdentity, asked once."""
         with self._lock:
             if self._identity is None:
-                try:
-                    self._identity = dict(self.client("sts").get_caller_identity())
-                except Exception as exc:
-                    raise ActionError(
-                        f"environment '{self.environment.name}': could not read the caller's identity from STS "
-                        f"({error_message(exc)}); check the credentials for this environment.",
-                        code=error_code(exc),
-                    ) from None
+                self._identity = dict(call(self, "sts", "get_caller_identity", "read the caller's identity from STS",
+                                           who=f"environment '{self.environment.name}'",
+                                           hint="check the credentials for this environment"))
             return self._identity
 
     @property
@@ -249,11 +244,8 @@ class ClientFactory:
         def fetch() -> dict[str, str]:
             try:
                 creds = sts.assume_role(RoleArn=env.role_arn, RoleSessionName=session_name(env))["Credentials"]
-            except Exception as exc:
-                raise ActionError(
-                    f"environment '{env.name}': could not assume role {env.role_arn} ({error_message(exc)}).",
-                    code=error_code(exc),
-                ) from None
+            except _failures() as exc:  # the session's own client, before any ClientFactory client exists
+                raise _error(exc, "assume_role", f"environment '{env.name}'", f"assume role {env.role_arn}") from None
             return {
                 "access_key": creds["AccessKeyId"],
                 "secret_key": creds["SecretAccessKey"],
@@ -308,7 +300,7 @@ def is_transient(exc: BaseException) -> bool:
     connection that could not be made (EndpointConnectionError, ConnectTimeoutError, a proxy's), was reset or
     closed (ConnectionClosedError, ConnectionResetError), timed out (ReadTimeoutError, TimeoutError) or ended a
     body early (IncompleteReadError, ResponseStreamingError). False for everything else, a TLS error included
-    (a certificate that does not verify will not by waiting).
+    (waiting does not make a certificate verify).
     """
     from botocore import exceptions as boto
 
@@ -322,31 +314,32 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def call(aws: ClientFactory, service: str, operation: str, doing: str, /, *, who: str,
-         region: str | None = None, **params: Any) -> dict[str, Any]:
+         region: str | None = None, hint: str | None = None, **params: Any) -> dict[str, Any]:
     """``aws.client(service, region).<operation>(**params)``: the answer, or the failure as an ActionError.
 
     ``who`` names the action (``ecs_task.run()``) and ``doing`` what the call was for (``describe the tasks of
     api:41``); the error reads ``<who>: could not <doing> (<Operation>: <code>: <message>).``, carries the AWS
-    error code, and is a :class:`TransientError` when :func:`is_transient` says so. ``who`` and ``region`` are
-    this function's; every other keyword is the operation's.
+    error code, and is a :class:`TransientError` when :func:`is_transient` says so. ``hint``, what a user can do
+    about it, ends the sentence (``…); deploy a registered revision.``).
+    ``who``, ``region`` and ``hint`` are this function's; every other keyword is the operation's.
 
     >>> call(aws, "ecs", "describe_tasks", "describe the tasks of api:41", who="ecs_task.run()",
     ...      cluster="prod", tasks=[arn])["tasks"][0]["lastStatus"]
     'RUNNING'
     """
-    client = aws.client(service, region=region)
     try:
+        client = aws.client(service, region=region)
         answer: dict[str, Any] = getattr(client, operation)(**params)
     except _failures() as exc:
-        raise _error(exc, operation, who, doing) from None
+        raise _error(exc, operation, who, doing, hint) from None
     return answer
 
 
 def pages(aws: ClientFactory, service: str, operation: str, doing: str, /, *, who: str,
           region: str | None = None, **params: Any) -> list[dict[str, Any]]:
     """Every page of a paginated operation, in order; a failure as in :func:`call`."""
-    client = aws.client(service, region=region)
     try:
+        client = aws.client(service, region=region)
         return list(client.get_paginator(operation).paginate(**params))
     except _failures() as exc:
         raise _error(exc, operation, who, doing) from None
@@ -361,8 +354,8 @@ class Patience:
     error is raised.
 
     >>> patience = Patience(ctx.log.warning)
-    >>> while (answer := patience.look(read_tasks)) is None or not stopped(answer):
-    ...     sleep(schedule.next(changed=False))
+    >>> patience.look(describe_tasks) is None   # it failed with a TransientError: look again after the pause
+    True
     """
 
     def __init__(self, warn: Callable[[str], None]) -> None:
@@ -399,8 +392,10 @@ def _failures() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError, ConnectionError, TimeoutError)
 
 
-def _error(exc: BaseException, operation: str, who: str, doing: str) -> ActionError:
+def _error(exc: BaseException, operation: str, who: str, doing: str, hint: str | None = None) -> ActionError:
+    """The one translation of a failed call into the project's errors (see :func:`call`)."""
     kind = TransientError if is_transient(exc) else ActionError
     name = "".join(part.capitalize() for part in operation.split("_"))
     detail = mask_url_passwords(error_message(exc), MASK).rstrip(".")
-    return kind(f"{who}: could not {doing} ({name}: {detail}).", code=error_code(exc))
+    advice = f"; {hint}" if hint else ""
+    return kind(f"{who}: could not {doing} ({name}: {detail}){advice}.", code=error_code(exc))

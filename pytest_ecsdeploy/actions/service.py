@@ -47,7 +47,6 @@ __all__ = ["EcsService", "Rollout", "describe_service", "revision_target"]
 
 DEPLOY = "ecs_service.deploy"
 ROLLBACK = "ecs_service.rollback"
-WHO = "ecs_service"  # how messages name this action
 UNCHANGED = "UNCHANGED"
 PLANNED = "PLANNED"
 
@@ -153,6 +152,11 @@ class EcsService:
     def cluster(self) -> str:
         return self.ctx.cluster
 
+    @property
+    def _who(self) -> str:
+        """How messages name this service: ``service 'web'``."""
+        return f"service '{self.name}'"
+
     def describe(self) -> dict[str, Any]:
         """DescribeServices for this service; ActionError when it does not exist."""
         service = self._describe_or_none()
@@ -183,7 +187,7 @@ class EcsService:
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
         started = self._clock()
-        arn, label = revision_target(revision, plan=self.ctx.options.plan, who=f"service '{self.name}'",
+        arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
                                      method=f"service '{self.name}': deploy()", verb="deploy")
         timeout = seconds_argument(timeout, "timeout") if timeout is not None else float(ctx.wait_timeout)
         service, arn = self._pre_checks(arn, label)
@@ -276,7 +280,7 @@ class EcsService:
             raise
         pinned = " (the environment's account_id)" if ctx.environment.account_id else " (account_id not pinned)"
         checks.passed(DEPLOY, "pre", "account", f"caller account {mask_account(account)}{pinned}")
-        clusters = call(ctx.aws, "ecs", "describe_clusters", f"describe cluster '{self.cluster}'", who=WHO,
+        clusters = call(ctx.aws, "ecs", "describe_clusters", f"describe cluster '{self.cluster}'", who=self._who,
                         clusters=[self.cluster])
         status = next((c.get("status") for c in clusters.get("clusters", [])), "MISSING")
         checks.expect(status == "ACTIVE", DEPLOY, "pre", "cluster ACTIVE", f"cluster '{self.cluster}' is {status}")
@@ -294,7 +298,8 @@ class EcsService:
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update")
         if arn is not None:
             described = call(ctx.aws, "ecs", "describe_task_definition", f"describe the task definition {label} to "
-                             f"deploy to service '{self.name}'", who=WHO, taskDefinition=arn)["taskDefinition"]
+                             f"deploy", who=self._who, hint="deploy a registered revision",
+                             taskDefinition=arn)["taskDefinition"]
             arn = str(described.get("taskDefinitionArn") or arn)  # 'web:7' -> its ARN, as ECS will report it
             td_status = described.get("status", "ACTIVE")
             checks.expect(td_status == "ACTIVE", DEPLOY, "pre", "revision ACTIVE", f"{label} is {td_status}")
@@ -355,7 +360,7 @@ class EcsService:
         params: dict[str, Any] = {"cluster": self.cluster, "service": self.name, "taskDefinition": arn}
         if force:
             params["forceNewDeployment"] = True
-        answer = call(self.ctx.aws, "ecs", "update_service", f"update service '{self.name}' to {label}", who=WHO,
+        answer = call(self.ctx.aws, "ecs", "update_service", f"update the service to {label}", who=self._who,
                       **params)["service"]
         self._updated = True
         self.ctx.record.timings["update"] = round(self._clock() - asked, 3)
@@ -407,7 +412,7 @@ class EcsService:
             group = lb.get("targetGroupArn")
             if group and group not in groups:
                 answer = call(self.ctx.aws, "elbv2", "describe_target_health",
-                              f"read the health of target group {target_group_name(group)}", who=WHO,
+                              f"read the health of target group {target_group_name(group)}", who=self._who,
                               TargetGroupArn=group)
                 groups[group] = [d.get("TargetHealth", {}).get("State", "unknown")
                                  for d in answer.get("TargetHealthDescriptions") or []]
@@ -593,8 +598,8 @@ class EcsService:
         if revision and revision != record.revision_before:
             record.revision_before = revision
             described = call(self.ctx.aws, "ecs", "describe_task_definition",
-                             f"describe the task definition {short_revision(revision)} service '{self.name}' runs",
-                             who=WHO, taskDefinition=revision)["taskDefinition"]
+                             f"describe the task definition {short_revision(revision)} it runs", who=self._who,
+                             taskDefinition=revision)["taskDefinition"]
             record.image_before = self._deploy_image(described)
 
     def _deploy_image(self, task_definition: Mapping[str, Any]) -> str | None:
@@ -611,7 +616,7 @@ class EcsService:
         return str(chosen[0].get("image")) if chosen else None
 
     def _describe_or_none(self) -> dict[str, Any] | None:
-        self._service = describe_service(self.ctx.aws, self.cluster, self.name, who=WHO) or {}
+        self._service = describe_service(self.ctx.aws, self.cluster, self.name, who=self._who) or {}
         return self._service or None
 
     def _task_arns(self, desired_status: str) -> list[str]:
@@ -619,8 +624,8 @@ class EcsService:
         arns: list[str] = []
         token: dict[str, str] = {}
         while True:
-            page = call(self.ctx.aws, "ecs", "list_tasks", f"list the {desired_status} tasks of service '{self.name}'",
-                        who=WHO, cluster=self.cluster, serviceName=self.name, desiredStatus=desired_status,
+            page = call(self.ctx.aws, "ecs", "list_tasks", f"list its {desired_status} tasks", who=self._who,
+                        cluster=self.cluster, serviceName=self.name, desiredStatus=desired_status,
                         maxResults=100, **token)
             arns.extend(page.get("taskArns") or [])
             if not page.get("nextToken"):
@@ -630,8 +635,8 @@ class EcsService:
     def _describe_tasks(self, arns: list[str]) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = []
         for i in range(0, len(arns), 100):
-            answer = call(self.ctx.aws, "ecs", "describe_tasks", f"describe the tasks of service '{self.name}'",
-                          who=WHO, cluster=self.cluster, tasks=arns[i:i + 100])
+            answer = call(self.ctx.aws, "ecs", "describe_tasks", "describe its tasks", who=self._who,
+                          cluster=self.cluster, tasks=arns[i:i + 100])
             tasks.extend(answer.get("tasks") or [])
         return tasks
 

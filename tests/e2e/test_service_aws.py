@@ -230,9 +230,9 @@ def test_throttling_and_connection_resets_while_watching_do_not_end_the_deploy(w
     # look the reset connection.
     warnings = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
     assert warnings == [
-        "WARNING: ecs_service: could not list the STOPPED tasks of service 'web' (ListTasks: ThrottlingException: "
+        "WARNING: service 'web': could not list its STOPPED tasks (ListTasks: ThrottlingException: "
         "Rate exceeded); trying again",
-        "WARNING: ecs_service: could not describe service 'web' in cluster 'local' (DescribeServices: Connection was "
+        "WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: Connection was "
         "closed before we received a valid response from endpoint URL: \"" + world.local.endpoint_url + "\"); "
         "trying again",
     ]
@@ -276,7 +276,7 @@ def test_a_fault_while_a_one_off_task_waits_is_outlasted_exactly_like_one_while_
 
     assert rollout.is_completed and result.exit_code("app") == 0
     assert all(not plan for plan in faults.values())  # every fault met a look
-    assert watched == [f"WARNING: ecs_service: could not describe service 'web' in cluster 'local' (DescribeServices: "
+    assert watched == [f"WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: "
                        f"{detail}); trying again"] * 2
     assert waited == [f"WARNING: ecs_task.run(): could not describe the tasks of migrate:1 (DescribeTasks: {detail}); "
                       f"trying again"] * 2
@@ -407,7 +407,7 @@ def test_a_throttled_post_check_is_asked_again(world: World) -> None:
     faults: dict[str, list[BaseException | None]] = {"describe_target_health": [throttled("DescribeTargetHealth")]}
     ctx = world.context(aws=FlakyFactory(base.environment, world.local.endpoint_url, faults))
     assert world.service(ctx).deploy(revision).is_completed
-    assert "WARNING: ecs_service: could not read the health of target group web (DescribeTargetHealth: " \
+    assert "WARNING: service 'web': could not read the health of target group web (DescribeTargetHealth: " \
            "ThrottlingException: Rate exceeded); trying again" in ctx.log.lines  # type: ignore[attr-defined]
     assert [c.result for c in ctx.checks.items if c.name == "target group healthy"] == ["passed"]
 

@@ -188,6 +188,20 @@ def test_a_password_inside_a_url_in_an_aws_message_is_masked() -> None:
                                  "postgres://app:<masked>@db:5432/x).")
 
 
+@pytest.mark.parametrize(("error", "kind"), [
+    (client_error("ClientException", message="Unable to describe task definition."), ActionError),
+    (boto.EndpointConnectionError(endpoint_url=ENDPOINT), TransientError),
+], ids=["refused", "unreachable"])
+def test_a_hint_ends_the_sentence(error: BaseException, kind: type[ActionError]) -> None:
+    with pytest.raises(ActionError) as raised:
+        call(FailingFactory(error), "ecs", "describe_task_definition", "describe the task definition web:99",  # type: ignore[arg-type]
+             who="service 'web'", hint="deploy a registered revision", taskDefinition="web:99")
+    assert type(raised.value) is kind
+    assert str(raised.value).startswith("service 'web': could not describe the task definition web:99 "
+                                        "(DescribeTaskDefinition: ")
+    assert str(raised.value).endswith("); deploy a registered revision.")
+
+
 def test_an_error_that_is_not_a_call_failing_is_not_translated() -> None:
     with pytest.raises(KeyError):
         call(FailingFactory(KeyError("a bug")), "ecs", "list_tasks", "list tasks", who="x")  # type: ignore[arg-type]
