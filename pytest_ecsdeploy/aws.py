@@ -11,6 +11,17 @@ is found by name in :data:`BACKENDS`:
 
 Every client retries in botocore's adaptive mode, so throttling slows a deployment down instead of ending it.
 Credentials are never formatted into any message.
+
+Every AWS call of the actions goes through :func:`call` (or :func:`pages`), which turns a botocore error into
+an ActionError carrying the AWS error code, in one sentence that names the operation and what was being done::
+
+    ecs_task.run(): could not describe the tasks of api:41 (DescribeTasks: ThrottlingException: Rate exceeded).
+
+One rule (:func:`is_transient`) tells the errors that may pass when the same call is made again: throttling,
+time-outs, HTTP 429 and 5xx answers, and connections that could not be made, were reset or closed, or timed out.
+Those are raised as :class:`TransientError`. A one-shot call raises it once botocore's own retries are spent; an
+action that keeps waiting (a rollout watch, a one-off task's wait) looks through a :class:`Patience`, which
+skips a look that failed that way and lets the loop look again after its usual pause.
 """
 
 from __future__ import annotations
@@ -18,9 +29,11 @@ from __future__ import annotations
 import getpass
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .errors import AccountMismatch, ActionError, ConfigError
+from .redact import mask_url_passwords
 
 if TYPE_CHECKING:
     import boto3
@@ -30,6 +43,9 @@ if TYPE_CHECKING:
 
 USER_AGENT = "pytest-ecsdeploy"
 MAX_ATTEMPTS = 10
+MASK = "<masked>"  # what stands for a password inside a URL in an AWS error message
+
+_T = TypeVar("_T")
 
 
 class Backend(Protocol):
@@ -164,7 +180,7 @@ class ClientFactory:
         self.endpoint_url = self.backend.endpoint_url(environment, local_endpoint)
         self._base_session = session
         self._session: boto3.Session | None = None
-        self._clients: dict[str, BaseClient] = {}
+        self._clients: dict[tuple[str, str], BaseClient] = {}
         self._identity: dict[str, Any] | None = None
         self._lock = threading.RLock()
 
@@ -176,27 +192,24 @@ class ClientFactory:
                 self._session = self._assume(base) if self.environment.role_arn else base
             return self._session
 
-    def client(self, service_name: str) -> Any:
-        """A boto3 client for ``service_name`` (``ecs``, ``ecr``, ``elbv2`` …), cached per factory."""
+    def client(self, service_name: str, region: str | None = None) -> Any:
+        """A boto3 client for ``service_name`` (``ecs``, ``ecr``, ``elbv2`` …) in ``region`` (default: the
+        environment's), cached per factory."""
+        key = (service_name, region or self.environment.region)
         with self._lock:
-            if service_name not in self._clients:
-                self._clients[service_name] = self.session.client(
-                    service_name, endpoint_url=self.endpoint_url, config=client_config()
+            if key not in self._clients:
+                self._clients[key] = self.session.client(
+                    service_name, region_name=key[1], endpoint_url=self.endpoint_url, config=client_config()
                 )
-            return self._clients[service_name]
+            return self._clients[key]
 
     def caller_identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity, asked once."""
         with self._lock:
             if self._identity is None:
-                try:
-                    self._identity = dict(self.client("sts").get_caller_identity())
-                except Exception as exc:
-                    raise ActionError(
-                        f"environment '{self.environment.name}': could not read the caller's identity from STS "
-                        f"({error_message(exc)}); check the credentials for this environment.",
-                        code=error_code(exc),
-                    ) from None
+                self._identity = dict(call(self, "sts", "get_caller_identity", "read the caller's identity from STS",
+                                           who=f"environment '{self.environment.name}'",
+                                           hint="check the credentials for this environment"))
             return self._identity
 
     @property
@@ -231,11 +244,8 @@ class ClientFactory:
         def fetch() -> dict[str, str]:
             try:
                 creds = sts.assume_role(RoleArn=env.role_arn, RoleSessionName=session_name(env))["Credentials"]
-            except Exception as exc:
-                raise ActionError(
-                    f"environment '{env.name}': could not assume role {env.role_arn} ({error_message(exc)}).",
-                    code=error_code(exc),
-                ) from None
+            except _failures() as exc:  # the session's own client, before any ClientFactory client exists
+                raise _error(exc, "assume_role", f"environment '{env.name}'", f"assume role {env.role_arn}") from None
             return {
                 "access_key": creds["AccessKeyId"],
                 "secret_key": creds["SecretAccessKey"],
@@ -261,3 +271,131 @@ def client_config() -> Any:
         read_timeout=60,
         user_agent_extra=USER_AGENT,
     )
+
+
+# -- the one way the actions call AWS ---------------------------------------------------------------------------
+
+#: AWS error codes that mean "the same call may pass in a moment". Throttling is botocore's own list, less
+#: LimitExceededException (a quota, which waiting does not lift); then time-outs; then server errors, which some
+#: endpoints (and the local AWS emulators) answer without a 5xx status.
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout", "RequestTimeoutException",
+    "InternalFailure", "InternalError", "InternalServerError", "ServerException", "ServiceUnavailable",
+    "ServiceUnavailableException",
+})
+
+
+class TransientError(ActionError):
+    """An AWS call failed in a way that may pass when it is made again (see :func:`is_transient`)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the call that raised ``exc`` may pass when it is made again.
+
+    True for an AWS answer with a code in :data:`TRANSIENT_CODES` or an HTTP status of 429 or 5xx, and for a
+    connection that could not be made (EndpointConnectionError, ConnectTimeoutError, a proxy's), was reset or
+    closed (ConnectionClosedError, ConnectionResetError), timed out (ReadTimeoutError, TimeoutError) or ended a
+    body early (IncompleteReadError, ResponseStreamingError). False for everything else, a TLS error included
+    (waiting does not make a certificate verify).
+    """
+    from botocore import exceptions as boto
+
+    if isinstance(exc, boto.ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return error_code(exc) in TRANSIENT_CODES or status == 429 or status >= 500
+    if isinstance(exc, boto.SSLError):
+        return False
+    return isinstance(exc, (boto.ConnectionError, boto.HTTPClientError, boto.IncompleteReadError,
+                            ConnectionError, TimeoutError))
+
+
+def call(aws: ClientFactory, service: str, operation: str, doing: str, /, *, who: str,
+         region: str | None = None, hint: str | None = None, **params: Any) -> dict[str, Any]:
+    """``aws.client(service, region).<operation>(**params)``: the answer, or the failure as an ActionError.
+
+    ``who`` names the action (``ecs_task.run()``) and ``doing`` what the call was for (``describe the tasks of
+    api:41``); the error reads ``<who>: could not <doing> (<Operation>: <code>: <message>).``, carries the AWS
+    error code, and is a :class:`TransientError` when :func:`is_transient` says so. ``hint``, what a user can do
+    about it, ends the sentence (``…); deploy a registered revision.``).
+    ``who``, ``region`` and ``hint`` are this function's; every other keyword is the operation's.
+
+    >>> call(aws, "ecs", "describe_tasks", "describe the tasks of api:41", who="ecs_task.run()",
+    ...      cluster="prod", tasks=[arn])["tasks"][0]["lastStatus"]
+    'RUNNING'
+    """
+    try:
+        client = aws.client(service, region=region)
+        answer: dict[str, Any] = getattr(client, operation)(**params)
+    except _failures() as exc:
+        raise _error(exc, operation, who, doing, hint) from None
+    return answer
+
+
+def pages(aws: ClientFactory, service: str, operation: str, doing: str, /, *, who: str,
+          region: str | None = None, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a paginated operation, in order; a failure as in :func:`call`."""
+    try:
+        client = aws.client(service, region=region)
+        return list(client.get_paginator(operation).paginate(**params))
+    except _failures() as exc:
+        raise _error(exc, operation, who, doing) from None
+
+
+class Patience:
+    """How an action that keeps waiting outlasts transient AWS errors.
+
+    :meth:`look` makes one look (a function that calls AWS through :func:`call`); a look that fails with a
+    :class:`TransientError` is skipped, and the caller looks again after its usual pause. The first failure of a
+    streak is logged through ``warn`` as ``<error>; trying again``, the rest of the streak is not. Any other
+    error is raised.
+
+    >>> patience = Patience(ctx.log.warning)
+    >>> patience.look(describe_tasks) is None   # it failed with a TransientError: look again after the pause
+    True
+    """
+
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self._warn = warn
+        self.failing: TransientError | None = None  # the last look's error, while looks keep failing
+
+    def look(self, read: Callable[[], _T]) -> _T | None:
+        """``read()``, or None when it failed with a TransientError (``read`` must not answer None itself)."""
+        try:
+            answer = read()
+        except TransientError as exc:
+            if self.failing is None:
+                self._warn(f"{str(exc).rstrip('.')}; trying again")
+            self.failing = exc
+            return None
+        self.failing = None
+        return answer
+
+    def retry(self, read: Callable[[], _T], *, attempts: int, pause: float, sleep: Callable[[float], None]) -> _T:
+        """``read()``, made up to ``attempts`` times with ``pause`` seconds between transient failures; the last
+        attempt's error is raised."""
+        for _ in range(attempts - 1):
+            answer = self.look(read)
+            if answer is not None:
+                return answer
+            sleep(pause)
+        return read()
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What a botocore call raises when it fails (botocore is imported only once a call is made)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError, ConnectionError, TimeoutError)
+
+
+def _error(exc: BaseException, operation: str, who: str, doing: str, hint: str | None = None) -> ActionError:
+    """The one translation of a failed call into the project's errors (see :func:`call`)."""
+    kind = TransientError if is_transient(exc) else ActionError
+    name = "".join(part.capitalize() for part in operation.split("_"))
+    detail = mask_url_passwords(error_message(exc), MASK).rstrip(".")
+    advice = f"; {hint}" if hint else ""
+    return kind(f"{who}: could not {doing} ({name}: {detail}){advice}.", code=error_code(exc))

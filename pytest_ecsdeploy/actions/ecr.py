@@ -20,13 +20,13 @@ import difflib
 import fnmatch
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..aws import client_config, error_code, error_message
+from ..arns import is_tag, parse_image
+from ..aws import call, pages
 from ..errors import ActionError, ConfigError
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 IMAGE = "ecr.image"
 PROMOTE = "ecr.promote"
 PUSH = "ecr.push"
+WHO = "ecr"  # how messages of AWS failures name this action
 
 #: ECR's severities, most severe first; a finding fails the gate at or above the configured one.
 SEVERITY_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
@@ -46,8 +47,6 @@ MANIFEST_MEDIA_TYPES = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
 ]
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_ECR_HOST = re.compile(r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.")
 _WAITING = ("IN_PROGRESS", "PENDING")
 _DONE = ("COMPLETE", "ACTIVE")
 
@@ -115,23 +114,17 @@ class _Source:
 def parse_source(text: str) -> _Source:
     """``repo:tag``, ``repo@sha256:…`` or a full ECR URI (``<account>.dkr.ecr.<region>.amazonaws.com/repo:tag``);
     anything else is an ActionError."""
-    rest, _, digest = text.strip().partition("@")
-    registry_id = region = None
-    first, slash, remainder = rest.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        match = _ECR_HOST.match(first)
-        if match is None:
-            raise ActionError(
-                f"ecr.promote(): '{text}' is not in ECR; promote copies between ECR repositories (push other "
-                f"images with ecr.push())."
-            )
-        registry_id, region, rest = match.group("account"), match.group("region"), remainder
-    repository, colon, tag = rest.rpartition(":") if ":" in rest else (rest, "", "")
-    if not repository or not (tag or digest):
+    image = parse_image(text.strip())
+    if image.registry is not None and not image.is_ecr:
+        raise ActionError(
+            f"ecr.promote(): '{text}' is not in ECR; promote copies between ECR repositories (push other "
+            f"images with ecr.push())."
+        )
+    if not image.repository or not (image.tag or image.digest):
         raise ActionError(
             f"ecr.promote(): '{text}' names no tag or digest; write 'repository:tag' or 'repository@sha256:…'."
         )
-    return _Source(registry_id, region, repository, tag or None, digest or None)
+    return _Source(image.account, image.region, image.repository, image.tag or None, image.digest or None)
 
 
 def severity_rank(severity: str | None) -> int:
@@ -198,8 +191,7 @@ class Ecr:
         self._docker_client = docker_client
         self._owns_docker = False
         self._images: dict[str, ImageRef] = {}
-        self._repositories: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._repositories: dict[str, dict[str, Any]] = {}
 
     # -- reads --------------------------------------------------------------------------------------------
 
@@ -355,47 +347,31 @@ class Ecr:
         return chosen
 
     def _check_tag_format(self, tag: str, where: str) -> None:
-        if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        if not is_tag(tag):
             raise ActionError(
                 f"{where}: '{tag}' is not a valid image tag (letters, digits, _ . -, up to 128, not starting "
                 f"with . or -)."
             )
 
-    def _client(self, region: str | None = None) -> Any:
-        region = region or self.ctx.environment.region
-        if region == self.ctx.environment.region:
-            return self.ctx.aws.client("ecr")
-        key = ("ecr", region)
-        if key not in self._clients:
-            self._clients[key] = self.ctx.aws.session.client(
-                "ecr", region_name=region, endpoint_url=self.ctx.aws.endpoint_url, config=client_config()
-            )
-        return self._clients[key]
-
-    def _describe_repository(
-        self, action: str, name: str, registry_id: str | None = None, region: str | None = None
-    ) -> dict[str, Any]:
+    def _describe_repository(self, action: str, name: str) -> dict[str, Any]:
         __tracebackhide__ = True
-        key = (registry_id, region, name)
-        if key in self._repositories:
-            return self._repositories[key]
-        kwargs: dict[str, Any] = {"repositoryNames": [name]}
-        if registry_id:
-            kwargs["registryId"] = registry_id
+        if name in self._repositories:
+            return self._repositories[name]
         try:
-            repository = dict(self._client(region).describe_repositories(**kwargs)["repositories"][0])
-        except Exception as exc:
-            if error_code(exc) == "RepositoryNotFoundException":
-                registry = registry_id or self._account_or_region(region)
+            answer = call(self.ctx.aws, "ecr", "describe_repositories", f"describe repository '{name}'", who=WHO,
+                          repositoryNames=[name])
+        except ActionError as exc:
+            if exc.code == "RepositoryNotFoundException":
                 self.ctx.checks.failed(action, "pre", "repository exists",
-                                       f"repository '{name}' does not exist in {registry}.")
-            raise self._error(f"could not describe repository '{name}'", exc) from None
+                                       f"repository '{name}' does not exist in {self._registry()}.")
+            raise
+        repository = dict(answer["repositories"][0])
         self.ctx.checks.passed(action, "pre", "repository exists", str(repository["repositoryUri"]))
-        self._repositories[key] = repository
+        self._repositories[name] = repository
         return repository
 
-    def _account_or_region(self, region: str | None) -> str:
-        where = region or self.ctx.environment.region
+    def _registry(self) -> str:
+        where = self.ctx.environment.region
         try:
             return f"registry {self.ctx.aws.account_id} ({where})"
         except ActionError:
@@ -404,36 +380,31 @@ class Ecr:
     def _digest_of(self, repository: dict[str, Any], tag: str) -> str | None:
         """The digest ``tag`` points at in ``repository``, None when the tag is not there."""
         try:
-            details = self._client().describe_images(
-                registryId=repository["registryId"], repositoryName=repository["repositoryName"],
-                imageIds=[{"imageTag": tag}],
-            )["imageDetails"]
-        except Exception as exc:
-            if error_code(exc) == "ImageNotFoundException":
+            details = call(self.ctx.aws, "ecr", "describe_images", f"describe {repository['repositoryName']}:{tag}",
+                           who=WHO, registryId=repository["registryId"], repositoryName=repository["repositoryName"],
+                           imageIds=[{"imageTag": tag}])["imageDetails"]
+        except ActionError as exc:
+            if exc.code == "ImageNotFoundException":
                 return None
-            raise self._error(f"could not describe {repository['repositoryName']}:{tag}", exc) from None
+            raise
         return str(details[0]["imageDigest"]) if details else None
 
     def _tags(self, repository: dict[str, Any]) -> dict[str, float]:
         tags: dict[str, float] = {}
-        paginator = self._client().get_paginator("describe_images")
-        try:
-            for page in paginator.paginate(registryId=repository["registryId"],
-                                           repositoryName=repository["repositoryName"],
-                                           filter={"tagStatus": "TAGGED"}):
-                for detail in page.get("imageDetails", []):
-                    pushed = detail.get("imagePushedAt")
-                    stamp = pushed.timestamp() if hasattr(pushed, "timestamp") else 0.0
-                    for tag in detail.get("imageTags") or []:
-                        tags[str(tag)] = stamp
-        except Exception as exc:
-            raise self._error(f"could not list the tags of repository '{repository['repositoryName']}'", exc) from None
+        for page in pages(self.ctx.aws, "ecr", "describe_images",
+                          f"list the tags of repository '{repository['repositoryName']}'", who=WHO,
+                          registryId=repository["registryId"], repositoryName=repository["repositoryName"],
+                          filter={"tagStatus": "TAGGED"}):
+            for detail in page.get("imageDetails", []):
+                pushed = detail.get("imagePushedAt")
+                stamp = pushed.timestamp() if hasattr(pushed, "timestamp") else 0.0
+                for tag in detail.get("imageTags") or []:
+                    tags[str(tag)] = stamp
         return tags
 
     def _source(self, source: ImageRef | str) -> _Source:
         if isinstance(source, ImageRef):
-            match = _ECR_HOST.match(source.repository_uri)
-            region = match.group("region") if match else None
+            region = parse_image(source.repository_uri).region
             return _Source(source.registry_id or None, region, source.repository_name, source.tag, source.digest)
         if not isinstance(source, str):
             raise ActionError(f"ecr.promote(): expected an ImageRef or 'repository:tag', got {type(source).__name__}.")
@@ -449,13 +420,14 @@ class Ecr:
         if src.registry_id:
             kwargs["registryId"] = src.registry_id
         try:
-            answer = self._client(src.region).batch_get_image(**kwargs)
-        except Exception as exc:
-            if error_code(exc) == "RepositoryNotFoundException":
+            answer = call(self.ctx.aws, "ecr", "batch_get_image", f"read the manifest of {src.label}", who=WHO,
+                          region=src.region, **kwargs)
+        except ActionError as exc:
+            if exc.code == "RepositoryNotFoundException":
                 self.ctx.checks.failed(PROMOTE, "pre", "source image exists",
                                        f"the source repository '{src.repository}' does not exist "
                                        f"({'registry ' + src.registry_id if src.registry_id else 'this registry'}).")
-            raise self._error(f"could not read the manifest of {src.label}", exc) from None
+            raise
         images = answer.get("images") or []
         if not images:
             reason = (answer.get("failures") or [{}])[0].get("failureReason", "not found")
@@ -473,9 +445,9 @@ class Ecr:
         if media_type:
             kwargs["imageManifestMediaType"] = media_type
         try:
-            self._client().put_image(**kwargs)
-        except Exception as exc:
-            code = error_code(exc)
+            call(self.ctx.aws, "ecr", "put_image", f"tag {target['repositoryName']}:{tag}", who=WHO, **kwargs)
+        except ActionError as exc:
+            code = exc.code
             if code in ("ImageTagAlreadyExistsException", "ImageAlreadyExistsException"):
                 # ECR: ImageTagAlreadyExists = immutable tag taken; ImageAlreadyExists = same manifest and tag
                 # already there. moto raises ImageAlreadyExists for both, so ask which it is.
@@ -491,7 +463,7 @@ class Ecr:
                     f"ECR copies a manifest only where its layers already are, so push the image there once.",
                     code=code,
                 ) from None
-            raise self._error(f"could not tag {target['repositoryName']}:{tag}", exc) from None
+            raise
 
     # -- internals: the scan gate -------------------------------------------------------------------------
 
@@ -555,11 +527,12 @@ class Ecr:
         status, description = "", ""
         while True:
             try:
-                page = self._client().describe_image_scan_findings(**kwargs)
-            except Exception as exc:
-                if error_code(exc) == "ScanNotFoundException":
+                page = call(self.ctx.aws, "ecr", "describe_image_scan_findings",
+                            f"read the scan findings of {ref.name}", who=WHO, **kwargs)
+            except ActionError as exc:
+                if exc.code == "ScanNotFoundException":
                     return None
-                raise self._error(f"could not read the scan findings of {ref.name}", exc) from None
+                raise
             scan_status = page.get("imageScanStatus") or {}
             status = str(scan_status.get("status", ""))
             description = str(scan_status.get("description", "") or "")
@@ -597,10 +570,8 @@ class Ecr:
         kwargs: dict[str, Any] = {}
         if registry_id and registry_id != self._caller_account():
             kwargs["registryIds"] = [registry_id]
-        try:
-            data = self._client().get_authorization_token(**kwargs)["authorizationData"][0]
-        except Exception as exc:
-            raise self._error("could not get an ECR authorization token", exc) from None
+        data = call(self.ctx.aws, "ecr", "get_authorization_token", "get an ECR authorization token", who=WHO,
+                    **kwargs)["authorizationData"][0]
         username, _, password = base64.b64decode(data["authorizationToken"]).decode("utf-8").partition(":")
         return username, password
 
@@ -635,9 +606,6 @@ class Ecr:
         if digest is None:
             raise ActionError(f"docker push {uri}:{tag} ended without reporting a digest.")
         return digest
-
-    def _error(self, what: str, exc: BaseException) -> ActionError:
-        return ActionError(f"{what} ({error_message(exc)}).", code=error_code(exc))
 
 
 def _is_immutable(repository: dict[str, Any], tag: str) -> bool:

@@ -11,6 +11,10 @@ already rolls back, that rollback is followed instead of starting a second one. 
 anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
+
+Two reads other actions share live here too: :func:`describe_service` (the one DescribeServices of a service,
+which ``ecs_task``, ``smoke`` and ``task_definition`` use as well) and :func:`revision_target` (the exact
+revision a deploy or a one-off task acts on).
 """
 
 from __future__ import annotations
@@ -18,15 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from ..arns import short_revision
-from ..aws import error_code, error_message, mask_account
+from ..arns import parse_family_revision, parse_image, short_revision, target_group_name
+from ..aws import ClientFactory, Patience, call, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..report.record import Rollback, ServiceRecord
-from .taskdef.revision import revision_target
 from .watch import (
     COMPLETED,
     FAILED,
@@ -40,19 +43,12 @@ from .watch import (
     Verdict,
 )
 
-__all__ = ["EcsService", "Rollout"]
+__all__ = ["EcsService", "Rollout", "describe_service", "revision_target"]
 
 DEPLOY = "ecs_service.deploy"
 ROLLBACK = "ecs_service.rollback"
-_T = TypeVar("_T")
 UNCHANGED = "UNCHANGED"
 PLANNED = "PLANNED"
-#: AWS error codes that mean "try again": a look at the service that fails with one of them is skipped.
-TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-    "ServiceUnavailable", "ServiceUnavailableException", "ServerException", "InternalFailure",
-    "InternalServerError", "RequestTimeout", "RequestTimeoutException",
-})
 
 
 @dataclass(frozen=True)
@@ -156,6 +152,11 @@ class EcsService:
     def cluster(self) -> str:
         return self.ctx.cluster
 
+    @property
+    def _who(self) -> str:
+        """How messages name this service: ``service 'web'``."""
+        return f"service '{self.name}'"
+
     def describe(self) -> dict[str, Any]:
         """DescribeServices for this service; ActionError when it does not exist."""
         service = self._describe_or_none()
@@ -186,8 +187,8 @@ class EcsService:
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
         started = self._clock()
-        arn, label = revision_target(revision, plan=self.ctx.options.plan, who=f"service '{self.name}'",
-                                     call=f"service '{self.name}': deploy()", verb="deploy")
+        arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
+                                     method=f"service '{self.name}': deploy()", verb="deploy")
         timeout = seconds_argument(timeout, "timeout") if timeout is not None else float(ctx.wait_timeout)
         service, arn = self._pre_checks(arn, label)
         primary = _primary(service)
@@ -279,7 +280,8 @@ class EcsService:
             raise
         pinned = " (the environment's account_id)" if ctx.environment.account_id else " (account_id not pinned)"
         checks.passed(DEPLOY, "pre", "account", f"caller account {mask_account(account)}{pinned}")
-        clusters = self._call("describe_clusters", clusters=[self.cluster])
+        clusters = call(ctx.aws, "ecs", "describe_clusters", f"describe cluster '{self.cluster}'", who=self._who,
+                        clusters=[self.cluster])
         status = next((c.get("status") for c in clusters.get("clusters", [])), "MISSING")
         checks.expect(status == "ACTIVE", DEPLOY, "pre", "cluster ACTIVE", f"cluster '{self.cluster}' is {status}")
         service = self._describe_or_none()
@@ -295,14 +297,9 @@ class EcsService:
                                f"not {controller}.")
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update")
         if arn is not None:
-            try:
-                described = self._call("describe_task_definition", taskDefinition=arn)["taskDefinition"]
-            except TransientError:
-                raise
-            except ActionError as exc:
-                raise ActionError(f"service '{self.name}': the task definition {label} to deploy cannot be described "
-                                  f"({str(exc).split(' failed: ', 1)[-1]}); deploy a registered revision.",
-                                  code=exc.code) from None
+            described = call(ctx.aws, "ecs", "describe_task_definition", f"describe the task definition {label} to "
+                             f"deploy", who=self._who, hint="deploy a registered revision",
+                             taskDefinition=arn)["taskDefinition"]
             arn = str(described.get("taskDefinitionArn") or arn)  # 'web:7' -> its ARN, as ECS will report it
             td_status = described.get("status", "ACTIVE")
             checks.expect(td_status == "ACTIVE", DEPLOY, "pre", "revision ACTIVE", f"{label} is {td_status}")
@@ -363,7 +360,8 @@ class EcsService:
         params: dict[str, Any] = {"cluster": self.cluster, "service": self.name, "taskDefinition": arn}
         if force:
             params["forceNewDeployment"] = True
-        answer = self._call("update_service", **params)["service"]
+        answer = call(self.ctx.aws, "ecs", "update_service", f"update the service to {label}", who=self._who,
+                      **params)["service"]
         self._updated = True
         self.ctx.record.timings["update"] = round(self._clock() - asked, 3)
         primary = _primary(answer)
@@ -376,7 +374,8 @@ class EcsService:
     def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str) -> None:
         __tracebackhide__ = True
         checks = self.ctx.checks
-        service, tasks, groups = self._patiently(self._post_check_reads)
+        service, tasks, groups = Patience(self.ctx.log.warning).retry(self._post_check_reads, attempts=4,
+                                                                      pause=self.poll_max, sleep=self._sleep)
         ours = next((d for d in _deployments(service) if d.id == deployment_id), None)
         state = ours.rollout_state if ours else "not listed"
         if ours is not None and state is None and len(_deployments(service)) == 1:
@@ -392,7 +391,7 @@ class EcsService:
             detail += "; not: " + ", ".join(t.label() for t in others[:5]) + (" …" if len(others) > 5 else "")
         checks.expect(not others, action, "post", "every running task on the new revision", detail)
         for group, states in groups.items():
-            name = group.split("targetgroup/", 1)[-1].split("/", 1)[0]
+            name = target_group_name(group)
             live = [s for s in states if s != "draining"]  # old tasks' targets drain for a while
             healthy = live.count("healthy")
             bad = sorted({s for s in live if s != "healthy"})
@@ -412,21 +411,12 @@ class EcsService:
         for lb in service.get("loadBalancers") or []:
             group = lb.get("targetGroupArn")
             if group and group not in groups:
-                answer = self._call("describe_target_health", client="elbv2", TargetGroupArn=group)
+                answer = call(self.ctx.aws, "elbv2", "describe_target_health",
+                              f"read the health of target group {target_group_name(group)}", who=self._who,
+                              TargetGroupArn=group)
                 groups[group] = [d.get("TargetHealth", {}).get("State", "unknown")
                                  for d in answer.get("TargetHealthDescriptions") or []]
         return service, [t for t in tasks if t.is_running], groups
-
-    def _patiently(self, read: Callable[[], _T]) -> _T:
-        """``read()``, asked again (every ``poll_max`` seconds, four times in all) while AWS answers with a
-        transient error."""
-        for _ in range(3):
-            try:
-                return read()
-            except TransientError as exc:
-                self.ctx.log.warning(f"{exc}; trying again")
-                self._sleep(self.poll_max)
-        return read()
 
     def _notify(self, hook: Callable[[ServiceRecord], None]) -> None:
         """Call a notification hook; a failing one is a warning, never a reason to roll a service back."""
@@ -439,27 +429,26 @@ class EcsService:
 
     def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float
                ) -> tuple[Verdict, DeploymentWatch, float | None]:
-        """Look at the service until the deployment's outcome is known or ``timeout`` seconds passed."""
+        """Look at the service until the deployment's outcome is known or ``timeout`` seconds passed; a look that
+        fails with a transient error is skipped."""
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         schedule = PollSchedule(self.poll_first, self.poll_max)
+        patience = Patience(self.ctx.log.warning)
         log, record = self.ctx.log, self.ctx.record
         deadline = self._clock() + timeout
         quiet_since = self._clock()
-        failing: str | None = None
+
+        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            service = self.describe()
+            arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
+            return service, self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
+
         while True:
             changed = False
-            try:
-                service = self.describe()
-                arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
-                tasks = self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
-            except TransientError as exc:
-                if failing is None:
-                    log.warning(f"{exc}; still watching")
-                failing = str(exc)
-            else:
-                failing = None
-                look = watch.observe(service, tasks)
+            answer = patience.look(service_and_tasks)
+            if answer is not None:
+                look = watch.observe(*answer)
                 for line in look.lines:
                     log.info(line)
                 for created_at, message in look.events:
@@ -534,6 +523,7 @@ class EcsService:
         if not breaker.get("rollback") or ours is None or ours.rollout_state != "FAILED":
             return None
         deadline = self._clock() + self.ecs_rollback_grace
+        patience = Patience(self.ctx.log.warning)
         while True:
             primary = _primary(service)
             if primary is not None and primary.id != deployment_id:
@@ -541,10 +531,7 @@ class EcsService:
             if self._clock() >= deadline:
                 return None
             self._sleep(self.poll_first)
-            try:
-                service = self.describe()
-            except TransientError:
-                continue
+            service = patience.look(self.describe) or service
 
     def _follow_ecs_rollback(self, why: str, deployment: DeploymentView, failed_revision: str | None) -> str:
         record, label = self.ctx.record, short_revision(deployment.revision)
@@ -610,7 +597,9 @@ class EcsService:
         revision = chosen.revision if chosen else None
         if revision and revision != record.revision_before:
             record.revision_before = revision
-            described = self._call("describe_task_definition", taskDefinition=revision)["taskDefinition"]
+            described = call(self.ctx.aws, "ecs", "describe_task_definition",
+                             f"describe the task definition {short_revision(revision)} it runs", who=self._who,
+                             taskDefinition=revision)["taskDefinition"]
             record.image_before = self._deploy_image(described)
 
     def _deploy_image(self, task_definition: Mapping[str, Any]) -> str | None:
@@ -621,15 +610,13 @@ class EcsService:
         if wanted is not None:
             chosen = [c for c in containers if c.get("name") in wanted]
         elif repository:
-            chosen = [c for c in containers if _repository_of(str(c.get("image", ""))) == repository]
+            chosen = [c for c in containers if parse_image(str(c.get("image", ""))).repository == repository]
         else:
             chosen = containers
         return str(chosen[0].get("image")) if chosen else None
 
     def _describe_or_none(self) -> dict[str, Any] | None:
-        answer = self._call("describe_services", cluster=self.cluster, services=[self.name])
-        services = answer.get("services") or []
-        self._service = dict(services[0]) if services else {}
+        self._service = describe_service(self.ctx.aws, self.cluster, self.name, who=self._who) or {}
         return self._service or None
 
     def _task_arns(self, desired_status: str) -> list[str]:
@@ -637,8 +624,9 @@ class EcsService:
         arns: list[str] = []
         token: dict[str, str] = {}
         while True:
-            page = self._call("list_tasks", cluster=self.cluster, serviceName=self.name,
-                              desiredStatus=desired_status, maxResults=100, **token)
+            page = call(self.ctx.aws, "ecs", "list_tasks", f"list its {desired_status} tasks", who=self._who,
+                        cluster=self.cluster, serviceName=self.name, desiredStatus=desired_status,
+                        maxResults=100, **token)
             arns.extend(page.get("taskArns") or [])
             if not page.get("nextToken"):
                 return arns
@@ -647,28 +635,46 @@ class EcsService:
     def _describe_tasks(self, arns: list[str]) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = []
         for i in range(0, len(arns), 100):
-            tasks.extend(self._call("describe_tasks", cluster=self.cluster, tasks=arns[i:i + 100]).get("tasks") or [])
+            answer = call(self.ctx.aws, "ecs", "describe_tasks", "describe its tasks", who=self._who,
+                          cluster=self.cluster, tasks=arns[i:i + 100])
+            tasks.extend(answer.get("tasks") or [])
         return tasks
 
-    def _call(self, operation: str, *, client: str = "ecs", **params: Any) -> dict[str, Any]:
-        """One AWS call; a failure becomes an ActionError naming the service, the call and the AWS error code
-        (a TransientError for throttling, 5xx answers and connection failures, which the watch outlasts)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer: dict[str, Any] = getattr(self.ctx.aws.client(client), operation)(**params)
-        except (ClientError, BotoCoreError) as exc:
-            kind = TransientError if _is_transient(exc) else ActionError
-            raise kind(
-                f"service '{self.name}' (cluster '{self.cluster}'): {_operation_name(operation)} failed: "
-                f"{error_message(exc).rstrip('.')}",
-                code=error_code(exc),
-            ) from None
-        return answer
 
 
-class TransientError(ActionError):
-    """An AWS call failed in a way that may pass: throttling, a 5xx answer, a connection failure."""
+def describe_service(aws: ClientFactory, cluster: str, name: str, *, who: str) -> dict[str, Any] | None:
+    """Service ``name`` of ``cluster`` as DescribeServices answers (an INACTIVE one included), or None when the
+    cluster has no such service; a failed call (a missing cluster: ClusterNotFoundException) is an ActionError
+    whose message starts with ``who``."""
+    answer = call(aws, "ecs", "describe_services", f"describe service '{name}' in cluster '{cluster}'", who=who,
+                  cluster=cluster, services=[name])
+    services = answer.get("services") or []
+    return dict(services[0]) if services else None
+
+
+def revision_target(revision: Any, *, plan: bool, who: str, method: str, verb: str) -> tuple[str | None, str]:
+    """(ARN or ``family:revision``, label) of the exact revision to ``verb``, for a deploy and a one-off task; the
+    ARN is None for a revision that ``--plan`` did not register. A bare family is refused: never "the latest of a
+    family".
+
+    ``who`` starts the messages (``service 'web'``), ``method`` names the call (``service 'web': deploy()``).
+    """
+    if getattr(revision, "planned", False):
+        if not plan:
+            raise ActionError(f"{who}: revision {revision.name} was only planned; there is no task definition "
+                              f"to {verb}.")
+        return None, str(revision.name)
+    reference = getattr(revision, "arn", revision)
+    if not isinstance(reference, str) or not reference:
+        raise ActionError(f"{method} takes a Revision or a task-definition ARN, got {revision!r}.")
+    parsed = parse_family_revision(reference)
+    if parsed is None:
+        raise ActionError(f"{who}: '{reference}' is neither a task-definition ARN nor 'family:revision'; {verb} an "
+                          f"exact revision ('web:7' or its ARN).")
+    if parsed.revision is None:
+        raise ActionError(f"{who}: '{reference}' names a family, not a revision; {verb} an exact revision "
+                          f"('{reference}:7' or its ARN), never the latest of a family.")
+    return reference, str(parsed)
 
 
 def _deployments(service: Mapping[str, Any]) -> list[DeploymentView]:
@@ -712,25 +718,3 @@ def seconds_argument(value: Any, name: str) -> float:
         raise ActionError(f"deploy({name}=...) expects a positive number of seconds, got {value!r}.")
     return float(value)
 
-
-def _repository_of(image: str) -> str:
-    """``1234.dkr.ecr.us-east-1.amazonaws.com/team/web:1.0@sha256:…`` -> ``team/web``."""
-    name = image.split("@", 1)[0]
-    if ":" in name.rsplit("/", 1)[-1]:
-        name = name.rsplit(":", 1)[0]
-    host, _, path = name.partition("/")
-    return path if path and ("." in host or ":" in host or host == "localhost") else name
-
-
-def _operation_name(operation: str) -> str:
-    return "".join(part.capitalize() for part in operation.split("_"))
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Throttling, a 5xx answer, or a connection that failed, was reset or timed out."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
-    return isinstance(exc, (ConnectionError, HTTPClientError))

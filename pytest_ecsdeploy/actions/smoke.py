@@ -27,13 +27,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ..aws import error_code, error_message
+from ..arns import target_group_name
+from ..aws import Patience, call, pages
 from ..checks import Check
 from ..context import ServiceContext
-from ..errors import ActionError, ConfigError
+from ..errors import ConfigError
 from ..redact import looks_secret, mask_url_password
+from .service import describe_service
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
+
+WHO = "smoke"  # how messages name these checks
 
 INITIAL_DELAY = 0.5  # seconds between the first attempts; doubles up to MAX_DELAY
 MAX_DELAY = 5.0
@@ -87,7 +91,7 @@ class TargetHealth:
     @property
     def target_group(self) -> str:
         """The target group's name, from its ARN (``…:targetgroup/web-tg/6d0ecf831eec9f09`` -> ``web-tg``)."""
-        return _target_group_name(self.target_group_arn)
+        return target_group_name(self.target_group_arn)
 
     def line(self) -> str:
         where = f"{self.target_id}:{self.port}" if self.port is not None else self.target_id
@@ -259,21 +263,18 @@ class Smoke:
         """Every target registered in the service's target groups is ``healthy`` (draining ones aside).
 
         The target groups come from the service (DescribeServices ``loadBalancers``) and their health from
-        ELBv2 DescribeTargetHealth, asked again with a short backoff until ``within`` seconds have passed. A
-        service without target groups records a skipped check. Returns the targets that count.
+        ELBv2 DescribeTargetHealth, asked again with a short backoff until ``within`` seconds have passed (a look
+        that fails with a transient error is skipped). A service without target groups records a skipped check.
+        Returns the targets that count.
         """
         __tracebackhide__ = True
         action, check_name = "smoke.targets_healthy", "every registered target is healthy"
         service_name, cluster = self.ctx.service.service_name, self.ctx.cluster
-        described = self._call(
-            "ecs", "describe_services", f"describe service {service_name} in cluster {cluster}",
-            cluster=cluster, services=[service_name],
-        )
-        services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
-        if not services:
-            reasons = ", ".join(f.get("reason", "?") for f in described.get("failures", [])) or "INACTIVE"
-            self._fail(action, check_name, f"smoke: service {service_name} is not in cluster {cluster} ({reasons}).")
-        balancers = services[0].get("loadBalancers", [])
+        service = describe_service(self.ctx.aws, cluster, service_name, who=WHO)
+        status = service.get("status") if service is not None else "MISSING"
+        if service is None or status == "INACTIVE":
+            self._fail(action, check_name, f"smoke: service {service_name} is not in cluster {cluster} ({status}).")
+        balancers = service.get("loadBalancers", [])
         groups = list(dict.fromkeys(lb["targetGroupArn"] for lb in balancers if lb.get("targetGroupArn")))
         if not groups:
             classic = [lb["loadBalancerName"] for lb in balancers if lb.get("loadBalancerName")]
@@ -281,35 +282,42 @@ class Smoke:
             self.ctx.checks.skipped(action, "post", check_name, f"service {service_name} has no target groups{note}")
             return []
 
-        start = self._clock()
-        deadline = start + within
-        delay = INITIAL_DELAY
-        while True:
+        def look() -> tuple[list[TargetHealth], list[str]]:
+            """The targets that count, and what is wrong with them."""
             targets: list[TargetHealth] = []
             problems: list[str] = []
             for arn in groups:
-                health = self._call(
-                    "elbv2", "describe_target_health", f"read the health of target group {arn}", TargetGroupArn=arn
-                )
+                name = target_group_name(arn)
+                health = call(self.ctx.aws, "elbv2", "describe_target_health",
+                              f"read the health of target group {name}", who=WHO, TargetGroupArn=arn)
                 group = [_target(arn, d) for d in health.get("TargetHealthDescriptions", [])]
                 live = [t for t in group if t.state != "draining"]
                 targets.extend(live)
                 states = Counter(t.state for t in group)
                 self.ctx.log.info(
-                    f"smoke: target group {_target_group_name(arn)}: "
+                    f"smoke: target group {name}: "
                     + (", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no targets")
                 )
                 if not live:
-                    problems.append(f"target group {_target_group_name(arn)} has no registered targets")
+                    problems.append(f"target group {name} has no registered targets")
                 bad = [t for t in live if not t.is_healthy]
                 if bad:
                     problems.append(
-                        f"target group {_target_group_name(arn)} has {len(bad)} of {len(live)} targets not "
-                        f"healthy: " + ", ".join(t.line() for t in bad)
+                        f"target group {name} has {len(bad)} of {len(live)} targets not healthy: "
+                        + ", ".join(t.line() for t in bad)
                     )
+            return targets, problems
+
+        patience = Patience(self.ctx.log.warning)
+        start = self._clock()
+        deadline = start + within
+        delay = INITIAL_DELAY
+        while True:
+            looked = patience.look(look)
+            targets, problems = looked if looked is not None else ([], [str(patience.failing).rstrip(".")])
             if not problems:
                 counts = ", ".join(
-                    f"{_target_group_name(arn)} {sum(1 for t in targets if t.target_group_arn == arn)} healthy"
+                    f"{target_group_name(arn)} {sum(1 for t in targets if t.target_group_arn == arn)} healthy"
                     for arn in groups
                 )
                 self.ctx.checks.passed(
@@ -344,11 +352,10 @@ class Smoke:
         found: dict[str, dict[str, Any]] = {}
         for i in range(0, len(wanted), ALARM_NAMES_PER_CALL):
             chunk = wanted[i:i + ALARM_NAMES_PER_CALL]
-            pages = self._call(
-                "cloudwatch", "describe_alarms", "describe CloudWatch alarms " + ", ".join(chunk),
-                paginate=True, AlarmNames=chunk, AlarmTypes=["CompositeAlarm", "MetricAlarm"],
-            )
-            for page in pages:
+            answers = pages(self.ctx.aws, "cloudwatch", "describe_alarms",
+                            "describe CloudWatch alarms " + ", ".join(chunk), who=WHO,
+                            AlarmNames=chunk, AlarmTypes=["CompositeAlarm", "MetricAlarm"])
+            for page in answers:
                 for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
                     found[alarm["AlarmName"]] = alarm
         states = {name: str(found[name]["StateValue"]) for name in wanted if name in found}
@@ -376,18 +383,6 @@ class Smoke:
         __tracebackhide__ = True
         self.ctx.checks.record(Check(action, "post", name, "failed", message))
         raise AssertionError(message)
-
-    def _call(self, service: str, operation: str, what: str, *, paginate: bool = False, **params: Any) -> Any:
-        client = self.ctx.aws.client(service)
-        try:
-            if paginate:
-                return list(client.get_paginator(operation).paginate(**params))
-            return getattr(client, operation)(**params)
-        except Exception as exc:
-            code = error_code(exc)
-            if code is None:
-                raise
-            raise ActionError(f"smoke: could not {what} ({error_message(exc)}).", code=code) from None
 
 
 def redact_url(url: str) -> str:
@@ -453,11 +448,6 @@ def _target(arn: str, description: Mapping[str, Any]) -> TargetHealth:
         reason=health.get("Reason"),
         description=health.get("Description"),
     )
-
-
-def _target_group_name(arn: str) -> str:
-    match = re.search(r":targetgroup/([^/]+)/", arn)
-    return match.group(1) if match else arn
 
 
 def _quote(body: str) -> str:

@@ -35,25 +35,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ..arns import short_revision
-from ..aws import error_code, error_message, mask_account
+from ..arns import short_revision, task_id
+from ..aws import Patience, call, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
-from .taskdef.revision import revision_target
+from .service import describe_service, revision_target
 from .watch import PollSchedule
 
 __all__ = ["ContainerExit", "EcsTask", "StoppedTask", "TaskResult", "task_problems"]
 
 RUN = "ecs_task.run"
+WHO = "ecs_task.run()"  # how messages name this action
 STARTED_BY = "pytest-ecsdeploy"
 MAX_COUNT = 10  # RunTask starts at most 10 tasks per call
 #: A task that stopped this way finished on its own; any other stopCode means it was interrupted.
 FINISHED_STOP_CODE = "EssentialContainerExited"
-_TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-    "ServiceUnavailable", "ServiceUnavailableException", "ServerException", "InternalFailure",
-})
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ class StoppedTask:
 
     @property
     def id(self) -> str:
-        return self.arn.rsplit("/", 1)[-1]
+        return task_id(self.arn)
 
     def exit_code(self, container: str) -> int | None:
         """The exit code of ``container``; KeyError for a container the task does not have."""
@@ -239,8 +236,7 @@ class EcsTask:
             raise ActionError(f"ecs_task.run(): command must be a list of strings, as in a container definition, "
                               f"got {command!r}.")
         timeout = float(timeout if timeout is not None else self.ctx.wait_timeout)
-        arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who="ecs_task.run()",
-                                     call="ecs_task.run()", verb="run")
+        arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who=WHO, method=WHO, verb="run")
         checks = self.ctx.checks
         account = self.ctx.aws.ensure_account()
         pinned = " (the environment's account_id)" if self.ctx.environment.account_id else " (account_id not pinned)"
@@ -285,8 +281,8 @@ class EcsTask:
 
     def _describe_revision(self, arn: str, label: str) -> dict[str, Any]:
         __tracebackhide__ = True
-        definition = self._call("describe_task_definition", f"describe task definition {label}",
-                                taskDefinition=arn)["taskDefinition"]
+        definition = call(self.ctx.aws, "ecs", "describe_task_definition", f"describe task definition {label}",
+                          who=WHO, taskDefinition=arn)["taskDefinition"]
         status = definition.get("status", "ACTIVE")
         self.ctx.checks.expect(status == "ACTIVE", RUN, "pre", "revision ACTIVE", f"{label} is {status}")
         return dict(definition)
@@ -316,14 +312,12 @@ class EcsTask:
         """The scenario's service: where its tasks run (launch type, capacity providers, network configuration)."""
         __tracebackhide__ = True
         name = self.ctx.service.service_name
-        answer = self._call("describe_services", f"describe service '{name}'", cluster=self.cluster, services=[name])
-        services = [s for s in answer.get("services") or [] if s.get("status") != "INACTIVE"]
-        if not services:
-            reasons = ", ".join(f.get("reason", "?") for f in answer.get("failures") or []) or "INACTIVE"
-            detail = (f"service '{name}' is not in cluster '{self.cluster}' ({reasons}); a one-off task runs "
-                      f"where the service runs, so the service must exist")
+        service = describe_service(self.ctx.aws, self.cluster, name, who=WHO)
+        status = service.get("status") if service is not None else "MISSING"
+        if service is None or status == "INACTIVE":
+            detail = (f"service '{name}' is not in cluster '{self.cluster}' ({status}); a one-off task runs where the "
+                      f"service runs, so the service must exist")
             self._fail("service network configuration", detail + ".", phase="pre")
-        service = dict(services[0])
         network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
         where = (f"subnets {', '.join(network.get('subnets') or []) or '-'}, security groups "
                  f"{', '.join(network.get('securityGroups') or []) or '-'}, assignPublicIp "
@@ -377,7 +371,7 @@ class EcsTask:
 
     def _start(self, params: dict[str, Any], label: str) -> list[str]:
         __tracebackhide__ = True
-        answer = self._call("run_task", f"run a task of {label}", **params)
+        answer = call(self.ctx.aws, "ecs", "run_task", f"run a task of {label}", who=WHO, **params)
         failures = answer.get("failures") or []
         arns = [str(t["taskArn"]) for t in answer.get("tasks") or []]
         if failures:
@@ -389,25 +383,28 @@ class EcsTask:
                                         f"{label}: {detail}.")
         if len(arns) != params["count"]:
             self._fail("tasks started", f"RunTask started {len(arns)} tasks of {label}, not {params['count']}.")
-        self.ctx.checks.passed(RUN, "pre", "tasks started", ", ".join(a.rsplit("/", 1)[-1] for a in arns))
+        self.ctx.checks.passed(RUN, "pre", "tasks started", ", ".join(task_id(a) for a in arns))
         return arns
 
     def _wait(self, arns: list[str], label: str, timeout: float, lines: list[str]) -> list[dict[str, Any]]:
-        """DescribeTasks until every task is STOPPED, printing each change; stops them and fails on timeout."""
+        """DescribeTasks until every task is STOPPED, printing each change; stops them and fails on timeout. A look
+        that fails with a transient error is skipped, as in a rollout watch."""
         __tracebackhide__ = True
         schedule = PollSchedule(self.poll_first, self.poll_max)
+        patience = Patience(self.ctx.log.warning)
         deadline = self._clock() + timeout
         quiet_since = self._clock()
         seen: dict[str, tuple[Any, ...]] = {}
         latest: dict[str, dict[str, Any]] = {}
+
+        def describe_tasks() -> dict[str, Any]:
+            return call(self.ctx.aws, "ecs", "describe_tasks", f"describe the tasks of {label}", who=WHO,
+                        cluster=self.cluster, tasks=arns)
+
         while True:
             changed = False
-            try:
-                answer = self._call("describe_tasks", f"describe the tasks of {label}", cluster=self.cluster,
-                                    tasks=arns)
-            except _Transient as exc:
-                self.ctx.log.warning(f"{exc}; still waiting")
-            else:
+            answer = patience.look(describe_tasks)
+            if answer is not None:
                 for task in answer.get("tasks") or []:
                     latest[str(task["taskArn"])] = task
                     for line in _changes(task, seen):
@@ -423,12 +420,12 @@ class EcsTask:
             if now >= deadline:
                 running = [a for a in arns if latest.get(a, {}).get("lastStatus") not in ("STOPPED", "DELETED")]
                 self._stop(running, f"pytest-ecsdeploy: not stopped within {timeout:g} s")
-                states = ", ".join(f"{a.rsplit('/', 1)[-1]} {latest.get(a, {}).get('lastStatus', 'not listed')}"
+                states = ", ".join(f"{task_id(a)} {latest.get(a, {}).get('lastStatus', 'not listed')}"
                                    for a in running)
                 self._fail("tasks stopped", f"{len(running)} task{'s' if len(running) > 1 else ''} of {label} did "
                                             f"not stop within {timeout:g} s ({states}); stopped with StopTask.")
             if now - quiet_since >= self.progress_every:
-                states = ", ".join(f"{a.rsplit('/', 1)[-1]} {latest.get(a, {}).get('lastStatus', 'not listed')}"
+                states = ", ".join(f"{task_id(a)} {latest.get(a, {}).get('lastStatus', 'not listed')}"
                                    for a in arns)
                 self.ctx.log.info(f"waiting for {label}: {states}")
                 quiet_since = now
@@ -437,12 +434,12 @@ class EcsTask:
     def _stop(self, arns: list[str], reason: str) -> None:
         for arn in arns:
             try:
-                self._call("stop_task", f"stop task {arn.rsplit('/', 1)[-1]}", cluster=self.cluster, task=arn,
-                           reason=reason)
-            except ActionError as exc:
+                call(self.ctx.aws, "ecs", "stop_task", f"stop task {task_id(arn)}", who=WHO, cluster=self.cluster,
+                     task=arn, reason=reason)
+            except ActionError as exc:  # the step fails anyway; a task left running is named, not hidden
                 self.ctx.log.warning(str(exc))
             else:
-                self.ctx.log.info(f"task {arn.rsplit('/', 1)[-1]} stopping: {reason}")
+                self.ctx.log.info(f"task {task_id(arn)} stopping: {reason}")
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -451,23 +448,7 @@ class EcsTask:
         self.ctx.checks.record(Check(RUN, phase, name, "failed", message))
         if self.ctx.record.outcome == "pending":  # before a rollout: the deployment of this service failed here
             self.ctx.record.set_outcome("failed", f"one-off task: {message}")
-        raise ActionError(f"ecs_task.run(): {message}")
-
-    def _call(self, operation: str, what: str, **params: Any) -> dict[str, Any]:
-        """One ECS call; a failure is an ActionError naming what was asked and the AWS error code."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer: dict[str, Any] = getattr(self.ctx.aws.client("ecs"), operation)(**params)
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc)
-            kind = _Transient if code in _TRANSIENT_CODES else ActionError
-            raise kind(f"ecs_task.run(): could not {what} ({error_message(exc)}).", code=code) from None
-        return answer
-
-
-class _Transient(ActionError):
-    """Throttling or a server error while waiting: the next look may pass."""
+        raise ActionError(f"{WHO}: {message}")
 
 
 def _essentials(definition: Mapping[str, Any] | None) -> dict[str, bool]:
@@ -480,7 +461,7 @@ def _essentials(definition: Mapping[str, Any] | None) -> dict[str, bool]:
 def _changes(task: Mapping[str, Any], seen: dict[str, tuple[Any, ...]]) -> list[str]:
     """The lines a new look at ``task`` brings: container exits first, then its status (with why it stopped)."""
     arn = str(task["taskArn"])
-    label = f"task {arn.rsplit('/', 1)[-1]} ({short_revision(task.get('taskDefinitionArn'))})"
+    label = f"task {task_id(arn)} ({short_revision(task.get('taskDefinitionArn'))})"
     lines: list[str] = []
     printed_reasons: set[str] = set()
     for c in task.get("containers") or []:

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..arns import short_revision
+from ..arns import short_revision, task_id
 
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
@@ -150,7 +150,7 @@ class TaskView:
 
     @property
     def id(self) -> str:
-        return self.arn.rsplit("/", 1)[-1]
+        return task_id(self.arn)
 
     @property
     def is_stopped(self) -> bool:

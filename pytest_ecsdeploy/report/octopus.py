@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..arns import short_revision
 from .record import RunRecord, ServiceRecord
 
 __all__ = [
@@ -73,7 +74,6 @@ RESULT_MESSAGE_LIMIT = 1000  # characters; the text Octopus shows as the step's 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_TASK_DEFINITION = re.compile(r"task-definition/(?P<family>[^:/]+:\d+)\Z")
 
 
 def octopus_signal(environ: Mapping[str, str]) -> str | None:
@@ -224,14 +224,6 @@ class ServiceMessages:
                 self._write_stderr(line)
 
 
-def _short_revision(arn: str | None) -> str | None:
-    """``arn:aws:ecs:…:task-definition/web:42`` -> ``web:42``; anything else unchanged."""
-    if arn is None:
-        return None
-    match = _TASK_DEFINITION.search(arn)
-    return match.group("family") if match else arn
-
-
 def image_digest(image: str | None) -> str:
     """The ``sha256:…`` digest in an image reference, or "" when it names none."""
     match = _DIGEST.search(image or "")
@@ -254,7 +246,7 @@ def _failure_reason(record: ServiceRecord) -> str:
 def _failure(record: ServiceRecord) -> str:
     reason = _failure_reason(record)
     if record.outcome == "rolled back" and record.rollback is not None:
-        to = _short_revision(record.rollback.to_revision) or "the previous revision"
+        to = short_revision(record.rollback.to_revision, "the previous revision")
         return f"{record.service} was rolled back to {to}: {reason}"
     if record.outcome == "rollback failed":
         rollback = record.rollback.reason if record.rollback and record.rollback.reason else "no reason recorded"
@@ -294,7 +286,7 @@ class OctopusReporter:
         self.messages.set_variable(f"{prefix}.ImageDigest", image_digest(record.image_after))
         self.messages.set_variable(f"{prefix}.Outcome", record.outcome)
         percentage = min(100, max(0, done * 100 // total)) if total > 0 else 100
-        revision = _short_revision(record.revision_after)
+        revision = short_revision(record.revision_after, "")
         what = f"{record.service} {record.outcome}" + (f" ({revision})" if revision else "")
         self.messages.progress(percentage, f"{what}; {done} of {total} services finished")
 

@@ -1,7 +1,8 @@
 """EcsService against the embedded local AWS, in simulated time: the emulator's clock moves only when the
 service sleeps between looks, so poll intervals, the latency from ECS's decision to the verdict, and timeouts
-are checked exactly, without waiting. Faults (throttling, connection resets) are injected into the ECS client;
-controllers the emulator cannot create (CODE_DEPLOY, EXTERNAL) are shown through the same client."""
+are checked exactly, without waiting. Faults (throttling, connection resets, 5xx answers) are injected into the
+ECS client, for a rollout's watch and a one-off task's wait alike; controllers the emulator cannot create
+(CODE_DEPLOY, EXTERNAL) are shown through the same client."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from pytest_ecsdeploy.actions.service import EcsService
+from pytest_ecsdeploy.actions.task import EcsTask
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
@@ -194,8 +196,8 @@ class FlakyFactory(ClientFactory):
         self.flaky: Flaky | None = None
         self.faults = faults
 
-    def client(self, service_name: str) -> Any:
-        real = super().client(service_name)
+    def client(self, service_name: str, region: str | None = None) -> Any:
+        real = super().client(service_name, region)
         if service_name == "elbv2":
             return Flaky(real, self.faults)
         if service_name != "ecs":
@@ -228,11 +230,56 @@ def test_throttling_and_connection_resets_while_watching_do_not_end_the_deploy(w
     # look the reset connection.
     warnings = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
     assert warnings == [
-        "WARNING: service 'web' (cluster 'local'): ListTasks failed: ThrottlingException: Rate exceeded; still watching",
-        "WARNING: service 'web' (cluster 'local'): DescribeServices failed: Connection was closed before we "
-        "received a valid response from endpoint URL: \"" + world.local.endpoint_url + "\"; still watching",
+        "WARNING: service 'web': could not list its STOPPED tasks (ListTasks: ThrottlingException: "
+        "Rate exceeded); trying again",
+        "WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: Connection was "
+        "closed before we received a valid response from endpoint URL: \"" + world.local.endpoint_url + "\"); "
+        "trying again",
     ]
     assert all(not plan for plan in faults.values())
+
+
+#: One fault of each kind, and how a warning names it: what a rollout's watch and a one-off task's wait outlast.
+FAULTS: dict[str, Callable[[str], tuple[BaseException, str]]] = {
+    "connection-reset": lambda endpoint: (
+        ConnectionClosedError(endpoint_url=endpoint),
+        f'Connection was closed before we received a valid response from endpoint URL: "{endpoint}"'),
+    "throttled": lambda endpoint: (throttled("DescribeServices"), "ThrottlingException: Rate exceeded"),
+    "bad-gateway": lambda endpoint: (
+        ClientError({"Error": {"Code": "502", "Message": "Bad Gateway"}, "ResponseMetadata": {"HTTPStatusCode": 502}},
+                    "DescribeServices"), "502: Bad Gateway"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
+def test_a_fault_while_a_one_off_task_waits_is_outlasted_exactly_like_one_while_a_rollout_is_watched(
+    world: World, fault: str
+) -> None:
+    world.seed()
+    error, detail = FAULTS[fault](world.local.endpoint_url)
+    migrate = str(world.ecs.register_task_definition(**{
+        **TASK_DEFINITION, "family": "migrate",
+        "containerDefinitions": [{"name": "app", "image": "migrate:1", "essential": True}],
+    })["taskDefinition"]["taskDefinitionArn"])
+    world.local.set_image_behaviour("migrate:1", "exit", exit_code=0, after=2.0)
+    # Each waiting loop meets a streak of two failed looks, a good look, then one more failed look.
+    streaks: list[BaseException | None] = [error, error, None, error]
+    faults: dict[str, list[BaseException | None]] = {"describe_services": [None, *streaks]}  # the pre-check passes
+    ctx = world.context(aws=FlakyFactory(world.context().environment, world.local.endpoint_url, faults))
+
+    rollout = world.service(ctx).deploy(world.revision("2.0.0"))
+    watched = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
+    faults["describe_tasks"] = list(streaks)
+    ctx.log.lines.clear()  # type: ignore[attr-defined]
+    result = EcsTask(ctx, clock=world.time.monotonic, sleep=world.time.sleep).run(migrate)
+    waited = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
+
+    assert rollout.is_completed and result.exit_code("app") == 0
+    assert all(not plan for plan in faults.values())  # every fault met a look
+    assert watched == [f"WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: "
+                       f"{detail}); trying again"] * 2
+    assert waited == [f"WARNING: ecs_task.run(): could not describe the tasks of migrate:1 (DescribeTasks: {detail}); "
+                      f"trying again"] * 2
 
 
 @pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
@@ -242,8 +289,8 @@ def test_other_deployment_controllers_are_not_supported_yet(world: World, contro
     base = world.context()
 
     class Controller(FlakyFactory):
-        def client(self, service_name: str) -> Any:
-            client = super().client(service_name)
+        def client(self, service_name: str, region: str | None = None) -> Any:
+            client = super().client(service_name, region)
             if service_name == "ecs":
                 original = client.client.describe_services
 
@@ -360,8 +407,8 @@ def test_a_throttled_post_check_is_asked_again(world: World) -> None:
     faults: dict[str, list[BaseException | None]] = {"describe_target_health": [throttled("DescribeTargetHealth")]}
     ctx = world.context(aws=FlakyFactory(base.environment, world.local.endpoint_url, faults))
     assert world.service(ctx).deploy(revision).is_completed
-    assert "WARNING: service 'web' (cluster 'local'): DescribeTargetHealth failed: ThrottlingException: Rate " \
-           "exceeded; trying again" in ctx.log.lines  # type: ignore[attr-defined]
+    assert "WARNING: service 'web': could not read the health of target group web (DescribeTargetHealth: " \
+           "ThrottlingException: Rate exceeded); trying again" in ctx.log.lines  # type: ignore[attr-defined]
     assert [c.result for c in ctx.checks.items if c.name == "target group healthy"] == ["passed"]
 
 

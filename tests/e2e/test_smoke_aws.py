@@ -9,6 +9,7 @@ register theirs. Alarms are real CloudWatch alarms whose state is set with SetAl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -222,8 +223,59 @@ def test_an_aws_error_is_an_action_error_with_its_code(emulator: LocalAWS, facto
     with pytest.raises(ActionError) as excinfo:
         checker.targets_healthy()
     assert excinfo.value.code == "ClusterNotFoundException"
-    assert str(excinfo.value).startswith("smoke: could not describe service web in cluster nowhere "
-                                         "(ClusterNotFoundException: ")
+    assert str(excinfo.value).startswith("smoke: could not describe service 'web' in cluster 'nowhere' "
+                                         "(DescribeServices: ClusterNotFoundException: ")
+
+
+class Throttled:
+    """Answers the next ``times`` DescribeTargetHealth calls of a client with a throttling error, before they leave
+    (botocore's own retries are not involved, as when they are spent)."""
+
+    def __init__(self, factory: ClientFactory, times: int) -> None:
+        self.events = factory.client("elbv2").meta.events
+        self.left = times
+
+    def __enter__(self) -> Throttled:
+        self.events.register("before-call", self.answer)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.events.unregister("before-call", self.answer)  # the module's clients outlive the test
+
+    def answer(self, model: Any, **_: Any) -> Any:
+        if model.name != "DescribeTargetHealth" or self.left == 0:
+            return None
+        self.left -= 1
+        return SimpleNamespace(status_code=400, headers={}), {
+            "Error": {"Code": "Throttling", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+THROTTLED_LOOK = ("smoke: could not read the health of target group web-tg (DescribeTargetHealth: Throttling: Rate "
+                  "exceeded)")
+
+
+def test_a_throttled_look_at_the_targets_is_skipped(emulator: LocalAWS, factory: ClientFactory, ctx: ServiceContext,
+                                                    checker: Smoke, clock: FakeClock) -> None:
+    arn = target_group(emulator, "web-tg", vpc(emulator))
+    register(emulator, arn, "10.0.1.10")
+    create_service(emulator, arn)
+    with Throttled(factory, times=2):
+        [target] = checker.targets_healthy(within=30)
+    assert target.is_healthy and clock.sleeps == [0.5, 1.0]
+    assert isinstance(ctx.log, PrintLog)
+    assert ctx.log.lines == [f"WARNING: {THROTTLED_LOOK}; trying again", "smoke: target group web-tg: 1 healthy"]
+
+
+def test_targets_still_throttled_at_the_deadline_fail_naming_the_error(
+    emulator: LocalAWS, factory: ClientFactory, checker: Smoke, clock: FakeClock
+) -> None:
+    arn = target_group(emulator, "web-tg", vpc(emulator))
+    register(emulator, arn, "10.0.1.10")
+    create_service(emulator, arn)
+    with Throttled(factory, times=100), pytest.raises(AssertionError) as excinfo:
+        checker.targets_healthy(within=2)
+    assert str(excinfo.value) == f"smoke: service web: targets were not all healthy within 2 s; {THROTTLED_LOOK}."
+    assert clock.sleeps == [0.5, 1.0, 0.5]
 
 
 def test_target_health_line() -> None:

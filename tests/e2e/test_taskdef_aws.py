@@ -132,7 +132,9 @@ def calls(clean_aws: LocalAWS, service_context: ServiceContextFactory) -> Iterat
     def note(model: Any, **_: Any) -> None:
         seen.append(f"{model.service_model.service_name}.{model.name}")
 
-    emitters = [aws.client(name).meta.events for name in ("ecs", "ssm", "secretsmanager", "sts")]
+    # The module's clients are made once per region and kept: those of the corpus's region too.
+    emitters = [aws.client(name, region).meta.events for name in ("ecs", "ssm", "secretsmanager", "sts")
+                for region in (None, "ap-northeast-1")]
     emitters.append(aws.session.events)  # clients made later (other regions) copy the session's handlers
     for emitter in emitters:
         emitter.register("before-call", note)

@@ -1,5 +1,6 @@
-"""``ecs_task``'s rules without an endpoint: what counts as a failed one-off task, and the exact RunTask request
-(a real boto3 ECS client with botocore's Stubber, which also validates every request against ECS's model)."""
+"""``ecs_task``'s rules without an endpoint: what counts as a failed one-off task, the exact RunTask request (a real
+boto3 ECS client with botocore's Stubber, which also validates every request against ECS's model), and the
+faults the wait outlasts (raised in front of the client, as a connection or an endpoint would)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from pytest_ecsdeploy.actions.task import ContainerExit, EcsTask, StoppedTask, task_problems
+from pytest_ecsdeploy.aws import TransientError
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.errors import ActionError, CheckFailed
@@ -62,15 +65,37 @@ def test_what_counts_as_a_failed_one_off_task(task: StoppedTask, problems: list[
     assert task_problems(task) == problems
 
 
-class FakeAws:
-    """What EcsTask asks of the ``aws`` ClientFactory: a stubbed ECS client and the account guard."""
+class Flaky:
+    """A client that fails chosen calls before they leave: ``faults[operation]`` holds one entry per call, an
+    exception to raise or None to let the call through."""
 
-    def __init__(self, ecs: Any) -> None:
-        self.ecs = ecs
+    def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
+        self.client = client
+        self.faults = faults
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(**params: Any) -> Any:
+            plan = self.faults.get(name)
+            fault = plan.pop(0) if plan else None
+            if fault is not None:
+                raise fault
+            return method(**params)
+
+        return call
+
+
+class FakeAws:
+    """What EcsTask asks of the ``aws`` ClientFactory: a stubbed ECS client (failing as ``faults`` say) and the
+    account guard."""
+
+    def __init__(self, ecs: Any, faults: dict[str, list[BaseException | None]] | None = None) -> None:
+        self.ecs = Flaky(ecs, faults if faults is not None else {})
         self.guarded = 0
 
-    def client(self, name: str) -> Any:
-        assert name == "ecs"
+    def client(self, name: str, region: str | None = None) -> Any:
+        assert (name, region) == ("ecs", None)
         return self.ecs
 
     def ensure_account(self) -> str:
@@ -87,18 +112,19 @@ def ecs() -> Iterator[tuple[Any, Stubber]]:
 
 
 def make_task(client: Any, *, plan: bool = False, containers: tuple[str, ...] | None = ("app",),
-              hooks: Hooks | None = None) -> EcsTask:
+              hooks: Hooks | None = None, faults: dict[str, list[BaseException | None]] | None = None,
+              sleeps: list[float] | None = None) -> EcsTask:
     ctx = ServiceContext(
         environment=Environment(name="prod", backend="aws", cluster="prod", region="eu-west-1",
                                 account_id="111122223333"),
         service=Service(name="api", service_name="api", containers=containers),
-        aws=FakeAws(client),  # type: ignore[arg-type]
+        aws=FakeAws(client, faults),  # type: ignore[arg-type]
         options=RunOptions(plan=plan, wait_timeout=300),
         record=ServiceRecord(service="api", environment="prod", cluster="prod"),
         log=PrintLog(),
         hooks=hooks or Hooks(),
     )
-    return EcsTask(ctx, clock=lambda: 0.0, sleep=lambda seconds: None)
+    return EcsTask(ctx, clock=lambda: 0.0, sleep=(sleeps if sleeps is not None else []).append)
 
 
 def definition(*containers: tuple[str, bool]) -> dict[str, Any]:
@@ -181,8 +207,9 @@ def test_an_aws_error_names_the_call_and_its_code(ecs: tuple[Any, Stubber]) -> N
         make_task(client).run(ARN)
 
     assert raised.value.code == "ClientException"
-    assert str(raised.value) == ("ecs_task.run(): could not describe task definition api:41 (ClientException: Unable "
-                                 "to describe task definition).")
+    assert str(raised.value) == ("ecs_task.run(): could not describe task definition api:41 (DescribeTaskDefinition: "
+                                 "ClientException: Unable to describe task definition).")
+    assert not isinstance(raised.value, TransientError)
 
 
 @pytest.mark.parametrize(
@@ -237,3 +264,82 @@ def test_a_failing_pre_check_hook_stops_the_run_before_run_task(ecs: tuple[Any, 
         make_task(client, hooks=Hooks(pre_checks=pre_checks)).run(ARN, command=["migrate"])
 
     assert asked == ["ecs_task.run"]
+
+
+# -- faults while waiting -----------------------------------------------------------------------------------------
+
+ENDPOINT = "https://ecs.eu-west-1.amazonaws.com/"
+
+
+def client_error(code: str, message: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "DescribeTasks")
+
+
+#: One of each kind the wait outlasts, with how the warning names it.
+TRANSIENT_FAULTS = {
+    "connection-reset": (ConnectionClosedError(endpoint_url=ENDPOINT),
+                         f'Connection was closed before we received a valid response from endpoint URL: "{ENDPOINT}"'),
+    "throttled": (client_error("ThrottlingException", "Rate exceeded", 400), "ThrottlingException: Rate exceeded"),
+    "bad-gateway": (client_error("502", "Bad Gateway", 502), "502: Bad Gateway"),
+    "unreachable": (EndpointConnectionError(endpoint_url=ENDPOINT),
+                    f'Could not connect to the endpoint URL: "{ENDPOINT}"'),
+    "read-timeout": (ReadTimeoutError(endpoint_url=ENDPOINT),
+                     f'Read timeout on endpoint URL: "{ENDPOINT}"'),
+}
+
+
+def run_to_the_wait(stubber: Stubber) -> None:
+    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
+    stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
+def test_a_transient_error_while_waiting_is_outlasted_and_warned_once(ecs: tuple[Any, Stubber], fault: str) -> None:
+    client, stubber = ecs
+    run_to_the_wait(stubber)
+    stubber.add_response("describe_tasks", {"tasks": [{**stopped_answer(app=0)["tasks"][0], "lastStatus": "RUNNING",
+                                                        "desiredStatus": "RUNNING", "containers": []}]})
+    stubber.add_response("describe_tasks", stopped_answer(app=0), {"cluster": "prod", "tasks": [TASK]})
+    error, detail = TRANSIENT_FAULTS[fault]
+    # a streak of two failed looks, a good one, then one more failed look before the task is seen STOPPED
+    faults: dict[str, list[BaseException | None]] = {"describe_tasks": [error, error, None, error]}
+    sleeps: list[float] = []
+    ecs_task = make_task(client, faults=faults, sleeps=sleeps)
+
+    result = ecs_task.run(ARN)
+
+    assert result.exit_code("app") == 0 and faults["describe_tasks"] == []
+    warning = f"WARNING: ecs_task.run(): could not describe the tasks of api:41 (DescribeTasks: {detail}); trying again"
+    assert [line for line in ecs_task.ctx.log.lines if line.startswith("WARNING")] == [warning, warning]  # type: ignore[attr-defined]
+    assert sleeps == [0.375, 0.5625, 0.25, 0.375]  # the usual pauses: a failed look brings nothing new
+
+
+def test_an_error_that_waiting_cannot_cure_ends_the_wait(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    run_to_the_wait(stubber)
+    denied = client_error("AccessDeniedException", "not authorized to perform: ecs:DescribeTasks", 400)
+    ecs_task = make_task(client, faults={"describe_tasks": [denied]})
+
+    with pytest.raises(ActionError) as raised:
+        ecs_task.run(ARN)
+
+    assert not isinstance(raised.value, TransientError) and raised.value.code == "AccessDeniedException"
+    assert str(raised.value) == ("ecs_task.run(): could not describe the tasks of api:41 (DescribeTasks: "
+                                 "AccessDeniedException: not authorized to perform: ecs:DescribeTasks).")
+
+
+def test_a_one_shot_call_that_stays_throttled_fails_the_step(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs
+    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
+                             "ResponseMetadata": {"HTTPStatusCode": 400}}, "RunTask")
+    ecs_task = make_task(client, faults={"run_task": [throttled]})  # botocore's own retries are spent by now
+
+    with pytest.raises(TransientError) as raised:
+        ecs_task.run(ARN)
+
+    assert raised.value.code == "ThrottlingException"
+    assert str(raised.value) == "ecs_task.run(): could not run a task of api:41 (RunTask: ThrottlingException: Rate exceeded)."

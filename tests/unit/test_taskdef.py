@@ -28,7 +28,6 @@ from pytest_ecsdeploy.actions.taskdef import (
     register_shape,
     render_diff,
     secret_references,
-    split_image_reference,
     validate_payload,
 )
 from pytest_ecsdeploy.errors import ActionError
@@ -356,10 +355,21 @@ def test_well_formed_image_references(reference: str) -> None:
     assert image_reference_problem(reference) is None
 
 
-def test_split_image_reference() -> None:
-    assert split_image_reference("localhost:5000/team/app:dev") == ("localhost:5000", "team/app", "dev", None)
-    assert split_image_reference("web@sha256:ab") == (None, "web", None, "sha256:ab")
-    assert split_image_reference("amazon/x") == (None, "amazon/x", None, None)
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        ("web@", "'web@' has an invalid digest '' (expected sha256: and 64 hex digits)"),
+        ("web:", "'web:' has an invalid tag ''"),
+        ("web:t\u00e5g", "'web:t\u00e5g' has an invalid tag 't\u00e5g'"),  # Docker's tags are ASCII
+        ("web:-rc1", "'web:-rc1' has an invalid tag '-rc1'"),
+        ("localhost:5000/te:am/web", "'localhost:5000/te:am/web' has an invalid repository 'te:am/web'"),
+        ("-bad.example.com/web", "'-bad.example.com/web' has an invalid registry '-bad.example.com'"),
+        ("team//web", "'team//web' has an invalid repository 'team//web'"),
+        ("", "is empty"),
+    ],
+)
+def test_malformed_image_references(reference: str, problem: str) -> None:
+    assert image_reference_problem(reference) == problem
 
 
 # -- secrets, masking and the diff --------------------------------------------------------------------------

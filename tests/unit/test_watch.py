@@ -23,7 +23,6 @@ from pytest_ecsdeploy.actions.watch import (
     TaskView,
     failure_threshold,
 )
-from pytest_ecsdeploy.arns import short_revision
 from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.engine import RolloutEngine
 
@@ -258,10 +257,6 @@ def test_poll_schedule_backs_off_to_five_seconds_and_returns_to_fast_on_change()
     assert schedule.next(changed=True) == 0.25
     with pytest.raises(ValueError, match="expected 0 < first <= maximum"):
         PollSchedule(first=6, maximum=5)
-
-
-def test_short_revision() -> None:
-    assert short_revision(f"{TD}:13") == "web:13" and short_revision(None) == "-"
 
 
 # -- the rollout engine's answers ----------------------------------------------------------------------------

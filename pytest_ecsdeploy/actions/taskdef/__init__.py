@@ -58,7 +58,6 @@ from .validation import (
     fargate_memory_choices,
     image_reference_problem,
     payload_warnings,
-    split_image_reference,
     validate_payload,
 )
 
@@ -89,6 +88,5 @@ __all__ = [
     "register_shape",
     "render_diff",
     "secret_references",
-    "split_image_reference",
     "validate_payload",
 ]

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...aws import error_code, error_message
+from ...arns import parse_image
+from ...aws import call
 from ...errors import ActionError, ConfigError
-from .diff import mask_text, render_diff
+from ..service import describe_service
+from .diff import render_diff
 from .payload import cpu_units, differences, kind_of, memory_mib, normalise, payload_from, payload_from_template
-from .revision import Described, Revision, describe, images_of, latest_active
+from .revision import WHO, Described, Revision, describe, images_of, latest_active
 from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
-from .validation import payload_warnings, split_image_reference, validate_payload
+from .validation import payload_warnings, validate_payload
 
 if TYPE_CHECKING:
     from ...context import ServiceContext
@@ -173,7 +175,7 @@ class TaskDefinition:
             return ()
         return tuple(
             str(c.get("name")) for c in payload.get("containerDefinitions") or []
-            if split_image_reference(str(c.get("image", "")))[1] == repository
+            if parse_image(str(c.get("image", ""))).repository == repository
         )
 
     @property
@@ -266,7 +268,7 @@ class TaskDefinition:
         diff = render_diff(running.payload if running else None, payload,
                            f"{running.name} (running)" if running else "(no running revision)",
                            f"{payload['family']} (new)")
-        latest = latest_active(self.ctx.aws.client("ecs"), str(payload["family"]), self.ctx.log)
+        latest = latest_active(self.ctx.aws, str(payload["family"]), self.ctx.log)
         if latest is not None and (running is None or latest.arn != running.arn) and \
                 normalise(latest.payload) == wanted:
             checks.passed(REGISTER, "pre", "already registered",
@@ -288,19 +290,11 @@ class TaskDefinition:
             if sent.get(name) != image:
                 log.warning(f"the render hook changed the image of container '{name}' from {image} to {sent.get(name)}")
         self.ctx.aws.ensure_account()
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        ecs = self.ctx.aws.client("ecs")
-        try:
-            answer = ecs.register_task_definition(**payload)
-        except (ClientError, BotoCoreError) as exc:
-            raise ActionError(
-                f"RegisterTaskDefinition refused family '{payload['family']}': {mask_text(error_message(exc))}.",
-                code=error_code(exc),
-            ) from None
+        answer = call(self.ctx.aws, "ecs", "register_task_definition",
+                      f"register a revision of family '{payload['family']}'", who=WHO, **payload)
         arn = str(answer["taskDefinition"]["taskDefinitionArn"])
         log.info(f"registered {arn}")
-        described = describe(self.ctx.aws.client("ecs"), arn)
+        described = describe(self.ctx.aws, arn)
         checks.expect(described.status == "ACTIVE", REGISTER, "post", "revision is ACTIVE",
                       f"{described.name} is {described.status}")
         sent = dict(images_of(payload))
@@ -397,23 +391,16 @@ class TaskDefinition:
         return self._running_cache[0]
 
     def _find_running(self) -> Described | None:
-        svc = self.ctx.service
-        ecs = self.ctx.aws.client("ecs")
         try:
-            answer = ecs.describe_services(cluster=self.ctx.cluster, services=[svc.service_name])
-        except Exception as exc:
-            if error_code(exc) == "ClusterNotFoundException":
-                self.ctx.log.info(f"cluster '{self.ctx.cluster}' does not exist; no running task definition")
-                return None
-            raise ActionError(
-                f"could not describe service '{svc.service_name}' in cluster '{self.ctx.cluster}' "
-                f"({error_message(exc)}).",
-                code=error_code(exc),
-            ) from None
-        services = [s for s in answer.get("services", []) if s.get("status") != "INACTIVE"]
-        if not services or not services[0].get("taskDefinition"):
+            service = describe_service(self.ctx.aws, self.ctx.cluster, self.ctx.service.service_name, who=WHO)
+        except ActionError as exc:
+            if exc.code != "ClusterNotFoundException":
+                raise
+            self.ctx.log.info(f"cluster '{self.ctx.cluster}' does not exist; no running task definition")
             return None
-        described = describe(ecs, str(services[0]["taskDefinition"]))
+        if service is None or service.get("status") == "INACTIVE" or not service.get("taskDefinition"):
+            return None
+        described = describe(self.ctx.aws, str(service["taskDefinition"]))
         self.ctx.record.revision_before = described.arn
         if self.ctx.record.image_before is None:
             images = dict(images_of(described.payload))

@@ -5,19 +5,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...arns import short_revision
-from ...aws import error_code, error_message
+from ...arns import parse_family_revision, short_revision
+from ...aws import call
 from ...errors import ActionError
 from .payload import payload_from
 
 if TYPE_CHECKING:
+    from ...aws import ClientFactory
     from ...context import Log
 
+WHO = "task_definition"  # how messages of AWS failures name this action
 RevisionStatus = Literal["registered", "unchanged", "existing", "planned"]
 
 
@@ -99,14 +100,10 @@ class Described:
                         images=images_of(self.payload))
 
 
-def describe(ecs: Any, arn: str) -> Described:
+def describe(aws: ClientFactory, arn: str) -> Described:
     """DescribeTaskDefinition (with its tags) of the exact revision ``arn``."""
-    try:
-        answer = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-    except Exception as exc:
-        raise ActionError(
-            f"could not describe task definition {arn} ({error_message(exc)}).", code=error_code(exc)
-        ) from None
+    answer = call(aws, "ecs", "describe_task_definition", f"describe task definition {short_revision(arn)}", who=WHO,
+                  taskDefinition=arn, include=["TAGS"])
     body = answer["taskDefinition"]
     payload = payload_from({"taskDefinition": body, "tags": answer.get("tags") or []}, f"revision {arn}")
     return Described(
@@ -118,37 +115,16 @@ def describe(ecs: Any, arn: str) -> Described:
     )
 
 
-def latest_active(ecs: Any, family: str, log: Log) -> Described | None:
+def latest_active(aws: ClientFactory, family: str, log: Log) -> Described | None:
     """The family's latest ACTIVE revision (its exact name, not a prefix match), or None; a failed listing is
-    logged as a warning and gives None."""
+    logged as a warning and gives None (a new revision is registered then)."""
     try:
-        arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE", sort="DESC",
-                                         maxResults=10)["taskDefinitionArns"]
-    except Exception as exc:
-        log.warning(f"could not list revisions of family '{family}' ({error_message(exc)})")
+        arns = call(aws, "ecs", "list_task_definitions", f"list the ACTIVE revisions of family '{family}'", who=WHO,
+                    familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=10)["taskDefinitionArns"]
+    except ActionError as exc:
+        log.warning(str(exc))
         return None
-    exact = [arn for arn in arns if arn.rsplit("/", 1)[-1].rpartition(":")[0] == family]
-    if not exact:
-        return None
-    latest = max(exact, key=lambda arn: int(arn.rpartition(":")[2]))
-    return describe(ecs, latest)
-
-
-def revision_target(revision: Any, *, plan: bool, who: str, call: str, verb: str) -> tuple[str | None, str]:
-    """(ARN or ``family:revision``, label) of the exact revision to ``verb``; the ARN is None for a revision that
-    ``--plan`` did not register. A bare family is refused: never "the latest of a family".
-
-    ``who`` starts the messages (``service 'web'``), ``call`` names the method (``service 'web': deploy()``).
-    """
-    if getattr(revision, "planned", False):
-        if not plan:
-            raise ActionError(f"{who}: revision {revision.name} was only planned; there is no task definition "
-                              f"to {verb}.")
-        return None, str(revision.name)
-    reference = getattr(revision, "arn", revision)
-    if not isinstance(reference, str) or not reference:
-        raise ActionError(f"{call} takes a Revision or a task-definition ARN, got {revision!r}.")
-    if not re.fullmatch(r".+:\d+", reference.rsplit("/", 1)[-1]):
-        raise ActionError(f"{who}: '{reference}' names a family, not a revision; {verb} an exact revision "
-                          f"('{reference}:7' or its ARN), never the latest of a family.")
-    return reference, short_revision(reference)
+    revisions = [(parsed.revision, str(arn)) for arn in arns
+                 if (parsed := parse_family_revision(arn)) is not None and parsed.family == family
+                 and parsed.revision is not None]
+    return describe(aws, max(revisions)[1]) if revisions else None

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...aws import client_config, error_code, error_message
+from ...arns import Arn, parse_arn
+from ...aws import call
 from ...errors import ActionError
+from .revision import WHO
 
 if TYPE_CHECKING:
     from ...context import ServiceContext
 
 
-_ARN = re.compile(r"arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]*:\d*:\S+\Z")
 _PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
 NOT_A_REFERENCE = (
     "expected an ARN or parameter name; the value given is not shown, as it may be the secret itself"
@@ -31,7 +32,10 @@ def is_reference(value: str) -> bool:
 
     Anything else (spaces, quotes, a pasted password) is not printed in any message: it may be the secret.
     """
-    return bool(_ARN.match(value) or (len(value) <= 2048 and _PARAMETER_NAME.match(value)))
+    arn = parse_arn(value)
+    if arn is not None:
+        return arn.service in ("secretsmanager", "ssm")
+    return len(value) <= 2048 and _PARAMETER_NAME.match(value) is not None
 
 
 @dataclass(frozen=True)
@@ -44,29 +48,32 @@ class SecretRef:
 
     @property
     def service(self) -> Literal["secretsmanager", "ssm"]:
-        return "secretsmanager" if ":secretsmanager:" in self.value_from else "ssm"
+        arn = parse_arn(self.value_from)
+        return "secretsmanager" if arn is not None and arn.service == "secretsmanager" else "ssm"
 
     @property
     def region(self) -> str | None:
         """The region of an ARN reference, None for a bare parameter name (the task's region)."""
-        parts = self.value_from.split(":")
-        return parts[3] if self.value_from.startswith("arn:") and len(parts) > 5 else None
+        arn = parse_arn(self.value_from)
+        return arn.region or None if arn is not None else None
 
     @property
     def account(self) -> str | None:
-        parts = self.value_from.split(":")
-        return parts[4] if self.value_from.startswith("arn:") and len(parts) > 5 else None
+        """The account of an ARN reference, None for a bare parameter name (the task's account)."""
+        arn = parse_arn(self.value_from)
+        return arn.account or None if arn is not None else None
 
     @property
     def lookup_id(self) -> str:
         """The secret ARN without a JSON key / version suffix, or the SSM parameter name."""
-        if self.service == "secretsmanager":
-            return ":".join(self.value_from.split(":")[:7])
-        if self.value_from.startswith("arn:"):
-            resource = self.value_from.split(":", 5)[5]
-            name = resource.partition("/")[2]
-            return f"/{name}" if "/" in name else name
-        return self.value_from
+        arn = parse_arn(self.value_from)
+        if arn is None:
+            return self.value_from
+        if arn.service == "secretsmanager":  # secret:<name>-<suffix>[:<json key>:<version stage>:<version id>]
+            secret = ":".join(arn.resource.split(":")[:2])
+            return str(Arn(arn.partition, arn.service, arn.region, arn.account, secret))
+        name = arn.resource_id  # parameter/<name>, the name with its leading slash dropped
+        return f"/{name}" if "/" in name else name
 
 
 def secret_references(payload: Mapping[str, Any]) -> list[SecretRef]:
@@ -96,7 +103,6 @@ class SecretCheck:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._clients: dict[tuple[str, str], Any] = {}
 
     def check(self, payload: Mapping[str, Any]) -> tuple[list[str], str, bool]:
         """(problems, detail for the check, whether some references could not be checked) for ``payload``."""
@@ -140,39 +146,25 @@ class SecretCheck:
             return None
 
     def _problem(self, ref: SecretRef) -> str | None:
-        """None when the secret exists; else a problem, or ``unchecked: <why>`` when it cannot be told."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        """None when the secret exists; else a problem, or ``unchecked: <why>`` when AWS would not tell. No answer
+        at all (a connection that failed) is an ActionError."""
         region = ref.region or self.ctx.environment.region
+        doing = f"check the secret {ref.lookup_id} of container '{ref.container}'"
         try:
             if ref.service == "secretsmanager":
-                answer = self._regional("secretsmanager", region).describe_secret(SecretId=ref.lookup_id)
+                answer = call(self.ctx.aws, "secretsmanager", "describe_secret", doing, who=WHO, region=region,
+                              SecretId=ref.lookup_id)
                 if answer.get("DeletedDate"):
                     return f"Secrets Manager secret {ref.lookup_id} is scheduled for deletion"
                 return None
-            found = self._regional("ssm", region).describe_parameters(
-                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [ref.lookup_id]}]
-            ).get("Parameters", [])
-            return None if found else f"SSM parameter {ref.lookup_id} does not exist in {region}"
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ResourceNotFoundException":
+            found = call(self.ctx.aws, "ssm", "describe_parameters", doing, who=WHO, region=region,
+                         ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [ref.lookup_id]}])
+            return None if found.get("Parameters") else f"SSM parameter {ref.lookup_id} does not exist in {region}"
+        except ActionError as exc:
+            if exc.code is None:
+                raise
+            if exc.code == "ResourceNotFoundException":
                 return f"Secrets Manager secret {ref.lookup_id} does not exist in {region}"
-            if code in ("AccessDeniedException", "AccessDenied"):
-                return f"unchecked: not allowed to describe it ({code})"
-            return f"unchecked: {error_message(exc)}"
-        except BotoCoreError as exc:
-            raise ActionError(
-                f"could not check the secret {ref.lookup_id} of container '{ref.container}' ({exc})."
-            ) from None
-
-    def _regional(self, service: str, region: str | None) -> Any:
-        region = region or self.ctx.environment.region
-        if region == self.ctx.environment.region:
-            return self.ctx.aws.client(service)
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self.ctx.aws.session.client(
-                service, region_name=region, endpoint_url=self.ctx.aws.endpoint_url, config=client_config()
-            )
-        return self._clients[key]
+            if exc.code in ("AccessDeniedException", "AccessDenied"):
+                return f"unchecked: not allowed to describe it ({exc.code})"
+            return f"unchecked: AWS answered {exc.code}"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ...arns import is_tag, parse_image
 from .payload import cpu_units, memory_mib, network_mode
 
 #: Valid Fargate task sizes (REFERENCE.md C.6): cpu units -> (first MiB, last MiB, step), or the explicit list.
@@ -52,20 +53,7 @@ _DOMAIN = re.compile(
     r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 )
 _PATH = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
-
-
-def split_image_reference(reference: str) -> tuple[str | None, str, str | None, str | None]:
-    """``(domain, path, tag, digest)`` of an image reference, by Docker's rules (a first component is a
-    registry when it has a ``.`` or ``:`` or is ``localhost``); no validation."""
-    rest, _, digest = reference.partition("@")
-    domain: str | None = None
-    first, slash, remainder = rest.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        domain, rest = first, remainder
-    path, colon, tag = rest.rpartition(":") if ":" in rest else (rest, "", "")
-    return domain, path, (tag if colon else None), (digest or None)
 
 
 def image_reference_problem(reference: Any) -> str | None:
@@ -76,14 +64,15 @@ def image_reference_problem(reference: Any) -> str | None:
         return f"'{reference}' contains whitespace"
     if len(reference) > 255:
         return f"'{reference[:40]}…' is longer than 255 characters"
-    domain, path, tag, digest = split_image_reference(reference)
+    image = parse_image(reference)
+    domain, path, tag, digest = image.registry, image.repository, image.tag, image.digest
     if domain is not None and not _DOMAIN.fullmatch(domain):
         return f"'{reference}' has an invalid registry '{domain}'"
     if not _PATH.fullmatch(path):
         if path.lower() != path and _PATH.fullmatch(path.lower()):
             return f"'{reference}' has upper-case letters in the repository '{path}' (repositories are lowercase)"
         return f"'{reference}' has an invalid repository '{path}'"
-    if tag is not None and not _TAG.fullmatch(tag):
+    if tag is not None and not is_tag(tag):
         return f"'{reference}' has an invalid tag '{tag}'"
     if digest is not None and not _DIGEST.fullmatch(digest):
         return f"'{reference}' has an invalid digest '{digest}' (expected sha256: and 64 hex digits)"
