@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
-from .server import RUNNER_NAMES
+from .runners.base import RUNNER_NAMES
 
 if TYPE_CHECKING:
     from .server import LocalAWS

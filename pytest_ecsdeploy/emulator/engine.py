@@ -49,7 +49,8 @@ from .models import (
     TaskDefinitionInfo,
     new_deployment_id,
 )
-from .runners import Runner, SimulatedRunner, _split_reference
+from .runners.base import Runner, split_reference
+from .runners.simulated import SimulatedRunner
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _image_aliases(image: str) -> tuple[str, ...]:
     if not match:
         return ()
     account, region, path = match.groups()
-    name, tag, digest = _split_reference(path)
+    name, tag, digest = split_reference(path)
     try:
         repository = ecr_backends[account][region].repositories.get(name)
         images = list(repository.images) if repository is not None else []

@@ -266,11 +266,11 @@ def simulated_answer(path: str, version: str) -> tuple[int, bytes]:
 def _version(task: Mapping[str, Any], container_name: str | None) -> str:
     """The tag of the image the task's container runs: from its reference (``repo:tag``), else the ECR tag of
     its digest (a digest-pinned ``repo@sha256:...``), else the digest itself; ``latest`` for neither."""
-    from .runners import _split_reference
+    from .runners.base import split_reference
 
     container: Mapping[str, Any] = next(
         (c for c in task.get("containers") or [] if c.get("name") == container_name), {})
-    name, tag, digest = _split_reference(str(container.get("image") or ""))
+    name, tag, digest = split_reference(str(container.get("image") or ""))
     if tag:
         return tag
     digest = digest or container.get("imageDigest")

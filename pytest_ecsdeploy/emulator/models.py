@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .clock import Timings
-from .runners import ContainerSpec, ContainerState, Runner, TaskSpec
+from .runners.base import ContainerSpec, ContainerState, Runner, TaskSpec
 
 MAX_EVENTS = 100
 _OVERRIDABLE = ("command", "environment", "cpu", "memory", "memoryReservation")

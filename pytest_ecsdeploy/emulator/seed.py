@@ -317,7 +317,7 @@ def parse_seed(
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:
     """The ``[[image_behaviours]]`` entries, each checked the way the simulated runner checks them."""
-    from .runners import BEHAVIOURS, ImageBehaviour
+    from .runners.simulated import BEHAVIOURS, ImageBehaviour
 
     if not isinstance(value, (list, tuple)):
         raise w.error(top, "image_behaviours", f"expected a list of tables ([[image_behaviours]]), got "

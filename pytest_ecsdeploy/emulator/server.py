@@ -46,6 +46,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .runners.base import RUNNER_NAMES
+
 if TYPE_CHECKING:
     import boto3.session
 
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     from .docker_backend import DockerBackend
     from .engine import RolloutEngine
     from .loadbalancer import LoadBalancers
-    from .runners import Runner
+    from .runners.base import Runner
     from .seed import Seed
 
 __all__ = ["LocalAWS", "FAKE_ACCESS_KEY_ID", "FAKE_SECRET_ACCESS_KEY"]
@@ -94,7 +96,7 @@ class LocalAWS:
     templates is filled from ``variables``; it is created in ``region`` (the default region of
     ``client()`` too). ``clock`` (default: wall time scaled by ``speed``), ``timings`` and ``runner`` go to
     the rollout engine; ``runner`` is a ``Runner`` or a name: ``simulated`` (the simulated runner, the
-    default), ``docker`` (task containers run on the local Docker engine, see ``docker_runner``) or ``auto``
+    default), ``docker`` (task containers run on the local Docker engine, see ``runners.docker``) or ``auto``
     (Docker when an engine answers and ``clock`` is not given, else simulated).
 
     Each target group a service uses gets an HTTP endpoint on 127.0.0.1 (``load_balancer_url()``, see
@@ -327,7 +329,7 @@ class LocalAWS:
         if self._runner_name is None:
             return
         from .docker_backend import DockerBackend
-        from .docker_runner import docker_available, resolve_runner
+        from .runners.docker import docker_available, resolve_runner
 
         if self._runner_name == "docker" and not docker_available():
             from ..errors import ActionError
@@ -377,7 +379,7 @@ class LocalAWS:
         clock = self._clock if self._clock is not None else RealClock(speed=self._speed)
         runner, timings = self._runner, self._timings
         if self._docker is not None:  # issue 7: a fresh Docker runner per engine (reset() closes the old one)
-            from .docker_runner import DOCKER_TIMINGS
+            from .runners.docker import DOCKER_TIMINGS
 
             runner, timings = self._docker.new_runner(speed=self._speed), timings or DOCKER_TIMINGS
         engine = RolloutEngine(clock=clock, runner=runner, timings=timings)
@@ -397,9 +399,6 @@ class LocalAWS:
             daemon=True,
         )
         self._thread.start()
-
-
-RUNNER_NAMES = ("auto", "simulated", "docker")
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

@@ -13,7 +13,8 @@ from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock, RealClock, Timings
 from pytest_ecsdeploy.emulator.engine import RolloutEngine, _image_aliases
-from pytest_ecsdeploy.emulator.runners import ContainerSpec, SimulatedRunner, TaskSpec
+from pytest_ecsdeploy.emulator.runners.base import ContainerSpec, TaskSpec
+from pytest_ecsdeploy.emulator.runners.simulated import SimulatedRunner
 
 A, R = "123456789012", "us-east-1"
 URI = f"{A}.dkr.ecr.{R}.amazonaws.com/team/web"

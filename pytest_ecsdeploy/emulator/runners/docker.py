@@ -48,15 +48,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .clock import Timings
-from .runners import ContainerPhase, ContainerSpec, ContainerState, HealthStatus, TaskSpec, _split_reference
+from ..clock import Timings
+from .base import RUNNER_NAMES, ContainerPhase, ContainerSpec, ContainerState, HealthStatus, TaskSpec, split_reference
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DOCKER_TIMINGS", "RUNNERS", "DockerRunner", "docker_available", "docker_client", "read_secret",
+__all__ = ["DOCKER_TIMINGS", "DockerRunner", "docker_available", "docker_client", "read_secret",
            "remove_images_of", "resolve_runner"]
 
-RUNNERS = ("auto", "simulated", "docker")
 #: The engine's timings with real containers: a task without container health checks counts as healthy after 5
 #: simulated seconds RUNNING (ECS waits 40 s; the simulated runner's 0.4 s is sooner than a process that dies at
 #: start is seen dying, which would make a crashing release look healthy and the circuit breaker never trip).
@@ -118,8 +117,8 @@ def resolve_runner(choice: str, *, fake_clock: bool = False) -> RunnerName:
     """Which runner a LocalAWS uses for ``choice`` (``auto``, ``simulated`` or ``docker``): ``auto`` is Docker
     when an engine answers, unless time is a fake clock (real containers cannot follow it), else simulated.
     A ValueError names a choice that is not one of them."""
-    if choice not in RUNNERS:
-        raise ValueError(f"'{choice}' is not a task runner; choose one of: {', '.join(RUNNERS)}.")
+    if choice not in RUNNER_NAMES:
+        raise ValueError(f"'{choice}' is not a task runner; choose one of: {', '.join(RUNNER_NAMES)}.")
     if choice == "auto":
         return "docker" if not fake_clock and docker_available() else "simulated"
     return "docker" if choice == "docker" else "simulated"
@@ -302,7 +301,7 @@ class DockerRunner:
             return image
         from moto.ecr.models import ecr_backends
 
-        repository = _split_reference(match["rest"])[0]
+        repository = split_reference(match["rest"])[0]
         regions = dict.get(ecr_backends, match["account"])
         backend = dict.get(regions, match["region"]) if regions is not None else None
         if backend is None or backend.repositories.get(repository) is None:
@@ -510,7 +509,7 @@ class DockerRunner:
     def _pull(self, container: _Container) -> str | None:
         """Pull the container's image as ECS would; None, or the CannotPullContainerError reason."""
         image = container.spec.image
-        name, tag, digest = _split_reference(image)
+        name, tag, digest = split_reference(image)
         reference = digest or tag or "latest"
         local = self._image(image)
         if local is None or self._always_pull(image):
