@@ -354,7 +354,7 @@ class LocalAWS:
         return parse_seed(self._seed_source, "LocalAWS(seed=...)", self._base_dir, self._variables)
 
     def _apply_seed(self, seed: Seed) -> None:
-        from .seed import apply_seed
+        from .seeding import apply_seed
 
         manifests = self._docker.seed_manifest() if self._docker is not None else None  # issue 7: real images
         apply_seed(seed, self, manifests=manifests)
