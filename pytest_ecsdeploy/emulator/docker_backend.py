@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .ecr_bridge import EVENTS_PATH, EcrBridge
 from .loadbalancer import LoadBalancers
-from .registry import EVENTS_PATH, EcrBridge, LocalRegistry, RegistryError, find_registry_binary
+from .registry import LocalRegistry, RegistryError, find_registry_binary, seed_layer
 from .runners.docker import DockerRunner, read_secret, remove_images_of
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DockerBackend", "EVENTS_PATH", "docker_unavailable_reason"]
+__all__ = ["DockerBackend", "docker_unavailable_reason"]
 
 
 def docker_unavailable_reason() -> str | None:
@@ -102,9 +103,7 @@ class DockerBackend:
         if self.registry is None:
             return None
         try:
-            from .registry import _seed_layer
-
-            _seed_layer()
+            seed_layer()
         except RegistryError as exc:
             log.warning("seeded images stay placeholders Docker cannot run: %s", exc)
             return None

@@ -449,8 +449,7 @@ class _Middleware:
 
     def docker(self, docker: DockerBackend, environ: Environ, start_response: StartResponse,
                path: str) -> Iterable[bytes] | None:
-        from .docker_backend import EVENTS_PATH
-        from .registry import ECR_TARGET_PREFIX
+        from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 
         if path == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
             return _json(start_response, 200, {"imported": docker.handle_events(read_body(environ))})

@@ -1,0 +1,280 @@
+"""The ECR bridge: keeps moto's ECR and the local registry (``registry.LocalRegistry``) in step.
+
+It is what makes the registry ECR's data plane, the way LocalStack's ECR does with ``ECR_ENDPOINT_STRATEGY=off``:
+
+- repository URIs are ``127.0.0.1:PORT/<repository>`` (moto's ``<account>.dkr.ecr.<region>.amazonaws.com/...``
+  would need DNS and TLS), and GetAuthorizationToken's ``proxyEndpoint`` is ``http://127.0.0.1:PORT``; the
+  registry needs no login (Docker trusts plain-HTTP registries on 127.0.0.0/8);
+- an image pushed with ``docker push`` appears in DescribeImages / BatchGetImage with the registry's digest:
+  the registry reports each push to ``POST /_ecsdeploy/registry/events`` and the bridge puts the manifest
+  into moto; ECR reads of a repository (DescribeImages, BatchGetImage, ListImages) first import any tag the
+  registry has and ECR has not heard of, so a read right after ``docker push`` never races the notification;
+- an image put through PutImage (``ecr.promote``, a seed) is pushed into the registry too, so Docker can pull it:
+  its blobs must be in the registry already (in any repository: they are mounted across), which holds for
+  promotions of pushed images and for seeded images (``LocalRegistry.seed_manifest`` uploads real blobs);
+  PutImage's digest is the manifest's sha256, as ECR computes it (moto would derive one from the layers);
+- BatchDeleteImage deletes the manifest from the registry once no ECR tag points at it.
+
+Every repository of every account and region shares the one registry (as with LocalStack), so
+repositories with the same name in two accounts share images there; pushes are recorded in the LocalAWS's own
+account and region unless only another account or region has a repository of that name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .registry import DOCKER_MANIFEST, MANIFEST_TYPES, LocalRegistry, RegistryError, digest_of
+from .server import read_body
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ECR_TARGET_PREFIX", "EVENTS_PATH", "EcrBridge"]
+
+ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
+EVENTS_PATH = "/_ecsdeploy/registry/events"
+_READS = ("DescribeImages", "BatchGetImage", "ListImages")
+
+
+class _UriProperty:
+    """Replaces moto's ``Repository.uri`` (set once in ``__init__``) with ``<registry host>/<name>`` while a
+    registry is on; off, it answers what moto set."""
+
+    host: str | None = None
+
+    def __get__(self, repository: Any, owner: type | None = None) -> Any:
+        if repository is None:
+            return self
+        if _UriProperty.host:
+            return f"{_UriProperty.host}/{repository.name}"
+        return repository.__dict__.get("_ecsdeploy_moto_uri", repository.__dict__.get("uri"))
+
+    def __set__(self, repository: Any, value: str) -> None:
+        repository.__dict__["_ecsdeploy_moto_uri"] = value
+
+
+def set_repository_host(host: str | None) -> None:
+    """Make moto's ECR report repository URIs on ``host`` (``127.0.0.1:PORT``), or moto's own when None."""
+    from moto.ecr.models import Repository
+
+    if not isinstance(Repository.__dict__.get("uri"), _UriProperty):
+        setattr(Repository, "uri", _UriProperty())  # noqa: B010 - a data descriptor on moto's class
+    _UriProperty.host = host
+
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+class EcrBridge:
+    """Keeps moto's ECR and a :class:`LocalRegistry` in step (see the module docstring).
+
+    ``account`` and ``region`` say where pushes land when a repository name exists in several accounts or
+    regions (the LocalAWS's own). The WSGI middleware sends it every ECR request (:meth:`handle_ecr`) and the
+    registry's notifications (:meth:`handle_events`).
+    """
+
+    def __init__(self, registry: LocalRegistry, *, account: str, region: str) -> None:
+        self.registry = registry
+        self.account = account
+        self.region = region
+        self._lock = threading.RLock()
+        # (repository, tag, digest) states of the registry already reconciled with ECR: imported, or
+        # overridden through the ECR API (a tag moved or deleted); a read never imports them again.
+        self._seen: set[tuple[str, str | None, str]] = set()
+
+    def start(self) -> None:
+        set_repository_host(self.registry.host)
+
+    def stop(self) -> None:
+        set_repository_host(None)
+
+    def reset(self) -> None:
+        """Forget everything and empty the registry (LocalAWS.reset empties moto)."""
+        with self._lock:
+            self._seen.clear()
+            try:
+                self.registry.clear()
+            except OSError:
+                log.warning("could not empty the local registry", exc_info=True)
+
+    # -- the WSGI side ----------------------------------------------------------------------------------------
+
+    def handle_ecr(self, environ: Environ, start_response: StartResponse, moto_app: WsgiApp,
+                   action: str) -> Iterable[bytes]:
+        """Answer one ECR request through moto, with the registry's side of it before or after."""
+        body = read_body(environ)
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            return moto_app(_with_body(environ, body), start_response)
+        repository = params.get("repositoryName")
+        if action in _READS and isinstance(repository, str):
+            self._sync(repository)
+        if action == "PutImage" and isinstance(params.get("imageManifest"), str) and not params.get("imageDigest"):
+            params["imageDigest"] = digest_of(params["imageManifest"].encode("utf-8"))
+            body = json.dumps(params).encode("utf-8")
+        before: dict[str, set[str]] = {}
+        if action == "BatchDeleteImage" and isinstance(repository, str):
+            before = self._ecr_tags_bydigest_of(repository)
+        status, headers, answer = _call(moto_app, _with_body(environ, body))
+        if status.startswith("200"):
+            try:
+                if action == "PutImage" and isinstance(repository, str):
+                    self._after_put_image(repository, params)
+                elif action == "BatchDeleteImage" and isinstance(repository, str):
+                    self._after_delete(repository, before)
+                elif action == "GetAuthorizationToken":
+                    answer = self._with_proxy_endpoint(answer)
+            except (OSError, RegistryError, ValueError, KeyError):
+                log.warning("the local registry could not follow %s", action, exc_info=True)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(answer))))
+        start_response(status, headers)
+        return [answer]
+
+    def handle_events(self, body: bytes) -> int:
+        """The registry's notification envelope: import each manifest push; the number imported."""
+        try:
+            events = json.loads(body or b"{}").get("events") or []
+        except (ValueError, AttributeError):
+            return 0
+        imported = 0
+        for event in events:
+            target = event.get("target") or {}
+            if event.get("action") != "push" or target.get("mediaType") not in MANIFEST_TYPES:
+                continue
+            repository, tag, digest = target.get("repository"), target.get("tag"), target.get("digest")
+            if not isinstance(repository, str) or not isinstance(digest, str):
+                continue
+            try:
+                with self._lock:
+                    if tag:
+                        imported += self._reconcile(repository, str(tag))
+                    elif (repository, None, digest) not in self._seen:
+                        self._seen.add((repository, None, digest))
+                        imported += self._import(repository, None, digest)
+            except (OSError, RegistryError):
+                log.warning("could not import the push of %s:%s into ECR", repository, tag, exc_info=True)
+        return imported
+
+    # -- reconciling ------------------------------------------------------------------------------------------
+
+    def _sync(self, repository: str) -> None:
+        try:
+            with self._lock:
+                for tag in self.registry.tags(repository):
+                    self._reconcile(repository, tag)
+        except (OSError, RegistryError):
+            log.warning("could not read repository %s from the local registry", repository, exc_info=True)
+
+    def _reconcile(self, repository: str, tag: str) -> int:
+        digest = self.registry.resolve(repository, tag)
+        if digest is None or (repository, tag, digest) in self._seen:
+            return 0
+        self._seen.add((repository, tag, digest))
+        return self._import(repository, tag, digest)
+
+    def _import(self, repository: str, tag: str | None, digest: str) -> int:
+        from moto.ecr.exceptions import ImageAlreadyExistsException
+
+        backend = self._backend_of(repository)
+        if backend is None:
+            log.warning("pushed %s:%s to the local registry, but no ECR repository is named %s; ECR does not "
+                        "list it", repository, tag, repository)
+            return 0
+        manifest, media_type, digest = self.registry.manifest(repository, digest)
+        try:
+            backend.put_image(repository, manifest.decode("utf-8"), tag, media_type, digest)
+        except ImageAlreadyExistsException as exc:
+            if digest not in str(exc):  # not this image again: an IMMUTABLE tag ECR would have refused
+                log.warning("ECR refused the push of %s:%s: %s", repository, tag, exc)
+            return 0
+        return 1
+
+    def _backend_of(self, repository: str) -> Any:
+        from moto.ecr.models import ecr_backends
+
+        try:
+            own = ecr_backends[self.account][self.region]
+            if repository in own.repositories:
+                return own
+        except KeyError:
+            pass
+        from moto.core.base_backend import backend_lock
+
+        with backend_lock:
+            regions = [backend for by_region in dict.values(ecr_backends) for backend in dict.values(by_region)]
+        return next((backend for backend in regions if repository in backend.repositories), None)
+
+    def _after_put_image(self, repository: str, params: dict[str, Any]) -> None:
+        manifest = str(params["imageManifest"]).encode("utf-8")
+        media_type = params.get("imageManifestMediaType") or json.loads(manifest).get("mediaType") or DOCKER_MANIFEST
+        tag = params.get("imageTag")
+        with self._lock:
+            try:
+                digest = self.registry.push_manifest(repository, tag or digest_of(manifest), manifest, media_type)
+            except RegistryError as exc:
+                # ECR accepted it; Docker cannot pull it (for example a made-up manifest): say so once
+                log.info("PutImage %s:%s is in ECR but not in the local registry: %s", repository, tag, exc)
+                if tag:
+                    current = self.registry.resolve(repository, tag)
+                    if current is not None:
+                        self._seen.add((repository, tag, current))  # ECR moved the tag: keep it moved
+                return
+            self._seen.add((repository, tag, digest))
+
+    def _ecr_tags_bydigest_of(self, repository: str) -> dict[str, set[str]]:
+        backend = self._backend_of(repository)
+        if backend is None:
+            return {}
+        return {image.get_imagedigest_of(): set(image.image_tags) for image in backend.repositories[repository].images}
+
+    def _after_delete(self, repository: str, before: dict[str, set[str]]) -> None:
+        after = self._ecr_tags_bydigest_of(repository)
+        with self._lock:
+            for digest, tags in before.items():
+                for tag in tags - after.get(digest, set()):
+                    self._seen.add((repository, tag, digest))
+                if digest not in after:
+                    self._seen.add((repository, None, digest))
+                    self.registry.delete_manifest(repository, digest)
+
+    def _with_proxy_endpoint(self, answer: bytes) -> bytes:
+        data = json.loads(answer)
+        for item in data.get("authorizationData") or []:
+            item["proxyEndpoint"] = f"http://{self.registry.host}"
+        return json.dumps(data).encode("utf-8")
+
+
+def _with_body(environ: Environ, body: bytes) -> Environ:
+    changed = dict(environ)
+    changed["wsgi.input"] = io.BytesIO(body)
+    changed["CONTENT_LENGTH"] = str(len(body))
+    return changed
+
+
+def _call(app: WsgiApp, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to completion: (status line, headers, body)."""
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, list(headers)
+        return lambda data: None
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return str(captured.get("status", "500 Internal Server Error")), captured.get("headers", []), body
