@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import moto_state
 from .registry import DOCKER_MANIFEST, MANIFEST_TYPES, LocalRegistry, RegistryError, digest_of
 from .server import read_body
 
@@ -39,32 +40,6 @@ __all__ = ["ECR_TARGET_PREFIX", "EVENTS_PATH", "EcrBridge"]
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 EVENTS_PATH = "/_ecsdeploy/registry/events"
 _READS = ("DescribeImages", "BatchGetImage", "ListImages")
-
-
-class _UriProperty:
-    """Replaces moto's ``Repository.uri`` (set once in ``__init__``) with ``<registry host>/<name>`` while a
-    registry is on; off, it answers what moto set."""
-
-    host: str | None = None
-
-    def __get__(self, repository: Any, owner: type | None = None) -> Any:
-        if repository is None:
-            return self
-        if _UriProperty.host:
-            return f"{_UriProperty.host}/{repository.name}"
-        return repository.__dict__.get("_ecsdeploy_moto_uri", repository.__dict__.get("uri"))
-
-    def __set__(self, repository: Any, value: str) -> None:
-        repository.__dict__["_ecsdeploy_moto_uri"] = value
-
-
-def set_repository_host(host: str | None) -> None:
-    """Make moto's ECR report repository URIs on ``host`` (``127.0.0.1:PORT``), or moto's own when None."""
-    from moto.ecr.models import Repository
-
-    if not isinstance(Repository.__dict__.get("uri"), _UriProperty):
-        setattr(Repository, "uri", _UriProperty())  # noqa: B010 - a data descriptor on moto's class
-    _UriProperty.host = host
 
 
 StartResponse = Callable[..., Any]
@@ -90,10 +65,10 @@ class EcrBridge:
         self._seen: set[tuple[str, str | None, str]] = set()
 
     def start(self) -> None:
-        set_repository_host(self.registry.host)
+        moto_state.set_repository_host(self.registry.host)
 
     def stop(self) -> None:
-        set_repository_host(None)
+        moto_state.set_repository_host(None)
 
     def reset(self) -> None:
         """Forget everything and empty the registry (LocalAWS.reset empties moto)."""
@@ -124,7 +99,7 @@ class EcrBridge:
             body = json.dumps(params).encode("utf-8")
         before: dict[str, set[str]] = {}
         if action == "BatchDeleteImage" and isinstance(repository, str):
-            before = self._ecr_tags_bydigest_of(repository)
+            before = self._ecr_tags_by_digest(repository)
         status, headers, answer = _call(moto_app, _with_body(environ, body))
         if status.startswith("200"):
             try:
@@ -184,36 +159,18 @@ class EcrBridge:
         return self._import(repository, tag, digest)
 
     def _import(self, repository: str, tag: str | None, digest: str) -> int:
-        from moto.ecr.exceptions import ImageAlreadyExistsException
-
-        backend = self._backend_of(repository)
-        if backend is None:
+        where = moto_state.ecr_locate(repository, self.account, self.region)
+        if where is None:
             log.warning("pushed %s:%s to the local registry, but no ECR repository is named %s; ECR does not "
                         "list it", repository, tag, repository)
             return 0
         manifest, media_type, digest = self.registry.manifest(repository, digest)
-        try:
-            backend.put_image(repository, manifest.decode("utf-8"), tag, media_type, digest)
-        except ImageAlreadyExistsException as exc:
-            if digest not in str(exc):  # not this image again: an IMMUTABLE tag ECR would have refused
-                log.warning("ECR refused the push of %s:%s: %s", repository, tag, exc)
+        refused = moto_state.ecr_put_image(*where, repository, manifest.decode("utf-8"), tag, media_type, digest)
+        if refused is not None:
+            if digest not in refused:  # not this image again: an IMMUTABLE tag ECR would have refused
+                log.warning("ECR refused the push of %s:%s: %s", repository, tag, refused)
             return 0
         return 1
-
-    def _backend_of(self, repository: str) -> Any:
-        from moto.ecr.models import ecr_backends
-
-        try:
-            own = ecr_backends[self.account][self.region]
-            if repository in own.repositories:
-                return own
-        except KeyError:
-            pass
-        from moto.core.base_backend import backend_lock
-
-        with backend_lock:
-            regions = [backend for by_region in dict.values(ecr_backends) for backend in dict.values(by_region)]
-        return next((backend for backend in regions if repository in backend.repositories), None)
 
     def _after_put_image(self, repository: str, params: dict[str, Any]) -> None:
         manifest = str(params["imageManifest"]).encode("utf-8")
@@ -232,14 +189,12 @@ class EcrBridge:
                 return
             self._seen.add((repository, tag, digest))
 
-    def _ecr_tags_bydigest_of(self, repository: str) -> dict[str, set[str]]:
-        backend = self._backend_of(repository)
-        if backend is None:
-            return {}
-        return {image.get_imagedigest_of(): set(image.image_tags) for image in backend.repositories[repository].images}
+    def _ecr_tags_by_digest(self, repository: str) -> dict[str, set[str]]:
+        where = moto_state.ecr_locate(repository, self.account, self.region)
+        return moto_state.ecr_tags_by_digest(*where, repository) if where is not None else {}
 
     def _after_delete(self, repository: str, before: dict[str, set[str]]) -> None:
-        after = self._ecr_tags_bydigest_of(repository)
+        after = self._ecr_tags_by_digest(repository)
         with self._lock:
             for digest, tags in before.items():
                 for tag in tags - after.get(digest, set()):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import logging
 import random
@@ -26,10 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.ecr.models import ecr_backends
-from moto.ecs.models import ecs_backends
-from moto.elbv2.models import elbv2_backends
-
+from . import moto_state
 from .clock import Clock, RealClock, Timings
 from .exceptions import (
     ClientException,
@@ -67,43 +63,19 @@ Params = dict[str, Any]
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
 
 
-class _MotoTargets:
-    """Registers task targets (IP, container port) in moto's ELBv2 target groups."""
-
-    def register(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
-        return self._call("register_targets", account, region, target_group_arn, targets)
-
-    def deregister(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
-        return self._call("deregister_targets", account, region, target_group_arn, targets)
-
-    @staticmethod
-    def _call(method: str, account: str, region: str, arn: str, targets: list[tuple[str, int]]) -> bool:
-        try:
-            getattr(elbv2_backends[account][region], method)(arn, [{"Id": ip, "Port": port} for ip, port in targets])
-        except Exception:  # an unknown target group (ECS would have refused the service): no targets, no event
-            log.debug("%s %s in %s failed", method, targets, arn, exc_info=True)
-            return False
-        return True
-
-
-def _image_aliases(image: str) -> tuple[str, ...]:
-    """Other names moto's ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
+def image_aliases(image: str) -> tuple[str, ...]:
+    """Other names the local ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
     match = _ECR_IMAGE.match(image)
     if not match:
         return ()
     account, region, path = match.groups()
     name, tag, digest = split_reference(path)
-    try:
-        repository = ecr_backends[account][region].repositories.get(name)
-        images = list(repository.images) if repository is not None else []
-    except Exception:
+    found = moto_state.ecr_image(account, region, name, tag=tag, digest=digest)
+    if found is None:
         return ()
+    found_digest, tags = found
     short = name.rsplit("/", 1)[-1]
-    for candidate in images:
-        candidate_digest = candidate.get_image_digest()
-        if (digest and candidate_digest == digest) or (not digest and tag and tag in candidate.image_tags):
-            return (candidate_digest, *(f"{short}:{t}" for t in candidate.image_tags))
-    return ()
+    return (found_digest, *(f"{short}:{t}" for t in tags))
 
 
 def _int(params: Params, key: str, default: int | None = None, *, minimum: int = 0) -> int | None:
@@ -158,7 +130,8 @@ class RolloutEngine:
         self.last_error: BaseException | None = None
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
-        self._sim = Simulation(self.runner, self.timings, _MotoTargets(), _image_aliases, self._rng, self.clock.now())
+        self._sim = Simulation(self.runner, self.timings, moto_state.Elbv2Targets(), image_aliases, self._rng,
+                               self.clock.now())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._actions: dict[str, Callable[[RegionState, Params], Params]] = {
@@ -262,11 +235,8 @@ class RolloutEngine:
 
     # moto lookups ---------------------------------------------------------------------------------------------
 
-    def _cluster(self, state: RegionState, reference: str | None, *, active: bool = True) -> Any:
-        try:
-            cluster = ecs_backends[state.account][state.region].clusters.get(_name(reference or "default"))
-        except KeyError:  # a region moto does not know: no cluster can be there
-            raise ClusterNotFoundException() from None
+    def _cluster(self, state: RegionState, reference: str | None, *, active: bool = True) -> moto_state.EcsCluster:
+        cluster = moto_state.ecs_cluster(state.account, state.region, _name(reference or "default"))
         if cluster is None:
             raise ClusterNotFoundException()
         if active and cluster.status != "ACTIVE":
@@ -276,24 +246,18 @@ class RolloutEngine:
     def _task_definition(self, state: RegionState, reference: Any) -> TaskDefinitionInfo:
         if not isinstance(reference, str) or not reference:
             raise ClientException("TaskDefinition not found.")
-        families = ecs_backends[state.account][state.region].task_definitions
         name = _name(reference) if reference.startswith("arn:") else reference
         family, _, revision = name.partition(":")
-        revisions = families.get(family, {})
-        if revision:
-            if not revision.isdigit() or int(revision) not in revisions:
-                raise ClientException("TaskDefinition not found.")
-            found = revisions[int(revision)]
-        else:
-            active = [r for r, td in revisions.items() if td.status == "ACTIVE"]
-            if not active:
-                raise ClientException("TaskDefinition not found.")
-            found = revisions[max(active)]
+        if revision and not revision.isdigit():
+            raise ClientException("TaskDefinition not found.")
+        found = moto_state.ecs_task_definition(state.account, state.region, family, int(revision) if revision else None)
+        if found is None:
+            raise ClientException("TaskDefinition not found.")
         if found.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive")
         return TaskDefinitionInfo(
-            found.arn, found.family, found.revision, tuple(copy.deepcopy(found.container_definitions)), found.cpu,
-            found.memory, found.network_mode, tuple(found.requires_compatibilities or ()),
+            found.arn, found.family, found.revision, tuple(found.container_definitions), found.cpu, found.memory,
+            found.network_mode, found.requires_compatibilities,
         )
 
     def _service(self, state: RegionState, params: Params, key: str = "service", *, active: bool = True) -> Service:

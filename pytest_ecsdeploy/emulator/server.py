@@ -46,6 +46,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import moto_state
 from .runners.base import RUNNER_NAMES
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ class LocalAWS:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able data, free of wall-clock-only fields (see the module docstring)."""
-        state = moto_state()
+        state = moto_state.snapshot()
         with self._engine_lock:
             engine = self._engine
         state["ecs"]["engine"] = engine.snapshot() if engine is not None else {}
@@ -287,7 +288,7 @@ class LocalAWS:
             old, self._engine = self._engine, None
             if old is not None:
                 old.close()
-            _reset_moto()
+            moto_state.reset()
             if self._docker is not None:  # issue 7: the registry empties with ECR
                 self._docker.reset()
             # Endpoints are per target group ARN, and the seed's target groups come back with new ARNs: close
@@ -389,7 +390,7 @@ class LocalAWS:
     def _start_server(self) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        _reset_moto()
+        moto_state.reset()
         app = _Middleware(self, DomainDispatcherApplication(create_backend_app))
         self._server = _make_server(self._host, self._port, app, handler=_request_handler())
         self._thread = threading.Thread(
@@ -537,10 +538,8 @@ def account_id_of(environ: Mapping[str, Any]) -> str:
     header = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
     if header:
         return str(header)
-    from moto.iam.models import get_account_id_from
-
     match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return get_account_id_from(match.group("access_key") if match else "AKIAEXAMPLE")
+    return moto_state.account_of_access_key(match.group("access_key") if match else "AKIAEXAMPLE")
 
 
 def region_of(environ: Mapping[str, Any]) -> str:
@@ -612,111 +611,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
             409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-# -- the state snapshot ----------------------------------------------------------------------------------
-
-
-def moto_state() -> dict[str, Any]:
-    """What moto holds, per account and region, as JSON-able data without timestamps.
-
-    Layout: ``{"ecr": {account: {region: {repository: {...}}}}, "ecs": {"clusters": ..., "task_definitions":
-    ...}, "elbv2": ..., "secretsmanager": ..., "ssm": ...}``; empty regions are left out, so reading
-    through the API (which creates empty backends) does not change it.
-    """
-    from moto.ecr.models import ecr_backends
-    from moto.ecs.models import ecs_backends
-    from moto.elbv2.models import elbv2_backends
-    from moto.secretsmanager.models import secretsmanager_backends
-    from moto.ssm.models import ssm_backends
-
-    clusters: dict[str, Any] = {}
-    task_definitions: dict[str, Any] = {}
-    for account, region, backend in _backends(ecs_backends):
-        if backend.clusters:
-            clusters.setdefault(account, {})[region] = {
-                name: {"clusterArn": cluster.arn, "status": cluster.status}
-                for name, cluster in sorted(backend.clusters.items())
-            }
-        if backend.task_definitions:
-            task_definitions.setdefault(account, {})[region] = {
-                family: [_task_definition(revisions[number]) for number in sorted(revisions)]
-                for family, revisions in sorted(backend.task_definitions.items())
-            }
-    return {
-        "ecr": _per_region(ecr_backends, lambda b: {
-            name: {
-                "repositoryUri": repo.uri,
-                "imageTagMutability": repo.image_tag_mutability,
-                "images": sorted(
-                    ({"imageDigest": image.get_image_digest(), "imageTags": sorted(image.image_tags),
-                      "imageManifestMediaType": image.image_manifest_media_type} for image in repo.images),
-                    key=lambda image: image["imageDigest"],
-                ),
-            }
-            for name, repo in sorted(b.repositories.items())
-        }),
-        "ecs": {"clusters": clusters, "task_definitions": task_definitions},
-        "elbv2": _per_region(elbv2_backends, lambda b: {
-            "target_groups": {
-                group.name: {"targetGroupArn": group.arn, "port": group.port, "protocol": group.protocol,
-                             "targetType": group.target_type}
-                for group in sorted(b.target_groups.values(), key=lambda group: group.name)
-            },
-        } if b.target_groups else {}),
-        "secretsmanager": _per_region(secretsmanager_backends, lambda b: {
-            secret.name: {"ARN": secret.arn} for secret in sorted(dict.values(b.secrets), key=lambda s: s.name)
-        }),
-        "ssm": _per_region(ssm_backends, lambda b: {
-            "parameters": sorted(name for name in dict.keys(b._parameters) if not name.startswith("/aws/"))
-        } if any(not name.startswith("/aws/") for name in dict.keys(b._parameters)) else {}),
-    }
-
-
-def _task_definition(definition: Any) -> dict[str, Any]:
-    fields = {
-        "family": definition.family,
-        "revision": definition.revision,
-        "taskDefinitionArn": definition.arn,
-        "status": definition.status,
-        "containerDefinitions": definition.container_definitions,
-        "networkMode": definition.network_mode,
-        "requiresCompatibilities": definition.requires_compatibilities,
-        "cpu": definition.cpu,
-        "memory": definition.memory,
-        "taskRoleArn": getattr(definition, "task_role_arn", None),
-        "executionRoleArn": getattr(definition, "execution_role_arn", None),
-        "volumes": definition.volumes,
-        "tags": definition.tags,
-    }
-    return {key: value for key, value in fields.items() if value not in (None, [])}
-
-
-def _backends(backend_dict: Any) -> list[tuple[str, str, Any]]:
-    from moto.core.base_backend import backend_lock
-
-    with backend_lock:
-        return [
-            (account, region, backend)
-            for account, regions in sorted(dict.items(backend_dict))
-            for region, backend in sorted(dict.items(regions))
-        ]
-
-
-def _per_region(backend_dict: Any, describe: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for account, region, backend in _backends(backend_dict):
-        described = describe(backend)
-        if described:
-            result.setdefault(account, {})[region] = described
-    return result
-
-
 # -- the HTTP server -------------------------------------------------------------------------------------
-
-
-def _reset_moto() -> None:
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
 
 
 def _request_handler() -> type[Any]:

@@ -12,7 +12,7 @@ from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock, RealClock, Timings
-from pytest_ecsdeploy.emulator.engine import RolloutEngine, _image_aliases
+from pytest_ecsdeploy.emulator.engine import RolloutEngine, image_aliases
 from pytest_ecsdeploy.emulator.runners.base import ContainerSpec, TaskSpec
 from pytest_ecsdeploy.emulator.runners.simulated import SimulatedRunner
 
@@ -157,9 +157,9 @@ def test_ecr_tags_and_digests_are_aliases_of_each_other(moto_ecs: None) -> None:
     ecr.create_repository(repositoryName="team/web")
     manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
     digest = ecr.put_image(repositoryName="team/web", imageManifest=manifest, imageTag="2.0")["image"]["imageId"]["imageDigest"]
-    assert _image_aliases(f"{URI}:2.0") == (digest, "web:2.0")
-    assert _image_aliases(f"{URI}@{digest}") == (digest, "web:2.0")
-    assert _image_aliases(f"{URI}:9.9") == () and _image_aliases("nginx:1") == ()
+    assert image_aliases(f"{URI}:2.0") == (digest, "web:2.0")
+    assert image_aliases(f"{URI}@{digest}") == (digest, "web:2.0")
+    assert image_aliases(f"{URI}:9.9") == () and image_aliases("nginx:1") == ()
 
     engine = RolloutEngine(clock=FakeClock(), seed=3)
     engine.set_image_behaviour("web:2.0", "pull-error")
