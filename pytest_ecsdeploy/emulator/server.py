@@ -3,7 +3,7 @@
 One HTTP endpoint on 127.0.0.1 answers every AWS API that boto3 or the ``aws`` CLI sends it:
 
 - ECS JSON requests (``X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>``) whose action the
-  rollout engine owns (``ENGINE_ACTIONS``: services and their tasks) go to the engine, with the caller's
+  rollout engine owns (``ecs.responses.ACTIONS``: services and their tasks) go to the engine, with the caller's
   account (derived from the access key the way moto does it, so STS AssumeRole credentials into another
   account work) and region (from the SigV4 credential scope);
 - control routes under ``/_ecsdeploy/`` serve a client in another process:
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from .clock import Clock, Timings
     from .docker_backend import DockerBackend
-    from .engine import RolloutEngine
+    from .ecs.responses import RolloutEngine
     from .loadbalancer import LoadBalancers
     from .runners.base import Runner
     from .seed import Seed
@@ -375,7 +375,7 @@ class LocalAWS:
 
     def _new_engine(self) -> RolloutEngine:
         from .clock import RealClock
-        from .engine import RolloutEngine
+        from .ecs.responses import RolloutEngine
 
         clock = self._clock if self._clock is not None else RealClock(speed=self._speed)
         runner, timings = self._runner, self._timings
@@ -439,9 +439,9 @@ class _Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX):
             action = target[len(ECS_TARGET_PREFIX):]
-            from .engine import ENGINE_ACTIONS
+            from .ecs.responses import ACTIONS
 
-            if action in ENGINE_ACTIONS:
+            if action in ACTIONS:
                 return self.ecs(environ, start_response, action)
         try:
             return self.moto_app(environ, start_response)
@@ -463,7 +463,7 @@ class _Middleware:
         return None
 
     def ecs(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
-        from .exceptions import EngineError
+        from .ecs.exceptions import EngineError
 
         try:
             params = json.loads(read_body(environ) or b"{}")
@@ -513,7 +513,7 @@ class _Middleware:
             return _json(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
 
     def image_behaviour(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
-        from .exceptions import EngineError
+        from .ecs.exceptions import EngineError
 
         params = dict(data)
         image = params.pop("image", None)

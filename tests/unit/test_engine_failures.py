@@ -13,8 +13,8 @@ from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock
-from pytest_ecsdeploy.emulator.engine import RolloutEngine
-from pytest_ecsdeploy.emulator.models import breaker_threshold
+from pytest_ecsdeploy.emulator.ecs.models import breaker_threshold
+from pytest_ecsdeploy.emulator.ecs.responses import RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"

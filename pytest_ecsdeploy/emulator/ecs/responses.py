@@ -1,8 +1,9 @@
 """The ECS rollout engine: the ECS actions moto does not roll out, answered the way ECS answers them.
 
-The HTTP middleware sends every ECS JSON request whose action is in :data:`ENGINE_ACTIONS` to
-:meth:`RolloutEngine.handle`; everything else (clusters, task definitions, ECR, ELBv2...) stays with moto, whose
-in-process backends the engine reads for clusters, task definitions, image digests and target groups::
+The HTTP middleware sends every ECS JSON request whose action is in :data:`ACTIONS` (the one table of what the
+engine answers: operation name -> handler) to :meth:`RolloutEngine.handle`; everything else (clusters, task
+definitions, ECR, ELBv2...) stays with moto, whose state the engine reads through ``moto_state`` for clusters,
+task definitions, image digests and target groups::
 
     engine = RolloutEngine(clock=FakeClock())
     engine.handle("CreateService", "123456789012", "us-east-1",
@@ -10,7 +11,8 @@ in-process backends the engine reads for clusters, task definitions, image diges
     engine.clock.advance(3); engine.tick()
     engine.handle("DescribeServices", "123456789012", "us-east-1", {"cluster": "local", "services": ["web"]})
 
-This module parses requests and shapes responses; ``models.py`` holds the state and the rules.
+This module parses and checks requests and shapes responses; ``models.py`` holds the state and the rules
+(what CreateService, UpdateService or a failed task does to it), ``exceptions.py`` the errors.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import random
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from . import moto_state
-from .clock import Clock, RealClock, Timings
+from .. import moto_state
+from ..clock import Clock, RealClock, Timings
+from ..runners.base import Runner, split_reference
+from ..runners.simulated import SimulatedRunner
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -43,19 +48,10 @@ from .models import (
     Simulation,
     Task,
     TaskDefinitionInfo,
-    new_deployment_id,
 )
-from .runners.base import Runner, split_reference
-from .runners.simulated import SimulatedRunner
 
 log = logging.getLogger(__name__)
 
-ENGINE_ACTIONS: frozenset[str] = frozenset({
-    "CreateService", "UpdateService", "DescribeServices", "DeleteService", "ListServices",
-    "RunTask", "StopTask", "ListTasks", "DescribeTasks",
-})
-
-_MUTATING = frozenset({"CreateService", "UpdateService", "DeleteService", "RunTask", "StopTask"})
 # Fields CreateService and UpdateService take and DescribeServices echoes, with no effect on the rollout.
 _ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
            "placementConstraints", "placementStrategy", "capacityProviderStrategy")
@@ -127,19 +123,11 @@ class RolloutEngine:
         self.timings = timings or Timings()
         self.runner: Runner = runner if runner is not None else SimulatedRunner(self.timings)
         self.tick_interval = tick_interval
-        self.last_error: BaseException | None = None
-        self._rng = random.Random(seed)
         self._lock = threading.RLock()
-        self._sim = Simulation(self.runner, self.timings, moto_state.Elbv2Targets(), image_aliases, self._rng,
-                               self.clock.now())
+        self._sim = Simulation(self.runner, self.timings, moto_state.Elbv2Targets(), image_aliases,
+                               random.Random(seed), self.clock.now())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._actions: dict[str, Callable[[RegionState, Params], Params]] = {
-            "CreateService": self._create_service, "UpdateService": self._update_service,
-            "DescribeServices": self._describe_services, "DeleteService": self._delete_service,
-            "ListServices": self._list_services, "RunTask": self._run_task, "StopTask": self._stop_task,
-            "ListTasks": self._list_tasks, "DescribeTasks": self._describe_tasks,
-        }
 
     # Lifecycle ------------------------------------------------------------------------------------------
 
@@ -170,8 +158,7 @@ class RolloutEngine:
         while not self._stop.wait(self.tick_interval):
             try:
                 self.tick()
-            except Exception as error:  # keep ticking; the failure is kept for whoever looks
-                self.last_error = error
+            except Exception:  # keep ticking: a client's next request still gets an answer; the log has why
                 log.exception("rollout engine tick failed")
 
     @property
@@ -189,15 +176,15 @@ class RolloutEngine:
 
     def handle(self, action: str, account: str, region: str, params: Params) -> Params:
         """Answer one ECS action; ``params`` is the JSON request body, the result the JSON response body."""
-        handler = self._actions.get(action)
-        if handler is None:
+        found = ACTIONS.get(action)
+        if found is None:
             raise UnknownOperationException(f"The rollout engine does not implement {action}.")
         with self._lock:
             self._sim.advance_to(self.clock.now())
             try:
-                return handler(self._sim.region(account, region), params or {})
+                return found.handler(self, self._sim.region(account, region), params or {})
             finally:
-                if action in _MUTATING:
+                if found.mutating:
                     self._sim.dirty = True
                     self._sim.advance_to(self._sim.now)  # the scheduler reacts at the instant of the request
 
@@ -328,39 +315,22 @@ class RolloutEngine:
             network_configuration=params.get("networkConfiguration"),
             extra={k: params[k] for k in ("role", "tags", "enableECSManagedTags", *_ECHOED) if k in params},
         )
-        self._sim.add_deployment(service, self._new_deployment(service, taskdef))
-        state.services[service.key] = service
+        self._sim.create_service(state, service, taskdef)
         return {"service": self._service_json(state, service)}
-
-    def _new_deployment(self, service: Service, taskdef: TaskDefinitionInfo) -> Deployment:
-        return Deployment(new_deployment_id(self._rng), taskdef, self._sim.now, self._sim.now, service.launch_type,
-                          service.platform_version, service.network_configuration)
 
     def _update_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
-        primary = service.primary
         taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
         desired = _int(params, "desiredCount")
         config = self._deployment_configuration(params, service.config)
-        changed_shape = False
-        for key, attribute in (("loadBalancers", "load_balancers"), ("networkConfiguration", "network_configuration")):
-            if key in params and params[key] != getattr(service, attribute):
-                setattr(service, attribute, params[key])
-                changed_shape = True
-        if params.get("platformVersion") and params["platformVersion"] != service.platform_version:
-            service.platform_version, changed_shape = params["platformVersion"], True
-        if desired is not None and desired != service.desired_count:
-            service.desired_count = desired
-            service.stuck_reported = False
-        if config != service.config:
-            service.config = config
-            service.stuck_reported = False
-        service.extra.update({k: params[k] for k in _ECHOED if k in params})
-        new_revision = taskdef is not None and taskdef.arn != primary.task_definition.arn
-        if new_revision or changed_shape or params.get("forceNewDeployment"):
-            self._sim.add_deployment(service, self._new_deployment(service, taskdef or primary.task_definition))
-        else:
-            primary.updated_at = self._sim.now
+        shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
+                                                                ("networkConfiguration", "network_configuration"))
+                 if key in params}
+        if params.get("platformVersion"):
+            shape["platform_version"] = params["platformVersion"]
+        self._sim.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape,
+                                 echoed={k: params[k] for k in _ECHOED if k in params},
+                                 force=bool(params.get("forceNewDeployment")))
         return {"service": self._service_json(state, service)}
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
@@ -383,9 +353,7 @@ class RolloutEngine:
         service = self._service(state, params)
         if service.desired_count > 0 and not params.get("force"):
             raise InvalidParameterException("The service cannot be stopped while it is scaled above 0.")
-        service.desired_count = 0
-        service.status = "DRAINING"
-        service.steady = False
+        self._sim.delete_service(service)
         return {"service": self._service_json(state, service)}
 
     def _list_services(self, state: RegionState, params: Params) -> Params:
@@ -574,3 +542,26 @@ def _counts(tasks: list[Task]) -> Params:
         "runningCount": sum(t.last_status == "RUNNING" for t in tasks),
         "pendingCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
     }
+
+
+@dataclass(frozen=True)
+class Action:
+    """One ECS operation the engine answers: its handler (engine, region state, request body -> response body)
+    and whether it changes state (the scheduler then reacts at the instant of the request)."""
+
+    handler: Callable[[RolloutEngine, RegionState, Params], Params]
+    mutating: bool
+
+
+#: The one table of what the engine answers, by ECS operation name; the middleware routes these here.
+ACTIONS: dict[str, Action] = {
+    "CreateService": Action(RolloutEngine._create_service, mutating=True),
+    "UpdateService": Action(RolloutEngine._update_service, mutating=True),
+    "DeleteService": Action(RolloutEngine._delete_service, mutating=True),
+    "DescribeServices": Action(RolloutEngine._describe_services, mutating=False),
+    "ListServices": Action(RolloutEngine._list_services, mutating=False),
+    "RunTask": Action(RolloutEngine._run_task, mutating=True),
+    "StopTask": Action(RolloutEngine._stop_task, mutating=True),
+    "ListTasks": Action(RolloutEngine._list_tasks, mutating=False),
+    "DescribeTasks": Action(RolloutEngine._describe_tasks, mutating=False),
+}
