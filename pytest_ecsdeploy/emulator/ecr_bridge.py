@@ -22,16 +22,15 @@ account and region unless only another account or region has a repository of tha
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from . import moto_state
 from .registry import DOCKER_MANIFEST, MANIFEST_TYPES, LocalRegistry, RegistryError, digest_of
-from .server import read_body
+from .wsgi import Environ, StartResponse, WsgiApp, call_app, read_body, with_body
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +39,6 @@ __all__ = ["ECR_TARGET_PREFIX", "EVENTS_PATH", "EcrBridge"]
 ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
 EVENTS_PATH = "/_ecsdeploy/registry/events"
 _READS = ("DescribeImages", "BatchGetImage", "ListImages")
-
-
-StartResponse = Callable[..., Any]
-Environ = dict[str, Any]
-WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
 class EcrBridge:
@@ -90,7 +84,7 @@ class EcrBridge:
         except ValueError:
             params = None
         if not isinstance(params, dict):
-            return moto_app(_with_body(environ, body), start_response)
+            return moto_app(with_body(environ, body), start_response)
         repository = params.get("repositoryName")
         if action in _READS and isinstance(repository, str):
             self._sync(repository)
@@ -100,7 +94,7 @@ class EcrBridge:
         before: dict[str, set[str]] = {}
         if action == "BatchDeleteImage" and isinstance(repository, str):
             before = self._ecr_tags_by_digest(repository)
-        status, headers, answer = _call(moto_app, _with_body(environ, body))
+        status, headers, answer = call_app(moto_app, with_body(environ, body))
         if status.startswith("200"):
             try:
                 if action == "PutImage" and isinstance(repository, str):
@@ -208,28 +202,3 @@ class EcrBridge:
         for item in data.get("authorizationData") or []:
             item["proxyEndpoint"] = f"http://{self.registry.host}"
         return json.dumps(data).encode("utf-8")
-
-
-def _with_body(environ: Environ, body: bytes) -> Environ:
-    changed = dict(environ)
-    changed["wsgi.input"] = io.BytesIO(body)
-    changed["CONTENT_LENGTH"] = str(len(body))
-    return changed
-
-
-def _call(app: WsgiApp, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run a WSGI app to completion: (status line, headers, body)."""
-    captured: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-        captured["status"], captured["headers"] = status, list(headers)
-        return lambda data: None
-
-    chunks = app(environ, start_response)
-    try:
-        body = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return str(captured.get("status", "500 Internal Server Error")), captured.get("headers", []), body
