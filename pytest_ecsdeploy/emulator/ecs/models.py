@@ -151,10 +151,23 @@ class ServiceEvent:
 
 @dataclass
 class DeploymentConfiguration:
+    """A service's deploymentConfiguration; ``breaker_threshold`` is the circuit breaker's
+    ``thresholdConfiguration``, None when the service gives none (ECS's default applies)."""
+
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
     breaker_enable: bool = False
     breaker_rollback: bool = False
+    breaker_threshold: ThresholdConfiguration | None = None
+
+
+@dataclass(frozen=True)
+class ThresholdConfiguration:
+    """``deploymentCircuitBreaker.thresholdConfiguration``: ``type`` is COUNT, BOUNDED_PERCENT or
+    UNBOUNDED_PERCENT (see :func:`breaker_threshold`), ``value`` a count or a percentage of desiredCount."""
+
+    type: str = "BOUNDED_PERCENT"
+    value: int = 50
 
 
 @dataclass
@@ -229,9 +242,27 @@ class TargetRegistry(Protocol):
     def deregister(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool: ...
 
 
-def breaker_threshold(desired_count: int) -> int:
-    """Consecutive failed tasks that make a deployment FAILED: 0.5 x desiredCount, at least 3, at most 200."""
-    return min(max(math.ceil(0.5 * desired_count), 3), 200)
+THRESHOLD_TYPES = ("COUNT", "BOUNDED_PERCENT", "UNBOUNDED_PERCENT")
+
+
+def breaker_threshold(desired_count: int, threshold: ThresholdConfiguration | None = None) -> int:
+    """How many failed tasks make a deployment FAILED when its circuit breaker is on, as ECS computes it from
+    the service's (latest) desiredCount and ``thresholdConfiguration``:
+
+    - ``COUNT`` n: n (at least 1);
+    - ``BOUNDED_PERCENT`` p (the default, p = 50): p % of desiredCount rounded up, at least 3, at most 200;
+    - ``UNBOUNDED_PERCENT`` p: p % of desiredCount rounded up, at least 1.
+
+    >>> breaker_threshold(25), breaker_threshold(25, ThresholdConfiguration("COUNT", 5))
+    (13, 5)
+    """
+    config = threshold or ThresholdConfiguration()
+    if config.type == "COUNT":
+        return max(config.value, 1)
+    share = -(-config.value * desired_count // 100)  # rounded up, in integers: 7 % of 100 is 7, not 7.000...1
+    if config.type == "UNBOUNDED_PERCENT":
+        return max(share, 1)
+    return min(max(share, 3), 200)
 
 
 def _task_list(tasks: list[Task]) -> str:
@@ -483,7 +514,7 @@ class Simulation:
         deployment.failed_tasks += 1
         deployment.updated_at = t
         breaker = service.config.breaker_enable and deployment.rollout_state == "IN_PROGRESS"
-        tripped = deployment.failed_tasks >= breaker_threshold(service.desired_count)
+        tripped = deployment.failed_tasks >= breaker_threshold(service.desired_count, service.config.breaker_threshold)
         if breaker and tripped and deployment is service.primary:
             self._fail_deployment(state, service, deployment, t)
 

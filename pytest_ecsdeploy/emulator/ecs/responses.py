@@ -41,6 +41,7 @@ from .exceptions import (
     UnknownOperationException,
 )
 from .models import (
+    THRESHOLD_TYPES,
     Deployment,
     DeploymentConfiguration,
     RegionState,
@@ -48,6 +49,7 @@ from .models import (
     Simulation,
     Task,
     TaskDefinitionInfo,
+    ThresholdConfiguration,
 )
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,38 @@ def _int(params: Params, key: str, default: int | None = None, *, minimum: int =
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise InvalidParameterException(f"{key} must be an integer greater than or equal to {minimum}.")
     return value
+
+
+def deployment_configuration(params: Params, current: DeploymentConfiguration | None) -> DeploymentConfiguration:
+    """The ``deploymentConfiguration`` of a CreateService or UpdateService request, checked; what it leaves out
+    keeps its ``current`` value (CreateService: ECS's defaults). Raises InvalidParameterException."""
+    base = current or DeploymentConfiguration()
+    given = params.get("deploymentConfiguration") or {}
+    breaker = given.get("deploymentCircuitBreaker") or {}
+    config = DeploymentConfiguration(
+        minimum_healthy_percent=_int(given, "minimumHealthyPercent", base.minimum_healthy_percent) or 0,
+        maximum_percent=_int(given, "maximumPercent", base.maximum_percent) or 0,
+        breaker_enable=bool(breaker.get("enable", base.breaker_enable)),
+        breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
+        breaker_threshold=_threshold(breaker["thresholdConfiguration"]) if "thresholdConfiguration" in breaker
+        else base.breaker_threshold,
+    )
+    if config.minimum_healthy_percent > 100:
+        raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
+    if config.maximum_percent < config.minimum_healthy_percent:
+        raise InvalidParameterException("maximumPercent must not be lower than minimumHealthyPercent.")
+    return config
+
+
+def _threshold(given: Any) -> ThresholdConfiguration:
+    """``deploymentCircuitBreaker.thresholdConfiguration`` checked: a type of THRESHOLD_TYPES (default
+    BOUNDED_PERCENT) and a value that is an integer of 0 or more (default 50)."""
+    if not isinstance(given, dict):
+        raise InvalidParameterException("thresholdConfiguration must be an object with a type and a value.")
+    kind = given.get("type", "BOUNDED_PERCENT")
+    if kind not in THRESHOLD_TYPES:
+        raise InvalidParameterException(f"thresholdConfiguration type must be one of {', '.join(THRESHOLD_TYPES)}.")
+    return ThresholdConfiguration(str(kind), _int(given, "value", 50) or 0)
 
 
 def _name(reference: str) -> str:
@@ -261,23 +295,6 @@ class RolloutEngine:
 
     # Services -------------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _deployment_configuration(params: Params, current: DeploymentConfiguration | None) -> DeploymentConfiguration:
-        base = current or DeploymentConfiguration()
-        given = params.get("deploymentConfiguration") or {}
-        breaker = given.get("deploymentCircuitBreaker") or {}
-        config = DeploymentConfiguration(
-            minimum_healthy_percent=_int(given, "minimumHealthyPercent", base.minimum_healthy_percent) or 0,
-            maximum_percent=_int(given, "maximumPercent", base.maximum_percent) or 0,
-            breaker_enable=bool(breaker.get("enable", base.breaker_enable)),
-            breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
-        )
-        if config.minimum_healthy_percent > 100:
-            raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
-        if config.maximum_percent < config.minimum_healthy_percent:
-            raise InvalidParameterException("maximumPercent must not be lower than minimumHealthyPercent.")
-        return config
-
     def _launch_type(self, params: Params, taskdef: TaskDefinitionInfo) -> str:
         launch_type = params.get("launchType")
         if launch_type is None:
@@ -305,7 +322,7 @@ class RolloutEngine:
             raise InvalidParameterException("TaskDefinition must be specified for the ECS deployment controller.")
         taskdef = self._task_definition(state, params["taskDefinition"])
         desired = _int(params, "desiredCount", 0) or 0
-        config = self._deployment_configuration(params, None)
+        config = deployment_configuration(params, None)
         now = self._sim.now
         launch_type = self._launch_type(params, taskdef)
         platform = params.get("platformVersion") or ("LATEST" if launch_type == "FARGATE" else None)
@@ -322,7 +339,7 @@ class RolloutEngine:
         service = self._service(state, params)
         taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
         desired = _int(params, "desiredCount")
-        config = self._deployment_configuration(params, service.config)
+        config = deployment_configuration(params, service.config)
         shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
                                                                 ("networkConfiguration", "network_configuration"))
                  if key in params}
@@ -448,7 +465,11 @@ class RolloutEngine:
             "status": service.status, "desiredCount": service.desired_count, **_counts(tasks),
             "launchType": service.launch_type, "taskDefinition": service.task_definition_arn,
             "deploymentConfiguration": {
-                "deploymentCircuitBreaker": {"enable": config.breaker_enable, "rollback": config.breaker_rollback},
+                "deploymentCircuitBreaker": _with(
+                    {"enable": config.breaker_enable, "rollback": config.breaker_rollback},
+                    thresholdConfiguration=None if config.breaker_threshold is None else {
+                        "type": config.breaker_threshold.type, "value": config.breaker_threshold.value},
+                ),
                 "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
                 "strategy": "ROLLING",
             },
