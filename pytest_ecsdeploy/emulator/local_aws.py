@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import moto_state
 from .middleware import DEFAULT_REGION, Middleware
-from .runners.base import RUNNER_NAMES
+from .runners.base import check_runner_name
 from .wsgi import Server, make_server, moto_app, url_host
 
 if TYPE_CHECKING:
@@ -390,8 +390,4 @@ def _listen_ports(seed: Seed | None) -> dict[str, int]:
 
 def _runner_by_name(name: str) -> str | None:
     """None for the engine's SimulatedRunner; "docker" or "auto" (resolved at start)."""
-    if name == "simulated":
-        return None
-    if name in ("auto", "docker"):
-        return name
-    raise ValueError(f"'{name}' is not a task runner; choose one of: {', '.join(RUNNER_NAMES)}.")
+    return None if check_runner_name(name) == "simulated" else name

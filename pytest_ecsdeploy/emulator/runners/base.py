@@ -16,6 +16,13 @@ from typing import Any, Literal, Protocol
 #: How a LocalAWS is told which runner to use: ``auto`` is Docker when an engine answers, else simulated.
 RUNNER_NAMES = ("auto", "simulated", "docker")
 
+
+def check_runner_name(name: str) -> str:
+    """``name`` when it is one of RUNNER_NAMES; otherwise a ValueError that lists them."""
+    if name not in RUNNER_NAMES:
+        raise ValueError(f"'{name}' is not a task runner; choose one of: {', '.join(RUNNER_NAMES)}.")
+    return name
+
 HealthStatus = Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
 ContainerPhase = Literal["PULLING", "PULLED", "RUNNING", "STOPPED"]
 

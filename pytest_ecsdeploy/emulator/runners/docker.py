@@ -50,7 +50,15 @@ from typing import Any, Literal
 
 from .. import moto_state
 from ..clock import Timings
-from .base import RUNNER_NAMES, ContainerPhase, ContainerSpec, ContainerState, HealthStatus, TaskSpec, split_reference
+from .base import (
+    ContainerPhase,
+    ContainerSpec,
+    ContainerState,
+    HealthStatus,
+    TaskSpec,
+    check_runner_name,
+    split_reference,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +126,7 @@ def resolve_runner(choice: str, *, fake_clock: bool = False) -> RunnerName:
     """Which runner a LocalAWS uses for ``choice`` (``auto``, ``simulated`` or ``docker``): ``auto`` is Docker
     when an engine answers, unless time is a fake clock (real containers cannot follow it), else simulated.
     A ValueError names a choice that is not one of them."""
-    if choice not in RUNNER_NAMES:
-        raise ValueError(f"'{choice}' is not a task runner; choose one of: {', '.join(RUNNER_NAMES)}.")
-    if choice == "auto":
+    if check_runner_name(choice) == "auto":
         return "docker" if not fake_clock and docker_available() else "simulated"
     return "docker" if choice == "docker" else "simulated"
 
