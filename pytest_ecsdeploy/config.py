@@ -13,9 +13,7 @@ file, the table and the key, and what was expected.
 
 from __future__ import annotations
 
-import difflib
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +21,7 @@ from typing import Any
 
 from .aws import BACKENDS as _BACKEND_REGISTRY
 from .errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from .tomlfile import choices, describe, read_toml, render_template
 
 DEFAULT_CONFIG = Path("deployments") / "ecsdeploy.toml"
 BACKENDS = tuple(_BACKEND_REGISTRY)
@@ -93,8 +87,6 @@ _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "float": "a positive number", "bool": "true or false",
     "list": "a list of strings", "table": "a table",
 }
-_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -155,7 +147,7 @@ class Deployment:
         except KeyError:
             raise ConfigError(
                 f"{self.path}: service '{name}' is not in [services]; "
-                f"{_choices(name, self.services)}."
+                f"{choices(name, self.services)}."
             ) from None
 
 
@@ -177,7 +169,7 @@ class ConfigFile:
         """Resolve ``env_name`` and every service, filling placeholders; raises ConfigError."""
         if env_name not in self.environments:
             raise ConfigError(
-                f"'{env_name}' is not an environment in {self.path}; {_choices(env_name, self.environments)}."
+                f"'{env_name}' is not an environment in {self.path}; {choices(env_name, self.environments)}."
             )
         raw = self.environments[env_name]
         table = f"[environments.{env_name}]"
@@ -282,59 +274,12 @@ class Variables(Mapping[str, str]):
         return self.get(name)
 
 
-def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> str:
-    """Fill ``${VAR}`` and ``${VAR:-fallback}`` in ``text``; ``$${`` is a literal ``${``.
-
-    ``lookup`` is a mapping or a callable returning ``None`` for an unset name. ``where`` starts the error
-    message (``"deployments/ecsdeploy.toml: [environments.prod] role_arn"``).
-    """
-    get = lookup if callable(lookup) else lookup.get
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "$${":
-            return "${"
-        body = match.group(1)
-        if body is None:
-            raise ConfigError(f"{where}: '${{' is not closed by '}}'; write '$${{' for a literal '${{'.")
-        name, has_default, default = body.partition(":-")
-        if not _VAR_NAME.match(name):
-            raise ConfigError(f"{where}: '${{{body}}}' is not a variable name (letters, digits and _).")
-        value = get(name)
-        if value is None:
-            if has_default:
-                return default
-            raise ConfigError(
-                f"{where}: variable ${{{name}}} is not set; pass --var {name}=VALUE or set it in the environment."
-            )
-        return str(value)
-
-    return _PLACEHOLDER.sub(replace, text)
-
-
-def read_toml(path: Path, *, missing: str, kind: str) -> dict[str, Any]:
-    """``path`` parsed as TOML; a missing file, a folder, bytes that are not UTF-8 or invalid TOML is one sentence.
-
-    ``missing`` ends the sentence for a missing file (what to do), ``kind`` names the file a folder is not.
-    """
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; {missing}.") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory, not {kind}.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
-
-
 def load_config(path: Path) -> ConfigFile:
     """Read and check ``path`` whole; raises ConfigError for a missing file, invalid TOML or a wrong key."""
     data = read_toml(path, missing="create it or pass --ecsdeploy-config PATH", kind="an ecsdeploy.toml file")
     for key in data:
         if key not in TOP_LEVEL:
-            raise ConfigError(f"{path}: unknown table [{key}]; {_choices(key, TOP_LEVEL, 'expected one of')}.")
+            raise ConfigError(f"{path}: unknown table [{key}]; {choices(key, TOP_LEVEL, 'expected one of')}.")
     defaults = _table(path, data, "defaults", "[defaults]")
     _check_keys(path, "[defaults]", defaults, DEFAULTS_KEYS)
     environments = _table(path, data, "environments", "[environments]")
@@ -343,16 +288,16 @@ def load_config(path: Path) -> ConfigFile:
     for name, env in environments.items():
         table = f"[environments.{name}]"
         if not isinstance(env, dict):
-            raise ConfigError(f"{path}: {table} must be a table, got {_describe(env)}.")
+            raise ConfigError(f"{path}: {table} must be a table, got {describe(env)}.")
         _check_keys(path, table, env, ENVIRONMENT_KEYS)
         for var, value in env.get("vars", {}).items():
             if not isinstance(value, (str, int, float, bool)):
-                raise ConfigError(f"{path}: {table} vars.{var}: expected a string, got {_describe(value)}.")
+                raise ConfigError(f"{path}: {table} vars.{var}: expected a string, got {describe(value)}.")
     services = _table(path, data, "services", "[services]")
     for name, svc in services.items():
         table = f"[services.{name}]"
         if not isinstance(svc, dict):
-            raise ConfigError(f"{path}: {table} must be a table, got {_describe(svc)}.")
+            raise ConfigError(f"{path}: {table} must be a table, got {describe(svc)}.")
         _check_keys(path, table, svc, SERVICE_KEYS)
         if "containers" in svc and not svc["containers"]:
             raise ConfigError(f"{path}: {table} containers: expected at least one container name.")
@@ -375,7 +320,7 @@ def find_config(explicit: str | None, rootdir: Path, args: list[str]) -> Path:
 def _table(path: Path, data: Mapping[str, Any], key: str, label: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{path}: {label} must be a table, got {_describe(value)}.")
+        raise ConfigError(f"{path}: {label} must be a table, got {describe(value)}.")
     return value
 
 
@@ -383,9 +328,9 @@ def _check_keys(path: Path, table: str, values: Mapping[str, Any], schema: Mappi
     for key, value in values.items():
         spec = schema.get(key)
         if spec is None:
-            raise ConfigError(f"{path}: {table} has an unknown key '{key}'; {_choices(key, schema, 'valid keys are')}.")
+            raise ConfigError(f"{path}: {table} has an unknown key '{key}'; {choices(key, schema, 'valid keys are')}.")
         if not _has_type(value, spec.type):
-            raise ConfigError(f"{path}: {table} {key}: expected {_TYPE_WORDS[spec.type]}, got {_describe(value)}.")
+            raise ConfigError(f"{path}: {table} {key}: expected {_TYPE_WORDS[spec.type]}, got {describe(value)}.")
         if "${" not in str(value):  # a placeholder is checked once it is filled (_check_choices)
             _check_choices(path, table, {key: value}, schema)
     for key, spec in schema.items():
@@ -412,31 +357,6 @@ def _has_type(value: Any, kind: str) -> bool:
     if kind == "list":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     return isinstance(value, dict)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, int):
-        return f"{value} (an integer)"
-    if isinstance(value, float):
-        return f"{value} (a number)"
-    if isinstance(value, str):
-        return f"'{value}' (a string)"
-    if isinstance(value, list):
-        return "a list" if all(isinstance(v, str) for v in value) else "a list with values that are not strings"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _choices(word: str, options: Any, lead: str = "choose one of") -> str:
-    names = sorted(options)
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6) or [
-        n for n in names if len(word) >= 3 and (n.startswith(word) or word.startswith(n))
-    ][:1]
-    listing = f"{lead}: {', '.join(names)}" if names else "none are defined"
-    return f"did you mean '{close[0]}'? ({listing})" if close else listing
 
 
 def reference_markdown() -> str:

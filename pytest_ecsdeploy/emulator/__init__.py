@@ -12,6 +12,6 @@ Example::
 
 from __future__ import annotations
 
-from .server import LocalAWS
+from .local_aws import LocalAWS
 
 __all__ = ["LocalAWS"]

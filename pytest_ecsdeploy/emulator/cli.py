@@ -28,10 +28,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
-from .server import RUNNER_NAMES
+from .runners.base import RUNNER_NAMES
 
 if TYPE_CHECKING:
-    from .server import LocalAWS
+    from .local_aws import LocalAWS
 
 PROG = "ecsdeploy-emulator"
 DEFAULT_PORT = 4566  # LocalStack's edge port: tools that default to it find the emulator there
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s %(name)s: %(message)s")
 
     from ..errors import ConfigError, EcsDeployError
-    from .server import LocalAWS
+    from .local_aws import LocalAWS
 
     seed = None
     try:
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _banner(aws: LocalAWS) -> str:
-    from .server import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+    from .local_aws import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
     url = aws.endpoint_url
     if aws.runner_name == "docker":

@@ -2,7 +2,7 @@
 its bridge to moto, the load balancers' endpoints, and a fresh :class:`DockerRunner` for each engine.
 
 ``LocalAWS(runner="docker")`` uses it always, ``runner="auto"`` when a Docker engine answers (see
-:func:`~pytest_ecsdeploy.emulator.docker_runner.resolve_runner`); ``runner="simulated"`` (the default) never.
+:func:`~pytest_ecsdeploy.emulator.runners.docker.resolve_runner`); ``runner="simulated"`` (the default) never.
 Example::
 
     backend = DockerBackend(account="123456789012", region="us-east-1", engine=lambda: engine)
@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .docker_runner import DockerRunner, read_secret, remove_images_of
+from .ecr_bridge import EVENTS_PATH, EcrBridge
 from .loadbalancer import LoadBalancers
-from .registry import EVENTS_PATH, EcrBridge, LocalRegistry, RegistryError, find_registry_binary
+from .registry import LocalRegistry, RegistryError, find_registry_binary, seed_layer
+from .runners.docker import DockerRunner, read_secret, remove_images_of
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DockerBackend", "EVENTS_PATH", "docker_unavailable_reason"]
+__all__ = ["DockerBackend", "docker_unavailable_reason"]
 
 
 def docker_unavailable_reason() -> str | None:
@@ -32,8 +33,8 @@ def docker_unavailable_reason() -> str | None:
     distribution registry is installed and a static busybox is there for seeded images."""
     import os
 
-    from .docker_runner import docker_available
     from .registry import BUSYBOX
+    from .runners.docker import docker_available
 
     if not docker_available():
         return "no Docker engine answers (start dockerd, or set DOCKER_HOST)"
@@ -102,9 +103,7 @@ class DockerBackend:
         if self.registry is None:
             return None
         try:
-            from .registry import _seed_layer
-
-            _seed_layer()
+            seed_layer()
         except RegistryError as exc:
             log.warning("seeded images stay placeholders Docker cannot run: %s", exc)
             return None

@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from . import moto_state
+from .runners.base import split_reference
+
 log = logging.getLogger(__name__)
 
 __all__ = ["LoadBalancers", "Target", "simulated_answer"]
@@ -125,7 +128,7 @@ class LoadBalancers:
         """``http://127.0.0.1:PORT`` of a target group (name or ARN), opening its endpoint if needed.
 
         Raises LookupError when no target group of that name or ARN exists."""
-        arn = target_group if target_group.startswith("arn:") else self._arn_of(target_group)
+        arn = target_group if target_group.startswith("arn:") else moto_state.target_group_arn(target_group)
         if arn is None:
             raise LookupError(f"no target group named '{target_group}'.")
         listener = self._listener(arn)
@@ -176,7 +179,7 @@ class LoadBalancers:
                     arn = balancer.get("targetGroupArn")
                     if not arn:
                         continue
-                    registered = _registered(arn)
+                    registered = moto_state.registered_targets(arn)
                     found = routes.setdefault(arn, [])
                     for task in tasks:
                         if not _serves(task, service, registered):
@@ -211,29 +214,6 @@ class LoadBalancers:
             log.info("target group %s: http://127.0.0.1:%d", name, listener.port)
             return listener
 
-    def _arn_of(self, name: str) -> str | None:
-        from moto.core.base_backend import backend_lock
-        from moto.elbv2.models import elbv2_backends
-
-        with backend_lock:
-            backends = [b for regions in dict.values(elbv2_backends) for b in dict.values(regions)]
-        for backend in backends:
-            for group in list(backend.target_groups.values()):
-                if group.name == name:
-                    return str(group.arn)
-        return None
-
-
-def _registered(arn: str) -> set[str]:
-    """The target ids (task IPs) registered in a target group of moto's ELBv2."""
-    from moto.elbv2.models import elbv2_backends
-
-    parts = arn.split(":")
-    try:
-        group = elbv2_backends[parts[4]][parts[3]].target_groups.get(arn)
-    except (IndexError, KeyError):
-        return set()
-    return set(group.targets) if group is not None else set()
 
 
 def _serves(task: Mapping[str, Any], service: Mapping[str, Any], registered: set[str]) -> bool:
@@ -266,11 +246,9 @@ def simulated_answer(path: str, version: str) -> tuple[int, bytes]:
 def _version(task: Mapping[str, Any], container_name: str | None) -> str:
     """The tag of the image the task's container runs: from its reference (``repo:tag``), else the ECR tag of
     its digest (a digest-pinned ``repo@sha256:...``), else the digest itself; ``latest`` for neither."""
-    from .runners import _split_reference
-
     container: Mapping[str, Any] = next(
         (c for c in task.get("containers") or [] if c.get("name") == container_name), {})
-    name, tag, digest = _split_reference(str(container.get("image") or ""))
+    name, tag, digest = split_reference(str(container.get("image") or ""))
     if tag:
         return tag
     digest = digest or container.get("imageDigest")
@@ -278,22 +256,7 @@ def _version(task: Mapping[str, Any], container_name: str | None) -> str:
         return "latest"
     host, _, path = name.partition("/")
     repository = path if path and ("." in host or ":" in host or host == "localhost") else name
-    return _ecr_tag(repository, str(digest)) or str(digest)
-
-
-def _ecr_tag(repository: str, digest: str) -> str | None:
-    """The first tag ECR (moto) gives the image ``digest`` in a repository named ``repository``, any account."""
-    from moto.core.base_backend import backend_lock
-    from moto.ecr.models import ecr_backends
-
-    with backend_lock:
-        backends = [b for regions in dict.values(ecr_backends) for b in dict.values(regions)]
-    for backend in backends:
-        found = backend.repositories.get(repository)
-        for image in list(found.images) if found is not None else []:
-            if image.get_image_digest() == digest and image.image_tags:
-                return str(image.image_tags[0])
-    return None
+    return moto_state.ecr_tag_of(repository, str(digest)) or str(digest)
 
 
 def _handler(balancers: LoadBalancers, arn: str) -> type[BaseHTTPRequestHandler]:

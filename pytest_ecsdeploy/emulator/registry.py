@@ -1,25 +1,8 @@
 """ECR's data plane for the embedded local AWS: a real OCI registry that ``docker push`` and ``docker pull`` use.
 
 When the Docker runner is on, :class:`LocalRegistry` runs Debian's ``docker-registry`` (the distribution registry
-v2) on a free loopback port, with its storage in a temporary folder, and :class:`EcrBridge` keeps it and moto's
-ECR in step, the way LocalStack's ECR does with ``ECR_ENDPOINT_STRATEGY=off``:
-
-- repository URIs are ``127.0.0.1:PORT/<repository>`` (moto's ``<account>.dkr.ecr.<region>.amazonaws.com/...``
-  would need DNS and TLS), and GetAuthorizationToken's ``proxyEndpoint`` is ``http://127.0.0.1:PORT``; the
-  registry needs no login (Docker trusts plain-HTTP registries on 127.0.0.0/8);
-- an image pushed with ``docker push`` appears in DescribeImages / BatchGetImage with the registry's digest:
-  the registry reports each push to ``POST /_ecsdeploy/registry/events`` and the bridge puts the manifest
-  into moto; ECR reads of a repository (DescribeImages, BatchGetImage, ListImages) first import any tag the
-  registry has and ECR has not heard of, so a read right after ``docker push`` never races the notification;
-- an image put through PutImage (``ecr.promote``, a seed) is pushed into the registry too, so Docker can pull it:
-  its blobs must be in the registry already (in any repository: they are mounted across), which holds for
-  promotions of pushed images and for seeded images (:meth:`LocalRegistry.seed_manifest` uploads real blobs);
-  PutImage's digest is the manifest's sha256, as ECR computes it (moto would derive one from the layers);
-- BatchDeleteImage deletes the manifest from the registry once no ECR tag points at it.
-
-Every repository of every account and region shares the one registry (as with LocalStack), so
-repositories with the same name in two accounts share images there; pushes are recorded in the LocalAWS's own
-account and region unless only another account or region has a repository of that name.
+v2) on a free loopback port, with its storage in a temporary folder; ``ecr_bridge.EcrBridge`` keeps it and
+moto's ECR in step. This module knows nothing of moto: it speaks the registry's HTTP API.
 
 Seeded images: with Docker, every ``repository:tag`` a seed lists is a real image of about 1 MB (Debian's static
 busybox, ``/bin/busybox`` from busybox-static) whose process answers ``GET /health`` and ``GET /version`` (the
@@ -45,17 +28,13 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-from .server import read_body
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EcrBridge", "LocalRegistry", "RegistryError", "find_registry_binary"]
+__all__ = ["LocalRegistry", "RegistryError", "digest_of", "find_registry_binary", "seed_layer"]
 
-ECR_TARGET_PREFIX = "AmazonEC2ContainerRegistry_V20150921."
-EVENTS_PATH = "/_ecsdeploy/registry/events"
 BUSYBOX = "/bin/busybox"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_TYPES = (
@@ -66,7 +45,6 @@ MANIFEST_TYPES = (
 )
 _LAYER_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 _CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
-_READS = ("DescribeImages", "BatchGetImage", "ListImages")
 
 #: The seeded images' program: /health and /version on $PORT, exits 0 on SIGTERM.
 SEED_START_SCRIPT = """\
@@ -102,7 +80,8 @@ def _free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _digest(data: bytes) -> str:
+def digest_of(data: bytes) -> str:
+    """``sha256:<hex>`` of ``data``: a blob's or a manifest's digest, as the registry and ECR compute it."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -265,14 +244,14 @@ class LocalRegistry:
         if status != 200:
             raise RegistryError(f"the registry has no manifest {repository}:{reference} (HTTP {status}).")
         media_type = headers.get("content-type", "").split(";")[0] or DOCKER_MANIFEST
-        return body, media_type, headers.get("docker-content-digest") or _digest(body)
+        return body, media_type, headers.get("docker-content-digest") or digest_of(body)
 
     def has_blob(self, repository: str, digest: str) -> bool:
         return self.request("HEAD", f"/v2/{repository}/blobs/{digest}")[0] == 200
 
     def upload_blob(self, repository: str, data: bytes) -> str:
         """Upload ``data`` as a blob of ``repository`` (monolithic upload) unless it is there; its digest."""
-        digest = _digest(data)
+        digest = digest_of(data)
         if self.has_blob(repository, digest):
             return digest
         status, headers, body = self.request("POST", f"/v2/{repository}/blobs/uploads/")
@@ -306,7 +285,7 @@ class LocalRegistry:
                 f"the registry refused the manifest {repository}:{reference} (HTTP {status}): "
                 f"{body.decode('utf-8', 'replace')[:300]}"
             )
-        return headers.get("docker-content-digest") or _digest(manifest)
+        return headers.get("docker-content-digest") or digest_of(manifest)
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         return self.request("DELETE", f"/v2/{repository}/manifests/{digest}")[0] == 202
@@ -343,7 +322,7 @@ class LocalRegistry:
     def seed_manifest(self, repository: str, tag: str) -> str:
         """Upload a real image for ``repository:tag`` (busybox serving /health and /version on $PORT) and
         return its manifest (Docker v2 schema 2) for PutImage; the tag itself is set by PutImage."""
-        layer, diff_id = _seed_layer()
+        layer, diff_id = seed_layer()
         config = json.dumps(
             {
                 "architecture": _architecture(),
@@ -392,9 +371,9 @@ _layer_cache: tuple[bytes, str] | None = None
 _layer_lock = threading.Lock()
 
 
-def _seed_layer() -> tuple[bytes, str]:
+def seed_layer() -> tuple[bytes, str]:
     """The seeded images' one layer (gzip'd tar: busybox, /bin/sh, /app/start.sh) and its diff id, built
-    byte-for-byte the same every time (fixed owners, modes and times)."""
+    byte-for-byte the same every time (fixed owners, modes and times); RegistryError without a static busybox."""
     global _layer_cache
     with _layer_lock:
         if _layer_cache is not None:
@@ -428,247 +407,5 @@ def _seed_layer() -> tuple[bytes, str]:
         compressed = io.BytesIO()
         with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0, compresslevel=6) as zipped:
             zipped.write(tar_bytes)
-        _layer_cache = (compressed.getvalue(), _digest(tar_bytes))
+        _layer_cache = (compressed.getvalue(), digest_of(tar_bytes))
         return _layer_cache
-
-
-# -- moto's ECR and the registry ----------------------------------------------------------------------------
-
-
-class _UriProperty:
-    """Replaces moto's ``Repository.uri`` (set once in ``__init__``) with ``<registry host>/<name>`` while a
-    registry is on; off, it answers what moto set."""
-
-    host: str | None = None
-
-    def __get__(self, repository: Any, owner: type | None = None) -> Any:
-        if repository is None:
-            return self
-        if _UriProperty.host:
-            return f"{_UriProperty.host}/{repository.name}"
-        return repository.__dict__.get("_ecsdeploy_moto_uri", repository.__dict__.get("uri"))
-
-    def __set__(self, repository: Any, value: str) -> None:
-        repository.__dict__["_ecsdeploy_moto_uri"] = value
-
-
-def set_repository_host(host: str | None) -> None:
-    """Make moto's ECR report repository URIs on ``host`` (``127.0.0.1:PORT``), or moto's own when None."""
-    from moto.ecr.models import Repository
-
-    if not isinstance(Repository.__dict__.get("uri"), _UriProperty):
-        setattr(Repository, "uri", _UriProperty())  # noqa: B010 - a data descriptor on moto's class
-    _UriProperty.host = host
-
-
-StartResponse = Callable[..., Any]
-Environ = dict[str, Any]
-WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-
-class EcrBridge:
-    """Keeps moto's ECR and a :class:`LocalRegistry` in step (see the module docstring).
-
-    ``account`` and ``region`` say where pushes land when a repository name exists in several accounts or
-    regions (the LocalAWS's own). The WSGI middleware sends it every ECR request (:meth:`handle_ecr`) and the
-    registry's notifications (:meth:`handle_events`).
-    """
-
-    def __init__(self, registry: LocalRegistry, *, account: str, region: str) -> None:
-        self.registry = registry
-        self.account = account
-        self.region = region
-        self._lock = threading.RLock()
-        # (repository, tag, digest) states of the registry already reconciled with ECR: imported, or
-        # overridden through the ECR API (a tag moved or deleted); a read never imports them again.
-        self._seen: set[tuple[str, str | None, str]] = set()
-
-    def start(self) -> None:
-        set_repository_host(self.registry.host)
-
-    def stop(self) -> None:
-        set_repository_host(None)
-
-    def reset(self) -> None:
-        """Forget everything and empty the registry (LocalAWS.reset empties moto)."""
-        with self._lock:
-            self._seen.clear()
-            try:
-                self.registry.clear()
-            except OSError:
-                log.warning("could not empty the local registry", exc_info=True)
-
-    # -- the WSGI side ----------------------------------------------------------------------------------------
-
-    def handle_ecr(self, environ: Environ, start_response: StartResponse, moto_app: WsgiApp,
-                   action: str) -> Iterable[bytes]:
-        """Answer one ECR request through moto, with the registry's side of it before or after."""
-        body = read_body(environ)
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
-            return moto_app(_with_body(environ, body), start_response)
-        repository = params.get("repositoryName")
-        if action in _READS and isinstance(repository, str):
-            self._sync(repository)
-        if action == "PutImage" and isinstance(params.get("imageManifest"), str) and not params.get("imageDigest"):
-            params["imageDigest"] = _digest(params["imageManifest"].encode("utf-8"))
-            body = json.dumps(params).encode("utf-8")
-        before: dict[str, set[str]] = {}
-        if action == "BatchDeleteImage" and isinstance(repository, str):
-            before = self._ecr_tags_by_digest(repository)
-        status, headers, answer = _call(moto_app, _with_body(environ, body))
-        if status.startswith("200"):
-            try:
-                if action == "PutImage" and isinstance(repository, str):
-                    self._after_put_image(repository, params)
-                elif action == "BatchDeleteImage" and isinstance(repository, str):
-                    self._after_delete(repository, before)
-                elif action == "GetAuthorizationToken":
-                    answer = self._with_proxy_endpoint(answer)
-            except (OSError, RegistryError, ValueError, KeyError):
-                log.warning("the local registry could not follow %s", action, exc_info=True)
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(answer))))
-        start_response(status, headers)
-        return [answer]
-
-    def handle_events(self, body: bytes) -> int:
-        """The registry's notification envelope: import each manifest push; the number imported."""
-        try:
-            events = json.loads(body or b"{}").get("events") or []
-        except (ValueError, AttributeError):
-            return 0
-        imported = 0
-        for event in events:
-            target = event.get("target") or {}
-            if event.get("action") != "push" or target.get("mediaType") not in MANIFEST_TYPES:
-                continue
-            repository, tag, digest = target.get("repository"), target.get("tag"), target.get("digest")
-            if not isinstance(repository, str) or not isinstance(digest, str):
-                continue
-            try:
-                with self._lock:
-                    if tag:
-                        imported += self._reconcile(repository, str(tag))
-                    elif (repository, None, digest) not in self._seen:
-                        self._seen.add((repository, None, digest))
-                        imported += self._import(repository, None, digest)
-            except (OSError, RegistryError):
-                log.warning("could not import the push of %s:%s into ECR", repository, tag, exc_info=True)
-        return imported
-
-    # -- reconciling ------------------------------------------------------------------------------------------
-
-    def _sync(self, repository: str) -> None:
-        try:
-            with self._lock:
-                for tag in self.registry.tags(repository):
-                    self._reconcile(repository, tag)
-        except (OSError, RegistryError):
-            log.warning("could not read repository %s from the local registry", repository, exc_info=True)
-
-    def _reconcile(self, repository: str, tag: str) -> int:
-        digest = self.registry.resolve(repository, tag)
-        if digest is None or (repository, tag, digest) in self._seen:
-            return 0
-        self._seen.add((repository, tag, digest))
-        return self._import(repository, tag, digest)
-
-    def _import(self, repository: str, tag: str | None, digest: str) -> int:
-        from moto.ecr.exceptions import ImageAlreadyExistsException
-
-        backend = self._backend_of(repository)
-        if backend is None:
-            log.warning("pushed %s:%s to the local registry, but no ECR repository is named %s; ECR does not "
-                        "list it", repository, tag, repository)
-            return 0
-        manifest, media_type, digest = self.registry.manifest(repository, digest)
-        try:
-            backend.put_image(repository, manifest.decode("utf-8"), tag, media_type, digest)
-        except ImageAlreadyExistsException as exc:
-            if digest not in str(exc):  # not this image again: an IMMUTABLE tag ECR would have refused
-                log.warning("ECR refused the push of %s:%s: %s", repository, tag, exc)
-            return 0
-        return 1
-
-    def _backend_of(self, repository: str) -> Any:
-        from moto.ecr.models import ecr_backends
-
-        try:
-            own = ecr_backends[self.account][self.region]
-            if repository in own.repositories:
-                return own
-        except KeyError:
-            pass
-        from moto.core.base_backend import backend_lock
-
-        with backend_lock:
-            regions = [backend for by_region in dict.values(ecr_backends) for backend in dict.values(by_region)]
-        return next((backend for backend in regions if repository in backend.repositories), None)
-
-    def _after_put_image(self, repository: str, params: dict[str, Any]) -> None:
-        manifest = str(params["imageManifest"]).encode("utf-8")
-        media_type = params.get("imageManifestMediaType") or json.loads(manifest).get("mediaType") or DOCKER_MANIFEST
-        tag = params.get("imageTag")
-        with self._lock:
-            try:
-                digest = self.registry.push_manifest(repository, tag or _digest(manifest), manifest, media_type)
-            except RegistryError as exc:
-                # ECR accepted it; Docker cannot pull it (for example a made-up manifest): say so once
-                log.info("PutImage %s:%s is in ECR but not in the local registry: %s", repository, tag, exc)
-                if tag:
-                    current = self.registry.resolve(repository, tag)
-                    if current is not None:
-                        self._seen.add((repository, tag, current))  # ECR moved the tag: keep it moved
-                return
-            self._seen.add((repository, tag, digest))
-
-    def _ecr_tags_by_digest(self, repository: str) -> dict[str, set[str]]:
-        backend = self._backend_of(repository)
-        if backend is None:
-            return {}
-        return {image.get_image_digest(): set(image.image_tags) for image in backend.repositories[repository].images}
-
-    def _after_delete(self, repository: str, before: dict[str, set[str]]) -> None:
-        after = self._ecr_tags_by_digest(repository)
-        with self._lock:
-            for digest, tags in before.items():
-                for tag in tags - after.get(digest, set()):
-                    self._seen.add((repository, tag, digest))
-                if digest not in after:
-                    self._seen.add((repository, None, digest))
-                    self.registry.delete_manifest(repository, digest)
-
-    def _with_proxy_endpoint(self, answer: bytes) -> bytes:
-        data = json.loads(answer)
-        for item in data.get("authorizationData") or []:
-            item["proxyEndpoint"] = f"http://{self.registry.host}"
-        return json.dumps(data).encode("utf-8")
-
-
-def _with_body(environ: Environ, body: bytes) -> Environ:
-    changed = dict(environ)
-    changed["wsgi.input"] = io.BytesIO(body)
-    changed["CONTENT_LENGTH"] = str(len(body))
-    return changed
-
-
-def _call(app: WsgiApp, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run a WSGI app to completion: (status line, headers, body)."""
-    captured: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-        captured["status"], captured["headers"] = status, list(headers)
-        return lambda data: None
-
-    chunks = app(environ, start_response)
-    try:
-        body = b"".join(chunks)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    return str(captured.get("status", "500 Internal Server Error")), captured.get("headers", []), body

@@ -1,4 +1,4 @@
-"""What the embedded local AWS holds when it starts: the seed schema, its checks, and applying it.
+"""What the embedded local AWS holds when it starts: the seed schema and its checks (``seeding`` applies it).
 
 The same tables come from three places:
 
@@ -26,7 +26,10 @@ Schema (every key optional)::
     desired_count = 2                           # default 1
     launch_type = "FARGATE"                     # or "EC2" (default FARGATE)
     deployment_configuration = { minimum_healthy_percent = 100, maximum_percent = 200,
-                                 circuit_breaker = true, rollback = true }   # ECS's defaults when left out
+                                 circuit_breaker = true, rollback = true }
+                                                # each key optional; left out: 100, 200, and the circuit
+                                                #   breaker and rollback off (CreateService's defaults);
+                                                #   rollback needs circuit_breaker = true
     load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
                                                 # listen_port = 8080 (optional): the target group's local
                                                 #   endpoint listens on 127.0.0.1:8080
@@ -46,15 +49,11 @@ Schema (every key optional)::
     command = ["/bin/sh", "-c", "migrate"]      #   RunTask override) behave so, the service's tasks do not
 
 Templates: ``${VAR}``, ``${VAR:-default}`` and ``$${`` are rendered from ``variables`` with the same helper as
-ecsdeploy.toml (``pytest_ecsdeploy.config.render_template``); the process environment is not read unless it
+ecsdeploy.toml (``pytest_ecsdeploy.tomlfile.render_template``); the process environment is not read unless it
 is part of ``variables``. A template may be a RegisterTaskDefinition payload or DescribeTaskDefinition output
 (``{"taskDefinition": {...}, "tags": [...]}``): read-only fields (taskDefinitionArn, revision, status, ...)
 are dropped. A service's family is the template's ``family`` (else the service name); in
 ``[task_definitions]`` the key is the family. An image in ``images`` becomes ``<repositoryUri>:<tag>``.
-
-Everything is created in the LocalAWS's account and region through the endpoint's public API (boto3), and
-each service through the rollout engine's ``seed_service``, so it starts with one COMPLETED deployment and
-``desired_count`` RUNNING tasks.
 
 Every mistake is a :class:`~pytest_ecsdeploy.errors.ConfigError` with one sentence naming where it is::
 
@@ -67,16 +66,15 @@ Every mistake is a :class:`~pytest_ecsdeploy.errors.ConfigError` with one senten
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from ..config import _choices, _describe, read_toml, render_template
 from ..errors import ConfigError
+from ..tomlfile import choices, closest, describe, read_toml, render_template
 
 __all__ = [
     "Seed",
@@ -85,14 +83,11 @@ __all__ = [
     "SeedLoadBalancer",
     "SeedRepository",
     "SeedService",
-    "SeedTarget",
     "SeedTaskDefinition",
-    "apply_seed",
     "load_seed_file",
     "parse_seed",
 ]
 
-MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 READ_ONLY_TASK_DEFINITION_FIELDS = (
     "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
     "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
@@ -157,7 +152,7 @@ class SeedLoadBalancer:
     target_group: str
     container: str
     port: int
-    listen_port: int | None = None  # issue 7: the local endpoint's port (any runner); None: a free one
+    listen_port: int | None = None  # the target group's endpoint port on 127.0.0.1 (any runner); None: a free one
 
 
 @dataclass(frozen=True)
@@ -185,7 +180,7 @@ class SeedImageBehaviour:
 
 @dataclass(frozen=True)
 class Seed:
-    """A checked seed, ready for :func:`apply_seed`.
+    """A checked seed, ready for ``seeding.apply_seed``.
 
     Example::
 
@@ -201,19 +196,6 @@ class Seed:
     secrets: Mapping[str, str] = field(default_factory=dict)
     ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
     image_behaviours: tuple[SeedImageBehaviour, ...] = ()
-
-
-class SeedTarget(Protocol):
-    """What :func:`apply_seed` needs: boto3 clients for the endpoint and the engine's ``seed_service``."""
-
-    account_id: str
-    region: str
-
-    def client(self, service_name: str, *, region_name: str | None = None) -> Any: ...
-
-    def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]: ...
-
-    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
@@ -279,7 +261,7 @@ def parse_seed(
     table = w.table("task_definitions")
     for family, path in _mapping(w, top, "task_definitions", mapping.get("task_definitions", {})).items():
         if not isinstance(path, str):
-            raise w.error(table, _key(family), f"expected a template path (a string), got {_describe(path)}.")
+            raise w.error(table, _key(family), f"expected a template path (a string), got {describe(path)}.")
         if not _NAME.match(family):
             raise w.error(table, _key(family), "is not a valid family name (letters, digits, _ and -).")
         task_definitions[family] = _template(w, table, _key(family), path, base_dir, variables, family)
@@ -292,7 +274,7 @@ def parse_seed(
     table = w.table("secrets")
     for name, value in _mapping(w, top, "secrets", mapping.get("secrets", {})).items():
         if not isinstance(value, str):
-            raise w.error(table, _key(name), f"expected the secret string, got {_describe(value)}.")
+            raise w.error(table, _key(name), f"expected the secret string, got {describe(value)}.")
         secrets[name] = value
 
     parameters: dict[str, tuple[str, str]] = {}
@@ -303,12 +285,12 @@ def parse_seed(
             continue
         if not isinstance(value, Mapping):
             raise w.error(table, _key(name), f"expected a string or a table {{ value, type }}, got "
-                                             f"{_describe(value)}.")
+                                             f"{describe(value)}.")
         inner = w.table("ssm_parameters", name)
         _check_table(w, inner, value, _PARAMETER_KEYS, ("value",))
         text = value["value"]
         if not isinstance(text, str):
-            raise w.error(inner, "value", f"expected a string, got {_describe(text)}.")
+            raise w.error(inner, "value", f"expected a string, got {describe(text)}.")
         parameters[name] = (text, _choice(w, inner, "type", value.get("type", "String"), _PARAMETER_TYPES))
 
     behaviours = _image_behaviours(w, top, mapping.get("image_behaviours", []))
@@ -317,11 +299,11 @@ def parse_seed(
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:
     """The ``[[image_behaviours]]`` entries, each checked the way the simulated runner checks them."""
-    from .runners import BEHAVIOURS, ImageBehaviour
+    from .runners.simulated import BEHAVIOURS, ImageBehaviour
 
     if not isinstance(value, (list, tuple)):
         raise w.error(top, "image_behaviours", f"expected a list of tables ([[image_behaviours]]), got "
-                                               f"{_describe(value)}.")
+                                               f"{describe(value)}.")
     result = []
     for index, raw in enumerate(value, start=1):
         table = f"{w.table('image_behaviours')} entry {index}"
@@ -382,16 +364,16 @@ def _service(
         key = f"images.{_key(container)}"
         if container not in containers:
             raise w.error(table, "images", f"container '{container}' is not in {path}; "
-                                           f"{_choices(container, containers, 'its containers are')}.")
+                                           f"{choices(container, containers, 'its containers are')}.")
         if not isinstance(ref, str):
-            raise w.error(table, key, f"expected 'repository:tag', got {_describe(ref)}.")
+            raise w.error(table, key, f"expected 'repository:tag', got {describe(ref)}.")
         match = _IMAGE_REF.match(ref)
         if not match:
             raise w.error(table, key, f"expected 'repository:tag' of a seeded repository, got '{ref}'.")
         repository, tag = match["repository"], match["tag"]
         if repository not in repositories:
             raise w.error(table, key, f"repository '{repository}' is not in the seed's repositories; "
-                                      f"{_choices(repository, repositories)}.")
+                                      f"{choices(repository, repositories)}.")
         if tag not in repositories[repository].tags:
             known = ", ".join(repositories[repository].tags) or "none"
             raise w.error(table, key, f"tag '{tag}' is not among the tags of repository '{repository}' ({known}).")
@@ -405,7 +387,7 @@ def _service(
         inner = w.table("services", name, "deployment_configuration")
         value = raw["deployment_configuration"]
         if not isinstance(value, Mapping):
-            raise w.error(table, "deployment_configuration", f"expected a table, got {_describe(value)}.")
+            raise w.error(table, "deployment_configuration", f"expected a table, got {describe(value)}.")
         _check_table(w, inner, value, _DEPLOYMENT_KEYS, None)
         minimum = _integer(w, inner, "minimum_healthy_percent", value.get("minimum_healthy_percent", 100), 0, 100)
         maximum = _integer(w, inner, "maximum_percent", value.get("maximum_percent", 200), 100, 200)
@@ -421,7 +403,7 @@ def _service(
         inner = w.table("services", name, "load_balancer")
         value = raw["load_balancer"]
         if not isinstance(value, Mapping):
-            raise w.error(table, "load_balancer", f"expected a table, got {_describe(value)}.")
+            raise w.error(table, "load_balancer", f"expected a table, got {describe(value)}.")
         _check_table(w, inner, value, _LOAD_BALANCER_KEYS, _LOAD_BALANCER_KEYS[:3])
         target_group = _string(w, inner, "target_group", value["target_group"])
         if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", target_group):
@@ -430,7 +412,7 @@ def _service(
         container = _string(w, inner, "container", value["container"])
         if container not in containers:
             raise w.error(inner, "container", f"'{container}' is not a container of {path}; "
-                                              f"{_choices(container, containers, 'its containers are')}.")
+                                              f"{choices(container, containers, 'its containers are')}.")
         port = _integer(w, inner, "port", value["port"], 1, 65535)
         listen_port = None
         if "listen_port" in value:
@@ -493,10 +475,10 @@ def _check_table(
     w: _Where, table: str, value: Any, keys: tuple[str, ...], required: tuple[str, ...] | None
 ) -> None:
     if not isinstance(value, Mapping):
-        raise w.error(table, None, f"expected a table, got {_describe(value)}.")
+        raise w.error(table, None, f"expected a table, got {describe(value)}.")
     for key in value:
         if key not in keys:
-            raise w.error(table, None, f"unknown key '{key}'; {_choices(str(key), keys, 'valid keys are')}.")
+            raise w.error(table, None, f"unknown key '{key}'; {choices(str(key), keys, 'valid keys are')}.")
     for key in required or ():
         if key not in value:
             raise w.error(table, None, f"missing the key '{key}'.")
@@ -504,26 +486,26 @@ def _check_table(
 
 def _mapping(w: _Where, table: str, key: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise w.error(table, key, f"expected a table, got {_describe(value)}.")
+        raise w.error(table, key, f"expected a table, got {describe(value)}.")
     return value
 
 
 def _tables(w: _Where, table: str, key: str, value: Any) -> Mapping[str, Mapping[str, Any]]:
     for name, inner in _mapping(w, table, key, value).items():
         if not isinstance(inner, Mapping):
-            raise w.error(w.table(key), _key(name), f"expected a table, got {_describe(inner)}.")
+            raise w.error(w.table(key), _key(name), f"expected a table, got {describe(inner)}.")
     return value  # type: ignore[no-any-return]
 
 
 def _string(w: _Where, table: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise w.error(table, key, f"expected a non-empty string, got {_describe(value)}.")
+        raise w.error(table, key, f"expected a non-empty string, got {describe(value)}.")
     return value
 
 
 def _string_list(w: _Where, table: str, key: str, value: Any, pattern: re.Pattern[str], what: str) -> list[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise w.error(table, key, f"expected a list of strings, got {_describe(value)}.")
+        raise w.error(table, key, f"expected a list of strings, got {describe(value)}.")
     for item in value:
         if not pattern.match(item):
             raise w.error(table, key, f"'{item}' is not {what}.")
@@ -532,7 +514,7 @@ def _string_list(w: _Where, table: str, key: str, value: Any, pattern: re.Patter
 
 def _integer(w: _Where, table: str, key: str, value: Any, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise w.error(table, key, f"expected an integer, got {_describe(value)}.")
+        raise w.error(table, key, f"expected an integer, got {describe(value)}.")
     if not low <= value <= high:
         raise w.error(table, key, f"expected an integer from {low} to {high}, got {value}.")
     return value
@@ -540,142 +522,15 @@ def _integer(w: _Where, table: str, key: str, value: Any, low: int, high: int) -
 
 def _boolean(w: _Where, table: str, key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise w.error(table, key, f"expected true or false, got {_describe(value)}.")
+        raise w.error(table, key, f"expected true or false, got {describe(value)}.")
     return value
 
 
-def _choice(w: _Where, table: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+def _choice(w: _Where, table: str, key: str, value: Any, options: tuple[str, ...]) -> str:
     if not isinstance(value, str):
-        raise w.error(table, key, f"expected one of {', '.join(choices)}, got {_describe(value)}.")
-    if value not in choices:
-        raise w.error(table, key, f"'{value}' is not one of {', '.join(choices)}{_hint(value, choices)}")
+        raise w.error(table, key, f"expected one of {', '.join(options)}, got {describe(value)}.")
+    if value not in options:
+        close = closest(value, options)
+        hint = f"; did you mean '{close}'?" if close else "."
+        raise w.error(table, key, f"'{value}' is not one of {', '.join(options)}{hint}")
     return value
-
-
-def _hint(value: str, choices: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else "."
-
-
-# -- applying --------------------------------------------------------------------------------------------
-
-
-def image_manifest(repository: str, tag: str) -> str:
-    """A Docker v2 schema 2 manifest, distinct and stable for ``repository:tag`` (moto derives the digest
-    from the layer digests, so the same seed gives the same digests every run)."""
-
-    def blob(kind: str) -> str:
-        return "sha256:" + hashlib.sha256(f"pytest-ecsdeploy seed {kind} {repository}:{tag}".encode()).hexdigest()
-
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_MEDIA_TYPE,
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1469,
-            "digest": blob("config"),
-        },
-        "layers": [
-            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3370706,
-             "digest": blob("layer")},
-        ],
-    }
-    return json.dumps(manifest, indent=3)
-
-
-def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
-               manifests: Callable[[str, str], str] | None = None) -> dict[str, Any]:
-    """Create everything ``seed`` lists through ``target``'s endpoint, in ``region`` (default target.region).
-
-    ``manifests(repository, tag)`` makes each seeded image's manifest (default: :func:`image_manifest`, a
-    placeholder; with Docker, LocalAWS passes one that uploads a real image to its registry).
-
-    Returns what was created: ``{"repositories": {name: uri}, "images": {"repo:tag": digest},
-    "task_definitions": {family: arn}, "target_groups": {name: arn}, "services": {name: service}}``.
-    """
-    region = region or target.region
-    manifest_of = manifests or image_manifest
-    ecs = target.client("ecs", region_name=region)
-    created: dict[str, Any] = {"repositories": {}, "images": {}, "task_definitions": {}, "target_groups": {},
-                               "services": {}}
-
-    for cluster in dict.fromkeys([*seed.clusters, *(service.cluster for service in seed.services.values())]):
-        ecs.create_cluster(clusterName=cluster)
-
-    for behaviour in seed.image_behaviours:  # before the services, whose first tasks they may concern
-        try:
-            target.set_image_behaviour(behaviour.image, behaviour.behaviour, **behaviour.params)
-        except TypeError:  # the runner runs real containers (Docker): each image's own process decides
-            break
-
-    if seed.repositories:
-        ecr = target.client("ecr", region_name=region)
-        for repository in seed.repositories.values():
-            answer = ecr.create_repository(repositoryName=repository.name,
-                                           imageTagMutability=repository.image_tag_mutability)
-            created["repositories"][repository.name] = answer["repository"]["repositoryUri"]
-            for tag in repository.tags:
-                image = ecr.put_image(repositoryName=repository.name, imageTag=tag,
-                                      imageManifest=manifest_of(repository.name, tag),
-                                      imageManifestMediaType=MANIFEST_MEDIA_TYPE)["image"]
-                created["images"][f"{repository.name}:{tag}"] = image["imageId"]["imageDigest"]
-
-    if seed.secrets:
-        secretsmanager = target.client("secretsmanager", region_name=region)
-        for name, value in seed.secrets.items():
-            secretsmanager.create_secret(Name=name, SecretString=value)
-    if seed.ssm_parameters:
-        ssm = target.client("ssm", region_name=region)
-        for name, (value, kind) in seed.ssm_parameters.items():
-            ssm.put_parameter(Name=name, Value=value, Type=kind)
-
-    for family, definition in seed.task_definitions.items():
-        answer = ecs.register_task_definition(**definition.payload)
-        created["task_definitions"][family] = answer["taskDefinition"]["taskDefinitionArn"]
-
-    target_groups: dict[str, str] = created["target_groups"]
-    for service in seed.services.values():
-        payload = dict(service.task_definition.payload)
-        payload["containerDefinitions"] = [
-            _with_image(definition, service.images, created["repositories"])
-            for definition in payload["containerDefinitions"]
-        ]
-        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
-        created["task_definitions"].setdefault(service.task_definition.family, arn)
-        params: dict[str, Any] = {
-            "cluster": service.cluster,
-            "serviceName": service.name,
-            "taskDefinition": arn,
-            "desiredCount": service.desired_count,
-            "launchType": service.launch_type,
-            "deploymentConfiguration": service.deployment_configuration.as_api(),
-        }
-        if service.load_balancer is not None:
-            balancer = service.load_balancer
-            if balancer.target_group not in target_groups:
-                target_groups[balancer.target_group] = _create_target_group(target, region, balancer)
-            params["loadBalancers"] = [{"targetGroupArn": target_groups[balancer.target_group],
-                                        "containerName": balancer.container, "containerPort": balancer.port}]
-        created["services"][service.name] = target.seed_service(params, region=region)
-    return created
-
-
-def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, str]],
-                uris: Mapping[str, str]) -> dict[str, Any]:
-    result = dict(definition)
-    if definition["name"] in images:
-        repository, tag = images[definition["name"]]
-        result["image"] = f"{uris[repository]}:{tag}"
-    return result
-
-
-def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer) -> str:
-    ec2 = target.client("ec2", region_name=region)
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    elbv2 = target.client("elbv2", region_name=region)
-    answer = elbv2.create_target_group(Name=balancer.target_group, Protocol="HTTP", Port=balancer.port,
-                                       VpcId=vpc_id, TargetType="ip")
-    return str(answer["TargetGroups"][0]["TargetGroupArn"])

@@ -102,3 +102,12 @@ def test_push_through_a_docker_engine(ecr: Ecr, built_image: str, clean_aws: Loc
 def test_push_of_an_image_docker_does_not_have(ecr: Ecr) -> None:
     with pytest.raises(CheckFailed, match=r"local image exists: Docker has no image 'ecsdeploy-no-such:1'\.$"):
         ecr.push("ecsdeploy-no-such:1", tag="e2e")
+
+
+def test_an_image_deleted_through_ecr_leaves_the_registry(ecr: Ecr, built_image: str, clean_aws: LocalAWS) -> None:
+    ref = ecr.push(built_image, tag="gone")
+    client = clean_aws.client("ecr")
+    answer = client.batch_delete_image(repositoryName="web", imageIds=[{"imageTag": "gone"}])
+    assert answer["failures"] == [] and answer["imageIds"][0]["imageDigest"] == ref.digest
+    # a read imports what the registry has and ECR has not heard of: the deleted image must not come back
+    assert client.describe_images(repositoryName="web")["imageDetails"] == []

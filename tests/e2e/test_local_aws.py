@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.seed import image_manifest
+from pytest_ecsdeploy.emulator.seeding import image_manifest
 from pytest_ecsdeploy.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from pytest_ecsdeploy.actions.watch import failure_threshold
 from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.emulator.clock import FakeClock
 
 ACCOUNT = "123456789012"
 FAST = {"Delay": 0.1, "MaxAttempts": 300}  # botocore sleeps Delay seconds between polls
@@ -332,3 +334,38 @@ def test_a_seed_file_with_a_service_in_another_region(tmp_path: Path) -> None:
         with pytest.raises(ClientError) as exc:
             aws.client("ecs", region_name="us-east-1").describe_services(cluster="default", services=["web"])
         assert _error_code(exc) == "ClusterNotFoundException"
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_a_crash_looping_deployment_fails_after_the_count_its_threshold_configuration_gives(
+    tmp_path: Path, count: int
+) -> None:
+    """desiredCount 2 alone would fail the deployment at 3 failed tasks; ``COUNT`` n fails it at exactly n,
+    and the product's watch, reading the same service, expects n too."""
+    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
+    seed = {
+        "clusters": ["local"],
+        "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
+        "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2}},
+        "image_behaviours": [{"image": "web:2.0.0", "behaviour": "crash"}],
+    }
+    clock = FakeClock()
+    with LocalAWS(seed, base_dir=tmp_path, clock=clock, runner="simulated") as aws:
+        ecs = aws.client("ecs")
+        breaker = {"enable": True, "rollback": False, "thresholdConfiguration": {"type": "COUNT", "value": count}}
+        answer = ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "2.0.0"),
+                                    deploymentConfiguration={"deploymentCircuitBreaker": breaker})["service"]
+        assert failure_threshold(answer) == count
+        deployment_id = answer["deployments"][0]["id"]
+        seen: list[tuple[int, str]] = []  # (failedTasks, rolloutState) each time either changes
+        for _ in range(600):  # 60 simulated seconds; each crash-loop round takes about 1.3
+            clock.advance(0.1)
+            ours = next(d for d in _service(ecs)["deployments"] if d["id"] == deployment_id)
+            if not seen or seen[-1] != (ours["failedTasks"], ours["rolloutState"]):
+                seen.append((ours["failedTasks"], ours["rolloutState"]))
+            if ours["rolloutState"] != "IN_PROGRESS":
+                break
+    assert seen[-1] == (count, "FAILED"), seen
+    assert all(failed < count for failed, state in seen[:-1] if state == "IN_PROGRESS"), seen
+    if count > 3:
+        assert any(failed >= 3 for failed, _ in seen[:-1]), seen  # past the default threshold, still in progress

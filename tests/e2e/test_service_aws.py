@@ -21,7 +21,8 @@ from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock, Timings
-from pytest_ecsdeploy.emulator.seed import apply_seed, parse_seed
+from pytest_ecsdeploy.emulator.seed import parse_seed
+from pytest_ecsdeploy.emulator.seeding import apply_seed
 from pytest_ecsdeploy.errors import AccountMismatch, ActionError, CheckFailed, NotSupported, RolloutFailed
 from pytest_ecsdeploy.report.record import ServiceRecord
 

@@ -17,8 +17,8 @@ from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock
-from pytest_ecsdeploy.emulator.engine import ENGINE_ACTIONS, RolloutEngine
-from pytest_ecsdeploy.emulator.exceptions import EngineError
+from pytest_ecsdeploy.emulator.ecs.exceptions import EngineError
+from pytest_ecsdeploy.emulator.ecs.responses import ACTIONS, RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"
@@ -484,7 +484,7 @@ def engine_client(env: Env, step: float = 0.5) -> Any:
     def send(request: AWSRequest, **_: Any) -> AWSResponse | None:
         target = request.headers.get("X-Amz-Target", b"")
         action = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
-        if action not in ENGINE_ACTIONS:
+        if action not in ACTIONS:
             return None
         env.clock.advance(step)
         try:

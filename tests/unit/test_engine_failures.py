@@ -12,9 +12,11 @@ import pytest
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
+from pytest_ecsdeploy.actions.watch import failure_threshold
 from pytest_ecsdeploy.emulator.clock import FakeClock
-from pytest_ecsdeploy.emulator.engine import RolloutEngine
-from pytest_ecsdeploy.emulator.models import breaker_threshold
+from pytest_ecsdeploy.emulator.ecs.exceptions import EngineError
+from pytest_ecsdeploy.emulator.ecs.models import ThresholdConfiguration, breaker_threshold
+from pytest_ecsdeploy.emulator.ecs.responses import RolloutEngine, deployment_configuration
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"
@@ -89,6 +91,75 @@ def steady(env: Env) -> Callable[[], bool]:
 @pytest.mark.parametrize(("desired", "threshold"), [(0, 3), (1, 3), (6, 3), (7, 4), (25, 13), (399, 200), (1000, 200)])
 def test_breaker_threshold_is_half_the_desired_count_between_3_and_200(desired: int, threshold: int) -> None:
     assert breaker_threshold(desired) == threshold
+
+
+@pytest.mark.parametrize(("desired", "threshold", "expected"), [
+    (10, ("COUNT", 5), 5), (10, ("COUNT", 0), 1), (10, ("BOUNDED_PERCENT", 10), 3), (1000, ("BOUNDED_PERCENT", 50), 200),
+    (10, ("UNBOUNDED_PERCENT", 10), 1), (1000, ("UNBOUNDED_PERCENT", 50), 500), (100, ("UNBOUNDED_PERCENT", 7), 7),
+    (0, ("UNBOUNDED_PERCENT", 50), 1),
+])
+def test_breaker_threshold_follows_the_threshold_configuration(desired: int, threshold: tuple[str, int],
+                                                               expected: int) -> None:
+    assert breaker_threshold(desired, ThresholdConfiguration(*threshold)) == expected
+
+
+# The product's watch (actions/watch.py: failure_threshold) and the emulator's breaker must agree on when a
+# deployment fails, or a local run tells a different story than ECS would: every thresholdConfiguration type,
+# its defaults, and the clamps, against desired counts on both sides of each clamp.
+THRESHOLD_CONFIGURATIONS: list[dict[str, Any] | None] = [
+    None, {"type": "COUNT", "value": 5}, {"type": "COUNT", "value": 1}, {"type": "COUNT", "value": 0},
+    {"type": "COUNT"}, {"type": "BOUNDED_PERCENT", "value": 10}, {"type": "BOUNDED_PERCENT", "value": 100},
+    {"value": 25}, {"type": "UNBOUNDED_PERCENT", "value": 10}, {"type": "UNBOUNDED_PERCENT", "value": 50},
+    {"type": "UNBOUNDED_PERCENT", "value": 200},
+]
+DESIRED_COUNTS = (0, 1, 2, 5, 6, 7, 10, 25, 399, 400, 401, 1000)
+
+
+def _breaker_request(threshold: dict[str, Any] | None) -> dict[str, Any]:
+    breaker: dict[str, Any] = {"enable": True, "rollback": False}
+    if threshold is not None:
+        breaker["thresholdConfiguration"] = threshold
+    return {"serviceName": "web", "taskDefinition": "web:1", "desiredCount": 0,
+            "deploymentConfiguration": {"deploymentCircuitBreaker": breaker}}
+
+
+@pytest.mark.parametrize("threshold", THRESHOLD_CONFIGURATIONS, ids=str)
+def test_the_breaker_threshold_is_the_one_the_products_watch_computes(env: Env, threshold: dict[str, Any] | None) -> None:
+    request = _breaker_request(threshold)
+    described = env.call("CreateService", **request)["service"]  # what the watch reads: DescribeServices
+    assert described["deploymentConfiguration"]["deploymentCircuitBreaker"].get("thresholdConfiguration") == (
+        None if threshold is None else {"type": threshold.get("type", "BOUNDED_PERCENT"), "value": threshold.get("value", 50)})
+    stored = deployment_configuration(request, None).breaker_threshold  # what CreateService stored
+    table = {desired: (breaker_threshold(desired, stored), failure_threshold({**described, "desiredCount": desired}))
+             for desired in DESIRED_COUNTS}
+    assert {desired: pair for desired, pair in table.items() if pair[0] != pair[1]} == {}
+
+
+@pytest.mark.xfail(strict=True, reason="watch.failure_threshold computes value / 100 * desiredCount in floating point: "
+                                       "7 / 100 * 100 is 7.000000000000001, which rounds up to 8 (ECS: 7)")
+def test_a_percentage_is_rounded_up_in_integers_on_both_sides(env: Env) -> None:
+    request = _breaker_request({"type": "UNBOUNDED_PERCENT", "value": 7})
+    described = env.call("CreateService", **request)["service"]
+    assert deployment_configuration(request, None).breaker_threshold == ThresholdConfiguration("UNBOUNDED_PERCENT", 7)
+    assert failure_threshold({**described, "desiredCount": 100}) == 7
+
+
+@pytest.mark.parametrize(("threshold", "message"), [
+    ({"type": "HALF", "value": 1}, "thresholdConfiguration type must be one of COUNT, BOUNDED_PERCENT, UNBOUNDED_PERCENT."),
+    ({"type": "COUNT", "value": -1}, "value must be an integer greater than or equal to 0."),
+    ({"type": "COUNT", "value": "3"}, "value must be an integer greater than or equal to 0."),
+])
+def test_a_threshold_configuration_ecs_would_refuse_is_refused(env: Env, threshold: dict[str, Any], message: str) -> None:
+    with pytest.raises(EngineError, match=re.escape(message)) as error:
+        env.call("CreateService", **_breaker_request(threshold))
+    assert error.value.code == "InvalidParameterException"
+
+
+def test_update_service_keeps_the_threshold_configuration_it_does_not_change(env: Env) -> None:
+    env.call("CreateService", **_breaker_request({"type": "COUNT", "value": 4}))
+    answer = env.call("UpdateService", service="web", deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True}})
+    breaker = answer["service"]["deploymentConfiguration"]["deploymentCircuitBreaker"]
+    assert breaker == {"enable": True, "rollback": False, "thresholdConfiguration": {"type": "COUNT", "value": 4}}
 
 
 def test_a_crashing_image_trips_the_breaker_and_rolls_back(env: Env) -> None:

@@ -12,8 +12,9 @@ from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock, RealClock, Timings
-from pytest_ecsdeploy.emulator.engine import RolloutEngine, _image_aliases
-from pytest_ecsdeploy.emulator.runners import ContainerSpec, SimulatedRunner, TaskSpec
+from pytest_ecsdeploy.emulator.ecs.responses import RolloutEngine, image_aliases
+from pytest_ecsdeploy.emulator.runners.base import ContainerSpec, TaskSpec
+from pytest_ecsdeploy.emulator.runners.simulated import SimulatedRunner
 
 A, R = "123456789012", "us-east-1"
 URI = f"{A}.dkr.ecr.{R}.amazonaws.com/team/web"
@@ -156,9 +157,9 @@ def test_ecr_tags_and_digests_are_aliases_of_each_other(moto_ecs: None) -> None:
     ecr.create_repository(repositoryName="team/web")
     manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
     digest = ecr.put_image(repositoryName="team/web", imageManifest=manifest, imageTag="2.0")["image"]["imageId"]["imageDigest"]
-    assert _image_aliases(f"{URI}:2.0") == (digest, "web:2.0")
-    assert _image_aliases(f"{URI}@{digest}") == (digest, "web:2.0")
-    assert _image_aliases(f"{URI}:9.9") == () and _image_aliases("nginx:1") == ()
+    assert image_aliases(f"{URI}:2.0") == (digest, "web:2.0")
+    assert image_aliases(f"{URI}@{digest}") == (digest, "web:2.0")
+    assert image_aliases(f"{URI}:9.9") == () and image_aliases("nginx:1") == ()
 
     engine = RolloutEngine(clock=FakeClock(), seed=3)
     engine.set_image_behaviour("web:2.0", "pull-error")
@@ -194,7 +195,7 @@ def test_big_and_small_clock_steps_give_the_same_history(moto_ecs: None) -> None
 def test_task_health_counts_only_containers_with_a_health_check() -> None:
     from types import SimpleNamespace
 
-    from pytest_ecsdeploy.emulator.models import task_health
+    from pytest_ecsdeploy.emulator.ecs.models import task_health
 
     def container(essential: bool, check: bool, status: str) -> SimpleNamespace:
         spec = SimpleNamespace(essential=essential, health_check={"command": ["CMD", "true"]} if check else None)

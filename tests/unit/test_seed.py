@@ -12,10 +12,10 @@ from pytest_ecsdeploy.emulator.seed import (
     Seed,
     SeedDeploymentConfiguration,
     SeedLoadBalancer,
-    image_manifest,
     load_seed_file,
     parse_seed,
 )
+from pytest_ecsdeploy.emulator.seeding import image_manifest
 from pytest_ecsdeploy.errors import ConfigError
 
 WHERE = "deployments/ecsdeploy.toml: [environments.local.seed]"

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.runners import ContainerSpec, SimulatedRunner
+from pytest_ecsdeploy.emulator.runners.base import ContainerSpec
+from pytest_ecsdeploy.emulator.runners.simulated import SimulatedRunner
 from pytest_ecsdeploy.emulator.seed import SeedImageBehaviour, parse_seed
 from pytest_ecsdeploy.errors import ConfigError
 

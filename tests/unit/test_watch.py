@@ -24,7 +24,7 @@ from pytest_ecsdeploy.actions.watch import (
     failure_threshold,
 )
 from pytest_ecsdeploy.emulator.clock import FakeClock
-from pytest_ecsdeploy.emulator.engine import RolloutEngine
+from pytest_ecsdeploy.emulator.ecs.responses import RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"

@@ -1,8 +1,9 @@
 """The ECS rollout engine: the ECS actions moto does not roll out, answered the way ECS answers them.
 
-The HTTP middleware sends every ECS JSON request whose action is in :data:`ENGINE_ACTIONS` to
-:meth:`RolloutEngine.handle`; everything else (clusters, task definitions, ECR, ELBv2...) stays with moto, whose
-in-process backends the engine reads for clusters, task definitions, image digests and target groups::
+The HTTP middleware sends every ECS JSON request whose action is in :data:`ACTIONS` (the one table of what the
+engine answers: operation name -> handler) to :meth:`RolloutEngine.handle`; everything else (clusters, task
+definitions, ECR, ELBv2...) stays with moto, whose state the engine reads through ``moto_state`` for clusters,
+task definitions, image digests and target groups::
 
     engine = RolloutEngine(clock=FakeClock())
     engine.handle("CreateService", "123456789012", "us-east-1",
@@ -10,27 +11,27 @@ in-process backends the engine reads for clusters, task definitions, image diges
     engine.clock.advance(3); engine.tick()
     engine.handle("DescribeServices", "123456789012", "us-east-1", {"cluster": "local", "services": ["web"]})
 
-This module parses requests and shapes responses; ``models.py`` holds the state and the rules.
+This module parses and checks requests and shapes responses; ``models.py`` holds the state and the rules
+(what CreateService, UpdateService or a failed task does to it), ``exceptions.py`` the errors.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import logging
 import random
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from moto.ecr.models import ecr_backends
-from moto.ecs.models import ecs_backends
-from moto.elbv2.models import elbv2_backends
-
-from .clock import Clock, RealClock, Timings
+from .. import moto_state
+from ..clock import Clock, RealClock, Timings
+from ..runners.base import Runner, split_reference
+from ..runners.simulated import SimulatedRunner
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -40,6 +41,7 @@ from .exceptions import (
     UnknownOperationException,
 )
 from .models import (
+    THRESHOLD_TYPES,
     Deployment,
     DeploymentConfiguration,
     RegionState,
@@ -47,18 +49,11 @@ from .models import (
     Simulation,
     Task,
     TaskDefinitionInfo,
-    new_deployment_id,
+    ThresholdConfiguration,
 )
-from .runners import Runner, SimulatedRunner, _split_reference
 
 log = logging.getLogger(__name__)
 
-ENGINE_ACTIONS: frozenset[str] = frozenset({
-    "CreateService", "UpdateService", "DescribeServices", "DeleteService", "ListServices",
-    "RunTask", "StopTask", "ListTasks", "DescribeTasks",
-})
-
-_MUTATING = frozenset({"CreateService", "UpdateService", "DeleteService", "RunTask", "StopTask"})
 # Fields CreateService and UpdateService take and DescribeServices echoes, with no effect on the rollout.
 _ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
            "placementConstraints", "placementStrategy", "capacityProviderStrategy")
@@ -66,43 +61,19 @@ Params = dict[str, Any]
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
 
 
-class _MotoTargets:
-    """Registers task targets (IP, container port) in moto's ELBv2 target groups."""
-
-    def register(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
-        return self._call("register_targets", account, region, target_group_arn, targets)
-
-    def deregister(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool:
-        return self._call("deregister_targets", account, region, target_group_arn, targets)
-
-    @staticmethod
-    def _call(method: str, account: str, region: str, arn: str, targets: list[tuple[str, int]]) -> bool:
-        try:
-            getattr(elbv2_backends[account][region], method)(arn, [{"Id": ip, "Port": port} for ip, port in targets])
-        except Exception:  # an unknown target group (ECS would have refused the service): no targets, no event
-            log.debug("%s %s in %s failed", method, targets, arn, exc_info=True)
-            return False
-        return True
-
-
-def _image_aliases(image: str) -> tuple[str, ...]:
-    """Other names moto's ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
+def image_aliases(image: str) -> tuple[str, ...]:
+    """Other names the local ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
     match = _ECR_IMAGE.match(image)
     if not match:
         return ()
     account, region, path = match.groups()
-    name, tag, digest = _split_reference(path)
-    try:
-        repository = ecr_backends[account][region].repositories.get(name)
-        images = list(repository.images) if repository is not None else []
-    except Exception:
+    name, tag, digest = split_reference(path)
+    found = moto_state.ecr_image(account, region, name, tag=tag, digest=digest)
+    if found is None:
         return ()
+    found_digest, tags = found
     short = name.rsplit("/", 1)[-1]
-    for candidate in images:
-        candidate_digest = candidate.get_image_digest()
-        if (digest and candidate_digest == digest) or (not digest and tag and tag in candidate.image_tags):
-            return (candidate_digest, *(f"{short}:{t}" for t in candidate.image_tags))
-    return ()
+    return (found_digest, *(f"{short}:{t}" for t in tags))
 
 
 def _int(params: Params, key: str, default: int | None = None, *, minimum: int = 0) -> int | None:
@@ -112,6 +83,38 @@ def _int(params: Params, key: str, default: int | None = None, *, minimum: int =
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise InvalidParameterException(f"{key} must be an integer greater than or equal to {minimum}.")
     return value
+
+
+def deployment_configuration(params: Params, current: DeploymentConfiguration | None) -> DeploymentConfiguration:
+    """The ``deploymentConfiguration`` of a CreateService or UpdateService request, checked; what it leaves out
+    keeps its ``current`` value (CreateService: ECS's defaults). Raises InvalidParameterException."""
+    base = current or DeploymentConfiguration()
+    given = params.get("deploymentConfiguration") or {}
+    breaker = given.get("deploymentCircuitBreaker") or {}
+    config = DeploymentConfiguration(
+        minimum_healthy_percent=_int(given, "minimumHealthyPercent", base.minimum_healthy_percent) or 0,
+        maximum_percent=_int(given, "maximumPercent", base.maximum_percent) or 0,
+        breaker_enable=bool(breaker.get("enable", base.breaker_enable)),
+        breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
+        breaker_threshold=_threshold(breaker["thresholdConfiguration"]) if "thresholdConfiguration" in breaker
+        else base.breaker_threshold,
+    )
+    if config.minimum_healthy_percent > 100:
+        raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
+    if config.maximum_percent < config.minimum_healthy_percent:
+        raise InvalidParameterException("maximumPercent must not be lower than minimumHealthyPercent.")
+    return config
+
+
+def _threshold(given: Any) -> ThresholdConfiguration:
+    """``deploymentCircuitBreaker.thresholdConfiguration`` checked: a type of THRESHOLD_TYPES (default
+    BOUNDED_PERCENT) and a value that is an integer of 0 or more (default 50)."""
+    if not isinstance(given, dict):
+        raise InvalidParameterException("thresholdConfiguration must be an object with a type and a value.")
+    kind = given.get("type", "BOUNDED_PERCENT")
+    if kind not in THRESHOLD_TYPES:
+        raise InvalidParameterException(f"thresholdConfiguration type must be one of {', '.join(THRESHOLD_TYPES)}.")
+    return ThresholdConfiguration(str(kind), _int(given, "value", 50) or 0)
 
 
 def _name(reference: str) -> str:
@@ -154,18 +157,11 @@ class RolloutEngine:
         self.timings = timings or Timings()
         self.runner: Runner = runner if runner is not None else SimulatedRunner(self.timings)
         self.tick_interval = tick_interval
-        self.last_error: BaseException | None = None
-        self._rng = random.Random(seed)
         self._lock = threading.RLock()
-        self._sim = Simulation(self.runner, self.timings, _MotoTargets(), _image_aliases, self._rng, self.clock.now())
+        self._sim = Simulation(self.runner, self.timings, moto_state.Elbv2Targets(), image_aliases,
+                               random.Random(seed), self.clock.now())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._actions: dict[str, Callable[[RegionState, Params], Params]] = {
-            "CreateService": self._create_service, "UpdateService": self._update_service,
-            "DescribeServices": self._describe_services, "DeleteService": self._delete_service,
-            "ListServices": self._list_services, "RunTask": self._run_task, "StopTask": self._stop_task,
-            "ListTasks": self._list_tasks, "DescribeTasks": self._describe_tasks,
-        }
 
     # Lifecycle ------------------------------------------------------------------------------------------
 
@@ -196,8 +192,7 @@ class RolloutEngine:
         while not self._stop.wait(self.tick_interval):
             try:
                 self.tick()
-            except Exception as error:  # keep ticking; the failure is kept for whoever looks
-                self.last_error = error
+            except Exception:  # keep ticking: a client's next request still gets an answer; the log has why
                 log.exception("rollout engine tick failed")
 
     @property
@@ -215,15 +210,15 @@ class RolloutEngine:
 
     def handle(self, action: str, account: str, region: str, params: Params) -> Params:
         """Answer one ECS action; ``params`` is the JSON request body, the result the JSON response body."""
-        handler = self._actions.get(action)
-        if handler is None:
+        found = ACTIONS.get(action)
+        if found is None:
             raise UnknownOperationException(f"The rollout engine does not implement {action}.")
         with self._lock:
             self._sim.advance_to(self.clock.now())
             try:
-                return handler(self._sim.region(account, region), params or {})
+                return found.handler(self, self._sim.region(account, region), params or {})
             finally:
-                if action in _MUTATING:
+                if found.mutating:
                     self._sim.dirty = True
                     self._sim.advance_to(self._sim.now)  # the scheduler reacts at the instant of the request
 
@@ -261,11 +256,8 @@ class RolloutEngine:
 
     # moto lookups ---------------------------------------------------------------------------------------------
 
-    def _cluster(self, state: RegionState, reference: str | None, *, active: bool = True) -> Any:
-        try:
-            cluster = ecs_backends[state.account][state.region].clusters.get(_name(reference or "default"))
-        except KeyError:  # a region moto does not know: no cluster can be there
-            raise ClusterNotFoundException() from None
+    def _cluster(self, state: RegionState, reference: str | None, *, active: bool = True) -> moto_state.EcsCluster:
+        cluster = moto_state.ecs_cluster(state.account, state.region, _name(reference or "default"))
         if cluster is None:
             raise ClusterNotFoundException()
         if active and cluster.status != "ACTIVE":
@@ -275,24 +267,18 @@ class RolloutEngine:
     def _task_definition(self, state: RegionState, reference: Any) -> TaskDefinitionInfo:
         if not isinstance(reference, str) or not reference:
             raise ClientException("TaskDefinition not found.")
-        families = ecs_backends[state.account][state.region].task_definitions
         name = _name(reference) if reference.startswith("arn:") else reference
         family, _, revision = name.partition(":")
-        revisions = families.get(family, {})
-        if revision:
-            if not revision.isdigit() or int(revision) not in revisions:
-                raise ClientException("TaskDefinition not found.")
-            found = revisions[int(revision)]
-        else:
-            active = [r for r, td in revisions.items() if td.status == "ACTIVE"]
-            if not active:
-                raise ClientException("TaskDefinition not found.")
-            found = revisions[max(active)]
+        if revision and not revision.isdigit():
+            raise ClientException("TaskDefinition not found.")
+        found = moto_state.ecs_task_definition(state.account, state.region, family, int(revision) if revision else None)
+        if found is None:
+            raise ClientException("TaskDefinition not found.")
         if found.status != "ACTIVE":
             raise ClientException("TaskDefinition is inactive")
         return TaskDefinitionInfo(
-            found.arn, found.family, found.revision, tuple(copy.deepcopy(found.container_definitions)), found.cpu,
-            found.memory, found.network_mode, tuple(found.requires_compatibilities or ()),
+            found.arn, found.family, found.revision, tuple(found.container_definitions), found.cpu, found.memory,
+            found.network_mode, found.requires_compatibilities,
         )
 
     def _service(self, state: RegionState, params: Params, key: str = "service", *, active: bool = True) -> Service:
@@ -308,23 +294,6 @@ class RolloutEngine:
         return service
 
     # Services -------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _deployment_configuration(params: Params, current: DeploymentConfiguration | None) -> DeploymentConfiguration:
-        base = current or DeploymentConfiguration()
-        given = params.get("deploymentConfiguration") or {}
-        breaker = given.get("deploymentCircuitBreaker") or {}
-        config = DeploymentConfiguration(
-            minimum_healthy_percent=_int(given, "minimumHealthyPercent", base.minimum_healthy_percent) or 0,
-            maximum_percent=_int(given, "maximumPercent", base.maximum_percent) or 0,
-            breaker_enable=bool(breaker.get("enable", base.breaker_enable)),
-            breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
-        )
-        if config.minimum_healthy_percent > 100:
-            raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
-        if config.maximum_percent < config.minimum_healthy_percent:
-            raise InvalidParameterException("maximumPercent must not be lower than minimumHealthyPercent.")
-        return config
 
     def _launch_type(self, params: Params, taskdef: TaskDefinitionInfo) -> str:
         launch_type = params.get("launchType")
@@ -353,7 +322,7 @@ class RolloutEngine:
             raise InvalidParameterException("TaskDefinition must be specified for the ECS deployment controller.")
         taskdef = self._task_definition(state, params["taskDefinition"])
         desired = _int(params, "desiredCount", 0) or 0
-        config = self._deployment_configuration(params, None)
+        config = deployment_configuration(params, None)
         now = self._sim.now
         launch_type = self._launch_type(params, taskdef)
         platform = params.get("platformVersion") or ("LATEST" if launch_type == "FARGATE" else None)
@@ -363,39 +332,22 @@ class RolloutEngine:
             network_configuration=params.get("networkConfiguration"),
             extra={k: params[k] for k in ("role", "tags", "enableECSManagedTags", *_ECHOED) if k in params},
         )
-        self._sim.add_deployment(service, self._new_deployment(service, taskdef))
-        state.services[service.key] = service
+        self._sim.create_service(state, service, taskdef)
         return {"service": self._service_json(state, service)}
-
-    def _new_deployment(self, service: Service, taskdef: TaskDefinitionInfo) -> Deployment:
-        return Deployment(new_deployment_id(self._rng), taskdef, self._sim.now, self._sim.now, service.launch_type,
-                          service.platform_version, service.network_configuration)
 
     def _update_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
-        primary = service.primary
         taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
         desired = _int(params, "desiredCount")
-        config = self._deployment_configuration(params, service.config)
-        changed_shape = False
-        for key, attribute in (("loadBalancers", "load_balancers"), ("networkConfiguration", "network_configuration")):
-            if key in params and params[key] != getattr(service, attribute):
-                setattr(service, attribute, params[key])
-                changed_shape = True
-        if params.get("platformVersion") and params["platformVersion"] != service.platform_version:
-            service.platform_version, changed_shape = params["platformVersion"], True
-        if desired is not None and desired != service.desired_count:
-            service.desired_count = desired
-            service.stuck_reported = False
-        if config != service.config:
-            service.config = config
-            service.stuck_reported = False
-        service.extra.update({k: params[k] for k in _ECHOED if k in params})
-        new_revision = taskdef is not None and taskdef.arn != primary.task_definition.arn
-        if new_revision or changed_shape or params.get("forceNewDeployment"):
-            self._sim.add_deployment(service, self._new_deployment(service, taskdef or primary.task_definition))
-        else:
-            primary.updated_at = self._sim.now
+        config = deployment_configuration(params, service.config)
+        shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
+                                                                ("networkConfiguration", "network_configuration"))
+                 if key in params}
+        if params.get("platformVersion"):
+            shape["platform_version"] = params["platformVersion"]
+        self._sim.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape,
+                                 echoed={k: params[k] for k in _ECHOED if k in params},
+                                 force=bool(params.get("forceNewDeployment")))
         return {"service": self._service_json(state, service)}
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
@@ -418,9 +370,7 @@ class RolloutEngine:
         service = self._service(state, params)
         if service.desired_count > 0 and not params.get("force"):
             raise InvalidParameterException("The service cannot be stopped while it is scaled above 0.")
-        service.desired_count = 0
-        service.status = "DRAINING"
-        service.steady = False
+        self._sim.delete_service(service)
         return {"service": self._service_json(state, service)}
 
     def _list_services(self, state: RegionState, params: Params) -> Params:
@@ -515,7 +465,11 @@ class RolloutEngine:
             "status": service.status, "desiredCount": service.desired_count, **_counts(tasks),
             "launchType": service.launch_type, "taskDefinition": service.task_definition_arn,
             "deploymentConfiguration": {
-                "deploymentCircuitBreaker": {"enable": config.breaker_enable, "rollback": config.breaker_rollback},
+                "deploymentCircuitBreaker": _with(
+                    {"enable": config.breaker_enable, "rollback": config.breaker_rollback},
+                    thresholdConfiguration=None if config.breaker_threshold is None else {
+                        "type": config.breaker_threshold.type, "value": config.breaker_threshold.value},
+                ),
                 "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
                 "strategy": "ROLLING",
             },
@@ -609,3 +563,26 @@ def _counts(tasks: list[Task]) -> Params:
         "runningCount": sum(t.last_status == "RUNNING" for t in tasks),
         "pendingCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
     }
+
+
+@dataclass(frozen=True)
+class Action:
+    """One ECS operation the engine answers: its handler (engine, region state, request body -> response body)
+    and whether it changes state (the scheduler then reacts at the instant of the request)."""
+
+    handler: Callable[[RolloutEngine, RegionState, Params], Params]
+    mutating: bool
+
+
+#: The one table of what the engine answers, by ECS operation name; the middleware routes these here.
+ACTIONS: dict[str, Action] = {
+    "CreateService": Action(RolloutEngine._create_service, mutating=True),
+    "UpdateService": Action(RolloutEngine._update_service, mutating=True),
+    "DeleteService": Action(RolloutEngine._delete_service, mutating=True),
+    "DescribeServices": Action(RolloutEngine._describe_services, mutating=False),
+    "ListServices": Action(RolloutEngine._list_services, mutating=False),
+    "RunTask": Action(RolloutEngine._run_task, mutating=True),
+    "StopTask": Action(RolloutEngine._stop_task, mutating=True),
+    "ListTasks": Action(RolloutEngine._list_tasks, mutating=False),
+    "DescribeTasks": Action(RolloutEngine._describe_tasks, mutating=False),
+}

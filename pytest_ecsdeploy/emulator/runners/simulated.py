@@ -1,14 +1,7 @@
-"""Task runners: what actually "runs" a task's containers for the rollout engine.
+"""The simulated runner: no process runs; each container's life is computed from the simulated time.
 
-The engine owns the ECS view of a task (lastStatus, desiredStatus, stopCode, events); a runner owns its
-containers. The engine calls :meth:`Runner.start` when a task leaves PROVISIONING, :meth:`Runner.poll` while it
-waits for the containers to pull, run, report health or exit, :meth:`Runner.stop` when ECS would send SIGTERM
-(SIGKILL follows after each container's ``stopTimeout``), and :meth:`Runner.release` once the task is STOPPED.
-Every call carries the engine's simulated time ``now``; a runner of real containers ignores it and reports what
-it sees. :class:`SimulatedRunner` computes everything from ``now``, which is what makes rollouts deterministic
-under a fake clock.
-
-Outcomes of the simulated runner are set per image::
+It computes everything from the engine's ``now``, which is what makes rollouts deterministic under a fake
+clock. Outcomes are set per image::
 
     runner.set_image_behaviour("web:v2", "crash", exit_code=3, after=0.5)
     runner.set_image_behaviour("sha256:4f1c...", "pull-error")
@@ -19,91 +12,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any
 
-from .clock import Timings
-
-HealthStatus = Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
-ContainerPhase = Literal["PULLING", "PULLED", "RUNNING", "STOPPED"]
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    """One container of a task as the runner needs it.
-
-    ``aliases`` are other names of the same image the engine knows of (``repository:tag`` and ``sha256:``
-    digest resolved through ECR), so an outcome set for ``web:v2`` also applies to ``.../web@sha256:...``.
-    ``definition`` is the container definition with RunTask overrides applied (command, environment...).
-    """
-
-    name: str
-    image: str
-    essential: bool = True
-    health_check: dict[str, Any] | None = None
-    stop_timeout: float = 30.0
-    aliases: tuple[str, ...] = ()
-    definition: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """A task to run: its id (32 hex digits), ARN, task definition and containers."""
-
-    task_id: str
-    task_arn: str
-    cluster: str
-    task_definition_arn: str
-    containers: tuple[ContainerSpec, ...]
-    group: str = ""
-    started_by: str = ""
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    """What a runner reports for one container.
-
-    ``phase`` STOPPED with ``exit_code`` None and a ``reason`` means the container never started (for
-    example ``CannotPullContainerError: ...``); STOPPED with an exit code means it ran and exited.
-    """
-
-    phase: ContainerPhase
-    exit_code: int | None = None
-    reason: str | None = None
-    health: HealthStatus = "UNKNOWN"
-    image_digest: str | None = None
-    runtime_id: str | None = None
-
-    @property
-    def failed_to_start(self) -> bool:
-        return self.phase == "STOPPED" and self.exit_code is None and self.reason is not None
-
-
-class Runner(Protocol):
-    """Runs the containers of tasks for the engine. Calls are made under the engine's lock: keep them quick
-    (a runner of real containers starts pulls and stops in the background and reports through ``poll``)."""
-
-    def start(self, spec: TaskSpec, now: float) -> None:
-        """Begin pulling and starting the task's containers."""
-
-    def poll(self, task_id: str, now: float) -> dict[str, ContainerState]:
-        """The current state of each container of the task, by container name."""
-        ...
-
-    def next_change(self, task_id: str, now: float) -> float | None:
-        """The simulated time after ``now`` at which ``poll`` will answer differently, if the runner knows
-        it (the simulated runner does); None when only polling can tell (real containers)."""
-        ...
-
-    def stop(self, task_id: str, now: float) -> None:
-        """SIGTERM every container now, SIGKILL those still running after their ``stop_timeout``."""
-
-    def release(self, task_id: str) -> None:
-        """Forget the task (remove its containers); it is STOPPED."""
-
-    def close(self) -> None:
-        """Stop everything still running and free resources."""
-
+from ..clock import Timings
+from .base import ContainerSpec, ContainerState, HealthStatus, TaskSpec, split_reference
 
 # Behaviours of the simulated runner: name -> {param: default}.
 BEHAVIOURS: dict[str, dict[str, Any]] = {
@@ -150,22 +63,10 @@ class ImageBehaviour:
         return cls(behaviour=behaviour, **values)
 
 
-def _split_reference(image: str) -> tuple[str, str | None, str | None]:
-    """``registry/path/repo:tag@sha256:d`` -> (``registry/path/repo``, ``tag``, ``sha256:d``)."""
-    digest: str | None = None
-    if "@" in image:
-        image, digest = image.split("@", 1)
-    tag: str | None = None
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        image, tag = image.rsplit(":", 1)
-    return image, tag, digest
-
-
 def image_keys(image: str) -> tuple[str, ...]:
     """The keys an image reference is matched by, most specific first: the full reference, its digest, and
     ``repository:tag`` (the last path component; tag ``latest`` when neither tag nor digest is given)."""
-    name, tag, digest = _split_reference(image)
+    name, tag, digest = split_reference(image)
     keys = [image]
     if digest:
         keys.append(digest)
@@ -182,7 +83,7 @@ def normalise_key(image: str) -> str:
     image = image.strip()
     if not image:
         raise ValueError("image must not be empty")
-    name, tag, digest = _split_reference(image)
+    name, tag, digest = split_reference(image)
     if image.startswith("sha256:"):
         return image
     if digest and "/" not in name:

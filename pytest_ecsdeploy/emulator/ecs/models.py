@@ -6,7 +6,7 @@ each task moves through PROVISIONING -> PENDING -> ACTIVATING -> RUNNING -> DEAC
 DEPROVISIONING -> STOPPED as its runner reports, and each service's scheduler starts and stops tasks within
 minimumHealthyPercent / maximumPercent, counts failures for the circuit breaker, completes, fails and rolls
 back deployments, and writes ECS's service events. Nothing here parses requests or shapes responses
-(``engine.py`` does); every mutation happens under the engine's lock, at one simulated instant.
+(``responses.py`` does); every mutation happens under the engine's lock, at one simulated instant.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .clock import Timings
-from .runners import ContainerSpec, ContainerState, Runner, TaskSpec
+from ..clock import Timings
+from ..runners.base import ContainerSpec, ContainerState, Runner, TaskSpec
 
 MAX_EVENTS = 100
 _OVERRIDABLE = ("command", "environment", "cpu", "memory", "memoryReservation")
@@ -151,10 +151,23 @@ class ServiceEvent:
 
 @dataclass
 class DeploymentConfiguration:
+    """A service's deploymentConfiguration; ``breaker_threshold`` is the circuit breaker's
+    ``thresholdConfiguration``, None when the service gives none (ECS's default applies)."""
+
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
     breaker_enable: bool = False
     breaker_rollback: bool = False
+    breaker_threshold: ThresholdConfiguration | None = None
+
+
+@dataclass(frozen=True)
+class ThresholdConfiguration:
+    """``deploymentCircuitBreaker.thresholdConfiguration``: ``type`` is COUNT, BOUNDED_PERCENT or
+    UNBOUNDED_PERCENT (see :func:`breaker_threshold`), ``value`` a count or a percentage of desiredCount."""
+
+    type: str = "BOUNDED_PERCENT"
+    value: int = 50
 
 
 @dataclass
@@ -229,9 +242,27 @@ class TargetRegistry(Protocol):
     def deregister(self, account: str, region: str, target_group_arn: str, targets: list[tuple[str, int]]) -> bool: ...
 
 
-def breaker_threshold(desired_count: int) -> int:
-    """Consecutive failed tasks that make a deployment FAILED: 0.5 x desiredCount, at least 3, at most 200."""
-    return min(max(math.ceil(0.5 * desired_count), 3), 200)
+THRESHOLD_TYPES = ("COUNT", "BOUNDED_PERCENT", "UNBOUNDED_PERCENT")
+
+
+def breaker_threshold(desired_count: int, threshold: ThresholdConfiguration | None = None) -> int:
+    """How many failed tasks make a deployment FAILED when its circuit breaker is on, as ECS computes it from
+    the service's (latest) desiredCount and ``thresholdConfiguration``:
+
+    - ``COUNT`` n: n (at least 1);
+    - ``BOUNDED_PERCENT`` p (the default, p = 50): p % of desiredCount rounded up, at least 3, at most 200;
+    - ``UNBOUNDED_PERCENT`` p: p % of desiredCount rounded up, at least 1.
+
+    >>> breaker_threshold(25), breaker_threshold(25, ThresholdConfiguration("COUNT", 5))
+    (13, 5)
+    """
+    config = threshold or ThresholdConfiguration()
+    if config.type == "COUNT":
+        return max(config.value, 1)
+    share = -(-config.value * desired_count // 100)  # rounded up, in integers: 7 % of 100 is 7, not 7.000...1
+    if config.type == "UNBOUNDED_PERCENT":
+        return max(share, 1)
+    return min(max(share, 3), 200)
 
 
 def _task_list(tasks: list[Task]) -> str:
@@ -483,7 +514,7 @@ class Simulation:
         deployment.failed_tasks += 1
         deployment.updated_at = t
         breaker = service.config.breaker_enable and deployment.rollout_state == "IN_PROGRESS"
-        tripped = deployment.failed_tasks >= breaker_threshold(service.desired_count)
+        tripped = deployment.failed_tasks >= breaker_threshold(service.desired_count, service.config.breaker_threshold)
         if breaker and tripped and deployment is service.primary:
             self._fail_deployment(state, service, deployment, t)
 
@@ -536,6 +567,48 @@ class Simulation:
         self._lb_events.clear()
 
     # Services -----------------------------------------------------------------------------------------------
+
+    def create_service(self, state: RegionState, service: Service, taskdef: TaskDefinitionInfo) -> None:
+        """CreateService's effect: ``service`` is stored, its first deployment PRIMARY on ``taskdef``."""
+        self.add_deployment(service, self.new_deployment(service, taskdef))
+        state.services[service.key] = service
+
+    def update_service(self, service: Service, *, taskdef: TaskDefinitionInfo | None, desired: int | None,
+                       config: DeploymentConfiguration, shape: dict[str, Any], echoed: dict[str, Any],
+                       force: bool) -> None:
+        """UpdateService's effect. ``shape`` holds the given fields that change how tasks run (attribute name ->
+        value: load_balancers, network_configuration, platform_version), ``echoed`` those DescribeServices only
+        echoes. A new deployment starts when the revision or the shape changes or ``force`` is set; otherwise
+        the PRIMARY deployment is only touched (updatedAt)."""
+        primary = service.primary
+        changed_shape = False
+        for attribute, value in shape.items():
+            if value != getattr(service, attribute):
+                setattr(service, attribute, value)
+                changed_shape = True
+        if desired is not None and desired != service.desired_count:
+            service.desired_count = desired
+            service.stuck_reported = False
+        if config != service.config:
+            service.config = config
+            service.stuck_reported = False
+        service.extra.update(echoed)
+        new_revision = taskdef is not None and taskdef.arn != primary.task_definition.arn
+        if new_revision or changed_shape or force:
+            self.add_deployment(service, self.new_deployment(service, taskdef or primary.task_definition))
+        else:
+            primary.updated_at = self.now
+
+    def delete_service(self, service: Service) -> None:
+        """DeleteService's effect: desiredCount 0 and DRAINING; the scheduler stops its tasks, then it is INACTIVE."""
+        service.desired_count = 0
+        service.status = "DRAINING"
+        service.steady = False
+
+    def new_deployment(self, service: Service, taskdef: TaskDefinitionInfo) -> Deployment:
+        """A deployment of ``taskdef`` created now, with the service's launch type and network configuration."""
+        return Deployment(new_deployment_id(self.rng), taskdef, self.now, self.now, service.launch_type,
+                          service.platform_version, service.network_configuration)
 
     def add_deployment(self, service: Service, deployment: Deployment) -> None:
         """Make ``deployment`` PRIMARY; the others become ACTIVE and drain."""

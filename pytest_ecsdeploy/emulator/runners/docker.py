@@ -48,15 +48,23 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .clock import Timings
-from .runners import ContainerPhase, ContainerSpec, ContainerState, HealthStatus, TaskSpec, _split_reference
+from .. import moto_state
+from ..clock import Timings
+from .base import (
+    ContainerPhase,
+    ContainerSpec,
+    ContainerState,
+    HealthStatus,
+    TaskSpec,
+    check_runner_name,
+    split_reference,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DOCKER_TIMINGS", "RUNNERS", "DockerRunner", "docker_available", "docker_client", "read_secret",
+__all__ = ["DOCKER_TIMINGS", "DockerRunner", "docker_available", "docker_client", "read_secret",
            "remove_images_of", "resolve_runner"]
 
-RUNNERS = ("auto", "simulated", "docker")
 #: The engine's timings with real containers: a task without container health checks counts as healthy after 5
 #: simulated seconds RUNNING (ECS waits 40 s; the simulated runner's 0.4 s is sooner than a process that dies at
 #: start is seen dying, which would make a crashing release look healthy and the circuit breaker never trip).
@@ -118,9 +126,7 @@ def resolve_runner(choice: str, *, fake_clock: bool = False) -> RunnerName:
     """Which runner a LocalAWS uses for ``choice`` (``auto``, ``simulated`` or ``docker``): ``auto`` is Docker
     when an engine answers, unless time is a fake clock (real containers cannot follow it), else simulated.
     A ValueError names a choice that is not one of them."""
-    if choice not in RUNNERS:
-        raise ValueError(f"'{choice}' is not a task runner; choose one of: {', '.join(RUNNERS)}.")
-    if choice == "auto":
+    if check_runner_name(choice) == "auto":
         return "docker" if not fake_clock and docker_available() else "simulated"
     return "docker" if choice == "docker" else "simulated"
 
@@ -145,7 +151,7 @@ def remove_images_of(registry_host: str) -> None:
 
 
 def read_secret(task_arn: str, value_from: str) -> str:
-    """A task's secret from moto's backends, as ECS reads it: a Secrets Manager ARN (optionally
+    """A task's secret from the local Secrets Manager or SSM, as ECS reads it: a Secrets Manager ARN (optionally
     ``:json-key:version-stage:version-id`` after the secret's name) or an SSM parameter (ARN, or name in the
     task's region). Raises an exception whose text says what is missing."""
     import json
@@ -153,14 +159,11 @@ def read_secret(task_arn: str, value_from: str) -> str:
     _, _, _, task_region, task_account, *_ = (task_arn.split(":") + [""] * 6)[:6]
     parts = value_from.split(":")
     if value_from.startswith("arn:") and len(parts) >= 7 and parts[2] == "secretsmanager":
-        from moto.secretsmanager.models import secretsmanager_backends
-
         region, account = parts[3], parts[4]
         secret_id = ":".join(parts[:7])
         json_key, stage, version = (parts[7:10] + ["", "", ""])[:3]
-        backend: Any = secretsmanager_backends[account][region]
-        answer = backend.get_secret_value(secret_id, version or None, stage or None)
-        text = answer.get("SecretString")
+        text = moto_state.secret_string(account, region, secret_id, version_id=version or None,
+                                        version_stage=stage or None)
         if text is None:
             raise LookupError(f"secret {secret_id} has no SecretString")
         if json_key:
@@ -169,15 +172,13 @@ def read_secret(task_arn: str, value_from: str) -> str:
                 raise LookupError(f"secret {secret_id} has no key {json_key}")
             return str(value)
         return str(text)
-    from moto.ssm.models import ssm_backends
-
     region, account = task_region, task_account
     if value_from.startswith("arn:") and len(parts) >= 6 and parts[2] == "ssm":
         region, account = parts[3], parts[4]
-    parameter = ssm_backends[account][region].get_parameter(value_from)
-    if parameter is None:
+    value = moto_state.ssm_parameter_value(account, region, value_from)  # a SecureString decrypted, as ECS does
+    if value is None:
         raise LookupError(f"SSM parameter {value_from} does not exist")
-    return str(parameter.decrypt(parameter.value))  # a SecureString is decrypted, as ECS does
+    return value
 
 
 def _owner() -> str:
@@ -300,12 +301,8 @@ class DockerRunner:
         match = _ECR_REFERENCE.match(image)
         if match is None or self.ecr_registry is None:
             return image
-        from moto.ecr.models import ecr_backends
-
-        repository = _split_reference(match["rest"])[0]
-        regions = dict.get(ecr_backends, match["account"])
-        backend = dict.get(regions, match["region"]) if regions is not None else None
-        if backend is None or backend.repositories.get(repository) is None:
+        repository = split_reference(match["rest"])[0]
+        if not moto_state.ecr_has_repository(match["account"], match["region"], repository):
             return image
         return f"{self.ecr_registry}/{match['rest']}"
 
@@ -510,7 +507,7 @@ class DockerRunner:
     def _pull(self, container: _Container) -> str | None:
         """Pull the container's image as ECS would; None, or the CannotPullContainerError reason."""
         image = container.spec.image
-        name, tag, digest = _split_reference(image)
+        name, tag, digest = split_reference(image)
         reference = digest or tag or "latest"
         local = self._image(image)
         if local is None or self._always_pull(image):

@@ -1,4 +1,4 @@
-"""The errors the rollout engine answers with, one class per ECS error code (moto's ``moto/ecs/exceptions.py`` style).
+"""The errors the rollout engine answers with: one class per ECS error code it sends, as moto's ECS has its own.
 
     EngineError                        base: ``code`` is the ECS error code, ``message`` its text, ``status`` HTTP
      ├── ClientException               unknown or inactive task definition ("TaskDefinition not found.")
@@ -6,12 +6,10 @@
      ├── ClusterNotFoundException      "Cluster not found." / "The referenced cluster was inactive."
      ├── ServiceNotFoundException      "Service not found."
      ├── ServiceNotActiveException     "Service was not ACTIVE." (the service was deleted)
-     ├── AccessDeniedException
-     ├── UnsupportedFeatureException
-     ├── UnknownOperationException     an action the engine does not implement
-     └── ServerException               status 500
+     └── UnknownOperationException     an action the engine does not implement
 
-The HTTP middleware turns one into ``{"__type": code, "message": message}`` with ``status``.
+The HTTP middleware turns one into ``{"__type": code, "message": message}`` with ``status``; anything else the
+engine raises is its own bug, answered as a 500 ``ServerException``.
 """
 
 from __future__ import annotations
@@ -69,26 +67,7 @@ class ServiceNotActiveException(EngineError):
     default_message = "Service was not ACTIVE."
 
 
-class AccessDeniedException(EngineError):
-    """The caller may not perform this action."""
-
-    code = "AccessDeniedException"
-
-
-class UnsupportedFeatureException(EngineError):
-    """The request uses a feature ECS (or this engine) does not support here."""
-
-    code = "UnsupportedFeatureException"
-
-
 class UnknownOperationException(EngineError):
     """The action is not one the engine implements."""
 
     code = "UnknownOperationException"
-
-
-class ServerException(EngineError):
-    """An internal failure."""
-
-    code = "ServerException"
-    status = 500

@@ -1,0 +1,158 @@
+"""Applying a checked seed (``seed.Seed``) to a running LocalAWS.
+
+Everything is created in the LocalAWS's account and region through the endpoint's public API (boto3): clusters,
+ECR repositories and their images (PutImage), secrets, SSM parameters, task definitions and target groups; each
+service through the rollout engine's ``seed_service``, so it starts with one COMPLETED deployment and
+``desired_count`` RUNNING tasks. Image behaviours are set before the services, whose first tasks they may concern.
+
+Example::
+
+    seed = parse_seed({"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0"]}}},
+                      "LocalAWS(seed=...)", Path.cwd(), {})
+    apply_seed(seed, aws)["images"]       # {'web:1.0.0': 'sha256:...'}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from .seed import Seed, SeedLoadBalancer
+
+__all__ = ["MANIFEST_MEDIA_TYPE", "SeedTarget", "apply_seed", "image_manifest"]
+
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+class SeedTarget(Protocol):
+    """What :func:`apply_seed` needs: boto3 clients for the endpoint and the engine's ``seed_service``."""
+
+    account_id: str
+    region: str
+
+    def client(self, service_name: str, *, region_name: str | None = None) -> Any: ...
+
+    def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]: ...
+
+    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+
+def image_manifest(repository: str, tag: str) -> str:
+    """A Docker v2 schema 2 manifest, distinct and stable for ``repository:tag`` (moto derives the digest
+    from the layer digests, so the same seed gives the same digests every run)."""
+
+    def blob(kind: str) -> str:
+        return "sha256:" + hashlib.sha256(f"pytest-ecsdeploy seed {kind} {repository}:{tag}".encode()).hexdigest()
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1469,
+            "digest": blob("config"),
+        },
+        "layers": [
+            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3370706,
+             "digest": blob("layer")},
+        ],
+    }
+    return json.dumps(manifest, indent=3)
+
+
+def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
+               manifests: Callable[[str, str], str] | None = None) -> dict[str, Any]:
+    """Create everything ``seed`` lists through ``target``'s endpoint, in ``region`` (default target.region).
+
+    ``manifests(repository, tag)`` makes each seeded image's manifest (default: :func:`image_manifest`, a
+    placeholder; with Docker, LocalAWS passes one that uploads a real image to its registry).
+
+    Returns what was created: ``{"repositories": {name: uri}, "images": {"repo:tag": digest},
+    "task_definitions": {family: arn}, "target_groups": {name: arn}, "services": {name: service}}``.
+    """
+    region = region or target.region
+    manifest_of = manifests or image_manifest
+    ecs = target.client("ecs", region_name=region)
+    created: dict[str, Any] = {"repositories": {}, "images": {}, "task_definitions": {}, "target_groups": {},
+                               "services": {}}
+
+    for cluster in dict.fromkeys([*seed.clusters, *(service.cluster for service in seed.services.values())]):
+        ecs.create_cluster(clusterName=cluster)
+
+    for behaviour in seed.image_behaviours:  # before the services, whose first tasks they may concern
+        try:
+            target.set_image_behaviour(behaviour.image, behaviour.behaviour, **behaviour.params)
+        except TypeError:  # the runner runs real containers (Docker): each image's own process decides
+            break
+
+    if seed.repositories:
+        ecr = target.client("ecr", region_name=region)
+        for repository in seed.repositories.values():
+            answer = ecr.create_repository(repositoryName=repository.name,
+                                           imageTagMutability=repository.image_tag_mutability)
+            created["repositories"][repository.name] = answer["repository"]["repositoryUri"]
+            for tag in repository.tags:
+                image = ecr.put_image(repositoryName=repository.name, imageTag=tag,
+                                      imageManifest=manifest_of(repository.name, tag),
+                                      imageManifestMediaType=MANIFEST_MEDIA_TYPE)["image"]
+                created["images"][f"{repository.name}:{tag}"] = image["imageId"]["imageDigest"]
+
+    if seed.secrets:
+        secretsmanager = target.client("secretsmanager", region_name=region)
+        for name, value in seed.secrets.items():
+            secretsmanager.create_secret(Name=name, SecretString=value)
+    if seed.ssm_parameters:
+        ssm = target.client("ssm", region_name=region)
+        for name, (value, kind) in seed.ssm_parameters.items():
+            ssm.put_parameter(Name=name, Value=value, Type=kind)
+
+    for family, definition in seed.task_definitions.items():
+        answer = ecs.register_task_definition(**definition.payload)
+        created["task_definitions"][family] = answer["taskDefinition"]["taskDefinitionArn"]
+
+    target_groups: dict[str, str] = created["target_groups"]
+    for service in seed.services.values():
+        payload = dict(service.task_definition.payload)
+        payload["containerDefinitions"] = [
+            _with_image(definition, service.images, created["repositories"])
+            for definition in payload["containerDefinitions"]
+        ]
+        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        created["task_definitions"].setdefault(service.task_definition.family, arn)
+        params: dict[str, Any] = {
+            "cluster": service.cluster,
+            "serviceName": service.name,
+            "taskDefinition": arn,
+            "desiredCount": service.desired_count,
+            "launchType": service.launch_type,
+            "deploymentConfiguration": service.deployment_configuration.as_api(),
+        }
+        if service.load_balancer is not None:
+            balancer = service.load_balancer
+            if balancer.target_group not in target_groups:
+                target_groups[balancer.target_group] = _create_target_group(target, region, balancer)
+            params["loadBalancers"] = [{"targetGroupArn": target_groups[balancer.target_group],
+                                        "containerName": balancer.container, "containerPort": balancer.port}]
+        created["services"][service.name] = target.seed_service(params, region=region)
+    return created
+
+
+def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, str]],
+                uris: Mapping[str, str]) -> dict[str, Any]:
+    result = dict(definition)
+    if definition["name"] in images:
+        repository, tag = images[definition["name"]]
+        result["image"] = f"{uris[repository]}:{tag}"
+    return result
+
+
+def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer) -> str:
+    ec2 = target.client("ec2", region_name=region)
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    elbv2 = target.client("elbv2", region_name=region)
+    answer = elbv2.create_target_group(Name=balancer.target_group, Protocol="HTTP", Port=balancer.port,
+                                       VpcId=vpc_id, TargetType="ip")
+    return str(answer["TargetGroups"][0]["TargetGroupArn"])

@@ -1,0 +1,118 @@
+"""TOML files read with one-sentence errors, and what their messages share.
+
+Both ``ecsdeploy.toml`` (``config.py``) and the emulator's seed tables are read and checked with these, so a
+mistake reads the same wherever it is: the file, then where in it, then what was expected and what was found.
+
+- :func:`read_toml`: a file parsed as TOML; a missing file, a folder, bytes that are not UTF-8 or invalid TOML
+  (with its line and column) is one sentence;
+- :func:`render_template`: ``${VAR}``, ``${VAR:-fallback}`` and ``$${`` filled in a text;
+- :func:`describe`: a value and its type as a message names it (``'two' (a string)``);
+- :func:`choices` and :func:`closest`: "did you mean" and the list of what is valid.
+
+It imports nothing of the product but ``errors.py``, so the embedded local AWS can use it without the rest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["choices", "closest", "describe", "read_toml", "render_template"]
+
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def read_toml(path: Path, *, missing: str, kind: str) -> dict[str, Any]:
+    """``path`` parsed as TOML; a missing file, a folder, bytes that are not UTF-8 or invalid TOML is one sentence.
+
+    ``missing`` ends the sentence for a missing file (what to do), ``kind`` names the file a folder is not.
+    Invalid TOML reads ``PATH is not valid TOML: <what> (at line L, column C).``
+    """
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; {missing}.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not {kind}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+
+
+def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> str:
+    """Fill ``${VAR}`` and ``${VAR:-fallback}`` in ``text``; ``$${`` is a literal ``${``.
+
+    ``lookup`` is a mapping or a callable returning ``None`` for an unset name. ``where`` starts the error
+    message (``"deployments/ecsdeploy.toml: [environments.prod] role_arn"``); an unset variable without a
+    fallback, a ``${`` never closed or a name that is not one is a ConfigError.
+    """
+    get = lookup if callable(lookup) else lookup.get
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "$${":
+            return "${"
+        body = match.group(1)
+        if body is None:
+            raise ConfigError(f"{where}: '${{' is not closed by '}}'; write '$${{' for a literal '${{'.")
+        name, has_default, default = body.partition(":-")
+        if not _VAR_NAME.match(name):
+            raise ConfigError(f"{where}: '${{{body}}}' is not a variable name (letters, digits and _).")
+        value = get(name)
+        if value is None:
+            if has_default:
+                return default
+            raise ConfigError(
+                f"{where}: variable ${{{name}}} is not set; pass --var {name}=VALUE or set it in the environment."
+            )
+        return str(value)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def describe(value: Any) -> str:
+    """A value as a message shows what was found: ``'two' (a string)``, ``3 (an integer)``, ``a table``."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int):
+        return f"{value} (an integer)"
+    if isinstance(value, float):
+        return f"{value} (a number)"
+    if isinstance(value, str):
+        return f"'{value}' (a string)"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with values that are not strings"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option ``word`` was most likely meant to be: the closest spelling, else (for three letters or more)
+    the first option that starts with it or that it starts with; None when none is close."""
+    names = list(options)
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6) or [
+        n for n in names if len(word) >= 3 and (n.startswith(word) or word.startswith(n))
+    ][:1]
+    return close[0] if close else None
+
+
+def choices(word: str, options: Iterable[str], lead: str = "choose one of") -> str:
+    """``did you mean 'web'? (choose one of: api, web)``, or only the list (sorted) when nothing is close."""
+    names = sorted(options)
+    close = closest(word, names)
+    listing = f"{lead}: {', '.join(names)}" if names else "none are defined"
+    return f"did you mean '{close}'? ({listing})" if close else listing
