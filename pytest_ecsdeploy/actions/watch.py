@@ -32,7 +32,6 @@ A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.tim
 from __future__ import annotations
 
 import datetime
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +79,7 @@ def failure_threshold(service: Mapping[str, Any]) -> int:
         value = 50
     if kind == "COUNT":
         return max(value, 1)
-    share = math.ceil(value / 100 * desired)
+    share = -(-value * desired // 100)  # rounded up in integers: 7 % of 100 is 7, not 7.000000000000001 -> 8
     if kind == "UNBOUNDED_PERCENT":
         return max(share, 1)
     return min(max(share, 3), 200)

@@ -135,8 +135,6 @@ def test_the_breaker_threshold_is_the_one_the_products_watch_computes(env: Env, 
     assert {desired: pair for desired, pair in table.items() if pair[0] != pair[1]} == {}
 
 
-@pytest.mark.xfail(strict=True, reason="watch.failure_threshold computes value / 100 * desiredCount in floating point: "
-                                       "7 / 100 * 100 is 7.000000000000001, which rounds up to 8 (ECS: 7)")
 def test_a_percentage_is_rounded_up_in_integers_on_both_sides(env: Env) -> None:
     request = _breaker_request({"type": "UNBOUNDED_PERCENT", "value": 7})
     described = env.call("CreateService", **request)["service"]
