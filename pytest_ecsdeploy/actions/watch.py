@@ -44,7 +44,6 @@ FAILED = "FAILED"
 ROLLED_BACK = "ROLLED_BACK"  # ECS's circuit breaker failed the deployment and rolls the service back
 SUPERSEDED = "SUPERSEDED"  # another deployment became PRIMARY
 TIMED_OUT = "TIMED_OUT"
-VERDICTS = (COMPLETED, FAILED, ROLLED_BACK, SUPERSEDED, TIMED_OUT)
 
 FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
 _ERROR_REASON = re.compile(r"^\s*\w+Error\b")
@@ -334,10 +333,6 @@ class DeploymentWatch:
         parts.append(f"{len(self.failures)} failed (threshold {self.threshold})")
         parts.append(f"rolloutState {d.rollout_state if d and d.rollout_state else 'unknown'}")
         return ", ".join(parts)
-
-    def running_tasks(self) -> list[TaskView]:
-        """Tasks RUNNING (and meant to run) as of the last look, whatever their revision."""
-        return [t for t in self.tasks.values() if t.is_running]
 
     # -- internals --------------------------------------------------------------------------------------------
 

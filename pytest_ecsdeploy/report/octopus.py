@@ -1,7 +1,8 @@
 """Octopus Deploy output: service messages in Calamari's exact format, and what a run reports through them.
 
 Octopus reads lines of the form ``##octopus[name attr='b64' ...]`` from a script step's standard output
-(REFERENCE.md A.1). The format, as Calamari's parser reads it: the literal ``##octopus`` (case-sensitive), then
+(Octopus's "Service messages" documentation; Calamari's ServiceMessageParser is the reference parser). The
+format, as that parser reads it: the literal ``##octopus`` (case-sensitive), then
 everything up to the first ``]``, parsed as the XML element ``<name attr='...'/>``; every attribute value is
 Base64 of UTF-8, attribute names are matched ignoring case, and a value that does not decode drops the whole
 message. Base64 never contains ``]`` or a quote, so any value is safe inside the brackets.

@@ -23,7 +23,7 @@ from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.report.record import ServiceRecord
 
-# -- issue 4: ecr / task definition -----------------------------------------------------------------------------
+# -- ecr / task definition ---------------------------------------------------------------------------------------
 # One LocalAWS per test module (moto's state is process-global, so one runs at a time), emptied before each test
 # by ``clean_aws``; ``service_context`` builds the ServiceContext the plugin would hand to Ecr / TaskDefinition.
 
@@ -99,7 +99,7 @@ def service_context(clean_aws: LocalAWS, module_client_factory: ClientFactory, t
     return make
 
 
-# -- issue 7: Docker ---------------------------------------------------------------------------------------------
+# -- Docker ------------------------------------------------------------------------------------------------------
 # For the Docker tests (test_docker*.py, marked docker): ``example_image`` builds deployments/image (each image is
 # removed at the end of the session); ``http_get``, ``wait_for`` and ``managed_containers`` are the small tools
 # their checks share.

@@ -1,4 +1,4 @@
-"""Real containers in the embedded local AWS (issue 7): the Docker runner, the registry behind ECR, the local
+"""Real containers in the embedded local AWS: the Docker runner, the registry behind ECR, the local
 load balancer. One LocalAWS (runner docker, speed 4) for the module, with the example image pushed in three
 versions; each test rolls out its own service behind its own target group."""
 

@@ -1,4 +1,4 @@
-"""The Docker side of LocalAWS over its life (issue 7): choosing the runner, seeded images that really run behind
+"""The Docker side of LocalAWS over its life: choosing the runner, seeded images that really run behind
 a fixed load-balancer port, leftovers of a crashed run, nothing left behind, and a whole scenario through the
 plugin (ecr.push, deploy, smoke) against real containers. Each test starts its own LocalAWS."""
 

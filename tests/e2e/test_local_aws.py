@@ -103,7 +103,7 @@ def test_speed_must_be_positive() -> None:
 
 
 def test_runner_by_name() -> None:
-    # runner "docker" and "auto" (issue 7): tests/e2e/test_docker_lifecycle.py
+    # runner "docker" and "auto": tests/e2e/test_docker_lifecycle.py
     with pytest.raises(ValueError, match=r"^'podman' is not a task runner; choose one of: auto, simulated, docker\.$"):
         LocalAWS(runner="podman")
     with LocalAWS(runner="simulated") as aws:

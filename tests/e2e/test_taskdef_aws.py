@@ -49,7 +49,7 @@ FARGATE_WEB: dict[str, Any] = {
 }
 
 
-# REFERENCE.md C.5, typed in on purpose: an oracle independent of the model-derived list in taskdef.py.
+# The fields DescribeTaskDefinition adds (the ECS API reference), typed in on purpose: an oracle independent of the model-derived list in taskdef.py.
 DESCRIBE_ONLY = {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
                  "registeredBy", "deregisteredAt", "deleteRequestedAt"}
 

@@ -1,4 +1,4 @@
-"""The reliability suite (issue 8): faults survived, bad input refused, secrets kept out of every output.
+"""The reliability suite: faults survived, bad input refused, secrets kept out of every output.
 
 Every run here is a real ``pytest`` subprocess on a scenario project in a temporary directory, deploying to an
 embedded local AWS that this process starts and owns (the project's ``outside`` environment reaches it through

@@ -1,4 +1,4 @@
-"""A whole run under Octopus Deploy, read back with Calamari's own parsing rules (REFERENCE.md A.1).
+"""A whole run under Octopus Deploy, read back with Calamari's own parsing rules (its ServiceMessageParser).
 
 The plugin is switched on by Octopus's environment (OctopusCalamariWorkingDirectory), not by --octopus, so this
 is what an Octopus script step sees: output variables per service, the record and JUnit file as artifacts,

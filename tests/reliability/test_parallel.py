@@ -1,5 +1,5 @@
-"""Services deployed in parallel with pytest-xdist (``-n 2``, as DESIGN.md promises) end up in one deployment
-record, one terminal summary and one set of Octopus output variables, exactly as in a run without workers."""
+"""Services deployed in parallel with pytest-xdist (``-n 2``) end up in one deployment record, one terminal summary
+and one set of Octopus output variables, exactly as in a run without workers."""
 
 from __future__ import annotations
 

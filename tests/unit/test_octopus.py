@@ -1,6 +1,6 @@
 """octopus.py: service messages read back with a parser that follows Calamari's own rules.
 
-``CalamariParser`` below is Calamari's ``ServiceMessageParser`` (REFERENCE.md A.1) in Python: a character state
+``CalamariParser`` below is Calamari's ``ServiceMessageParser`` (OctopusDeploy/Calamari, Calamari.Common) in Python: a character state
 machine that finds the literal ``##octopus`` (case-sensitive, state kept from one line to the next, as
 Calamari calls ``Parse(line)`` once per line), reads up to the first ``]``, trims, strips leading ``[``,
 removes CR/LF, parses ``<text/>`` as an XML element, decodes every attribute as Base64 of UTF-8 into a

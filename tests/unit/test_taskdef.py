@@ -63,7 +63,7 @@ def with_app(**changes: Any) -> dict[str, Any]:
 
 
 def test_read_only_fields_are_computed_from_the_model_and_match_the_reference() -> None:
-    # REFERENCE.md C.5: returned by DescribeTaskDefinition, rejected by RegisterTaskDefinition.
+    # The TaskDefinition shape's members that RegisterTaskDefinitionRequest lacks: returned by DescribeTaskDefinition, rejected by RegisterTaskDefinition.
     assert read_only_fields() == {"taskDefinitionArn", "revision", "status", "requiresAttributes",
                                   "compatibilities", "registeredAt", "registeredBy", "deregisteredAt",
                                   "deleteRequestedAt"}

@@ -15,7 +15,8 @@ from typing import Any
 from ...arns import is_tag, parse_image
 from .payload import cpu_units, memory_mib, network_mode
 
-#: Valid Fargate task sizes (REFERENCE.md C.6): cpu units -> (first MiB, last MiB, step), or the explicit list.
+#: Valid Fargate task sizes (the ECS API reference, RegisterTaskDefinition ``memory``; the ECS Developer Guide, "Task
+#: CPU and memory"): cpu units -> (first MiB, last MiB, step), or the explicit list.
 FARGATE_SIZES: dict[int, tuple[int, ...] | tuple[int, int, int]] = {
     256: (512, 1024, 2048),
     512: (1024, 4096, 1024),
