@@ -22,7 +22,9 @@ PYTEST_WORLD = ("pytest", "_pytest", "pluggy", "xdist")
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph(PACKAGE, include_external_packages=True, exclude_type_checking_imports=True)
+    return grimp.build_graph(
+        PACKAGE, include_external_packages=True, exclude_type_checking_imports=True, cache_dir=None
+    )
 
 
 @pytest.mark.parametrize("layer", [f"{PACKAGE}.actions", f"{PACKAGE}.report"])
