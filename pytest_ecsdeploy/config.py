@@ -57,7 +57,8 @@ ENVIRONMENT_KEYS: dict[str, Key] = {
     "region": Key("str", "AWS region (default: `[defaults] region`, else us-east-1)."),
     "account_id": Key("str", "12-digit account the credentials must belong to; any other account stops the run "
                              "before the first write."),
-    "role_arn": Key("str", "IAM role to assume for the deployment (session name `pytest-ecsdeploy-<env>`)."),
+    "role_arn": Key("str", "IAM role to assume for the deployment (session name "
+                           "`pytest-ecsdeploy-<env>-<user>`, which CloudTrail shows)."),
     "profile": Key("str", "Named profile from the AWS config files (backend `aws`)."),
     "endpoint_url": Key("str", "Endpoint of the AWS API: a running `ecsdeploy-emulator` or LocalStack; "
                                "omitted for `emulator`, the embedded local AWS starts in-process."),

@@ -1,7 +1,9 @@
 """What every action is given: the environment, the service, clients, the run's options, the record, a log.
 
-The actions (``ecr.py``, ``taskdef/``, ``service.py``, ``smoke.py``) know nothing of pytest; the plugin builds
-one :class:`ServiceContext` per scenario module and hands it to them.
+The actions (``actions/``: ``ecr.py``, ``taskdef/``, ``service.py``, ``task.py``, ``smoke.py``, ``deploy.py``)
+know nothing of pytest; :meth:`~pytest_ecsdeploy.run.Run.context` builds one :class:`ServiceContext` per
+scenario module (asked by the ``ecsdeploy_context`` fixture, or by a script or benchmark without pytest) and
+the actions are constructed on it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from .report.record import ServiceRecord
 
 
 class Log(Protocol):
-    """Live output while a step runs (the plugin writes it past pytest's capture, with the service's name)."""
+    """Live output while a step runs (under pytest, ``fixtures.TerminalLog`` writes it past the output capture,
+    with the service's name)."""
 
     def info(self, message: str) -> None: ...
 
@@ -27,7 +30,12 @@ class Log(Protocol):
 
 
 class PrintLog:
-    """A Log that prints, for use outside pytest (scripts, benchmarks)."""
+    """A Log that prints each line (``prefix`` first) and keeps it in ``lines``, for driving the actions without
+    pytest: a script over :meth:`~pytest_ecsdeploy.run.Run.context`, and the tests, which read ``lines``.
+
+    A warning is kept as ``"WARNING: <message>"``, a check as its :meth:`~pytest_ecsdeploy.checks.Check.line`.
+    The benchmarks keep a log of their own, silent and with the time of each line.
+    """
 
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix

@@ -1,15 +1,18 @@
 """The exceptions pytest-ecsdeploy raises, each carrying its context.
 
     EcsDeployError                  base: every message is one sentence a user can act on
-     ├── ConfigError                ecsdeploy.toml, a command-line option or a seed table is wrong (exit 4)
+     ├── ConfigError                ecsdeploy.toml, a task-definition template, an option or a seed table is wrong
      ├── AccountMismatch            the credentials belong to another account than the environment's
-     ├── CheckFailed                a built-in pre- or post-check failed (carries the Check)
+     ├── CheckFailed                a pre- or post-check failed, built-in or from a hook (carries the Check)
      ├── ActionError                an action could not do what it was asked (carries the AWS error code)
-     │    └── RolloutFailed         a rollout ended FAILED, was rolled back by ECS, or timed out
+     │    └── RolloutFailed         a rollout did not end deployed (FAILED, rolled back by ECS, superseded,
+     │                              timed out, a post-check failed), or its rollback failed
      └── NotSupported               the service uses something this version does not handle yet
 
-None of these modules imports pytest: the plugin turns ConfigError into pytest.UsageError and the others into
-step failures without a traceback.
+This module imports no pytest. One raised while the run is set up (``plugin.py``, once ``--env`` is given) or
+while a scenario is bound to its service at collection stops pytest with a usage error (exit 4); one raised in
+a step is reported by the session object (``session.py``) as that step's failure, ``ClassName: message``,
+without a traceback.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class EcsDeployError(Exception):
 
 
 class ConfigError(EcsDeployError):
-    """The configuration file, a command-line option or a seed table is wrong."""
+    """The configuration file, a task-definition template, a command-line option or a seed table is wrong."""
 
 
 class AccountMismatch(EcsDeployError):

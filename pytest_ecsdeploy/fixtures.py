@@ -1,7 +1,11 @@
 """The fixtures of pytest-ecsdeploy: each one wires a pytest request to the module that does the work.
 
-``deploy_env`` and ``aws`` are session-scoped; the actions (``ecr``, ``task_definition``, ``ecs_service``,
-``smoke``) are module-scoped, bound to the scenario's service through ``ecsdeploy_context``.
+``deploy_env``, ``aws`` and ``localstack`` are session-scoped; ``ecsdeploy_context`` and the actions on it
+(``ecr``, ``task_definition``, ``ecs_service``, ``ecs_task``, ``smoke``) are module-scoped, bound to the
+scenario's service; ``deploy`` (image, revision and rollout in one call, on ``ecr``, ``task_definition`` and
+``ecs_service``) is function-scoped. The run comes from the session object (its stash key
+:data:`~pytest_ecsdeploy.session.SESSION` on the config); without ``--env`` there is none, and every fixture
+but ``localstack`` skips. :class:`TerminalLog` is the actions' live output.
 """
 
 from __future__ import annotations

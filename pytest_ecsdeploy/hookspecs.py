@@ -36,7 +36,7 @@ def pytest_ecsdeploy_render_task_definition(
 def pytest_ecsdeploy_pre_checks(
     service: Service, environment: Environment, action: str
 ) -> list[tuple[str, bool, str]] | None:
-    """Return extra checks to run before ``action`` writes (``"ecs_service.deploy"``, ``"task_definition.register"``…).
+    """Return extra checks to run before ``action`` writes: ``"ecs_service.deploy"`` or ``"ecs_task.run"``.
 
     Each check is ``(name, ok, detail)``; a check with ``ok`` false fails the step before anything changes::
 
@@ -50,7 +50,12 @@ def pytest_ecsdeploy_pre_checks(
 def pytest_ecsdeploy_post_checks(
     service: Service, environment: Environment, action: str
 ) -> list[tuple[str, bool, str]] | None:
-    """Return extra checks to run after ``action`` completed; a failing one fails the step (and rolls back)."""
+    """Return extra checks to run after ``action`` completed; a failing one fails the step.
+
+    ``action`` is ``"ecs_service.deploy"`` (a failing check fails the deployment, which is then rolled back
+    unless ``--no-rollback``), ``"ecs_service.rollback"`` (once our rollback deployment completed) or
+    ``"ecs_task.run"``.
+    """
 
 
 @pytest.hookspec

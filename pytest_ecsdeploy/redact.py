@@ -1,8 +1,10 @@
 """What is never printed: the one rule for names that look secret and for passwords inside URLs.
 
-The task-definition diff (``taskdef/diff.py``: environment values, docker labels, log options, commands, AWS
-error messages), the smoke checks' printed URLs (``smoke.py``: ``?token=***``) and the one-off task's log line
-(``task.py``) all ask here; each caller keeps its own mask (``<masked>``, ``***``).
+Three callers ask here, each keeping its own mask: the task-definition diff (``actions/taskdef/diff.py``:
+environment values, docker labels and log options whose names look secret, and passwords inside URLs in the
+other values and in commands and entry points, as ``<masked>``), every failed AWS call's message (``aws.py``: passwords inside URLs, as ``<masked>``)
+and the smoke checks' printed URLs (``actions/smoke.py``: the password and secret-looking query values, as
+``***``). ``actions/taskdef`` re-exports :data:`SECRET_NAME` and :func:`looks_secret` with its public names.
 
 >>> looks_secret("DB_PASSWORD"), looks_secret("X-Amz-Signature"), looks_secret("LOG_LEVEL")
 (True, True, False)

@@ -1,8 +1,10 @@
 """One run of deployments: the resolved configuration, the options, the record, the clients, the local AWS.
 
-Built by the plugin when ``--env`` is given, and usable without pytest (benchmarks, scripts). Nothing here
-talks to AWS or starts the embedded local AWS until :meth:`Run.aws` is first asked for, so collecting scenario
-files costs no AWS call.
+Built by the session object (:meth:`~pytest_ecsdeploy.session.EcsDeploySession.from_config`) when ``--env`` is
+given, and usable without pytest: the benchmarks (``bench/``) load one with :meth:`Run.load` and build each
+service's context for the actions with :meth:`Run.context`. Nothing here talks to AWS or starts the embedded
+local AWS until :meth:`Run.aws` is first asked for (:meth:`Run.context` asks), so collecting scenario files
+costs no AWS call.
 """
 
 from __future__ import annotations

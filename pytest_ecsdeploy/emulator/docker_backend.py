@@ -29,8 +29,15 @@ __all__ = ["DockerBackend", "docker_unavailable_reason"]
 
 
 def docker_unavailable_reason() -> str | None:
-    """Why a LocalAWS cannot run everything on Docker here, or None when it can: a Docker engine answers, the
-    distribution registry is installed and a static busybox is there for seeded images."""
+    """Why a LocalAWS cannot run everything on Docker on this machine, as one clause naming what to install or
+    start; None when it can: a Docker engine answers, the distribution registry is installed (ECR's images
+    live in it) and a static busybox is there (seeded images are built from it).
+
+    For a test suite to skip its Docker tests with the reason, as ``localstack.skip_reason`` does for
+    LocalStack. LocalAWS itself does not ask it: ``runner="auto"`` needs only an engine that answers, and a
+    missing registry or busybox surfaces where it is needed (a warning at start; an error naming the busybox
+    when a seeded image is built).
+    """
     import os
 
     from .registry import BUSYBOX

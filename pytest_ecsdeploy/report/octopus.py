@@ -13,9 +13,11 @@ Three layers, none of which knows pytest:
 - :class:`ServiceMessages` writes the messages the script helpers write (``set_octopusvariable``,
   ``createartifact``, ``updateprogress``, ``failstep``'s ``resultMessage``, the log-level switches, ``mask``),
   one per line, through a ``write`` callable the caller points at the real standard output;
-- :class:`OctopusReporter` is what the plugin calls as services finish and when the run ends.
+- :class:`OctopusReporter` is what the run's session object (``session.py``) calls as each service finishes
+  and when the run ends; the session builds it only when the run reports to Octopus (``--octopus``, or
+  :func:`octopus_signal` finds an Octopus step's environment) and never on a pytest-xdist worker.
 
-Choices this module makes (the plugin and the docs rely on them):
+Choices this module makes (``docs/octopus.md`` relies on them):
 
 - **An empty value is written as** ``value=''``, as Calamari's Python helper does (Base64 of "" is ""), rather than
   leaving the attribute out as its bash helper does: the variable then exists and is empty, so a later step's
@@ -49,7 +51,6 @@ __all__ = [
     "TENTACLE_VARIABLES",
     "VARIABLE_PREFIX",
     "image_digest",
-    "is_octopus",
     "octopus_signal",
     "service_message",
 ]
@@ -93,11 +94,6 @@ def octopus_signal(environ: Mapping[str, str]) -> str | None:
         if name.lower() in present:
             return present[name.lower()]
     return None
-
-
-def is_octopus(environ: Mapping[str, str]) -> bool:
-    """True when ``environ`` (normally ``os.environ``) is that of an Octopus step; see :func:`octopus_signal`."""
-    return octopus_signal(environ) is not None
 
 
 def _b64(value: str) -> str:

@@ -23,7 +23,6 @@ from pytest_ecsdeploy.report.octopus import (
     OctopusReporter,
     ServiceMessages,
     image_digest,
-    is_octopus,
     octopus_signal,
     service_message,
 )
@@ -322,13 +321,12 @@ def test_mask_goes_to_both_streams_and_ignores_an_empty_value(out: Lines) -> Non
 
 def test_detected_by_calamaris_working_directory() -> None:
     environ = {"PATH": "/usr/bin", "OctopusCalamariWorkingDirectory": "/etc/octopus/Work/20260821-1"}
-    assert is_octopus(environ)
     assert octopus_signal(environ) == "OctopusCalamariWorkingDirectory"
 
 
 def test_detected_by_a_tentacle_variable_and_ignoring_case() -> None:
     assert octopus_signal({"TENTACLEHOME": r"C:\Octopus"}) == "TENTACLEHOME"
-    assert is_octopus({"TentacleVersion": "8.1.0"})
+    assert octopus_signal({"TentacleVersion": "8.1.0"}) == "TentacleVersion"
 
 
 @pytest.mark.parametrize(
@@ -337,7 +335,7 @@ def test_detected_by_a_tentacle_variable_and_ignoring_case() -> None:
      {"AgentProgramDirectoryPath": "/opt/agent"}],
 )
 def test_not_detected_elsewhere(environ: dict[str, str]) -> None:
-    assert not is_octopus(environ)
+    assert octopus_signal(environ) is None
 
 
 # -- the reporter ---------------------------------------------------------------------------------------

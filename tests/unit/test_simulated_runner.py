@@ -1,4 +1,6 @@
-"""The simulated runner (image matching, behaviours, container timelines) and the engine's clocks."""
+"""The simulated runner (``emulator/runners/simulated.py``: image matching, behaviours, container timelines) and
+what the engine builds on it: the clocks and timings (``emulator/clock.py``), ECR tags and digests as aliases of
+one image (``ecs/responses.py``'s ``image_aliases``), and a history that does not depend on the clock's step."""
 
 from __future__ import annotations
 
@@ -190,23 +192,3 @@ def test_big_and_small_clock_steps_give_the_same_history(moto_ecs: None) -> None
     assert history(10.0) == history(0.01)
     latest, completed = [m for _, m in history(10.0)][:2]
     assert latest == "(service web) has reached a steady state." and completed.endswith(") deployment completed.")
-
-
-def test_task_health_counts_only_containers_with_a_health_check() -> None:
-    from types import SimpleNamespace
-
-    from pytest_ecsdeploy.emulator.ecs.models import task_health
-
-    def container(essential: bool, check: bool, status: str) -> SimpleNamespace:
-        spec = SimpleNamespace(essential=essential, health_check={"command": ["CMD", "true"]} if check else None)
-        return SimpleNamespace(spec=spec, health_status=status)
-
-    app_ok = container(True, True, "HEALTHY")
-    router = container(True, False, "UNKNOWN")  # a FireLens router without a health check
-    assert task_health([app_ok, router]) == "HEALTHY"
-    assert task_health([container(True, True, "UNHEALTHY"), router]) == "UNHEALTHY"
-    assert task_health([container(True, True, "UNKNOWN"), app_ok]) == "UNKNOWN"
-    assert task_health([router]) == "UNKNOWN"
-    # Non-essential containers count only when no essential container has a health check.
-    assert task_health([router, container(False, True, "UNHEALTHY")]) == "UNHEALTHY"
-    assert task_health([app_ok, container(False, True, "UNHEALTHY")]) == "HEALTHY"

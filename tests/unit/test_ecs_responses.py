@@ -1,4 +1,7 @@
-"""The ECS rollout engine driven directly (``RolloutEngine.handle``) under a fake clock, against moto's backends."""
+"""The rollout engine as a client sees it (``emulator/ecs/responses.py``): its actions driven through
+``RolloutEngine.handle`` under a fake clock, against moto's backends, answering with ECS's shapes, error codes,
+pages and service events. The rules behind the answers (``ecs/models.py``) run here as a rollout needs them;
+their failure paths are in test_ecs_models.py."""
 
 from __future__ import annotations
 
