@@ -5,7 +5,7 @@ token (``LOCALSTACK_AUTH_TOKEN``); its ECS runs each task as a container on the 
 through the mounted Docker socket. The embedded local AWS (``backend = "emulator"``) covers the same ground
 without either, so a run without a token is skipped, never failed.
 
-The ``localstack`` fixture (registered by the plugin) uses this module::
+The ``localstack`` fixture (``fixtures.py``) uses this module::
 
     def test_cluster_exists(localstack):
         ecs = localstack.client("ecs")

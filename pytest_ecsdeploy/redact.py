@@ -1,10 +1,15 @@
 """What is never printed: the one rule for names that look secret and for passwords inside URLs.
 
-Three callers ask here, each keeping its own mask: the task-definition diff (``actions/taskdef/diff.py``:
-environment values, docker labels and log options whose names look secret, and passwords inside URLs in the
-other values and in commands and entry points, as ``<masked>``), every failed AWS call's message (``aws.py``: passwords inside URLs, as ``<masked>``)
-and the smoke checks' printed URLs (``actions/smoke.py``: the password and secret-looking query values, as
-``***``). ``actions/taskdef`` re-exports :data:`SECRET_NAME` and :func:`looks_secret` with its public names.
+Three callers ask here, each keeping its own mask:
+
+- the task-definition diff (``actions/taskdef/diff.py``): environment values, docker labels and log options
+  whose names look secret, and passwords inside URLs in the other values and in commands and entry points,
+  as ``<masked>``;
+- every failed AWS call's message (``aws.py``): passwords inside URLs, as ``<masked>``;
+- the smoke checks' printed URLs (``actions/smoke.py``): the password and secret-looking query values, as
+  ``***``.
+
+``actions/taskdef`` re-exports :data:`SECRET_NAME` and :func:`looks_secret` with its public names.
 
 >>> looks_secret("DB_PASSWORD"), looks_secret("X-Amz-Signature"), looks_secret("LOG_LEVEL")
 (True, True, False)

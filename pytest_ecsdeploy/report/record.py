@@ -4,8 +4,10 @@ Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, ha
 and output variables. Nothing secret is stored: images, ARNs, check lines and service events only.
 
 Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
-``planned`` (``--plan``), ``deployed``, ``failed`` (rollout failed, no rollback), ``rolled back`` (failed and
-returned to the previous revision), ``rollback failed``.
+``planned`` (``--plan``), ``deployed``, ``failed`` (a rollout or another step failed and the service was not
+rolled back: this run had not changed it, another deployment replaced it, ``--no-rollback``, or it ran no
+earlier revision), ``rolled back`` (failed and returned to the previous revision, by ECS's circuit breaker
+or by this run), ``rollback failed``.
 """
 
 from __future__ import annotations
