@@ -1,4 +1,4 @@
-"""Fixtures shared by the end-to-end tests; each block says which issue it serves. Append yours in a new block.
+"""Fixtures shared by the end-to-end tests, a block for each area (ECR and task definitions, Docker).
 
 Test modules that define a fixture of the same name (``local_aws`` in test_local_aws.py …) override these.
 """
