@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import moto_state
 from ..clock import Clock, RealClock, Timings
-from ..runners.base import Runner, split_reference
+from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
 from .exceptions import (
     ClientException,
@@ -58,15 +58,14 @@ log = logging.getLogger(__name__)
 _ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
            "placementConstraints", "placementStrategy", "capacityProviderStrategy")
 Params = dict[str, Any]
-_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
 
 
 def image_aliases(image: str) -> tuple[str, ...]:
     """Other names the local ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
-    match = _ECR_IMAGE.match(image)
-    if not match:
+    ecr = split_ecr_image(image)
+    if ecr is None:
         return ()
-    account, region, path = match.groups()
+    account, region, path = ecr
     name, tag, digest = split_reference(path)
     found = moto_state.ecr_image(account, region, name, tag=tag, digest=digest)
     if found is None:
