@@ -195,7 +195,7 @@ def test_big_and_small_clock_steps_give_the_same_history(moto_ecs: None) -> None
 def test_task_health_counts_only_containers_with_a_health_check() -> None:
     from types import SimpleNamespace
 
-    from pytest_ecsdeploy.emulator.ecs.models import task_health
+    from pytest_ecsdeploy.emulator.ecs.tasks import task_health
 
     def container(essential: bool, check: bool, status: str) -> SimpleNamespace:
         spec = SimpleNamespace(essential=essential, health_check={"command": ["CMD", "true"]} if check else None)

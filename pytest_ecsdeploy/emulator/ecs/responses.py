@@ -11,8 +11,9 @@ task definitions, image digests and target groups::
     engine.clock.advance(3); engine.tick()
     engine.handle("DescribeServices", "123456789012", "us-east-1", {"cluster": "local", "services": ["web"]})
 
-This module parses and checks requests and shapes responses; ``models.py`` holds the state and the rules
-(what CreateService, UpdateService or a failed task does to it), ``exceptions.py`` the errors.
+This module parses and checks requests and shapes responses; ``simulation.py`` makes the changes and moves
+time, ``models.py`` holds the state and the rules (what CreateService, UpdateService or a failed task does to
+it), ``exceptions.py`` the errors.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ from .models import (
     DeploymentConfiguration,
     RegionState,
     Service,
-    Simulation,
     Task,
     TaskDefinitionInfo,
     ThresholdConfiguration,
 )
+from .simulation import Simulation
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class RolloutEngine:
             state = self._sim.region(account, region)
             response = self._create_service(state, params)
             service = state.services[(_name(response["service"]["clusterArn"]), params["serviceName"])]
-            self._sim.seed_tasks(state, service, self._sim.now)
+            self._sim.seed_tasks(state, service)
             self._sim.dirty = True
             return {"service": self._service_json(state, service)}
 
@@ -396,9 +397,8 @@ class RolloutEngine:
             raise InvalidParameterException("startedBy must be a string of up to 128 characters.")
         group, launch_type = params.get("group") or f"family:{taskdef.family}", self._launch_type(params, taskdef)
         tasks = [
-            self._sim.new_task(state, cluster.name, cluster.arn, taskdef, self._sim.now, group=group,
-                               started_by=started_by, launch_type=launch_type, overrides=params.get("overrides"),
-                               tags=params.get("tags"))
+            self._sim.run_task(state, cluster.name, cluster.arn, taskdef, group=group, started_by=started_by,
+                               launch_type=launch_type, overrides=params.get("overrides"), tags=params.get("tags"))
             for _ in range(count)
         ]
         return {"tasks": [self._task_json(task) for task in tasks], "failures": []}
@@ -415,7 +415,7 @@ class RolloutEngine:
         if task is None:
             raise InvalidParameterException("The referenced task was not found.")
         reason = params.get("reason") or "Task stopped by user"
-        self._sim.request_stop(task, self._sim.now, "UserInitiated", str(reason))
+        self._sim.stop_task(state, task, str(reason))
         return {"task": self._task_json(task)}
 
     def _list_tasks(self, state: RegionState, params: Params) -> Params:
@@ -456,7 +456,7 @@ class RolloutEngine:
     # Response shapes ------------------------------------------------------------------------------------------
 
     def _service_json(self, state: RegionState, service: Service, *, tags: bool = False) -> Params:
-        tasks = self._sim.service_tasks(state, service)
+        tasks = state.service_tasks(service)
         config, extra = service.config, service.extra
         body: Params = {
             "serviceArn": service.arn, "serviceName": service.name, "clusterArn": service.cluster_arn,
