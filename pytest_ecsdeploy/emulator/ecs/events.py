@@ -1,8 +1,9 @@
 """What DescribeServices says in words, in ECS's own: the messages of a service's ``events`` and the
 ``rolloutStateReason`` of its deployments.
 
-Every message the engine writes is made here, from task ids (32 hex digits) and deployment ids
-(``ecs-svc/`` and 19 digits); :meth:`Service.add_event` puts ``(service <name>) `` before it, as ECS does.
+Every message the engine writes is here, as a template to ``format`` with task ids (32 hex digits) and
+deployment ids (``ecs-svc/`` and 19 digits), or a function where the wording counts tasks;
+:meth:`Service.add_event` puts ``(service <name>) `` before each event, as ECS does.
 :class:`TargetEvents` gathers the load balancer registrations of one instant into one event per target group,
 as ECS reports them. The tasks' ``stoppedReason`` stays with its ``stopCode`` where the task is stopped.
 """
@@ -16,10 +17,18 @@ if TYPE_CHECKING:
     from .models import Service
 
 # A service's events -------------------------------------------------------------------------------------------
+# Each follows ``(service <name>) ``. ``{task}`` is a task id, ``{deployment}`` a deployment id (for ROLLING_BACK,
+# the one rolled back to), ``{verb}`` registered or deregistered, ``{arn}`` a target group's ARN.
 
 STEADY_STATE = "has reached a steady state."
 CANNOT_START_OR_STOP = ("was unable to stop or start tasks during a deployment because of the service deployment "
                         "configuration. Update the minimumHealthyPercent or maximumPercent value and try again.")
+TASK_UNHEALTHY = "(task {task}) failed container health checks."
+DEPLOYMENT_COMPLETED = "(deployment {deployment}) deployment completed."
+DEPLOYMENT_FAILED = "(deployment {deployment}) deployment failed: tasks failed to start."
+ROLLING_BACK = "rolling back to deployment {deployment}."
+TARGETS = "{verb} {count} targets in (target-group {arn})"
+DRAINING = "has begun draining connections on {count} tasks."
 
 
 def _task_list(task_ids: Sequence[str]) -> str:
@@ -39,39 +48,13 @@ def tasks_stopped(task_ids: Sequence[str]) -> str:
     return f"has stopped {len(task_ids)} running tasks: {_task_list(task_ids)}."
 
 
-def task_unhealthy(task_id: str) -> str:
-    return f"(task {task_id}) failed container health checks."
-
-
-def deployment_completed(deployment_id: str) -> str:
-    return f"(deployment {deployment_id}) deployment completed."
-
-
-def deployment_failed(deployment_id: str) -> str:
-    return f"(deployment {deployment_id}) deployment failed: tasks failed to start."
-
-
-def rolling_back(deployment_id: str) -> str:
-    """The event of a circuit breaker's rollback; ``deployment_id`` is the deployment rolled back to."""
-    return f"rolling back to deployment {deployment_id}."
-
-
 # A deployment's rolloutStateReason ----------------------------------------------------------------------------
+# ``{deployment}`` is the deployment's id (for ROLLBACK_REASON, the one rolled back to).
 
+IN_PROGRESS_REASON = "ECS deployment {deployment} in progress."
+COMPLETED_REASON = "ECS deployment {deployment} completed."
 BREAKER_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
-
-
-def in_progress_reason(deployment_id: str) -> str:
-    return f"ECS deployment {deployment_id} in progress."
-
-
-def completed_reason(deployment_id: str) -> str:
-    return f"ECS deployment {deployment_id} completed."
-
-
-def rollback_reason(deployment_id: str) -> str:
-    """The reason of a rollback deployment; ``deployment_id`` is the deployment rolled back to."""
-    return f"ECS deployment circuit breaker: rolling back to deploymentId {deployment_id}."
+ROLLBACK_REASON = "ECS deployment circuit breaker: rolling back to deploymentId {deployment}."
 
 
 # Load balancer targets ----------------------------------------------------------------------------------------
@@ -94,6 +77,6 @@ class TargetEvents:
         """Write the counted events at time ``t`` (a deregistration also says that draining has begun)."""
         for (_, verb, arn), (service, count) in self._counts.items():
             if verb == "deregistered":
-                service.add_event(t, f"has begun draining connections on {count} tasks.")
-            service.add_event(t, f"{verb} {count} targets in (target-group {arn})")
+                service.add_event(t, DRAINING.format(count=count))
+            service.add_event(t, TARGETS.format(verb=verb, count=count, arn=arn))
         self._counts.clear()

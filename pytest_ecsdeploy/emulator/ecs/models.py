@@ -141,7 +141,7 @@ class Deployment:
 
     def __post_init__(self) -> None:
         if not self.rollout_state_reason:
-            self.rollout_state_reason = events.in_progress_reason(self.id)
+            self.rollout_state_reason = events.IN_PROGRESS_REASON.format(deployment=self.id)
 
 
 @dataclass(frozen=True)
@@ -365,12 +365,12 @@ def _fail_deployment(service: Service, deployment: Deployment, t: float, rng: ra
     deployment.rollout_state = "FAILED"
     deployment.rollout_state_reason = events.BREAKER_FAILED_REASON
     deployment.updated_at = t
-    service.add_event(t, events.deployment_failed(deployment.id))
+    service.add_event(t, events.DEPLOYMENT_FAILED.format(deployment=deployment.id))
     target = service.last_completed
     if not service.config.breaker_rollback or target is None or deployment.is_rollback:
         return
-    service.add_event(t, events.rolling_back(target.id))
+    service.add_event(t, events.ROLLING_BACK.format(deployment=target.id))
     rollback = Deployment(new_deployment_id(rng), target.task_definition, t, t, deployment.launch_type,
                           deployment.platform_version, deployment.network_configuration, is_rollback=True,
-                          rollout_state_reason=events.rollback_reason(target.id))
+                          rollout_state_reason=events.ROLLBACK_REASON.format(deployment=target.id))
     add_deployment(service, rollback)

@@ -27,7 +27,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import moto_state
 from ..clock import Clock, RealClock, Timings
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 _ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
            "placementConstraints", "placementStrategy", "capacityProviderStrategy")
 Params = dict[str, Any]
+_Found = TypeVar("_Found")
 
 
 def image_aliases(image: str) -> tuple[str, ...]:
@@ -119,6 +120,25 @@ def _threshold(given: Any) -> ThresholdConfiguration:
 
 def _name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
+
+
+def _find_each(state: RegionState, cluster: str, params: Params, kind: str, limit: int, names: str,
+              find: Callable[[str], _Found | None]) -> tuple[list[_Found], list[Params]]:
+    """What DescribeServices and DescribeTasks find: ``params[kind + "s"]`` lists 1 to ``limit`` references
+    (``names`` or ARNs; else InvalidParameterException), each found by ``find``, or else a failure: its ARN
+    (built in ``cluster`` when a name or id is given) and reason MISSING."""
+    references = params.get(f"{kind}s")
+    if not isinstance(references, list) or not 1 <= len(references) <= limit:
+        raise InvalidParameterException(f"{kind}s must list between 1 and {limit} {names} or ARNs.")
+    found, failures = [], []
+    for reference in references:
+        item = find(str(reference))
+        if item is None:
+            arn = f"arn:aws:ecs:{state.region}:{state.account}:{kind}/{cluster}/{reference}"
+            failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
+        else:
+            found.append(item)
+    return found, failures
 
 
 def _page(items: list[str], params: Params, default: int, limit: int = 100) -> Params:
@@ -352,19 +372,10 @@ class RolloutEngine:
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
-        references = params.get("services")
-        if not isinstance(references, list) or not 1 <= len(references) <= 10:
-            raise InvalidParameterException("services must list between 1 and 10 service names or ARNs.")
+        services, failures = _find_each(state, cluster.name, params, "service", 10, "service names",
+                                       lambda reference: state.services.get((cluster.name, _name(reference))))
         tags = "TAGS" in (params.get("include") or [])
-        services, failures = [], []
-        for reference in references:
-            service = state.services.get((cluster.name, _name(str(reference))))
-            if service is None:
-                arn = f"arn:aws:ecs:{state.region}:{state.account}:service/{cluster.name}/{reference}"
-                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
-            else:
-                services.append(self._service_json(state, service, tags=tags))
-        return {"services": services, "failures": failures}
+        return {"services": [self._service_json(state, s, tags=tags) for s in services], "failures": failures}
 
     def _delete_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
@@ -439,19 +450,10 @@ class RolloutEngine:
 
     def _describe_tasks(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
-        references = params.get("tasks")
-        if not isinstance(references, list) or not 1 <= len(references) <= 100:
-            raise InvalidParameterException("tasks must list between 1 and 100 task IDs or ARNs.")
+        tasks, failures = _find_each(state, cluster.name, params, "task", 100, "task IDs",
+                                    lambda reference: self._find_task(state, cluster.name, reference))
         tags = "TAGS" in (params.get("include") or [])
-        tasks, failures = [], []
-        for reference in references:
-            task = self._find_task(state, cluster.name, str(reference))
-            if task is None:
-                arn = f"arn:aws:ecs:{state.region}:{state.account}:task/{cluster.name}/{reference}"
-                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
-            else:
-                tasks.append(self._task_json(task, tags=tags))
-        return {"tasks": tasks, "failures": failures}
+        return {"tasks": [self._task_json(t, tags=tags) for t in tasks], "failures": failures}
 
     # Response shapes ------------------------------------------------------------------------------------------
 

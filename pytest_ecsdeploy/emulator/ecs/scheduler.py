@@ -135,10 +135,10 @@ class Scheduler:
         changed = False
         if settled and primary.rollout_state == "IN_PROGRESS":
             primary.rollout_state = "COMPLETED"
-            primary.rollout_state_reason = events.completed_reason(primary.id)
+            primary.rollout_state_reason = events.COMPLETED_REASON.format(deployment=primary.id)
             primary.updated_at = t
             service.last_completed = primary
-            service.add_event(t, events.deployment_completed(primary.id))
+            service.add_event(t, events.DEPLOYMENT_COMPLETED.format(deployment=primary.id))
             changed = True
         steady = settled and primary.rollout_state == "COMPLETED"
         last = service.last_steady_event

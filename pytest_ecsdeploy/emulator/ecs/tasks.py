@@ -192,7 +192,7 @@ class TaskLifecycle:
             service = state.service_of(task)
             if service is None or not task.wanted:
                 return  # ECS does not replace an unhealthy standalone task
-            service.add_event(t, events.task_unhealthy(task.id))
+            service.add_event(t, events.TASK_UNHEALTHY.format(task=task.id))
             service.unhealthy_replaced += 1
             record_failure(state, task, t, self.rng)
             self.request_stop(state, task, t, "ServiceSchedulerInitiated", "Task failed container health checks")
