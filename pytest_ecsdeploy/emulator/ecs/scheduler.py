@@ -28,10 +28,10 @@ from .tasks import TaskLifecycle
 
 
 class Scheduler:
-    """Starts and stops the tasks of services through ``tasks``; see the module docstring."""
+    """Starts and stops the tasks of services through ``lifecycle``; see the module docstring."""
 
-    def __init__(self, tasks: TaskLifecycle, timings: Timings, target_events: TargetEvents) -> None:
-        self.tasks = tasks
+    def __init__(self, lifecycle: TaskLifecycle, timings: Timings, target_events: TargetEvents) -> None:
+        self.lifecycle = lifecycle
         self.timings = timings
         self.target_events = target_events
 
@@ -95,9 +95,9 @@ class Scheduler:
     def launch(self, state: RegionState, service: Service, deployment: Deployment, t: float) -> Task:
         """A new task of ``deployment``, in PROVISIONING (with the service's tags when it propagates them)."""
         tags = service.extra.get("tags") if service.extra.get("propagateTags") == "SERVICE" else None
-        task = self.tasks.new_task(state, service.cluster_name, service.cluster_arn, deployment.task_definition, t,
-                                   group=f"service:{service.name}", started_by=deployment.id,
-                                   launch_type=service.launch_type, tags=tags)
+        task = self.lifecycle.new_task(state, service.cluster_name, service.cluster_arn, deployment.task_definition,
+                                       t, group=f"service:{service.name}", started_by=deployment.id,
+                                       launch_type=service.launch_type, tags=tags)
         task.service_key = service.key
         task.deployment_id = deployment.id
         service.task_ids.append(task.id)
@@ -109,7 +109,7 @@ class Scheduler:
         them now, and they go through PENDING as any task does."""
         started = [self.launch(state, service, service.primary, t) for _ in range(service.desired_count)]
         for task in started:
-            self.tasks.start_seeded(state, task, t)
+            self.lifecycle.start_seeded(state, task, t)
         if started:
             service.add_event(t, events.tasks_started([task.id for task in started]))
         service.primary.succeeded = any(task.healthy for task in started)
@@ -122,7 +122,7 @@ class Scheduler:
             return
         reason = f"Scaling activity initiated by (deployment {(primary or service.primary).id})"
         for task in tasks:
-            self.tasks.request_stop(state, task, t, "ServiceSchedulerInitiated", reason)
+            self.lifecycle.request_stop(state, task, t, "ServiceSchedulerInitiated", reason)
         service.add_event(t, events.tasks_stopped([task.id for task in tasks]))
 
     def _settle(self, state: RegionState, service: Service, t: float) -> bool:

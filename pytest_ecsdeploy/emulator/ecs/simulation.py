@@ -35,8 +35,8 @@ class Simulation:
         self.regions: dict[tuple[str, str], RegionState] = {}
         self.dirty = True  # something changed outside a step: the scheduler must look at the current instant
         self.target_events = TargetEvents()
-        self.tasks = TaskLifecycle(runner, timings, targets, image_aliases, rng, self.target_events)
-        self.scheduler = Scheduler(self.tasks, timings, self.target_events)
+        self.lifecycle = TaskLifecycle(runner, timings, targets, image_aliases, rng, self.target_events)
+        self.scheduler = Scheduler(self.lifecycle, timings, self.target_events)
 
     def region(self, account: str, region: str) -> RegionState:
         key = (account, region)
@@ -86,7 +86,7 @@ class Simulation:
             for _ in range(50):
                 changed = False
                 for task in [task for task in state.tasks.values() if task.live]:
-                    changed |= self.tasks.advance(state, task, t)
+                    changed |= self.lifecycle.advance(state, task, t)
                 for service in list(state.services.values()):
                     changed |= self.scheduler.schedule(state, service, t)
                 self.target_events.flush(t)
@@ -128,12 +128,12 @@ class Simulation:
                  group: str, started_by: str | None, launch_type: str, overrides: dict[str, Any] | None,
                  tags: list[dict[str, str]] | None) -> Task:
         """RunTask, one task: see :meth:`TaskLifecycle.new_task`."""
-        return self.tasks.new_task(state, cluster_name, cluster_arn, taskdef, self.now, group=group,
-                                   started_by=started_by, launch_type=launch_type, overrides=overrides, tags=tags)
+        return self.lifecycle.new_task(state, cluster_name, cluster_arn, taskdef, self.now, group=group,
+                                       started_by=started_by, launch_type=launch_type, overrides=overrides, tags=tags)
 
     def stop_task(self, state: RegionState, task: Task, reason: str) -> None:
         """StopTask: the task stops with stopCode UserInitiated and ``reason``."""
-        self.tasks.request_stop(state, task, self.now, "UserInitiated", reason)
+        self.lifecycle.request_stop(state, task, self.now, "UserInitiated", reason)
 
     def seed_tasks(self, state: RegionState, service: Service) -> None:
         """A seeded service's tasks: see :meth:`Scheduler.seed`."""
