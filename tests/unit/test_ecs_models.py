@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from moto.ecs.models import ecs_backends
 from pytest_ecsdeploy.actions.watch import failure_threshold
 from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.ecs.exceptions import EngineError
-from pytest_ecsdeploy.emulator.ecs.models import ThresholdConfiguration, breaker_threshold, task_health
+from pytest_ecsdeploy.emulator.ecs.models import ThresholdConfiguration, breaker_threshold
 from pytest_ecsdeploy.emulator.ecs.responses import RolloutEngine, deployment_configuration
 
 A, R = "123456789012", "us-east-1"
@@ -351,19 +350,3 @@ def test_no_observed_state_breaks_the_bounds(env: Env, minimum: int, maximum: in
         done = len(service["deployments"]) == 1 and service["taskDefinition"].endswith("web:2")
         assert done == (d in progress), (d, service["deployments"])
         assert any("was unable to stop or start tasks" in e["message"] for e in service["events"]) == (d not in progress)
-
-
-def test_task_health_counts_only_containers_with_a_health_check() -> None:
-    def container(essential: bool, check: bool, status: str) -> SimpleNamespace:
-        spec = SimpleNamespace(essential=essential, health_check={"command": ["CMD", "true"]} if check else None)
-        return SimpleNamespace(spec=spec, health_status=status)
-
-    app_ok = container(True, True, "HEALTHY")
-    router = container(True, False, "UNKNOWN")  # a FireLens router without a health check
-    assert task_health([app_ok, router]) == "HEALTHY"
-    assert task_health([container(True, True, "UNHEALTHY"), router]) == "UNHEALTHY"
-    assert task_health([container(True, True, "UNKNOWN"), app_ok]) == "UNKNOWN"
-    assert task_health([router]) == "UNKNOWN"
-    # Non-essential containers count only when no essential container has a health check.
-    assert task_health([router, container(False, True, "UNHEALTHY")]) == "UNHEALTHY"
-    assert task_health([app_ok, container(False, True, "UNHEALTHY")]) == "HEALTHY"

@@ -11,8 +11,9 @@ task definitions, image digests and target groups::
     engine.clock.advance(3); engine.tick()
     engine.handle("DescribeServices", "123456789012", "us-east-1", {"cluster": "local", "services": ["web"]})
 
-This module parses and checks requests and shapes responses; ``models.py`` holds the state and the rules
-(what CreateService, UpdateService or a failed task does to it), ``exceptions.py`` the errors.
+This module parses and checks requests and shapes responses; ``simulation.py`` makes the changes and moves
+time, ``models.py`` holds the state and the rules (what CreateService, UpdateService or a failed task does to
+it), ``exceptions.py`` the errors.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import moto_state
 from ..clock import Clock, RealClock, Timings
-from ..runners.base import Runner, split_reference
+from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
 from .exceptions import (
     ClientException,
@@ -46,11 +47,11 @@ from .models import (
     DeploymentConfiguration,
     RegionState,
     Service,
-    Simulation,
     Task,
     TaskDefinitionInfo,
     ThresholdConfiguration,
 )
+from .simulation import Simulation
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,15 @@ log = logging.getLogger(__name__)
 _ECHOED = ("healthCheckGracePeriodSeconds", "enableExecuteCommand", "propagateTags", "serviceRegistries",
            "placementConstraints", "placementStrategy", "capacityProviderStrategy")
 Params = dict[str, Any]
-_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(.+)$")
+_Found = TypeVar("_Found")
 
 
 def image_aliases(image: str) -> tuple[str, ...]:
     """Other names the local ECR knows for an ECR image: its digest, and ``repository:tag`` for each tag."""
-    match = _ECR_IMAGE.match(image)
-    if not match:
+    ecr = split_ecr_image(image)
+    if ecr is None:
         return ()
-    account, region, path = match.groups()
+    account, region, path = ecr
     name, tag, digest = split_reference(path)
     found = moto_state.ecr_image(account, region, name, tag=tag, digest=digest)
     if found is None:
@@ -119,6 +120,25 @@ def _threshold(given: Any) -> ThresholdConfiguration:
 
 def _name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
+
+
+def _find_each(state: RegionState, cluster: str, params: Params, kind: str, limit: int, names: str,
+              find: Callable[[str], _Found | None]) -> tuple[list[_Found], list[Params]]:
+    """What DescribeServices and DescribeTasks find: ``params[kind + "s"]`` lists 1 to ``limit`` references
+    (``names`` or ARNs; else InvalidParameterException), each found by ``find``, or else a failure: its ARN
+    (built in ``cluster`` when a name or id is given) and reason MISSING."""
+    references = params.get(f"{kind}s")
+    if not isinstance(references, list) or not 1 <= len(references) <= limit:
+        raise InvalidParameterException(f"{kind}s must list between 1 and {limit} {names} or ARNs.")
+    found, failures = [], []
+    for reference in references:
+        item = find(str(reference))
+        if item is None:
+            arn = f"arn:aws:ecs:{state.region}:{state.account}:{kind}/{cluster}/{reference}"
+            failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
+        else:
+            found.append(item)
+    return found, failures
 
 
 def _page(items: list[str], params: Params, default: int, limit: int = 100) -> Params:
@@ -236,7 +256,7 @@ class RolloutEngine:
             state = self._sim.region(account, region)
             response = self._create_service(state, params)
             service = state.services[(_name(response["service"]["clusterArn"]), params["serviceName"])]
-            self._sim.seed_tasks(state, service, self._sim.now)
+            self._sim.seed_tasks(state, service)
             self._sim.dirty = True
             return {"service": self._service_json(state, service)}
 
@@ -352,19 +372,10 @@ class RolloutEngine:
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
-        references = params.get("services")
-        if not isinstance(references, list) or not 1 <= len(references) <= 10:
-            raise InvalidParameterException("services must list between 1 and 10 service names or ARNs.")
+        services, failures = _find_each(state, cluster.name, params, "service", 10, "service names",
+                                       lambda reference: state.services.get((cluster.name, _name(reference))))
         tags = "TAGS" in (params.get("include") or [])
-        services, failures = [], []
-        for reference in references:
-            service = state.services.get((cluster.name, _name(str(reference))))
-            if service is None:
-                arn = f"arn:aws:ecs:{state.region}:{state.account}:service/{cluster.name}/{reference}"
-                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
-            else:
-                services.append(self._service_json(state, service, tags=tags))
-        return {"services": services, "failures": failures}
+        return {"services": [self._service_json(state, s, tags=tags) for s in services], "failures": failures}
 
     def _delete_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
@@ -397,9 +408,8 @@ class RolloutEngine:
             raise InvalidParameterException("startedBy must be a string of up to 128 characters.")
         group, launch_type = params.get("group") or f"family:{taskdef.family}", self._launch_type(params, taskdef)
         tasks = [
-            self._sim.new_task(state, cluster.name, cluster.arn, taskdef, self._sim.now, group=group,
-                               started_by=started_by, launch_type=launch_type, overrides=params.get("overrides"),
-                               tags=params.get("tags"))
+            self._sim.run_task(state, cluster.name, cluster.arn, taskdef, group=group, started_by=started_by,
+                               launch_type=launch_type, overrides=params.get("overrides"), tags=params.get("tags"))
             for _ in range(count)
         ]
         return {"tasks": [self._task_json(task) for task in tasks], "failures": []}
@@ -416,7 +426,7 @@ class RolloutEngine:
         if task is None:
             raise InvalidParameterException("The referenced task was not found.")
         reason = params.get("reason") or "Task stopped by user"
-        self._sim.request_stop(task, self._sim.now, "UserInitiated", str(reason))
+        self._sim.stop_task(state, task, str(reason))
         return {"task": self._task_json(task)}
 
     def _list_tasks(self, state: RegionState, params: Params) -> Params:
@@ -440,24 +450,15 @@ class RolloutEngine:
 
     def _describe_tasks(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
-        references = params.get("tasks")
-        if not isinstance(references, list) or not 1 <= len(references) <= 100:
-            raise InvalidParameterException("tasks must list between 1 and 100 task IDs or ARNs.")
+        tasks, failures = _find_each(state, cluster.name, params, "task", 100, "task IDs",
+                                    lambda reference: self._find_task(state, cluster.name, reference))
         tags = "TAGS" in (params.get("include") or [])
-        tasks, failures = [], []
-        for reference in references:
-            task = self._find_task(state, cluster.name, str(reference))
-            if task is None:
-                arn = f"arn:aws:ecs:{state.region}:{state.account}:task/{cluster.name}/{reference}"
-                failures.append({"arn": reference if str(reference).startswith("arn:") else arn, "reason": "MISSING"})
-            else:
-                tasks.append(self._task_json(task, tags=tags))
-        return {"tasks": tasks, "failures": failures}
+        return {"tasks": [self._task_json(t, tags=tags) for t in tasks], "failures": failures}
 
     # Response shapes ------------------------------------------------------------------------------------------
 
     def _service_json(self, state: RegionState, service: Service, *, tags: bool = False) -> Params:
-        tasks = self._sim.service_tasks(state, service)
+        tasks = state.service_tasks(service)
         config, extra = service.config, service.extra
         body: Params = {
             "serviceArn": service.arn, "serviceName": service.name, "clusterArn": service.cluster_arn,

@@ -6,10 +6,14 @@ waits for the containers to pull, run, report health or exit, :meth:`Runner.stop
 (SIGKILL follows after each container's ``stopTimeout``), and :meth:`Runner.release` once the task is STOPPED.
 Every call carries the engine's simulated time ``now``; a runner of real containers ignores it and reports what
 it sees (``runners.docker``), the simulated runner computes everything from it (``runners.simulated``).
+
+The emulator's one parser of image references is here too (:func:`split_reference`, :func:`split_ecr_image`):
+the engine, the runners and the load balancers read images with it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -114,3 +118,16 @@ def split_reference(image: str) -> tuple[str, str | None, str | None]:
     if ":" in last:
         image, tag = image.rsplit(":", 1)
     return image, tag, digest
+
+
+#: An image in ECR as task definitions name it: ``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<path>``.
+_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+                        r"(?P<path>.+)$")
+
+
+def split_ecr_image(image: str) -> tuple[str, str, str] | None:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/team/web:1`` -> (account, region, ``team/web:1``): the ECR
+    registry's account and region and the reference within it (split it with :func:`split_reference`); None
+    when ``image`` is not in ECR."""
+    match = _ECR_IMAGE.match(image)
+    return (match["account"], match["region"], match["path"]) if match else None

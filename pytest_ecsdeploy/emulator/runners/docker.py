@@ -38,7 +38,6 @@ import dataclasses
 import http.client
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -57,6 +56,7 @@ from .base import (
     HealthStatus,
     TaskSpec,
     check_runner_name,
+    split_ecr_image,
     split_reference,
 )
 
@@ -76,8 +76,6 @@ RUNNER = "ecsdeploy.runner"
 POLL_INTERVAL = 0.2
 _CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
 _HEALTH: dict[str, HealthStatus] = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}
-_ECR_REFERENCE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-                            r"(?P<rest>.+)$")
 
 
 def docker_client(timeout: float = 60) -> Any:
@@ -298,13 +296,13 @@ class DockerRunner:
         """Where Docker finds ``image``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]``
         becomes ``<ecr_registry>/<repository>...`` when the local ECR has that repository in that account and
         region; any other reference is returned as given."""
-        match = _ECR_REFERENCE.match(image)
-        if match is None or self.ecr_registry is None:
+        ecr = split_ecr_image(image)
+        if ecr is None or self.ecr_registry is None:
             return image
-        repository = split_reference(match["rest"])[0]
-        if not moto_state.ecr_has_repository(match["account"], match["region"], repository):
+        account, region, path = ecr
+        if not moto_state.ecr_has_repository(account, region, split_reference(path)[0]):
             return image
-        return f"{self.ecr_registry}/{match['rest']}"
+        return f"{self.ecr_registry}/{path}"
 
     def start(self, spec: TaskSpec, now: float) -> None:
         containers = [dataclasses.replace(c, image=self.local_image(c.image)) for c in spec.containers]
