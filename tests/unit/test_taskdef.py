@@ -1,5 +1,5 @@
-"""taskdef.py without AWS: the payload derived from botocore's model, normalisation, validation messages, the
-Fargate table and the masked diff."""
+"""The actions/taskdef/ package without AWS: the payload derived from botocore's model, normalisation, validation
+messages, the Fargate table and the masked diff."""
 
 from __future__ import annotations
 
