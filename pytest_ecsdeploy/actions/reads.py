@@ -5,7 +5,8 @@
   ``task_definition`` read the service through it.
 - :func:`revision_target`: the exact revision a deploy or a one-off task acts on (never "the latest of a family"),
   checked before any call; ``taskdef/revision.py`` describes it and checks that it is ACTIVE
-  (:func:`~.taskdef.revision.active_revision`).
+  (:func:`~.taskdef.revision.active_revision`: beside the one DescribeTaskDefinition, and out of this module,
+  which ``taskdef`` itself reads the service through).
 - :func:`seconds_argument`: a ``timeout=`` given to a method, checked.
 """
 
@@ -37,7 +38,7 @@ def describe_service(aws: ClientFactory, cluster: str, name: str, *, who: str,
                   cluster=cluster, services=[name])
     services = answer.get("services") or []
     status = str(services[0].get("status")) if services else "MISSING"
-    if status != "INACTIVE" and services:
+    if services and status != "INACTIVE":
         return dict(services[0])
     if required:
         raise ActionError(f"service '{name}' is not in cluster '{cluster}' ({status}).", code=SERVICE_NOT_FOUND)
