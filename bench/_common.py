@@ -25,7 +25,7 @@ from typing import Any
 from pytest_ecsdeploy.actions.deploy import Deploy
 from pytest_ecsdeploy.actions.ecr import Ecr
 from pytest_ecsdeploy.actions.service import EcsService, Rollout
-from pytest_ecsdeploy.actions.taskdef import TaskDefinition
+from pytest_ecsdeploy.actions.taskdef import TaskDefinition, read_only_fields
 from pytest_ecsdeploy.checks import Check
 from pytest_ecsdeploy.context import Hooks, RunOptions
 from pytest_ecsdeploy.emulator import LocalAWS
@@ -35,8 +35,6 @@ from pytest_ecsdeploy.run import Run
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_REGION = "123456789012/us-east-1"
 CLUSTER = "local"
-READ_ONLY = ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
-             "registeredBy", "deregisteredAt", "deleteRequestedAt")
 
 
 def task_definition(family: str) -> dict[str, Any]:
@@ -161,7 +159,7 @@ def recipe(local: LocalAWS, service: str, image: str, clock: Callable[[], float]
     ecs = ecs if ecs is not None else local.client("ecs")
     current = ecs.describe_services(cluster=CLUSTER, services=[service])["services"][0]["taskDefinition"]
     payload = ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
-    for key in READ_ONLY:
+    for key in read_only_fields():
         payload.pop(key, None)
     for container in payload["containerDefinitions"]:
         container["image"] = image  # the recipe's jq filter: every container gets the new image

@@ -19,7 +19,7 @@ split, not validated (``actions/taskdef/validation.py`` checks each part).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # -- ARNs ---------------------------------------------------------------------------------------------------------
 
@@ -68,6 +68,21 @@ def parse_arn(text: object) -> Arn | None:
     if match is None:
         return None
     return Arn(**match.groupdict())
+
+
+def secret_arn(reference: str) -> str | None:
+    """The ARN of the secret a Secrets Manager reference points at: what follows the secret's name (a JSON key, a
+    version stage, a version id, as in a task definition's ``valueFrom``) dropped; None for anything that is not a
+    Secrets Manager secret's ARN.
+
+    >>> secret_arn("arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf:password::")
+    'arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf'
+    """
+    parsed = parse_arn(reference)
+    if parsed is None or parsed.service != "secretsmanager" or parsed.resource_type != "secret":
+        return None
+    kind, _, rest = parsed.resource.partition(":")  # secret:<name>-<suffix>[:<json key>:<stage>:<version id>]
+    return str(replace(parsed, resource=f"{kind}:{rest.split(':', 1)[0]}"))
 
 
 def task_id(arn: str) -> str:

@@ -29,10 +29,6 @@ class Check:
     result: Result
     detail: str
 
-    @property
-    def is_passed(self) -> bool:
-        return self.result == "passed"
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from ..context import ServiceContext
 from ..errors import ActionError, ConfigError
 from .ecr import Ecr
-from .service import EcsService, Rollout, seconds_argument
+from .reads import seconds_argument
+from .service import EcsService, Rollout
 from .taskdef import TaskDefinition
 
 __all__ = ["Deploy"]
@@ -55,7 +56,7 @@ class Deploy:
             raise ActionError(f"deploy(containers=...) expects a list of container names, as in containers=['app'], "
                               f"got {containers!r}.")
         if timeout is not None:
-            seconds_argument(timeout, "timeout")  # refused before anything is registered
+            seconds_argument(timeout, "deploy(timeout=...)")  # refused before anything is registered
         image = self.ecr.image(tag)
         names = tuple(containers) if containers is not None else self.task_definition.deploy_containers
         if not names:

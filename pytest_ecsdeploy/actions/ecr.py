@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..arns import is_tag, parse_image
 from ..aws import call, pages
 from ..errors import ActionError, ConfigError
+from .polling import PollSchedule, Seen, wait_for
 
 if TYPE_CHECKING:
     from ..context import ServiceContext
@@ -49,6 +50,16 @@ MANIFEST_MEDIA_TYPES = [
 ]
 _WAITING = ("IN_PROGRESS", "PENDING")
 _DONE = ("COMPLETE", "ACTIVE")
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """An image's scan as DescribeImageScanFindings tells it; ``found`` is False for an image with no scan."""
+
+    found: bool
+    status: str = ""
+    description: str = ""
+    findings: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -476,25 +487,33 @@ class Ecr:
             return
         name = f"{ref.name} ({str(ref.digest)[:19]}…)"
         started = self._clock()
-        last_report = started
-        while True:
-            scan = self._scan(repository, ref)
-            if scan is None:
-                checks.skipped(IMAGE, "pre", "scan findings",
-                               f"{name} has no scan (scan on push is off, or it was never scanned); "
-                               f"nothing to gate on")
-                return
-            status, description, findings = scan
-            if status not in _WAITING:
-                break
-            waited = self._clock() - started
-            if waited >= self.scan_timeout_seconds:
-                checks.failed(IMAGE, "pre", "scan findings",
-                              f"the scan of {name} is still {status} after {waited:.0f} s.")
-            if waited == 0 or self._clock() - last_report >= 30:
-                self.ctx.log.info(f"waiting for the scan of {name}: {status} ({waited:.0f} s)")
-                last_report = self._clock()
-            self._sleep(self.scan_poll_seconds)
+        last: list[_Scan] = []  # the last scan read
+
+        def waiting() -> None:
+            status = last[0].status if last else "not read yet"
+            self.ctx.log.info(f"waiting for the scan of {name}: {status} ({self._clock() - started:.0f} s)")
+
+        def judge(scan: _Scan) -> Seen[_Scan]:
+            first = not last
+            last[:] = [scan]
+            if not scan.found or scan.status not in _WAITING:
+                return Seen(scan)
+            if first:
+                waiting()
+            return Seen(printed=first)
+
+        scan = wait_for(lambda: self._scan(repository, ref), judge, timeout=self.scan_timeout_seconds,
+                        schedule=PollSchedule(self.scan_poll_seconds, self.scan_poll_seconds), clock=self._clock,
+                        sleep=self._sleep, warn=self.ctx.log.warning, progress=waiting)
+        if scan is None:
+            waited = f"{self._clock() - started:.0f} s"
+            checks.failed(IMAGE, "pre", "scan findings", f"the scan of {name} is still {last[0].status} after {waited}."
+                          if last else f"the scan of {name} could not be read within {waited}.")
+        if not scan.found:
+            checks.skipped(IMAGE, "pre", "scan findings",
+                           f"{name} has no scan (scan on push is off, or it was never scanned); nothing to gate on")
+            return
+        status, description, findings = scan.status, scan.description, scan.findings
         if status not in _DONE:
             detail = f"the scan of {name} ended {status}" + (f": {description}" if description else "")
             self.ctx.log.warning(detail)
@@ -517,30 +536,28 @@ class Ecr:
         checks.passed(IMAGE, "pre", "scan findings",
                       f"none at or above {threshold} in {name}" + (f" (found: {summary})" if summary else ""))
 
-    def _scan(self, repository: dict[str, Any], ref: ImageRef) -> tuple[str, str, list[dict[str, Any]]] | None:
-        """(status, description, findings) of the image's scan, all pages; None when there is no scan."""
+    def _scan(self, repository: dict[str, Any], ref: ImageRef) -> _Scan:
+        """The image's scan: its status, description and findings (all pages), or one that is not ``found``."""
         findings: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "registryId": repository["registryId"], "repositoryName": repository["repositoryName"],
             "imageId": {"imageDigest": ref.digest},
         }
-        status, description = "", ""
         while True:
             try:
                 page = call(self.ctx.aws, "ecr", "describe_image_scan_findings",
                             f"read the scan findings of {ref.name}", who=WHO, **kwargs)
             except ActionError as exc:
                 if exc.code == "ScanNotFoundException":
-                    return None
+                    return _Scan(found=False)
                 raise
             scan_status = page.get("imageScanStatus") or {}
             status = str(scan_status.get("status", ""))
-            description = str(scan_status.get("description", "") or "")
             body = page.get("imageScanFindings") or {}
             findings += list(body.get("findings") or []) + list(body.get("enhancedFindings") or [])
             token = page.get("nextToken")
             if not token or status in _WAITING:
-                return status, description, findings
+                return _Scan(True, status, str(scan_status.get("description", "") or ""), tuple(findings))
             kwargs["nextToken"] = token
 
     # -- internals: Docker --------------------------------------------------------------------------------

@@ -11,10 +11,6 @@ already rolls back, that rollback is followed instead of starting a second one. 
 anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
-
-Two reads other actions share live here too: :func:`describe_service` (the one DescribeServices of a service,
-which ``ecs_task``, ``smoke`` and ``task_definition`` use as well) and :func:`revision_target` (the exact
-revision a deploy or a one-off task acts on).
 """
 
 from __future__ import annotations
@@ -24,12 +20,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..arns import parse_family_revision, parse_image, short_revision, target_group_name
-from ..aws import ClientFactory, Patience, call, mask_account
+from ..arns import short_revision, target_group_name
+from ..aws import Patience, call, mask_account, pages
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..report.record import Rollback, ServiceRecord
+from .polling import PollSchedule, Seen, wait_for
+from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
+from .taskdef.revision import Described, active_revision, deploy_image, describe
 from .watch import (
     COMPLETED,
     FAILED,
@@ -38,12 +37,16 @@ from .watch import (
     TIMED_OUT,
     DeploymentView,
     DeploymentWatch,
-    PollSchedule,
     TaskView,
     Verdict,
+    is_in_progress,
+    is_steady,
+    primary_deployment,
+    running_revision,
+    service_deployments,
 )
 
-__all__ = ["EcsService", "Rollout", "describe_service", "revision_target"]
+__all__ = ["EcsService", "Rollout"]
 
 DEPLOY = "ecs_service.deploy"
 ROLLBACK = "ecs_service.rollback"
@@ -139,7 +142,6 @@ class EcsService:
         self.rollback_rollout: Rollout | None = None
         self._updated = False  # this run changed the service
         self._rollback_summary: str | None = None
-        self._service: dict[str, Any] = {}
         self._seen_events: set[str] = set()
 
     # -- reads ----------------------------------------------------------------------------------------------
@@ -158,21 +160,20 @@ class EcsService:
         return f"service '{self.name}'"
 
     def describe(self) -> dict[str, Any]:
-        """DescribeServices for this service; ActionError when it does not exist."""
-        service = self._describe_or_none()
-        if service is None:
-            raise ActionError(f"service '{self.name}' is not in cluster '{self.cluster}'", code="MISSING")
+        """DescribeServices for this service; ActionError when it is not there (missing or INACTIVE)."""
+        service = describe_service(self.ctx.aws, self.cluster, self.name, who=self._who, required=True)
+        assert service is not None
         return service
 
     @property
     def revision(self) -> str | None:
         """The task-definition ARN of the PRIMARY deployment."""
-        return _primary_revision(self.describe())
+        return running_revision(self.describe())
 
     @property
     def is_steady(self) -> bool:
         """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks)."""
-        return _is_steady(self.describe())
+        return is_steady(self.describe())
 
     # -- deploy ---------------------------------------------------------------------------------------------
 
@@ -189,15 +190,16 @@ class EcsService:
         started = self._clock()
         arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
                                      method=f"service '{self.name}': deploy()", verb="deploy")
-        timeout = seconds_argument(timeout, "timeout") if timeout is not None else float(ctx.wait_timeout)
-        service, arn = self._pre_checks(arn, label)
-        primary = _primary(service)
+        timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
+        service, described = self._pre_checks(revision, arn, label)
+        arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
+        primary = primary_deployment(service)
         if not self._updated:
-            self._note_revision_before(service)
+            self._note_revision_before(service, described)
         before = record.revision_before
         record.revision_after = arn
         live = primary is not None and primary.revision == arn and primary.rollout_state != "FAILED"
-        if live and not force_new_deployment and not _in_progress(service):
+        if live and not force_new_deployment and not is_in_progress(service):
             assert arn is not None and primary is not None
             ctx.log.info(f"service {self.name} already runs {label}; nothing to update")
             ctx.checks.passed(DEPLOY, "pre", "already live", f"{self.name} runs {label} with "
@@ -215,10 +217,10 @@ class EcsService:
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
         before = record.revision_before
-        primary = _primary(service)
+        primary = primary_deployment(service)
         seen = [str(e.get("id")) for e in service.get("events") or []]
         on_it = primary is not None and primary.revision == arn
-        if on_it and _in_progress(service):
+        if on_it and is_in_progress(service):
             assert primary is not None
             deployment_id = primary.id
             ctx.log.info(f"deployment {deployment_id} of {label} is already in progress; waiting for it")
@@ -226,7 +228,7 @@ class EcsService:
         else:
             if on_it and not force:
                 ctx.log.info(f"the last deployment of {label} on service {self.name} FAILED; starting a new one")
-            deployment_id, update_at = self._update(arn, label, force or on_it, _primary_revision(service))
+            deployment_id, update_at = self._update(arn, label, force or on_it, running_revision(service))
         record.deployment_id = deployment_id
         verdict, watch, detected_after = self._watch(arn, deployment_id, seen, timeout)
         if detected_after is not None:
@@ -269,8 +271,9 @@ class EcsService:
 
     # -- the steps of deploy --------------------------------------------------------------------------------
 
-    def _pre_checks(self, arn: str | None, label: str) -> tuple[dict[str, Any], str | None]:
-        """Every check before the write; returns the service as described and the revision's full ARN."""
+    def _pre_checks(self, revision: Any, arn: str | None, label: str) -> tuple[dict[str, Any], Described | None]:
+        """Every check before the write; returns the service and the revision (None in a plan that registered
+        none) as described."""
         __tracebackhide__ = True
         ctx, checks = self.ctx, self.ctx.checks
         try:
@@ -284,11 +287,14 @@ class EcsService:
                         clusters=[self.cluster])
         status = next((c.get("status") for c in clusters.get("clusters", [])), "MISSING")
         checks.expect(status == "ACTIVE", DEPLOY, "pre", "cluster ACTIVE", f"cluster '{self.cluster}' is {status}")
-        service = self._describe_or_none()
-        found = service.get("status") if service else "MISSING"
-        checks.expect(found == "ACTIVE", DEPLOY, "pre", "service ACTIVE",
-                      f"service '{self.name}' in cluster '{self.cluster}' is {found}")
-        assert service is not None
+        try:
+            service = self.describe()
+        except ActionError as exc:
+            if exc.code == SERVICE_NOT_FOUND:
+                checks.failed(DEPLOY, "pre", "service ACTIVE", str(exc).rstrip("."))
+            raise
+        checks.expect(service.get("status") == "ACTIVE", DEPLOY, "pre", "service ACTIVE",
+                      f"service '{self.name}' in cluster '{self.cluster}' is {service.get('status')}")
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
         if controller != "ECS":
             detail = f"service '{self.name}' uses the {controller} deployment controller"
@@ -296,25 +302,23 @@ class EcsService:
             raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
                                f"not {controller}.")
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update")
+        described = None
         if arn is not None:
-            described = call(ctx.aws, "ecs", "describe_task_definition", f"describe the task definition {label} to "
-                             f"deploy", who=self._who, hint="deploy a registered revision",
-                             taskDefinition=arn)["taskDefinition"]
-            arn = str(described.get("taskDefinitionArn") or arn)  # 'web:7' -> its ARN, as ECS will report it
-            td_status = described.get("status", "ACTIVE")
-            checks.expect(td_status == "ACTIVE", DEPLOY, "pre", "revision ACTIVE", f"{label} is {td_status}")
+            described = active_revision(ctx, revision, arn, label, action=DEPLOY, who=self._who,
+                                        hint="deploy a registered revision")
+            arn = described.arn
             if ctx.record.image_after is None:
-                ctx.record.image_after = self._deploy_image(described)
+                ctx.record.image_after = deploy_image(described.payload, ctx.service)
         self._check_progress_possible(service)
-        primary = _primary(service)
-        if primary is not None and _in_progress(service) and primary.revision != arn:
+        primary = primary_deployment(service)
+        if primary is not None and is_in_progress(service) and primary.revision != arn:
             checks.failed(DEPLOY, "pre", "no other deployment in progress",
                           f"deployment {primary.id} of {short_revision(primary.revision)} is IN_PROGRESS on service "
                           f"'{self.name}' ({primary.running} of {primary.desired} tasks running); wait for it to end "
                           f"(or stop it) and run again")
         if primary is None:
             detail = "the service has no deployment"
-        elif _in_progress(service):
+        elif is_in_progress(service):
             detail = f"deployment {primary.id} of {label} is IN_PROGRESS: it is this revision, so it is waited for"
         else:
             state = primary.rollout_state or "steady"
@@ -322,7 +326,7 @@ class EcsService:
         checks.passed(DEPLOY, "pre", "no other deployment in progress", detail)
         for name, ok, detail in ctx.hooks.pre_checks(DEPLOY):
             checks.expect(ok, DEPLOY, "pre", name, detail)
-        return service, arn
+        return service, described
 
     def _check_progress_possible(self, service: Mapping[str, Any]) -> None:
         """The scheduler can start or stop a task within minimumHealthyPercent / maximumPercent."""
@@ -340,8 +344,8 @@ class EcsService:
 
     def _plan(self, arn: str | None, label: str, service: dict[str, Any], primary: DeploymentView | None,
               force: bool, started: float) -> Rollout:
-        before = _primary_revision(service)
-        if primary is not None and primary.revision == arn and _in_progress(service):
+        before = running_revision(service)
+        if primary is not None and primary.revision == arn and is_in_progress(service):
             what = f"wait for deployment {primary.id if primary else '?'} of {label}, already in progress"
         else:
             extra = ", forceNewDeployment" if force or before == arn else ""
@@ -364,7 +368,7 @@ class EcsService:
                       **params)["service"]
         self._updated = True
         self.ctx.record.timings["update"] = round(self._clock() - asked, 3)
-        primary = _primary(answer)
+        primary = primary_deployment(answer)
         if primary is None or primary.revision != arn:
             raise ActionError(f"service '{self.name}': UpdateService to {label} answered with PRIMARY deployment "
                               f"of {short_revision(primary.revision if primary else None)}, not {label}.")
@@ -376,9 +380,9 @@ class EcsService:
         checks = self.ctx.checks
         service, tasks, groups = Patience(self.ctx.log.warning).retry(self._post_check_reads, attempts=4,
                                                                       pause=self.poll_max, sleep=self._sleep)
-        ours = next((d for d in _deployments(service) if d.id == deployment_id), None)
+        ours = next((d for d in service_deployments(service) if d.id == deployment_id), None)
         state = ours.rollout_state if ours else "not listed"
-        if ours is not None and state is None and len(_deployments(service)) == 1:
+        if ours is not None and state is None and len(service_deployments(service)) == 1:
             state = "COMPLETED"  # no rolloutState (Classic Load Balancer): one deployment left is its end
         checks.expect(state == "COMPLETED", action, "post", "rolloutState COMPLETED",
                       f"deployment {deployment_id} of {label}: rolloutState {state}")
@@ -433,39 +437,30 @@ class EcsService:
         fails with a transient error is skipped."""
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
-        schedule = PollSchedule(self.poll_first, self.poll_max)
-        patience = Patience(self.ctx.log.warning)
         log, record = self.ctx.log, self.ctx.record
-        deadline = self._clock() + timeout
-        quiet_since = self._clock()
 
         def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             service = self.describe()
             arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
             return service, self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
 
-        while True:
-            changed = False
-            answer = patience.look(service_and_tasks)
-            if answer is not None:
-                look = watch.observe(*answer)
-                for line in look.lines:
-                    log.info(line)
-                for created_at, message in look.events:
-                    record.add_event(created_at, message)
-                if look.verdict is not None:
-                    decided = look.verdict.decided_at
-                    return look.verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
-                changed = look.changed
-                if look.lines:
-                    quiet_since = self._clock()
-            now = self._clock()
-            if now >= deadline:
-                return watch.timed_out(timeout), watch, None
-            if now - quiet_since >= self.progress_every:
-                log.info(f"waiting for deployment {deployment_id}: {watch.progress()}")
-                quiet_since = now
-            self._sleep(min(schedule.next(changed), deadline - now))
+        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]]]) -> Seen[Verdict]:
+            look = watch.observe(*answer)
+            for line in look.lines:
+                log.info(line)
+            for created_at, message in look.events:
+                record.add_event(created_at, message)
+            return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))
+
+        verdict = wait_for(service_and_tasks, judge, timeout=timeout,
+                           schedule=PollSchedule(self.poll_first, self.poll_max),
+                           clock=self._clock, sleep=self._sleep, warn=log.warning,
+                           progress=lambda: log.info(f"waiting for deployment {deployment_id}: {watch.progress()}"),
+                           progress_every=self.progress_every)
+        if verdict is None:
+            return watch.timed_out(timeout), watch, None
+        decided = verdict.decided_at
+        return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
 
     # -- rolling back ---------------------------------------------------------------------------------------
 
@@ -503,7 +498,7 @@ class EcsService:
         started = self._clock()
         try:
             service = self.describe()
-            current = _primary_revision(service)
+            current = running_revision(service)
             rollback_id, _ = self._update(target, label, current == target, current)
             record.rollback.deployment_id = rollback_id
             outcome, _, _ = self._watch(target, rollback_id, [str(e.get("id")) for e in service.get("events") or []],
@@ -519,19 +514,20 @@ class EcsService:
         (waiting up to ``ecs_rollback_grace`` seconds for it to appear); else None."""
         service = self.describe()
         breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
-        ours = next((d for d in _deployments(service) if d.id == deployment_id), None)
+        ours = next((d for d in service_deployments(service) if d.id == deployment_id), None)
         if not breaker.get("rollback") or ours is None or ours.rollout_state != "FAILED":
             return None
-        deadline = self._clock() + self.ecs_rollback_grace
-        patience = Patience(self.ctx.log.warning)
-        while True:
-            primary = _primary(service)
-            if primary is not None and primary.id != deployment_id:
-                return primary
-            if self._clock() >= deadline:
-                return None
-            self._sleep(self.poll_first)
-            service = patience.look(self.describe) or service
+
+        def judge(service: dict[str, Any]) -> Seen[DeploymentView]:
+            primary = primary_deployment(service)
+            return Seen(primary if primary is not None and primary.id != deployment_id else None)
+
+        already = judge(service).result
+        if already is not None:
+            return already
+        return wait_for(self.describe, judge, timeout=self.ecs_rollback_grace,
+                        schedule=PollSchedule(self.poll_first, self.poll_first), clock=self._clock, sleep=self._sleep,
+                        warn=self.ctx.log.warning)
 
     def _follow_ecs_rollback(self, why: str, deployment: DeploymentView, failed_revision: str | None) -> str:
         record, label = self.ctx.record, short_revision(deployment.revision)
@@ -585,52 +581,29 @@ class EcsService:
         )
         return self.rollout
 
-    def _note_revision_before(self, service: Mapping[str, Any]) -> None:
+    def _note_revision_before(self, service: Mapping[str, Any], target: Described | None) -> None:
         """The revision the service ran before this run: the PRIMARY's, unless that one FAILED (then the
-        COMPLETED deployment still running)."""
+        COMPLETED deployment still running). ``target`` (the revision to deploy, as described) spares describing it
+        again when it is that revision."""
         record = self.ctx.record
-        deployments = _deployments(service)
-        primary = _primary(service)
+        deployments = service_deployments(service)
+        primary = primary_deployment(service)
         chosen = primary
         if primary is not None and primary.rollout_state == "FAILED":
             chosen = next((d for d in deployments if d.rollout_state == "COMPLETED"), primary)
         revision = chosen.revision if chosen else None
         if revision and revision != record.revision_before:
             record.revision_before = revision
-            described = call(self.ctx.aws, "ecs", "describe_task_definition",
-                             f"describe the task definition {short_revision(revision)} it runs", who=self._who,
-                             taskDefinition=revision)["taskDefinition"]
-            record.image_before = self._deploy_image(described)
-
-    def _deploy_image(self, task_definition: Mapping[str, Any]) -> str | None:
-        """The image of the first container a deploy replaces: the service's ``containers``, else those whose image
-        is in its ``repository``, else the first container."""
-        containers = [c for c in task_definition.get("containerDefinitions") or []]
-        wanted, repository = self.ctx.service.containers, self.ctx.service.repository
-        if wanted is not None:
-            chosen = [c for c in containers if c.get("name") in wanted]
-        elif repository:
-            chosen = [c for c in containers if parse_image(str(c.get("image", ""))).repository == repository]
-        else:
-            chosen = containers
-        return str(chosen[0].get("image")) if chosen else None
-
-    def _describe_or_none(self) -> dict[str, Any] | None:
-        self._service = describe_service(self.ctx.aws, self.cluster, self.name, who=self._who) or {}
-        return self._service or None
+            described = target if target is not None and target.arn == revision else describe(
+                self.ctx.aws, revision, who=self._who)
+            record.image_before = deploy_image(described.payload, self.ctx.service)
 
     def _task_arns(self, desired_status: str) -> list[str]:
         """ListTasks of this service, every page (services may run far more than 100 tasks)."""
-        arns: list[str] = []
-        token: dict[str, str] = {}
-        while True:
-            page = call(self.ctx.aws, "ecs", "list_tasks", f"list its {desired_status} tasks", who=self._who,
-                        cluster=self.cluster, serviceName=self.name, desiredStatus=desired_status,
-                        maxResults=100, **token)
-            arns.extend(page.get("taskArns") or [])
-            if not page.get("nextToken"):
-                return arns
-            token = {"nextToken": str(page["nextToken"])}
+        return [str(arn) for page in pages(self.ctx.aws, "ecs", "list_tasks", f"list its {desired_status} tasks",
+                                           who=self._who, cluster=self.cluster, serviceName=self.name,
+                                           desiredStatus=desired_status)
+                for arn in page.get("taskArns") or []]
 
     def _describe_tasks(self, arns: list[str]) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = []
@@ -639,82 +612,3 @@ class EcsService:
                           cluster=self.cluster, tasks=arns[i:i + 100])
             tasks.extend(answer.get("tasks") or [])
         return tasks
-
-
-
-def describe_service(aws: ClientFactory, cluster: str, name: str, *, who: str) -> dict[str, Any] | None:
-    """Service ``name`` of ``cluster`` as DescribeServices answers (an INACTIVE one included), or None when the
-    cluster has no such service; a failed call (a missing cluster: ClusterNotFoundException) is an ActionError
-    whose message starts with ``who``."""
-    answer = call(aws, "ecs", "describe_services", f"describe service '{name}' in cluster '{cluster}'", who=who,
-                  cluster=cluster, services=[name])
-    services = answer.get("services") or []
-    return dict(services[0]) if services else None
-
-
-def revision_target(revision: Any, *, plan: bool, who: str, method: str, verb: str) -> tuple[str | None, str]:
-    """(ARN or ``family:revision``, label) of the exact revision to ``verb``, for a deploy and a one-off task; the
-    ARN is None for a revision that ``--plan`` did not register. A bare family is refused: never "the latest of a
-    family".
-
-    ``who`` starts the messages (``service 'web'``), ``method`` names the call (``service 'web': deploy()``).
-    """
-    if getattr(revision, "planned", False):
-        if not plan:
-            raise ActionError(f"{who}: revision {revision.name} was only planned; there is no task definition "
-                              f"to {verb}.")
-        return None, str(revision.name)
-    reference = getattr(revision, "arn", revision)
-    if not isinstance(reference, str) or not reference:
-        raise ActionError(f"{method} takes a Revision or a task-definition ARN, got {revision!r}.")
-    parsed = parse_family_revision(reference)
-    if parsed is None:
-        raise ActionError(f"{who}: '{reference}' is neither a task-definition ARN nor 'family:revision'; {verb} an "
-                          f"exact revision ('web:7' or its ARN).")
-    if parsed.revision is None:
-        raise ActionError(f"{who}: '{reference}' names a family, not a revision; {verb} an exact revision "
-                          f"('{reference}:7' or its ARN), never the latest of a family.")
-    return reference, str(parsed)
-
-
-def _deployments(service: Mapping[str, Any]) -> list[DeploymentView]:
-    return [DeploymentView.from_api(d) for d in service.get("deployments") or []]
-
-
-def _primary(service: Mapping[str, Any]) -> DeploymentView | None:
-    return next((d for d in _deployments(service) if d.status == "PRIMARY"), None)
-
-
-def _primary_revision(service: Mapping[str, Any]) -> str | None:
-    primary = _primary(service)
-    return primary.revision if primary else service.get("taskDefinition")
-
-
-def _in_progress(service: Mapping[str, Any]) -> bool:
-    """The PRIMARY deployment is rolling out: rolloutState IN_PROGRESS (or, without rolloutState, more than one
-    deployment)."""
-    primary = _primary(service)
-    if primary is None:
-        return False
-    if primary.rollout_state is None:
-        return len(_deployments(service)) > 1
-    return primary.rollout_state == "IN_PROGRESS"
-
-
-def _is_steady(service: Mapping[str, Any]) -> bool:
-    deployments = _deployments(service)
-    return (
-        len(deployments) == 1
-        and deployments[0].rollout_state in ("COMPLETED", None)
-        and service.get("runningCount") == service.get("desiredCount")
-    )
-
-
-def seconds_argument(value: Any, name: str) -> float:
-    """A positive number of seconds given as ``name=``; anything else is an ActionError quoting it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ActionError(f"deploy({name}=...) expects a number of seconds, got {value!r}.")
-    if not value > 0:
-        raise ActionError(f"deploy({name}=...) expects a positive number of seconds, got {value!r}.")
-    return float(value)
-

@@ -31,9 +31,9 @@ from ..arns import target_group_name
 from ..aws import Patience, call, pages
 from ..checks import Check
 from ..context import ServiceContext
-from ..errors import ConfigError
+from ..errors import ActionError, ConfigError
 from ..redact import looks_secret, mask_url_password
-from .service import describe_service
+from .reads import SERVICE_NOT_FOUND, describe_service
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
 
@@ -270,10 +270,13 @@ class Smoke:
         __tracebackhide__ = True
         action, check_name = "smoke.targets_healthy", "every registered target is healthy"
         service_name, cluster = self.ctx.service.service_name, self.ctx.cluster
-        service = describe_service(self.ctx.aws, cluster, service_name, who=WHO)
-        status = service.get("status") if service is not None else "MISSING"
-        if service is None or status == "INACTIVE":
-            self._fail(action, check_name, f"smoke: service {service_name} is not in cluster {cluster} ({status}).")
+        try:
+            service = describe_service(self.ctx.aws, cluster, service_name, who=WHO, required=True)
+        except ActionError as exc:
+            if exc.code != SERVICE_NOT_FOUND:
+                raise
+            self._fail(action, check_name, f"smoke: {exc}")
+        assert service is not None
         balancers = service.get("loadBalancers", [])
         groups = list(dict.fromkeys(lb["targetGroupArn"] for lb in balancers if lb.get("targetGroupArn")))
         if not groups:

@@ -6,10 +6,12 @@ The ``ecs_task`` fixture is an :class:`EcsTask` bound to the scenario's service:
         result = ecs_task.run(task_definition.registered, command=["./manage.py", "migrate", "--noinput"])
         assert result.exit_code("app") == 0
 
-:meth:`EcsTask.run` guards the account, reads the revision (DescribeTaskDefinition) and the service
-(DescribeServices: the task is started with the service's launch type or capacity providers, platform version
-and network configuration, so a Fargate task lands in the subnets and security groups the service runs in),
-calls RunTask, then polls DescribeTasks until every task is STOPPED, printing each state change as it arrives.
+:meth:`EcsTask.run` guards the account, reads the revision (DescribeTaskDefinition, unless it is a Revision from
+``task_definition``, which carries its description) and the service (DescribeServices: the task is started with
+the service's launch type or capacity providers, platform version and network configuration, so a Fargate task
+lands in the subnets and security groups the service runs in), calls RunTask, then polls DescribeTasks until every
+task is STOPPED, printing each state change as it arrives; a stopped task's line reads as in a rollout
+(``task 1f2e… (api:4) STOPPED: EssentialContainerExited: Essential container in task exited, app exited 0``).
 It fails, with one sentence naming the task, the container and what was found, when:
 
 - any container of any task exited with a code other than 0 (sidecars included, not only the first container);
@@ -35,15 +37,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ..arns import short_revision, task_id
-from ..aws import Patience, call, mask_account
+from ..arns import task_id
+from ..aws import call, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
-from .service import describe_service, revision_target
-from .watch import PollSchedule
+from .polling import PollSchedule, Seen, wait_for
+from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
+from .taskdef.revision import active_revision
+from .watch import TaskView
 
-__all__ = ["ContainerExit", "EcsTask", "StoppedTask", "TaskResult", "task_problems"]
+__all__ = ["EcsTask", "TaskResult", "task_problems"]
 
 RUN = "ecs_task.run"
 WHO = "ecs_task.run()"  # how messages name this action
@@ -54,44 +58,6 @@ FINISHED_STOP_CODE = "EssentialContainerExited"
 
 
 @dataclass(frozen=True)
-class ContainerExit:
-    """One container of a stopped task: its exit code (None when it never ran) and ECS's reason, if any."""
-
-    name: str
-    essential: bool
-    exit_code: int | None
-    reason: str | None = None
-
-    def line(self) -> str:
-        """``app exited 0``, ``log_router exited 3``, ``app never ran: CannotPullContainerError: …``."""
-        if self.exit_code is not None:
-            return f"{self.name} exited {self.exit_code}" + (f" ({self.reason})" if self.reason else "")
-        return f"{self.name} has no exit code" + (f": {self.reason}" if self.reason else "")
-
-
-@dataclass(frozen=True)
-class StoppedTask:
-    """A one-off task as DescribeTasks showed it once STOPPED."""
-
-    arn: str
-    revision: str
-    stop_code: str | None
-    stopped_reason: str | None
-    containers: tuple[ContainerExit, ...]
-
-    @property
-    def id(self) -> str:
-        return task_id(self.arn)
-
-    def exit_code(self, container: str) -> int | None:
-        """The exit code of ``container``; KeyError for a container the task does not have."""
-        for entry in self.containers:
-            if entry.name == container:
-                return entry.exit_code
-        raise KeyError(container)
-
-
-@dataclass(frozen=True)
 class TaskResult:
     """What :meth:`EcsTask.run` did. A run that returns succeeded: every container of every task exited 0.
 
@@ -99,11 +65,13 @@ class TaskResult:
     >>> result.exit_code("app"), result.tasks[0].stop_code, short(result.revision)
     (0, 'EssentialContainerExited', 'api:4')
 
-    In ``--plan`` nothing ran: ``is_planned`` is True, ``tasks`` is empty and ``plan`` says what would have run.
+    ``tasks`` are the tasks as DescribeTasks showed them once STOPPED (:class:`~.watch.TaskView`: ``.arn``,
+    ``.stop_code``, ``.stopped_reason``, ``.containers``, ``.exit_code(name)``). In ``--plan`` nothing ran:
+    ``is_planned`` is True, ``tasks`` is empty and ``plan`` says what would have run.
     """
 
     revision: str | None
-    tasks: tuple[StoppedTask, ...] = ()
+    tasks: tuple[TaskView, ...] = ()
     duration: float = 0.0
     plan: str | None = None
     lines: tuple[str, ...] = field(default=(), repr=False)  # the state changes printed while waiting
@@ -111,10 +79,6 @@ class TaskResult:
     @property
     def is_planned(self) -> bool:
         return self.plan is not None
-
-    @property
-    def task_arns(self) -> tuple[str, ...]:
-        return tuple(task.arn for task in self.tasks)
 
     def exit_code(self, container: str) -> int | None:
         """The exit code of ``container`` in the one task that ran (``count=1``); ValueError otherwise."""
@@ -124,31 +88,13 @@ class TaskResult:
         return self.tasks[0].exit_code(container)
 
 
-def stopped_task(task: Mapping[str, Any], essentials: Mapping[str, bool]) -> StoppedTask:
-    """A DescribeTasks entry as a :class:`StoppedTask`; ``essentials`` maps container names to ``essential``."""
-    containers = tuple(
-        ContainerExit(
-            name=str(c.get("name")),
-            essential=essentials.get(str(c.get("name")), True),
-            exit_code=c.get("exitCode"),
-            reason=c.get("reason") or None,
-        )
-        for c in task.get("containers") or []
-    )
-    return StoppedTask(
-        arn=str(task["taskArn"]),
-        revision=str(task.get("taskDefinitionArn") or ""),
-        stop_code=task.get("stopCode"),
-        stopped_reason=task.get("stoppedReason"),
-        containers=containers,
-    )
+def task_problems(task: TaskView, essentials: Mapping[str, bool]) -> list[str]:
+    """Why a stopped one-off task did not succeed, one phrase each; an empty list means it did. ``essentials``
+    maps the revision's container names to ``essential`` (a container not named counts as essential).
 
-
-def task_problems(task: StoppedTask) -> list[str]:
-    """Why a stopped one-off task did not succeed, one phrase each; an empty list means it did.
-
-    >>> task_problems(StoppedTask("arn:…/task/local/1f2e", "arn:…:api:4", "EssentialContainerExited",
-    ...     "Essential container in task exited", (ContainerExit("app", True, 0), ContainerExit("log", False, 3))))
+    >>> task_problems(TaskView.from_api({"taskArn": "arn:…/task/local/1f2e", "lastStatus": "STOPPED",
+    ...     "stopCode": "EssentialContainerExited", "containers": [{"name": "app", "exitCode": 0},
+    ...     {"name": "log", "exitCode": 3}]}), {"app": True, "log": False})
     ['container log exited 3']
     """
     problems: list[str] = []
@@ -161,11 +107,11 @@ def task_problems(task: StoppedTask) -> list[str]:
         problems.append(f"failed to start ({whose}{reason}" + "".join(f"; {o}" for o in others) + ")")
         return problems
     for container in task.containers:
+        essential = essentials.get(container.name, True)
         if container.exit_code is not None and container.exit_code != 0:
-            problems.append(f"container {container.name} exited {container.exit_code}"
-                            + (f" ({container.reason})" if container.reason else ""))
-        elif container.exit_code is None and (container.essential or container.reason):
-            kind = "essential container" if container.essential else "container"
+            problems.append(f"container {container.describe()}")
+        elif container.exit_code is None and (essential or container.reason):
+            kind = "essential container" if essential else "container"
             problems.append(f"{kind} {container.name} has no exit code"
                             + (f" ({container.reason})" if container.reason else ""))
     if task.stop_code not in (FINISHED_STOP_CODE, None):
@@ -235,14 +181,18 @@ class EcsTask:
         if command is not None and (isinstance(command, str) or not all(isinstance(p, str) for p in command)):
             raise ActionError(f"ecs_task.run(): command must be a list of strings, as in a container definition, "
                               f"got {command!r}.")
-        timeout = float(timeout if timeout is not None else self.ctx.wait_timeout)
+        timeout = (seconds_argument(timeout, "ecs_task.run(timeout=...)") if timeout is not None
+                   else float(self.ctx.wait_timeout))
         arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who=WHO, method=WHO, verb="run")
         checks = self.ctx.checks
         account = self.ctx.aws.ensure_account()
         pinned = " (the environment's account_id)" if self.ctx.environment.account_id else " (account_id not pinned)"
         checks.passed(RUN, "pre", "account", f"caller account {mask_account(account)}{pinned}")
-        definition = self._describe_revision(arn, label) if arn is not None else None
-        essentials = _essentials(definition)
+        essentials: dict[str, bool] = {}  # container name -> essential; empty for a revision that is only planned
+        if arn is not None:
+            described = active_revision(self.ctx, revision_or_arn, arn, label, action=RUN, who=WHO)
+            essentials = {str(c.get("name")): bool(c.get("essential", True))
+                          for c in described.payload.get("containerDefinitions") or []}
         target = self._container(container, essentials, label, command, environment)
         service = self._describe_service()
         params = self._run_task_params(arn, service, target, command, environment, count)
@@ -259,16 +209,16 @@ class EcsTask:
         self.ctx.log.info(f"running {what}; waiting up to {timeout:g} s for {them} to stop")
         arns = self._start(params, label)
         lines: list[str] = []
-        tasks = self._wait(arns, label, timeout, lines)
-        stopped = [stopped_task(task, essentials) for task in tasks]
+        stopped = self._wait(arns, label, timeout, lines)
         self.ctx.record.timings["task"] = round(self._clock() - started, 3)
-        failures = [(task, task_problems(task)) for task in stopped]
+        failures = [(task, task_problems(task, essentials)) for task in stopped]
         failures = [(task, problems) for task, problems in failures if problems]
         if failures:
             sentence = "; ".join(f"task {task.id} of {label}: {', '.join(problems)}" for task, problems in failures)
             self._fail("every container exited 0", f"{sentence}.")
         summary = "; ".join(
-            f"task {task.id}: " + ", ".join(c.line() for c in task.containers) for task in stopped
+            f"task {task.id}: " + ", ".join(c.describe() or f"{c.name} has no exit code" for c in task.containers)
+            for task in stopped
         )
         checks.passed(RUN, "post", "every container exited 0", summary)
         for name, ok, detail in self.ctx.hooks.post_checks(RUN):
@@ -278,14 +228,6 @@ class EcsTask:
         return self.last
 
     # -- before RunTask -------------------------------------------------------------------------------------
-
-    def _describe_revision(self, arn: str, label: str) -> dict[str, Any]:
-        __tracebackhide__ = True
-        definition = call(self.ctx.aws, "ecs", "describe_task_definition", f"describe task definition {label}",
-                          who=WHO, taskDefinition=arn)["taskDefinition"]
-        status = definition.get("status", "ACTIVE")
-        self.ctx.checks.expect(status == "ACTIVE", RUN, "pre", "revision ACTIVE", f"{label} is {status}")
-        return dict(definition)
 
     def _container(self, name: str | None, essentials: Mapping[str, bool], label: str,
                    command: Sequence[str] | None, environment: Mapping[str, str] | None) -> str | None:
@@ -312,12 +254,14 @@ class EcsTask:
         """The scenario's service: where its tasks run (launch type, capacity providers, network configuration)."""
         __tracebackhide__ = True
         name = self.ctx.service.service_name
-        service = describe_service(self.ctx.aws, self.cluster, name, who=WHO)
-        status = service.get("status") if service is not None else "MISSING"
-        if service is None or status == "INACTIVE":
-            detail = (f"service '{name}' is not in cluster '{self.cluster}' ({status}); a one-off task runs where the "
-                      f"service runs, so the service must exist")
-            self._fail("service network configuration", detail + ".", phase="pre")
+        try:
+            service = describe_service(self.ctx.aws, self.cluster, name, who=WHO, required=True)
+        except ActionError as exc:
+            if exc.code != SERVICE_NOT_FOUND:
+                raise
+            self._fail("service network configuration", f"{str(exc).rstrip('.')}; a one-off task runs where the "
+                                                         f"service runs, so the service must exist.", phase="pre")
+        assert service is not None
         network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
         where = (f"subnets {', '.join(network.get('subnets') or []) or '-'}, security groups "
                  f"{', '.join(network.get('securityGroups') or []) or '-'}, assignPublicIp "
@@ -386,50 +330,42 @@ class EcsTask:
         self.ctx.checks.passed(RUN, "pre", "tasks started", ", ".join(task_id(a) for a in arns))
         return arns
 
-    def _wait(self, arns: list[str], label: str, timeout: float, lines: list[str]) -> list[dict[str, Any]]:
+    def _wait(self, arns: list[str], label: str, timeout: float, lines: list[str]) -> list[TaskView]:
         """DescribeTasks until every task is STOPPED, printing each change; stops them and fails on timeout. A look
         that fails with a transient error is skipped, as in a rollout watch."""
         __tracebackhide__ = True
-        schedule = PollSchedule(self.poll_first, self.poll_max)
-        patience = Patience(self.ctx.log.warning)
-        deadline = self._clock() + timeout
-        quiet_since = self._clock()
-        seen: dict[str, tuple[Any, ...]] = {}
-        latest: dict[str, dict[str, Any]] = {}
+        latest: dict[str, TaskView] = {}
 
         def describe_tasks() -> dict[str, Any]:
             return call(self.ctx.aws, "ecs", "describe_tasks", f"describe the tasks of {label}", who=WHO,
                         cluster=self.cluster, tasks=arns)
 
-        while True:
-            changed = False
-            answer = patience.look(describe_tasks)
-            if answer is not None:
-                for task in answer.get("tasks") or []:
-                    latest[str(task["taskArn"])] = task
-                    for line in _changes(task, seen):
-                        changed = True
-                        lines.append(line)
-                        self.ctx.log.info(line)
-                if changed:
-                    quiet_since = self._clock()
-                if len(latest) == len(arns) and all(t.get("lastStatus") in ("STOPPED", "DELETED")
-                                                    for t in latest.values()):
-                    return [latest[arn] for arn in arns]
-            now = self._clock()
-            if now >= deadline:
-                running = [a for a in arns if latest.get(a, {}).get("lastStatus") not in ("STOPPED", "DELETED")]
-                self._stop(running, f"pytest-ecsdeploy: not stopped within {timeout:g} s")
-                states = ", ".join(f"{task_id(a)} {latest.get(a, {}).get('lastStatus', 'not listed')}"
-                                   for a in running)
-                self._fail("tasks stopped", f"{len(running)} task{'s' if len(running) > 1 else ''} of {label} did "
-                                            f"not stop within {timeout:g} s ({states}); stopped with StopTask.")
-            if now - quiet_since >= self.progress_every:
-                states = ", ".join(f"{task_id(a)} {latest.get(a, {}).get('lastStatus', 'not listed')}"
-                                   for a in arns)
-                self.ctx.log.info(f"waiting for {label}: {states}")
-                quiet_since = now
-            self._sleep(min(schedule.next(changed), max(deadline - now, 0.0)))
+        def judge(answer: dict[str, Any]) -> Seen[list[TaskView]]:
+            new: list[str] = []
+            for raw in answer.get("tasks") or []:
+                task = TaskView.from_api(raw)
+                new += _changes(latest.get(task.arn), task)
+                latest[task.arn] = task
+            for line in new:
+                lines.append(line)
+                self.ctx.log.info(line)
+            done = len(latest) == len(arns) and all(t.is_stopped for t in latest.values())
+            return Seen([latest[arn] for arn in arns] if done else None, changed=bool(new), printed=bool(new))
+
+        def states(among: list[str]) -> str:
+            return ", ".join(f"{task_id(a)} {latest[a].last_status if a in latest else 'not listed'}" for a in among)
+
+        stopped = wait_for(describe_tasks, judge, timeout=timeout,
+                           schedule=PollSchedule(self.poll_first, self.poll_max), clock=self._clock, sleep=self._sleep,
+                           warn=self.ctx.log.warning,
+                           progress=lambda: self.ctx.log.info(f"waiting for {label}: {states(arns)}"),
+                           progress_every=self.progress_every)
+        if stopped is not None:
+            return stopped
+        running = [a for a in arns if a not in latest or not latest[a].is_stopped]
+        self._stop(running, f"pytest-ecsdeploy: not stopped within {timeout:g} s")
+        self._fail("tasks stopped", f"{len(running)} task{'s' if len(running) > 1 else ''} of {label} did not stop "
+                                    f"within {timeout:g} s ({states(running)}); stopped with StopTask.")
 
     def _stop(self, arns: list[str], reason: str) -> None:
         for arn in arns:
@@ -451,41 +387,18 @@ class EcsTask:
         raise ActionError(f"{WHO}: {message}")
 
 
-def _essentials(definition: Mapping[str, Any] | None) -> dict[str, bool]:
-    """Container name -> essential, in definition order (empty for a revision that is only planned)."""
-    if definition is None:
-        return {}
-    return {str(c.get("name")): bool(c.get("essential", True)) for c in definition.get("containerDefinitions") or []}
-
-
-def _changes(task: Mapping[str, Any], seen: dict[str, tuple[Any, ...]]) -> list[str]:
-    """The lines a new look at ``task`` brings: container exits first, then its status (with why it stopped)."""
-    arn = str(task["taskArn"])
-    label = f"task {task_id(arn)} ({short_revision(task.get('taskDefinitionArn'))})"
+def _changes(before: TaskView | None, now: TaskView) -> list[str]:
+    """The lines a new look at a one-off task brings: a container that ended before its task did (its exit code or
+    reason), the task's new status, and once the task is STOPPED the line a rollout prints for it too
+    (:meth:`TaskView.stop_line`, with every container's exit code)."""
+    if now.is_stopped:
+        return [now.stop_line()] if before is None or not before.is_stopped else []
     lines: list[str] = []
-    printed_reasons: set[str] = set()
-    for c in task.get("containers") or []:
-        key = f"{arn}#{c.get('name')}"
-        state = (c.get("lastStatus"), c.get("exitCode"), c.get("reason"))
-        if seen.get(key) == state:
-            continue
-        seen[key] = state
-        if c.get("exitCode") is not None:
-            lines.append(f"{label} container {c.get('name')} exited {c.get('exitCode')}"
-                         + (f" ({c['reason']})" if c.get("reason") else ""))
-        elif c.get("reason"):
-            lines.append(f"{label} container {c.get('name')}: {c['reason']}")
-        if c.get("reason"):
-            printed_reasons.add(str(c["reason"]))
-    status = task.get("lastStatus")
-    stop = (task.get("stopCode"), task.get("stoppedReason"))
-    new_stop = any(stop) and seen.get(f"{arn}#stop") != stop
-    if new_stop:
-        seen[f"{arn}#stop"] = stop
-    why = ": ".join(str(p) for p in (stop[0], None if stop[1] in printed_reasons else stop[1]) if p)
-    if seen.get(arn) != (status,):
-        seen[arn] = (status,)
-        lines.append(f"{label} {status}" + (f": {why}" if new_stop and why else ""))
-    elif new_stop:
-        lines.append(f"{label} stopping: {why}")
+    earlier = {c.name: c.describe() for c in before.containers} if before is not None else {}
+    for container in now.containers:
+        detail = container.describe()
+        if detail and detail != earlier.get(container.name):
+            lines.append(f"{now.label()} container {detail}")
+    if before is None or before.last_status != now.last_status:
+        lines.append(f"{now.label()} {now.last_status}")
     return lines

@@ -1,9 +1,9 @@
 """Following one ECS deployment: what changed since the last look, and whether its outcome is known.
 
 Pure logic over DescribeServices / DescribeTasks answers (the dicts boto3 returns); ``service.py`` does the
-calls and the sleeping. Feed a :class:`DeploymentWatch` each new look at the service and its tasks; it returns
-the lines to print (new service events, task state changes with stopCode, stoppedReason and container exit
-codes) and, once the outcome is known, a :class:`Verdict`::
+calls, ``polling.py`` the waiting. Feed a :class:`DeploymentWatch` each new look at the service and its tasks;
+it returns the lines to print (new service events, task state changes with stopCode, stoppedReason and container
+exit codes) and, once the outcome is known, a :class:`Verdict`::
 
     watch = DeploymentWatch("web", revision=arn, deployment_id="ecs-svc/4426", seen_events=ids_before)
     while True:
@@ -107,7 +107,8 @@ class ContainerView:
 
 @dataclass(frozen=True)
 class TaskView:
-    """What a watch needs of a DescribeTasks entry."""
+    """A DescribeTasks entry: what a rollout watch follows, and what a one-off task's result holds
+    (``result.tasks[0].stop_code``, ``.exit_code("app")``)."""
 
     arn: str
     revision: str | None
@@ -178,11 +179,25 @@ class TaskView:
         reason = self.stopped_reason or ""
         return "health check" in reason.lower() or bool(_ERROR_REASON.match(reason))
 
+    def exit_code(self, container: str) -> int | None:
+        """The exit code of ``container`` (None while it has none); KeyError for a container the task does not
+        have."""
+        for entry in self.containers:
+            if entry.name == container:
+                return entry.exit_code
+        raise KeyError(container)
+
     def stop_detail(self) -> str:
         """``EssentialContainerExited: Essential container in task exited, app exited 1``."""
         head = ": ".join(p for p in (self.stop_code, self.stopped_reason) if p) or "no reason given"
         containers = [d for d in (c.describe(known=self.stopped_reason) for c in self.containers) if d]
         return ", ".join([head, *containers])
+
+    def stop_line(self) -> str:
+        """The one line printed for a task that stops, in a rollout and for a one-off task alike:
+        ``task 1f2e… (web:7) STOPPED: EssentialContainerExited: Essential container in task exited, app exited 1``
+        (``stopping`` while it is not STOPPED yet)."""
+        return f"{self.label()} {'STOPPED' if self.is_stopped else 'stopping'}: {self.stop_detail()}"
 
     def label(self) -> str:
         return f"task {self.id} ({short_revision(self.revision)})"
@@ -224,6 +239,43 @@ class DeploymentView:
     def is_rollback_by_ecs(self) -> bool:
         """ECS's circuit breaker created this deployment to roll the service back."""
         return bool(self.reason and _ROLLING_BACK.search(self.reason))
+
+
+def service_deployments(service: Mapping[str, Any]) -> list[DeploymentView]:
+    """The ``deployments`` of a DescribeServices entry."""
+    return [DeploymentView.from_api(d) for d in service.get("deployments") or []]
+
+
+def primary_deployment(service: Mapping[str, Any]) -> DeploymentView | None:
+    """The PRIMARY deployment of a DescribeServices entry (None while it lists none)."""
+    return next((d for d in service_deployments(service) if d.status == "PRIMARY"), None)
+
+
+def running_revision(service: Mapping[str, Any]) -> str | None:
+    """The task-definition ARN of the PRIMARY deployment (the service's ``taskDefinition`` without one)."""
+    primary = primary_deployment(service)
+    return primary.revision if primary else service.get("taskDefinition")
+
+
+def is_in_progress(service: Mapping[str, Any]) -> bool:
+    """The PRIMARY deployment is rolling out: rolloutState IN_PROGRESS (or, without rolloutState, more than one
+    deployment)."""
+    primary = primary_deployment(service)
+    if primary is None:
+        return False
+    if primary.rollout_state is None:
+        return len(service_deployments(service)) > 1
+    return primary.rollout_state == "IN_PROGRESS"
+
+
+def is_steady(service: Mapping[str, Any]) -> bool:
+    """One deployment, COMPLETED (or without rolloutState), with runningCount == desiredCount."""
+    deployments = service_deployments(service)
+    return (
+        len(deployments) == 1
+        and deployments[0].rollout_state in ("COMPLETED", None)
+        and service.get("runningCount") == service.get("desiredCount")
+    )
 
 
 @dataclass(frozen=True)
@@ -298,7 +350,7 @@ class DeploymentWatch:
         self._new_events(service, look)
         for raw in tasks:
             self._task(TaskView.from_api(raw), look, first)
-        deployments = [DeploymentView.from_api(d) for d in service.get("deployments") or []]
+        deployments = service_deployments(service)
         ours = next((d for d in deployments if d.id == self.deployment_id), None)
         if ours is not None and ours != self.deployment:
             look.changed = True
@@ -373,9 +425,8 @@ class DeploymentWatch:
             return
         if not task.is_failure and not task.is_stopped:
             return  # a scheduled stop of ours is printed once it is done, a failure as soon as it is known
-        detail = task.stop_detail()
         self._printed_stop.add(task.arn)
-        line = f"{task.label()} {'STOPPED' if task.is_stopped else 'stopping'}: {detail}"
+        line = task.stop_line()
         look.lines.append(line)
         if task.is_failure:
             look.events.append((task.stopping_at or 0.0, line))
@@ -387,7 +438,7 @@ class DeploymentWatch:
         status = service.get("status")
         if status not in (None, "ACTIVE"):
             return Verdict(FAILED, f"the service became {status} during {label}")
-        primary = next((d for d in deployments if d.status == "PRIMARY"), None)
+        primary = primary_deployment(service)
         breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
         if primary is not None and primary.id != self.deployment_id:
             ours_failed = ours is not None and ours.rollout_state == "FAILED"
@@ -429,25 +480,3 @@ class DeploymentWatch:
     def _last_failure(self) -> str:
         last = max(self.failures.values(), key=lambda t: t.stopping_at or 0.0)
         return f"{last.label()} with {last.stop_detail()}"
-
-
-class PollSchedule:
-    """Adaptive polling: fast while things change, backing off while nothing does, never slower than ``maximum``.
-
-    >>> schedule = PollSchedule(first=0.25, maximum=5.0)
-    >>> schedule.next(changed=False), schedule.next(changed=False), schedule.next(changed=True)
-    (0.375, 0.5625, 0.25)
-    """
-
-    def __init__(self, first: float = 0.25, maximum: float = 5.0, factor: float = 1.5) -> None:
-        if not 0 < first <= maximum:
-            raise ValueError(f"expected 0 < first <= maximum, got first={first!r}, maximum={maximum!r}")
-        self.first = first
-        self.maximum = maximum
-        self.factor = factor
-        self.current = first
-
-    def next(self, changed: bool) -> float:
-        """Seconds to wait before the next look, given whether the last look brought anything new."""
-        self.current = self.first if changed else min(self.current * self.factor, self.maximum)
-        return self.current

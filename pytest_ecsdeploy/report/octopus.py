@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..arns import short_revision
+from ..arns import parse_image, short_revision
 from .record import RunRecord, ServiceRecord
 
 __all__ = [
@@ -75,7 +75,6 @@ SENSITIVE_TRUE = "True"  # Calamari writes sensitive='VHJ1ZQ==', Base64 of "True
 RESULT_MESSAGE_LIMIT = 1000  # characters; the text Octopus shows as the step's failure reason
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def octopus_signal(environ: Mapping[str, str]) -> str | None:
@@ -222,9 +221,8 @@ class ServiceMessages:
 
 
 def image_digest(image: str | None) -> str:
-    """The ``sha256:…`` digest in an image reference, or "" when it names none."""
-    match = _DIGEST.search(image or "")
-    return match.group(0) if match else ""
+    """The digest of an image reference (``sha256:…``, what follows its ``@``), or "" when it names none."""
+    return (parse_image(image).digest or "") if image else ""
 
 
 def _one_line(text: str) -> str:

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.task import EcsTask
+from pytest_ecsdeploy.actions.taskdef import TaskDefinition
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
@@ -169,23 +170,36 @@ def test_a_failure_is_noticed_within_one_look_of_the_deciding_change(world: Worl
 
 
 class Flaky:
-    """An ECS client that fails chosen calls: ``faults[operation]`` is a list, one entry per call, of an exception
-    to raise or None to pass the call through."""
+    """An ECS client that fails chosen calls: ``faults[operation]`` is a list, one entry per call (per pagination
+    for a paginated one), of an exception to raise or None to pass the call through."""
 
     def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
         self.client = client
         self.faults = faults
         self.calls: list[str] = []
 
+    def fault(self, operation: str) -> None:
+        self.calls.append(operation)
+        plan = self.faults.get(operation)
+        fault = plan.pop(0) if plan else None
+        if fault is not None:
+            raise fault
+
+    def get_paginator(self, operation: str) -> Any:
+        flaky, paginator = self, self.client.get_paginator(operation)
+
+        class Paginator:
+            def paginate(self, **params: Any) -> Any:
+                flaky.fault(operation)
+                return paginator.paginate(**params)
+
+        return Paginator()
+
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.client, name)
 
         def call(**params: Any) -> Any:
-            self.calls.append(name)
-            plan = self.faults.get(name)
-            fault = plan.pop(0) if plan else None
-            if fault is not None:
-                raise fault
+            self.fault(name)
             return method(**params)
 
         return call
@@ -435,3 +449,36 @@ def test_a_family_and_revision_number_is_deployed_by_its_arn(world: World) -> No
     rollout = world.service(world.context()).deploy("web:2")
     assert rollout.is_completed and rollout.revision == arn
     assert world.primary()["taskDefinition"] == arn
+
+
+def test_a_deploy_through_task_definition_describes_each_revision_once(world: World) -> None:
+    """The running revision when task_definition reads it (and finds it is the family's latest), the new one when it
+    is registered; ecs_service.deploy() checks the Revision it is given without describing it again."""
+    world.seed()
+    base = world.context()
+    aws = FlakyFactory(base.environment, world.local.endpoint_url, {})
+    ctx = world.context(aws=aws)
+    uri = world.local.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0]["repositoryUri"]
+    revision = TaskDefinition(ctx).current().with_image("app", f"{uri}:2.0.0").register()
+
+    rollout = world.service(ctx).deploy(revision)
+
+    assert rollout.is_completed and revision.is_new
+    assert aws.flaky is not None and aws.flaky.calls.count("describe_task_definition") == 2
+    assert ("revision ACTIVE", "passed", "web:2 is ACTIVE") in [(c.name, c.result, c.detail) for c in ctx.checks.items]
+    assert ctx.record.revision_before is not None and ctx.record.revision_before.endswith("web:1")
+    assert ctx.record.image_before is not None and ctx.record.image_before.endswith("/web:1.0.0")
+
+
+def test_redeploying_the_running_revision_describes_it_once(world: World) -> None:
+    world.seed()
+    base = world.context()
+    aws = FlakyFactory(base.environment, world.local.endpoint_url, {})
+    ctx = world.context(aws=aws)
+
+    rollout = world.service(ctx).deploy("web:1")
+
+    assert rollout.is_unchanged
+    assert aws.flaky is not None and aws.flaky.calls.count("describe_task_definition") == 1
+    assert ctx.record.image_before is not None and ctx.record.image_before.endswith("/web:1.0.0")
+    assert ctx.record.image_after == ctx.record.image_before

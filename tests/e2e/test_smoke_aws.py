@@ -212,7 +212,7 @@ def test_a_service_without_target_groups_is_a_skipped_check(emulator: LocalAWS, 
 
 
 def test_a_missing_service_fails(emulator: LocalAWS, ctx: ServiceContext, checker: Smoke) -> None:
-    with pytest.raises(AssertionError, match=r"^smoke: service web is not in cluster local \(MISSING\)\.$"):
+    with pytest.raises(AssertionError, match=r"^smoke: service 'web' is not in cluster 'local' \(MISSING\)\.$"):
         checker.targets_healthy()
     assert ctx.checks.items[-1].result == "failed"
 

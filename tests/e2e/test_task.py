@@ -97,7 +97,9 @@ def test_a_task_whose_containers_exit_0_passes_and_reports_each_exit_code(
     assert task["taskArn"] == result.tasks[0].arn and task["launchType"] == "FARGATE"
     assert task["overrides"]["containerOverrides"][0] == {"name": "app", "command": ["migrate", "--noinput"]}
     assert any(line.endswith(" RUNNING") for line in result.lines)
-    assert any("container app exited 0" in line for line in result.lines)
+    assert result.lines[-1] == result.tasks[0].stop_line()  # the stopped task's line, as a rollout prints it
+    assert result.lines[-1].endswith(" STOPPED: EssentialContainerExited: Essential container in task exited, "
+                                     "app exited 0, metrics exited 0")
     checks = {(c.name, c.result) for c in ecs_task.ctx.checks.items}
     assert {("account", "passed"), ("revision ACTIVE", "passed"), ("service network configuration", "passed"),
             ("tasks started", "passed"), ("every container exited 0", "passed")} <= checks

@@ -49,13 +49,14 @@ FARGATE_WEB: dict[str, Any] = {
 }
 
 
-# The fields DescribeTaskDefinition adds (the ECS API reference), typed in on purpose: an oracle independent of the model-derived list in taskdef.py.
+# The fields DescribeTaskDefinition adds (the ECS API reference), typed in on purpose: an oracle independent of the
+# model-derived list of actions/taskdef/payload.py (read_only_fields).
 DESCRIBE_ONLY = {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
                  "registeredBy", "deregisteredAt", "deleteRequestedAt"}
 
 
 def independent_payload(document: dict[str, Any]) -> dict[str, Any]:
-    """What a careful person would send for a corpus file, without taskdef.py: unwrap describe output, drop the
+    """What a careful person would send for a corpus file, without actions/taskdef/: unwrap describe output, drop the
     describe-only fields and nulls, drop the empty strings exporters write for unset enums."""
     body = dict(document.get("taskDefinition", document))
     if document.get("tags"):

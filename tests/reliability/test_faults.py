@@ -201,7 +201,9 @@ def test_throttling_on_30_percent_of_calls_slows_a_deployment_down_but_it_comple
     assert outcome.returncode == 0, outcome.output
     assert not outcome.tracebacks(), outcome.output
     calls = json.loads((scenario_project / "deployments" / "throttled.json").read_text())
-    assert calls["throttled"] >= 3 * (calls["total"] // 10) >= 9, calls  # the faults were there
+    # the faults were there: 3 of every 10 calls, of at least 20 (a deploy describes each revision once, so a quiet
+    # run of this scenario makes fewer than 30)
+    assert calls["throttled"] >= 3 * (calls["total"] // 10) >= 6, calls
     assert {"RegisterTaskDefinition", "UpdateService"} <= set(calls["by_operation"]), calls
     rec = record(scenario_project)
     assert rec["outcome"] == "deployed", rec

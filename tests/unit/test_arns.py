@@ -14,6 +14,7 @@ from pytest_ecsdeploy.arns import (
     parse_arn,
     parse_family_revision,
     parse_image,
+    secret_arn,
     short_revision,
     target_group_name,
     task_id,
@@ -90,6 +91,30 @@ def test_what_is_not_an_arn(text: Any) -> None:
 )
 def test_task_id(text: str, expected: str) -> None:
     assert task_id(text) == expected
+
+
+SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:db/password-AbCdEf"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SECRET, SECRET),
+        (f"{SECRET}:password::", SECRET),  # a JSON key, as a task definition's valueFrom has it
+        (f"{SECRET}:password:AWSPREVIOUS:", SECRET),  # and a version stage
+        (f"{SECRET}::AWSCURRENT:", SECRET),
+        (f"{SECRET}:::0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", SECRET),  # a version id
+        (f"arn:aws-cn:secretsmanager:cn-north-1:{ACCOUNT}:secret:db-AbCdEf:k::",
+         f"arn:aws-cn:secretsmanager:cn-north-1:{ACCOUNT}:secret:db-AbCdEf"),
+        # not a Secrets Manager secret's ARN
+        (f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/db/password", None),
+        (f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:other:db-AbCdEf", None),
+        ("db/password", None),
+        ("", None),
+    ],
+)
+def test_secret_arn_drops_what_follows_the_secrets_name(text: str, expected: str | None) -> None:
+    assert secret_arn(text) == expected
 
 
 @pytest.mark.parametrize(

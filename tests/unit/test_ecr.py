@@ -1,13 +1,29 @@
-"""ecr.py without AWS: image references, source parsing, severities, nearest tags and tag mutability."""
+"""ecr.py without AWS: image references, source parsing, severities, nearest tags and tag mutability; and the scan
+gate's wait against a stubbed ECR client (botocore's Stubber) with faults raised in front of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.stub import Stubber
 
-from pytest_ecsdeploy.actions.ecr import ImageRef, _is_immutable, finding_id, nearest_tags, parse_source, severity_rank
-from pytest_ecsdeploy.errors import ActionError
+from pytest_ecsdeploy.actions.ecr import (
+    Ecr,
+    ImageRef,
+    _is_immutable,
+    finding_id,
+    nearest_tags,
+    parse_source,
+    severity_rank,
+)
+from pytest_ecsdeploy.config import Environment, Service
+from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
+from pytest_ecsdeploy.errors import ActionError, CheckFailed
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web"
 DIGEST = "sha256:" + "3f" * 32
@@ -93,3 +109,152 @@ def test_tag_mutability_with_exclusion_filters(mutability: str | None, filters: 
                                   "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": f}
                                                                          for f in filters]}
     assert _is_immutable(repository, tag) is immutable
+
+
+# -- the scan gate's wait ------------------------------------------------------------------------------------
+
+REGISTRY = "111122223333"
+REPOSITORY = {"repositoryName": "web", "registryId": REGISTRY,
+              "repositoryUri": f"{REGISTRY}.dkr.ecr.eu-west-1.amazonaws.com/web",
+              "repositoryArn": f"arn:aws:ecr:eu-west-1:{REGISTRY}:repository/web"}
+SCAN_ASKED = {"registryId": REGISTRY, "repositoryName": "web", "imageId": {"imageDigest": DIGEST}}
+ENDPOINT = "https://api.ecr.eu-west-1.amazonaws.com/"
+
+
+class Flaky:
+    """A client that fails chosen calls before they leave: ``faults[operation]`` holds one entry per call, an
+    exception to raise or None to let the call through."""
+
+    def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
+        self.client = client
+        self.faults = faults
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(**params: Any) -> Any:
+            plan = self.faults.get(name)
+            fault = plan.pop(0) if plan else None
+            if fault is not None:
+                raise fault
+            return method(**params)
+
+        return call
+
+
+class FakeAws:
+    def __init__(self, ecr: Any, faults: dict[str, list[BaseException | None]]) -> None:
+        self.ecr = Flaky(ecr, faults)
+
+    def client(self, name: str, region: str | None = None) -> Any:
+        assert (name, region) == ("ecr", None)
+        return self.ecr
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def ecr_stub() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def make_ecr(client: Any, faults: dict[str, list[BaseException | None]], clock: Clock) -> Ecr:
+    ctx = ServiceContext(
+        environment=Environment(name="prod", backend="aws", cluster="prod", region="eu-west-1"),
+        service=Service(name="web", service_name="web", repository="web"),
+        aws=FakeAws(client, faults),  # type: ignore[arg-type]
+        options=RunOptions(),
+        record=ServiceRecord(service="web", environment="prod", cluster="prod"),
+        log=PrintLog(),
+    )
+    return Ecr(ctx, sleep=clock.sleep, clock=clock)
+
+
+def to_the_scan(stubber: Stubber) -> None:
+    stubber.add_response("describe_repositories", {"repositories": [REPOSITORY]}, {"repositoryNames": ["web"]})
+    stubber.add_response("describe_images", {"imageDetails": [{"imageDigest": DIGEST, "imageTags": ["1.0"]}]},
+                         {"registryId": REGISTRY, "repositoryName": "web", "imageIds": [{"imageTag": "1.0"}]})
+
+
+def scan(status: str, *findings: dict[str, str]) -> dict[str, Any]:
+    return {"registryId": REGISTRY, "repositoryName": "web", "imageId": {"imageDigest": DIGEST},
+            "imageScanStatus": {"status": status, "description": ""},
+            "imageScanFindings": {"findings": list(findings)}}
+
+
+def scan_error(code: str, message: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "DescribeImageScanFindings")
+
+
+#: One of each kind the scan wait outlasts, with how the warning names it.
+SCAN_FAULTS = {
+    "throttled": (scan_error("ThrottlingException", "Rate exceeded", 400), "ThrottlingException: Rate exceeded"),
+    "connection-reset": (ConnectionClosedError(endpoint_url=ENDPOINT),
+                         f'Connection was closed before we received a valid response from endpoint URL: "{ENDPOINT}"'),
+    "server-error": (scan_error("InternalServerError", "Internal error", 500), "InternalServerError: Internal error"),
+}
+
+
+@pytest.mark.parametrize("fault", SCAN_FAULTS, ids=list(SCAN_FAULTS))
+def test_a_transient_error_while_waiting_for_a_scan_is_outlasted(ecr_stub: tuple[Any, Stubber], fault: str) -> None:
+    client, stubber = ecr_stub
+    to_the_scan(stubber)
+    stubber.add_response("describe_image_scan_findings", scan("IN_PROGRESS"), SCAN_ASKED)
+    stubber.add_response("describe_image_scan_findings", scan("COMPLETE", {"name": "CVE-1", "severity": "LOW"}),
+                         SCAN_ASKED)
+    error, detail = SCAN_FAULTS[fault]
+    # in progress, a streak of two failed looks, then the finished scan
+    faults: dict[str, list[BaseException | None]] = {"describe_image_scan_findings": [None, error, error, None]}
+    clock = Clock()
+    ecr = make_ecr(client, faults, clock)
+
+    ref = ecr.image("1.0")
+
+    assert ref.digest == DIGEST and faults["describe_image_scan_findings"] == []
+    assert clock.sleeps == [5.0, 5.0, 5.0]
+    warning = (f"WARNING: ecr: could not read the scan findings of web:1.0 (DescribeImageScanFindings: {detail}); "
+               f"trying again")
+    assert [line for line in ecr.ctx.log.lines if line.startswith("WARNING")] == [warning]  # type: ignore[attr-defined]
+    last = ecr.ctx.checks.items[-1]
+    assert (last.name, last.result) == ("scan findings", "passed") and last.detail.endswith("(found: LOW 1)")
+
+
+def test_a_scan_that_cannot_be_read_until_the_timeout_fails_the_gate(ecr_stub: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr_stub
+    to_the_scan(stubber)
+    throttled = SCAN_FAULTS["throttled"][0]
+    clock = Clock()
+    ecr = make_ecr(client, {"describe_image_scan_findings": [throttled] * 13}, clock)
+    ecr.scan_timeout_seconds = 60
+
+    with pytest.raises(CheckFailed, match=r"scan findings: the scan of web:1\.0 \(sha256:3f3f.*…\) could not be read "
+                                          r"within 60 s\.$"):
+        ecr.image("1.0")
+
+    assert len(clock.sleeps) == 12
+
+
+def test_an_error_that_waiting_cannot_cure_ends_the_scan_wait(ecr_stub: tuple[Any, Stubber]) -> None:
+    client, stubber = ecr_stub
+    to_the_scan(stubber)
+    denied = scan_error("AccessDeniedException", "not authorized to perform: ecr:DescribeImageScanFindings", 400)
+    ecr = make_ecr(client, {"describe_image_scan_findings": [denied]}, Clock())
+
+    with pytest.raises(ActionError, match=r"^ecr: could not read the scan findings of web:1\.0 "
+                                          r"\(DescribeImageScanFindings: AccessDeniedException: "):
+        ecr.image("1.0")

@@ -389,7 +389,10 @@ def test_unknown_values_are_empty_variables(out: Lines, messages: ServiceMessage
 
 def test_image_digest() -> None:
     assert image_digest(f"web@{DIGEST}") == DIGEST
+    assert image_digest(f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.4.2@{DIGEST}") == DIGEST
+    assert image_digest("localhost:5000/web:1.4.2") == ""  # a registry's port is not a digest
     assert image_digest("web:1.4.2") == ""
+    assert image_digest("") == ""
     assert image_digest(None) == ""
 
 

@@ -12,7 +12,9 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from pytest_ecsdeploy.actions.task import ContainerExit, EcsTask, StoppedTask, task_problems
+from pytest_ecsdeploy.actions.task import EcsTask, task_problems
+from pytest_ecsdeploy.actions.taskdef.revision import describe
+from pytest_ecsdeploy.actions.watch import ContainerView, TaskView
 from pytest_ecsdeploy.aws import TransientError
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
@@ -20,49 +22,63 @@ from pytest_ecsdeploy.errors import ActionError, CheckFailed
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/api:41"
+DESCRIBE = {"taskDefinition": ARN, "include": ["TAGS"]}  # the DescribeTaskDefinition of the revision to run
 TASK = "arn:aws:ecs:eu-west-1:111122223333:task/prod/0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c", "subnet-0d4e5f"], "securityGroups": ["sg-0123"],
                                    "assignPublicIp": "DISABLED"}}
 
 
-def stopped(stop_code: str | None, *containers: ContainerExit, reason: str = "Essential container in task exited"
-            ) -> StoppedTask:
-    return StoppedTask(TASK, ARN, stop_code, reason, containers)
+#: The revision's containers: ``app`` is essential, the ``log`` sidecar is not.
+ESSENTIALS = {"app": True, "log": False}
+
+
+def stopped(stop_code: str | None, *containers: ContainerView, reason: str = "Essential container in task exited"
+            ) -> TaskView:
+    return TaskView(TASK, ARN, "STOPPED", "STOPPED", stop_code=stop_code, stopped_reason=reason,
+                    containers=containers)
+
+
+def app(exit_code: int | None, reason: str | None = None) -> ContainerView:
+    return ContainerView("app", "STOPPED", exit_code, reason)
+
+
+def log(exit_code: int | None, reason: str | None = None) -> ContainerView:
+    return ContainerView("log", "STOPPED", exit_code, reason)
 
 
 @pytest.mark.parametrize(
     ("task", "problems"),
     [
-        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, 0)), []),
-        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, None)), []),
-        (stopped("EssentialContainerExited", ContainerExit("app", True, 0), ContainerExit("log", False, 3)),
-         ["container log exited 3"]),
-        (stopped("EssentialContainerExited", ContainerExit("app", True, 137, "OutOfMemoryError: Container killed")),
+        (stopped("EssentialContainerExited", app(0), log(0)), []),
+        (stopped("EssentialContainerExited", app(0), log(None)), []),
+        (stopped("EssentialContainerExited", app(0), log(3)), ["container log exited 3"]),
+        (stopped("EssentialContainerExited", app(137, "OutOfMemoryError: Container killed")),
          ["container app exited 137 (OutOfMemoryError: Container killed)"]),
-        (stopped("EssentialContainerExited", ContainerExit("app", True, None), ContainerExit("log", False, 0)),
-         ["essential container app has no exit code"]),
-        (stopped("EssentialContainerExited", ContainerExit("app", True, 0),
-                 ContainerExit("log", False, None, "CannotStartContainerError: bad mount")),
+        (stopped("EssentialContainerExited", app(None), log(0)), ["essential container app has no exit code"]),
+        (stopped("EssentialContainerExited", app(0), log(None, "CannotStartContainerError: bad mount")),
          ["container log has no exit code (CannotStartContainerError: bad mount)"]),
-        (stopped("UserInitiated", ContainerExit("app", True, 0), reason="Task stopped by user"),
+        (stopped("UserInitiated", app(0), reason="Task stopped by user"),
          ["was stopped before it finished (UserInitiated: Task stopped by user)"]),
-        (stopped("SpotInterruption", ContainerExit("app", True, 143), reason="Your Spot Task was interrupted."),
+        (stopped("SpotInterruption", app(143), reason="Your Spot Task was interrupted."),
          ["container app exited 143", "was stopped before it finished (SpotInterruption: Your Spot Task was "
           "interrupted.)"]),
-        (stopped("TaskFailedToStart", ContainerExit("app", True, None, "CannotPullContainerError: not found"),
-                 ContainerExit("log", False, None, "CannotPullContainerError: denied"),
-                 reason="CannotPullContainerError: not found"),
+        (stopped("TaskFailedToStart", app(None, "CannotPullContainerError: not found"),
+                 log(None, "CannotPullContainerError: denied"), reason="CannotPullContainerError: not found"),
          ["failed to start (container app: CannotPullContainerError: not found; log: CannotPullContainerError: "
           "denied)"]),
-        (stopped("TaskFailedToStart", ContainerExit("app", True, None),
-                 reason="ResourceInitializationError: unable to pull secrets"),
+        (stopped("TaskFailedToStart", app(None), reason="ResourceInitializationError: unable to pull secrets"),
          ["failed to start (ResourceInitializationError: unable to pull secrets)"]),
     ],
     ids=["all-exit-0", "sidecar-never-needed", "sidecar-exit-3", "oom-137", "essential-without-exit-code",
          "sidecar-that-could-not-start", "stopped-by-a-user", "spot-interruption", "pull-error", "init-error"],
 )
-def test_what_counts_as_a_failed_one_off_task(task: StoppedTask, problems: list[str]) -> None:
-    assert task_problems(task) == problems
+def test_what_counts_as_a_failed_one_off_task(task: TaskView, problems: list[str]) -> None:
+    assert task_problems(task, ESSENTIALS) == problems
+
+
+def test_a_container_the_revision_does_not_name_counts_as_essential() -> None:
+    assert task_problems(stopped("EssentialContainerExited", app(0), ContainerView("extra")), ESSENTIALS) == [
+        "essential container extra has no exit code"]
 
 
 class Flaky:
@@ -149,8 +165,7 @@ def stopped_answer(**containers: int) -> dict[str, Any]:
 
 def test_run_task_uses_the_services_fargate_placement_and_overrides_one_container(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
-    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)),
-                         {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), DESCRIBE)
     stubber.add_response("describe_services", service(launchType="FARGATE", platformVersion="1.4.0"),
                          {"cluster": "prod", "services": ["api"]})
     stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, {
@@ -166,12 +181,43 @@ def test_run_task_uses_the_services_fargate_placement_and_overrides_one_containe
 
     assert result.exit_code("app") == 0 and result.revision == ARN
     assert ecs_task.ctx.aws.guarded == 1  # type: ignore[attr-defined]
+    # the line a rollout prints for a stopped task, with every container's exit code
+    assert result.lines == (f"task {TASK.rsplit('/', 1)[-1]} (api:41) STOPPED: EssentialContainerExited: Essential "
+                            f"container in task exited, app exited 0, log exited 0",)
+    assert result.lines[0] == result.tasks[0].stop_line()
+
+
+def test_a_revision_from_task_definition_is_not_described_again(ecs: tuple[Any, Stubber]) -> None:
+    client, stubber = ecs  # no describe_task_definition is stubbed: describing it again would fail the test
+    revision = describe(FakeAws(DescribedOnce(definition(("app", True)))), ARN).as_revision(  # type: ignore[arg-type]
+        "registered")
+    stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
+    stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
+    stubber.add_response("describe_tasks", stopped_answer(app=0), {"cluster": "prod", "tasks": [TASK]})
+    ecs_task = make_task(client)
+
+    assert ecs_task.run(revision).exit_code("app") == 0
+    assert ("revision ACTIVE", "passed", "api:41 is ACTIVE") in [
+        (c.name, c.result, c.detail) for c in ecs_task.ctx.checks.items]
+
+
+class DescribedOnce:
+    """An ECS client that answers one DescribeTaskDefinition with ``answer``."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer: dict[str, Any] | None = answer
+
+    def describe_task_definition(self, **params: Any) -> dict[str, Any]:
+        answer, self.answer = self.answer, None
+        assert answer is not None and params == DESCRIBE
+        return answer
 
 
 def test_capacity_providers_replace_the_launch_type(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
     strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
-    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": "api:41"})
+    stubber.add_response("describe_task_definition", definition(("app", True)),
+                         {"taskDefinition": "api:41", "include": ["TAGS"]})
     stubber.add_response("describe_services", service(capacityProviderStrategy=strategy, platformVersion="LATEST"),
                          {"cluster": "prod", "services": ["api"]})
     stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, {
@@ -185,7 +231,7 @@ def test_capacity_providers_replace_the_launch_type(ecs: tuple[Any, Stubber]) ->
 
 def test_run_task_failures_fail_the_step_with_their_reasons(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
-    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True)), DESCRIBE)
     stubber.add_response("describe_services", service(launchType="EC2"), {"cluster": "prod", "services": ["api"]})
     stubber.add_response("run_task", {"tasks": [], "failures": [
         {"arn": "arn:aws:ecs:eu-west-1:111122223333:container-instance/prod/1", "reason": "RESOURCE:MEMORY"}]})
@@ -220,8 +266,12 @@ def test_an_aws_error_names_the_call_and_its_code(ecs: tuple[Any, Stubber]) -> N
         ({"revision_or_arn": ARN, "count": 11}, "ecs_task.run(): count must be a whole number from 1 to 10, got 11."),
         ({"revision_or_arn": ARN, "command": "migrate"},
          "ecs_task.run(): command must be a list of strings, as in a container definition, got 'migrate'."),
+        ({"revision_or_arn": ARN, "timeout": "abc"},
+         "ecs_task.run(timeout=...) expects a number of seconds, got 'abc'."),
+        ({"revision_or_arn": ARN, "timeout": -5}, "ecs_task.run(timeout=...) expects a positive number of seconds, got -5."),
+        ({"revision_or_arn": ARN, "timeout": 0}, "ecs_task.run(timeout=...) expects a positive number of seconds, got 0."),
     ],
-    ids=["family-only", "count", "command-string"],
+    ids=["family-only", "count", "command-string", "timeout-text", "timeout-negative", "timeout-zero"],
 )
 def test_arguments_that_cannot_be_run_fail_before_any_call(ecs: tuple[Any, Stubber], call: dict[str, Any],
                                                           message: str) -> None:
@@ -235,7 +285,7 @@ def test_arguments_that_cannot_be_run_fail_before_any_call(ecs: tuple[Any, Stubb
 
 def test_a_container_that_is_not_in_the_revision_is_named_with_the_ones_that_are(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
-    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), DESCRIBE)
     ecs_task = make_task(client, containers=None)
 
     with pytest.raises(ActionError, match=r"api:41 has no container 'worker'; its containers are app, log\.$"):
@@ -244,7 +294,7 @@ def test_a_container_that_is_not_in_the_revision_is_named_with_the_ones_that_are
 
 def test_without_a_configured_container_several_containers_must_be_named(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
-    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True), ("log", False)), DESCRIBE)
 
     with pytest.raises(ActionError, match=r"api:41 has the containers app, log; name the one to override"):
         make_task(client, containers=None).run(ARN, command=["migrate"])
@@ -252,7 +302,7 @@ def test_without_a_configured_container_several_containers_must_be_named(ecs: tu
 
 def test_a_failing_pre_check_hook_stops_the_run_before_run_task(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs  # no run_task response is stubbed: RunTask would fail the test differently
-    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True)), DESCRIBE)
     stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
     asked: list[str] = []
 
@@ -290,7 +340,7 @@ TRANSIENT_FAULTS = {
 
 
 def run_to_the_wait(stubber: Stubber) -> None:
-    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True)), DESCRIBE)
     stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
     stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
 
@@ -332,7 +382,7 @@ def test_an_error_that_waiting_cannot_cure_ends_the_wait(ecs: tuple[Any, Stubber
 
 def test_a_one_shot_call_that_stays_throttled_fails_the_step(ecs: tuple[Any, Stubber]) -> None:
     client, stubber = ecs
-    stubber.add_response("describe_task_definition", definition(("app", True)), {"taskDefinition": ARN})
+    stubber.add_response("describe_task_definition", definition(("app", True)), DESCRIBE)
     stubber.add_response("describe_services", service(launchType="FARGATE"), {"cluster": "prod", "services": ["api"]})
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"},
                              "ResponseMetadata": {"HTTPStatusCode": 400}}, "RunTask")

@@ -1,5 +1,5 @@
-"""taskdef.py without AWS: the payload derived from botocore's model, normalisation, validation messages, the
-Fargate table and the masked diff."""
+"""The actions/taskdef/ package without AWS: the payload derived from botocore's model, normalisation, validation
+messages, the Fargate table and the masked diff."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from pytest_ecsdeploy.actions.taskdef import (
     secret_references,
     validate_payload,
 )
+from pytest_ecsdeploy.actions.taskdef.revision import deploy_containers, deploy_image
+from pytest_ecsdeploy.config import Service
 from pytest_ecsdeploy.errors import ActionError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -457,3 +459,30 @@ def test_secret_references_are_told_from_pasted_values(value: str, ok: bool) -> 
     from pytest_ecsdeploy.actions.taskdef.secret_refs import is_reference
 
     assert is_reference(value) is ok
+
+
+# -- the containers a deploy replaces -------------------------------------------------------------------------
+
+TWO_IMAGES = {"family": "web", "containerDefinitions": [
+    {"name": "proxy", "image": "public.ecr.aws/nginx/nginx:1.27"},
+    {"name": "app", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aa"},
+    {"name": "worker", "image": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:bb"},
+]}
+
+
+@pytest.mark.parametrize(
+    ("containers", "repository", "names", "image"),
+    [
+        (("worker",), "web", ("worker",), "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:bb"),
+        (None, "web", ("app", "worker"), "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:aa"),
+        (None, None, (), "public.ecr.aws/nginx/nginx:1.27"),  # named neither: the first container's image
+        (("gone",), None, ("gone",), None),
+    ],
+    ids=["containers-key", "repository", "neither", "a-container-the-payload-lacks"],
+)
+def test_the_containers_a_deploy_replaces_and_the_image_the_record_keeps(
+    containers: tuple[str, ...] | None, repository: str | None, names: tuple[str, ...], image: str | None
+) -> None:
+    service = Service(name="web", service_name="web", repository=repository, containers=containers)
+    assert deploy_containers(TWO_IMAGES, service) == names
+    assert deploy_image(TWO_IMAGES, service) == image

@@ -19,7 +19,6 @@ from pytest_ecsdeploy.actions.watch import (
     TIMED_OUT,
     DeploymentWatch,
     Look,
-    PollSchedule,
     TaskView,
     failure_threshold,
 )
@@ -248,15 +247,6 @@ def test_timed_out_names_the_deployment_and_where_it_stands() -> None:
     assert verdict.outcome == TIMED_OUT
     assert verdict.reason == ("deployment ecs-svc/2 of web:2 did not complete within 600 s (1 of 2 tasks running "
                               "on web:2, 1 pending, 0 failed (threshold 3), rolloutState IN_PROGRESS)")
-
-
-def test_poll_schedule_backs_off_to_five_seconds_and_returns_to_fast_on_change() -> None:
-    schedule = PollSchedule()
-    waits = [schedule.next(changed=False) for _ in range(12)]
-    assert waits[0] < 1 and waits == sorted(waits) and max(waits) == 5.0
-    assert schedule.next(changed=True) == 0.25
-    with pytest.raises(ValueError, match="expected 0 < first <= maximum"):
-        PollSchedule(first=6, maximum=5)
 
 
 # -- the rollout engine's answers ----------------------------------------------------------------------------

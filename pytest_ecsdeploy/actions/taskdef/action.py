@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...arns import parse_image
 from ...aws import call
 from ...errors import ActionError, ConfigError
-from ..service import describe_service
+from ..reads import describe_service
 from .diff import render_diff
 from .payload import cpu_units, differences, kind_of, memory_mib, normalise, payload_from, payload_from_template
-from .revision import WHO, Described, Revision, describe, images_of, latest_active
+from .revision import (
+    WHO,
+    Described,
+    Revision,
+    deploy_containers,
+    deploy_image,
+    describe,
+    images_of,
+    latest_active,
+)
 from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
 from .validation import payload_warnings, validate_payload
 
@@ -167,16 +175,7 @@ class TaskDefinition:
 
     def deploy_containers_of(self, payload: Mapping[str, Any]) -> tuple[str, ...]:
         """The deploy containers (see :attr:`deploy_containers`) of any payload."""
-        configured = self.ctx.service.containers
-        if configured is not None:
-            return tuple(configured)
-        repository = self.ctx.service.repository
-        if not repository:
-            return ()
-        return tuple(
-            str(c.get("name")) for c in payload.get("containerDefinitions") or []
-            if parse_image(str(c.get("image", ""))).repository == repository
-        )
+        return deploy_containers(payload, self.ctx.service)
 
     @property
     def running(self) -> Revision | None:
@@ -258,7 +257,7 @@ class TaskDefinition:
         payload = self._final()
         checks, log, record = self.ctx.checks, self.ctx.log, self.ctx.record
         running = self._running()
-        record.image_after = self._deploy_image(payload) or record.image_after
+        record.image_after = deploy_image(payload, self.ctx.service) or record.image_after
         wanted = normalise(payload)
         if running is not None and normalise(running.payload) == wanted:
             checks.passed(REGISTER, "pre", "already registered",
@@ -268,7 +267,7 @@ class TaskDefinition:
         diff = render_diff(running.payload if running else None, payload,
                            f"{running.name} (running)" if running else "(no running revision)",
                            f"{payload['family']} (new)")
-        latest = latest_active(self.ctx.aws, str(payload["family"]), self.ctx.log)
+        latest = latest_active(self.ctx.aws, str(payload["family"]), self.ctx.log, known=running)
         if latest is not None and (running is None or latest.arn != running.arn) and \
                 normalise(latest.payload) == wanted:
             checks.passed(REGISTER, "pre", "already registered",
@@ -325,13 +324,6 @@ class TaskDefinition:
         self.ctx.log.info("task definition diff:")
         for line in diff.splitlines():
             self.ctx.log.info(line)
-
-    def _deploy_image(self, payload: Mapping[str, Any]) -> str | None:
-        images = dict(images_of(payload))
-        for name in self.deploy_containers:
-            if name in images:
-                return images[name]
-        return None
 
     def _template_path(self, path: str | Path | None) -> Path:
         if path is None:
@@ -398,14 +390,12 @@ class TaskDefinition:
                 raise
             self.ctx.log.info(f"cluster '{self.ctx.cluster}' does not exist; no running task definition")
             return None
-        if service is None or service.get("status") == "INACTIVE" or not service.get("taskDefinition"):
+        if service is None or not service.get("taskDefinition"):
             return None
         described = describe(self.ctx.aws, str(service["taskDefinition"]))
         self.ctx.record.revision_before = described.arn
         if self.ctx.record.image_before is None:
-            images = dict(images_of(described.payload))
-            first = next((images[n] for n in self.deploy_containers_of(described.payload) if n in images), None)
-            self.ctx.record.image_before = first
+            self.ctx.record.image_before = deploy_image(described.payload, self.ctx.service)
         return described
 
 

@@ -1,22 +1,23 @@
 """Task-definition revisions: the :class:`Revision` that ``TaskDefinition.register()`` gives and
 ``ecs_service.deploy()`` takes, and a revision as ECS describes it (:class:`Described`, :func:`describe`,
-:func:`latest_active`).
+:func:`latest_active`), with the one pre-check that a revision to deploy or run is ACTIVE (:func:`active_revision`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...arns import parse_family_revision, short_revision
+from ...arns import parse_family_revision, parse_image, short_revision
 from ...aws import call
 from ...errors import ActionError
 from .payload import payload_from
 
 if TYPE_CHECKING:
     from ...aws import ClientFactory
-    from ...context import Log
+    from ...config import Service
+    from ...context import Log, ServiceContext
 
 WHO = "task_definition"  # how messages of AWS failures name this action
 RevisionStatus = Literal["registered", "unchanged", "existing", "planned"]
@@ -35,7 +36,9 @@ class Revision:
     - ``planned``: ``--plan`` and the payload differs: a revision *would* be registered, so ``arn`` and
       ``revision`` are None (the number is not known until ECS assigns it).
 
-    ``images`` are the (container, image) pairs of the revision, in definition order.
+    ``images`` are the (container, image) pairs of the revision, in definition order. ``described`` is the revision
+    as ECS described it when this Revision was made (None for a planned one): ``ecs_service.deploy()`` and
+    ``ecs_task.run()`` check it instead of describing the revision again.
 
     >>> revision = task_definition.with_image("app", ecr.image()).register()
     >>> revision.arn, revision.name, revision.is_new
@@ -49,6 +52,7 @@ class Revision:
     arn: str | None
     status: RevisionStatus
     images: tuple[tuple[str, str], ...] = ()
+    described: Described | None = field(default=None, repr=False, compare=False)
 
     @property
     def planned(self) -> bool:
@@ -81,6 +85,26 @@ def images_of(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((str(c.get("name")), str(c.get("image"))) for c in payload.get("containerDefinitions") or [])
 
 
+def deploy_containers(payload: Mapping[str, Any], service: Service) -> tuple[str, ...]:
+    """The containers of ``payload`` a deploy replaces: the service's ``containers`` key, else those whose image is
+    in the service's ``repository`` (sidecars from other repositories keep theirs); () when it names neither."""
+    if service.containers is not None:
+        return tuple(service.containers)
+    if not service.repository:
+        return ()
+    return tuple(str(c.get("name")) for c in payload.get("containerDefinitions") or []
+                 if parse_image(str(c.get("image", ""))).repository == service.repository)
+
+
+def deploy_image(payload: Mapping[str, Any], service: Service) -> str | None:
+    """The image of the first container of ``payload`` a deploy replaces (:func:`deploy_containers`; the first
+    container when the service names neither ``containers`` nor ``repository``), as the record keeps it in
+    ``image_before`` and ``image_after``; None when ``payload`` has no such container."""
+    images = dict(images_of(payload))
+    named = service.containers is not None or bool(service.repository)
+    return next((images[n] for n in (deploy_containers(payload, service) if named else images) if n in images), None)
+
+
 @dataclass
 class Described:
     """A revision as DescribeTaskDefinition returns it, its body conformed to a RegisterTaskDefinition payload."""
@@ -97,13 +121,15 @@ class Described:
 
     def as_revision(self, status: RevisionStatus) -> Revision:
         return Revision(family=self.family, revision=self.revision, arn=self.arn, status=status,
-                        images=images_of(self.payload))
+                        images=images_of(self.payload), described=self)
 
 
-def describe(aws: ClientFactory, arn: str) -> Described:
-    """DescribeTaskDefinition (with its tags) of the exact revision ``arn``."""
-    answer = call(aws, "ecs", "describe_task_definition", f"describe task definition {short_revision(arn)}", who=WHO,
-                  taskDefinition=arn, include=["TAGS"])
+def describe(aws: ClientFactory, arn: str, *, who: str = WHO, hint: str | None = None) -> Described:
+    """DescribeTaskDefinition (with its tags) of the exact revision ``arn`` (an ARN or ``family:revision``); a
+    failure is an ActionError that starts with ``who`` and ends with ``hint`` (see :func:`~pytest_ecsdeploy.aws.call`).
+    """
+    answer = call(aws, "ecs", "describe_task_definition", f"describe task definition {short_revision(arn)}", who=who,
+                  hint=hint, taskDefinition=arn, include=["TAGS"])
     body = answer["taskDefinition"]
     payload = payload_from({"taskDefinition": body, "tags": answer.get("tags") or []}, f"revision {arn}")
     return Described(
@@ -115,9 +141,27 @@ def describe(aws: ClientFactory, arn: str) -> Described:
     )
 
 
-def latest_active(aws: ClientFactory, family: str, log: Log) -> Described | None:
+def active_revision(ctx: ServiceContext, revision: Any, reference: str, label: str, *, action: str, who: str,
+                    hint: str | None = None) -> Described:
+    """The revision to deploy or run, as ECS describes it, recorded as the pre-check ``revision ACTIVE`` of
+    ``action`` (CheckFailed when it is not ACTIVE). ``revision`` is what the caller was given, ``reference`` and
+    ``label`` what ``reads.revision_target`` made of it.
+
+    A :class:`Revision` carries the description it was registered or found with, which is used instead of asking
+    again; otherwise DescribeTaskDefinition is called (a failure names ``who`` and ends with ``hint``).
+    """
+    __tracebackhide__ = True
+    known = getattr(revision, "described", None)
+    described = known if isinstance(known, Described) else describe(ctx.aws, reference, who=who, hint=hint)
+    ctx.checks.expect(described.status == "ACTIVE", action, "pre", "revision ACTIVE",
+                      f"{label} is {described.status}")
+    return described
+
+
+def latest_active(aws: ClientFactory, family: str, log: Log, known: Described | None = None) -> Described | None:
     """The family's latest ACTIVE revision (its exact name, not a prefix match), or None; a failed listing is
-    logged as a warning and gives None (a new revision is registered then)."""
+    logged as a warning and gives None (a new revision is registered then). When it is ``known`` (the running
+    revision, already described), that description is returned instead of asking again."""
     try:
         arns = call(aws, "ecs", "list_task_definitions", f"list the ACTIVE revisions of family '{family}'", who=WHO,
                     familyPrefix=family, status="ACTIVE", sort="DESC", maxResults=10)["taskDefinitionArns"]
@@ -127,4 +171,7 @@ def latest_active(aws: ClientFactory, family: str, log: Log) -> Described | None
     revisions = [(parsed.revision, str(arn)) for arn in arns
                  if (parsed := parse_family_revision(arn)) is not None and parsed.family == family
                  and parsed.revision is not None]
-    return describe(aws, max(revisions)[1]) if revisions else None
+    if not revisions:
+        return None
+    latest = max(revisions)[1]
+    return known if known is not None and known.arn == latest else describe(aws, latest)

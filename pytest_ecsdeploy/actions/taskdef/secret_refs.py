@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...arns import Arn, parse_arn
+from ...arns import parse_arn, secret_arn
 from ...aws import call
 from ...errors import ActionError
 from .revision import WHO
@@ -69,9 +69,8 @@ class SecretRef:
         arn = parse_arn(self.value_from)
         if arn is None:
             return self.value_from
-        if arn.service == "secretsmanager":  # secret:<name>-<suffix>[:<json key>:<version stage>:<version id>]
-            secret = ":".join(arn.resource.split(":")[:2])
-            return str(Arn(arn.partition, arn.service, arn.region, arn.account, secret))
+        if arn.service == "secretsmanager":
+            return secret_arn(self.value_from) or self.value_from
         name = arn.resource_id  # parameter/<name>, the name with its leading slash dropped
         return f"/{name}" if "/" in name else name
 

@@ -1,0 +1,104 @@
+"""The one wait loop and its schedule, on a fake clock: what ends a wait, what a transient error does to it, when
+the progress line comes, and that no pause reaches past the deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from pytest_ecsdeploy.actions.polling import PollSchedule, Seen, wait_for
+from pytest_ecsdeploy.aws import TransientError
+from pytest_ecsdeploy.errors import ActionError
+
+
+def test_poll_schedule_backs_off_to_five_seconds_and_returns_to_fast_on_change() -> None:
+    schedule = PollSchedule()
+    waits = [schedule.next(changed=False) for _ in range(12)]
+    assert waits[0] < 1 and waits == sorted(waits) and max(waits) == 5.0
+    assert schedule.next(changed=True) == 0.25
+    assert [PollSchedule(5.0, 5.0).next(changed=False) for _ in range(3)] == [5.0, 5.0, 5.0]
+    with pytest.raises(ValueError, match="expected 0 < first <= maximum"):
+        PollSchedule(first=6, maximum=5)
+
+
+class Clock:
+    """Monotonic seconds that only a sleep moves on; every sleep is kept."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def looks(*answers: object) -> Callable[[], object]:
+    """A look that gives ``answers`` in turn, raising those that are exceptions."""
+    queue = list(answers)
+
+    def look() -> object:
+        answer = queue.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    return look
+
+
+def wait(look: Callable[[], object], judge: Callable[[object], Seen[str]], clock: Clock, *, timeout: float = 10.0,
+         warnings: list[str] | None = None, progress: list[float] | None = None) -> str | None:
+    return wait_for(look, judge, timeout=timeout, schedule=PollSchedule(1.0, 4.0, factor=2.0), clock=clock,
+                    sleep=clock.sleep, warn=(warnings if warnings is not None else []).append,
+                    progress=(lambda: progress.append(clock.now)) if progress is not None else None,
+                    progress_every=5.0)
+
+
+def done_at(value: object) -> Seen[str]:
+    """The judge of these tests: ``"done"`` ends the wait, ``"new"`` is a change that printed a line."""
+    if value == "done":
+        return Seen("done")
+    return Seen(changed=value == "new", printed=value == "new")
+
+
+def test_the_wait_ends_with_the_judges_result_and_backs_off_while_nothing_changes() -> None:
+    clock = Clock()
+    assert wait(looks("same", "same", "new", "same", "done"), done_at, clock) == "done"
+    assert clock.sleeps == [2.0, 4.0, 1.0, 2.0]  # a change brings the next look soon again
+
+
+def test_a_transient_error_skips_one_look_and_is_warned_once_per_streak() -> None:
+    clock = Clock()
+    throttled = TransientError("ecs: could not describe (DescribeTasks: ThrottlingException: Rate exceeded).")
+    warnings: list[str] = []
+
+    answer = wait(looks(throttled, throttled, "same", throttled, "done"), done_at, clock, timeout=30.0,
+                  warnings=warnings)
+
+    assert answer == "done" and clock.sleeps == [2.0, 4.0, 4.0, 4.0]
+    assert warnings == ["ecs: could not describe (DescribeTasks: ThrottlingException: Rate exceeded); trying again"] * 2
+
+
+def test_any_other_error_ends_the_wait() -> None:
+    denied = ActionError("ecs: could not describe (DescribeTasks: AccessDeniedException: no).")
+    with pytest.raises(ActionError, match="AccessDeniedException"):
+        wait(looks("same", denied), done_at, Clock())
+
+
+def test_a_timeout_gives_none_and_no_pause_reaches_past_the_deadline() -> None:
+    clock = Clock()
+    assert wait(looks(*["same"] * 10), done_at, clock, timeout=5.0) is None
+    assert clock.sleeps == [2.0, 3.0] and clock.now == 5.0
+
+
+def test_the_progress_line_comes_after_quiet_seconds_and_a_printed_line_puts_it_off() -> None:
+    clock = Clock()
+    progress: list[float] = []
+    wait(looks("same", "same", "new", "same", "same", "same", "same", *["same"] * 5), done_at, clock, timeout=20.0,
+         progress=progress)
+    # looks at 0, 2, 6 (new: quiet again from 6), 7, 9, 13 (7 s quiet: progress), 17, 20 (timeout)
+    assert progress == [13.0]
