@@ -4,7 +4,7 @@ Deployment code asks a :class:`ClientFactory` for a client and never knows which
 is found by name in :data:`BACKENDS`:
 
 - ``aws``: the default credential chain (or ``profile``), optionally assuming ``role_arn``;
-- ``emulator``: the embedded local AWS (started in-process by the plugin) or a running ``ecsdeploy-emulator``
+- ``emulator``: the embedded local AWS (started in-process by :meth:`Run.aws`) or a running ``ecsdeploy-emulator``
   at ``endpoint_url``, with fixed fake credentials;
 - ``localstack``: LocalStack, its endpoint from ``endpoint_url`` or localstack-client's settings
   (``LOCALSTACK_HOST``, ``EDGE_PORT``).

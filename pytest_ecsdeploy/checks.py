@@ -33,7 +33,7 @@ class Check:
         return asdict(self)
 
     def line(self) -> str:
-        """The one line printed for this check: ``✓ pre  ecr.image: tag exists — web:1.4.2``."""
+        """The one line printed for this check: ``[ok  ] pre  ecr.image: tag exists — web:1.4.2``."""
         mark = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[self.result]
         return f"[{mark}] {self.phase:<4} {self.action}: {self.name} — {self.detail}"
 

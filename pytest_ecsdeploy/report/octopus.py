@@ -252,7 +252,7 @@ def _failure(record: ServiceRecord) -> str:
 
 
 class OctopusReporter:
-    """What a run reports to Octopus; the plugin calls it, :class:`ServiceMessages` writes it.
+    """What a run reports to Octopus; the session object calls it, :class:`ServiceMessages` writes it.
 
     Example::
 
