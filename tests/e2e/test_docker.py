@@ -269,7 +269,7 @@ def test_run_task_with_secrets_ports_depends_on_and_a_graceful_stop(local: Local
     sidecar = {"name": "sidecar", "image": f"{local.uri}:1.0.0", "memory": 32, "essential": False,
                "environment": [{"name": "PORT", "value": "8081"}],
                "healthCheck": {"command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8081/health"],
-                               "interval": 5, "timeout": 2, "retries": 3}}
+                               "interval": 5, "timeout": 5, "retries": 3}}  # 1.25 s a probe at speed 4, for a loaded host
     app = {"name": "app", "image": f"{local.uri}:2.0.0", "memory": 64, "essential": True,
            "portMappings": [{"containerPort": 8080, "hostPort": 0}],
            "environment": [{"name": "LOG_LEVEL", "value": "debug"}],
