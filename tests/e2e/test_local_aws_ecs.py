@@ -141,7 +141,9 @@ def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> No
 
 
 def test_tasks_running_fails_fast_when_the_task_crashes(local_aws: LocalAWS) -> None:
-    local_aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
+    # exits as it starts: never RUNNING, not even for the 0.1 simulated seconds a later crash would leave the
+    # waiter to catch (25 ms at speed 4, which a poll lands in by chance)
+    local_aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3, after=0)
     ecs = local_aws.client("ecs")
     arn = _register(ecs, "2.0.0")
     [task] = ecs.run_task(cluster="local", taskDefinition=arn, launchType="FARGATE",
