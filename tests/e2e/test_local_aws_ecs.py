@@ -14,9 +14,11 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.emulator.clock import FakeClock
 
 ACCOUNT = "123456789012"
 FAST = {"Delay": 0.1, "MaxAttempts": 300}  # botocore sleeps Delay seconds between polls
+DRIVE = 0.05  # simulated seconds a look at the service moves the clock of ``driven_aws``
 TEMPLATE = {
     "family": "web",
     "requiresCompatibilities": ["FARGATE"],
@@ -29,10 +31,9 @@ TEMPLATE = {
 NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}}
 
 
-@pytest.fixture
-def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
+def _seed(tmp_path: Path) -> dict[str, Any]:
     (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    seed = {
+    return {
         "clusters": ["local"],
         "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0"]}},
         "services": {"web": {
@@ -43,8 +44,20 @@ def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
             "load_balancer": {"target_group": "web", "container": "app", "port": 8080},
         }},
     }
-    with LocalAWS(seed, base_dir=tmp_path, speed=4.0) as aws:
+
+
+@pytest.fixture
+def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
+    with LocalAWS(_seed(tmp_path), base_dir=tmp_path, speed=4.0) as aws:
         yield aws
+
+
+@pytest.fixture
+def driven_aws(tmp_path: Path) -> Iterator[tuple[LocalAWS, FakeClock]]:
+    """Seeded as ``local_aws``, on a clock that moves only when the test moves it."""
+    clock = FakeClock()
+    with LocalAWS(_seed(tmp_path), base_dir=tmp_path, clock=clock) as aws:
+        yield aws, clock
 
 
 def _register(ecs: Any, tag: str) -> str:
@@ -166,11 +179,16 @@ with urllib.request.urlopen(request, timeout=10) as answer:
 """
 
 
-def test_a_crashing_image_trips_the_circuit_breaker_and_rolls_back(local_aws: LocalAWS) -> None:
+def test_a_crashing_image_trips_the_circuit_breaker_and_rolls_back(driven_aws: tuple[LocalAWS, FakeClock]) -> None:
+    local_aws, clock = driven_aws
     done = subprocess.run([sys.executable, "-c", _SET_BEHAVIOUR, local_aws.endpoint_url], capture_output=True,
                           text=True, timeout=30, check=True)
     assert done.stdout.strip() == '200 {"image": "web:2.0.0", "behaviour": "crash", "exit_code": 1}'
     ecs = local_aws.client("ecs")
+    # Every look at the service moves simulated time DRIVE seconds: the failed deployment is listed as FAILED for
+    # 0.3 simulated seconds (until its last task has stopped), 75 ms of real time at speed 4 that a poll slowed
+    # down by a busy machine would miss; here every poll takes the same simulated step however long it lasts.
+    ecs.meta.events.register("before-call.ecs.DescribeServices", lambda **_: clock.advance(DRIVE))
     original = _service(ecs)["deployments"][0]
     arn = _register(ecs, "2.0.0")
     failing = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"]["deployments"][0]
