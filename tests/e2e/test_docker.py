@@ -245,7 +245,7 @@ def test_a_container_killed_from_outside_is_replaced(local: Local, client: Any) 
     local.steady("killed", v1)
     local.wait_for("the new task behind the load balancer", lambda: local.get(f"{url}/version") == (200, "1.0.0", new_id))
     local.wait_for("the killed task's container to be removed",
-             lambda: not client.containers.list(all=True, filters={"label": f"ecsdeploy.task={victim_id}"}))
+             lambda: not client.containers.list(all=True, sparse=True, filters={"label": f"ecsdeploy.task={victim_id}"}))
 
 
 # -- what a task definition says ----------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def test_run_task_with_secrets_ports_depends_on_and_a_graceful_stop(local: Local
     sidecar = {"name": "sidecar", "image": f"{local.uri}:1.0.0", "memory": 32, "essential": False,
                "environment": [{"name": "PORT", "value": "8081"}],
                "healthCheck": {"command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8081/health"],
-                               "interval": 5, "timeout": 2, "retries": 3}}
+                               "interval": 5, "timeout": 5, "retries": 3}}  # 1.25 s a probe at speed 4, for a loaded host
     app = {"name": "app", "image": f"{local.uri}:2.0.0", "memory": 64, "essential": True,
            "portMappings": [{"containerPort": 8080, "hostPort": 0}],
            "environment": [{"name": "LOG_LEVEL", "value": "debug"}],
@@ -305,7 +305,7 @@ def test_run_task_with_secrets_ports_depends_on_and_a_graceful_stop(local: Local
     assert (stopped["stopCode"], stopped["stoppedReason"]) == ("UserInitiated", "done")
     assert {c["name"]: c["exitCode"] for c in stopped["containers"]} == {"app": 0, "sidecar": 0}  # SIGTERM handled
     local.wait_for("the task's containers to be removed", lambda: not client.containers.list(
-        all=True, filters={"label": f"ecsdeploy.task={task_arn.rsplit('/', 1)[-1]}"}))
+        all=True, sparse=True, filters={"label": f"ecsdeploy.task={task_arn.rsplit('/', 1)[-1]}"}))
 
 
 def test_an_image_that_cannot_be_pulled_fails_the_task_to_start(local: Local) -> None:

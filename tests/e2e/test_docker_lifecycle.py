@@ -49,7 +49,7 @@ TASKDEF = {
         "name": "app", "image": "web:placeholder", "essential": True,
         "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
         "healthCheck": {"command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health || exit 1"],
-                        "interval": 5, "timeout": 2, "retries": 3},
+                        "interval": 5, "timeout": 5, "retries": 3},  # 1.25 s a probe at speed 4, for a loaded host
     }],
 }
 

@@ -335,7 +335,7 @@ def test_cli_serves_until_interrupted(tmp_path: Path, stop_signal: signal.Signal
         repositories = session.client("ecr", endpoint_url=url).describe_repositories()["repositories"]
         assert [r["repositoryName"] for r in repositories] == ["web"]
         process.send_signal(stop_signal)
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()

@@ -19,6 +19,7 @@ from pytest_ecsdeploy.emulator.clock import FakeClock
 
 ACCOUNT = "123456789012"
 FAST = {"Delay": 0.1, "MaxAttempts": 300}  # botocore sleeps Delay seconds between polls
+DRIVE = 0.05  # simulated seconds a look at the service moves the clock of ``driven_aws``
 TEMPLATE = {
     "family": "web",
     "requiresCompatibilities": ["FARGATE"],
@@ -31,10 +32,9 @@ TEMPLATE = {
 NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}}
 
 
-@pytest.fixture
-def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
+def _seed(tmp_path: Path) -> dict[str, Any]:
     (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    seed = {
+    return {
         "clusters": ["local"],
         "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0"]}},
         "services": {"web": {
@@ -45,8 +45,20 @@ def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
             "load_balancer": {"target_group": "web", "container": "app", "port": 8080},
         }},
     }
-    with LocalAWS(seed, base_dir=tmp_path, speed=4.0) as aws:
+
+
+@pytest.fixture
+def local_aws(tmp_path: Path) -> Iterator[LocalAWS]:
+    with LocalAWS(_seed(tmp_path), base_dir=tmp_path, speed=4.0) as aws:
         yield aws
+
+
+@pytest.fixture
+def driven_aws(tmp_path: Path) -> Iterator[tuple[LocalAWS, FakeClock]]:
+    """Seeded as ``local_aws``, on a clock that moves only when the test moves it."""
+    clock = FakeClock()
+    with LocalAWS(_seed(tmp_path), base_dir=tmp_path, clock=clock) as aws:
+        yield aws, clock
 
 
 def _register(ecs: Any, tag: str) -> str:
@@ -143,7 +155,9 @@ def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> No
 
 
 def test_tasks_running_fails_fast_when_the_task_crashes(local_aws: LocalAWS) -> None:
-    local_aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
+    # exits as it starts: never RUNNING, not even for the 0.1 simulated seconds a later crash would leave the
+    # waiter to catch (25 ms at speed 4, which a poll lands in by chance)
+    local_aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3, after=0)
     ecs = local_aws.client("ecs")
     arn = _register(ecs, "2.0.0")
     [task] = ecs.run_task(cluster="local", taskDefinition=arn, launchType="FARGATE",
@@ -166,11 +180,16 @@ with urllib.request.urlopen(request, timeout=10) as answer:
 """
 
 
-def test_a_crashing_image_trips_the_circuit_breaker_and_rolls_back(local_aws: LocalAWS) -> None:
+def test_a_crashing_image_trips_the_circuit_breaker_and_rolls_back(driven_aws: tuple[LocalAWS, FakeClock]) -> None:
+    local_aws, clock = driven_aws
     done = subprocess.run([sys.executable, "-c", _SET_BEHAVIOUR, local_aws.endpoint_url], capture_output=True,
                           text=True, timeout=30, check=True)
     assert done.stdout.strip() == '200 {"image": "web:2.0.0", "behaviour": "crash", "exit_code": 1}'
     ecs = local_aws.client("ecs")
+    # Every look at the service moves simulated time DRIVE seconds: the failed deployment is listed as FAILED for
+    # 0.3 simulated seconds (until its last task has stopped), 75 ms of real time at speed 4 that a poll slowed
+    # down by a busy machine would miss; here every poll takes the same simulated step however long it lasts.
+    ecs.meta.events.register("before-call.ecs.DescribeServices", lambda **_: clock.advance(DRIVE))
     original = _service(ecs)["deployments"][0]
     arn = _register(ecs, "2.0.0")
     failing = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"]["deployments"][0]

@@ -1,6 +1,8 @@
 """One-off tasks (``ecs_task.run``) against the embedded local AWS: the simulated runner decides how each image's
 containers end (``exit`` with a code, ``pull-error``, or run forever), the rollout engine answers RunTask,
-DescribeTasks and StopTask as ECS does."""
+DescribeTasks and StopTask as ECS does. The emulator's clock moves only when ``ecs_task`` sleeps between looks,
+so each look sees the instant its poll schedule says, however busy the machine (a task RUNNING for 0.4 simulated
+seconds is seen RUNNING every time)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.errors import AccountMismatch, ActionError
 from pytest_ecsdeploy.report.record import ServiceRecord
 
@@ -26,9 +29,15 @@ NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c"], "securityGroups
 
 
 @pytest.fixture(scope="module")
-def module_local_aws() -> Iterator[LocalAWS]:
-    """This module's LocalAWS: the simulated runner (outcomes set per image), four simulated seconds a second."""
-    with LocalAWS(runner="simulated", speed=4) as local:
+def simulated_time() -> FakeClock:
+    """The clock of ``module_local_aws``, moved by the sleeps of the ``EcsTask`` that ``task_runner`` makes."""
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def module_local_aws(simulated_time: FakeClock) -> Iterator[LocalAWS]:
+    """This module's LocalAWS: the simulated runner (outcomes set per image), on ``simulated_time``."""
+    with LocalAWS(runner="simulated", clock=simulated_time) as local:
         yield local
 
 
@@ -53,7 +62,7 @@ TaskFactory = Callable[..., EcsTask]
 
 
 @pytest.fixture
-def task_runner(clean_aws: LocalAWS, module_client_factory: ClientFactory) -> TaskFactory:
+def task_runner(clean_aws: LocalAWS, module_client_factory: ClientFactory, simulated_time: FakeClock) -> TaskFactory:
     """``task_runner(plan=False, wait_timeout=60, **environment_changes)``: an EcsTask for the service ``api``."""
 
     def make(*, plan: bool = False, wait_timeout: float = 60, **changes: Any) -> EcsTask:
@@ -68,7 +77,7 @@ def task_runner(clean_aws: LocalAWS, module_client_factory: ClientFactory) -> Ta
             record=ServiceRecord(service="api", environment="local", cluster=CLUSTER),
             log=PrintLog(prefix="[api] "),
         )
-        return EcsTask(ctx)
+        return EcsTask(ctx, clock=simulated_time.now, sleep=simulated_time.advance)
 
     return make
 

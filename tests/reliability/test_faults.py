@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,18 +84,85 @@ def throttling(aws):
 '''
 
 
+# A socket closed with SO_LINGER 0 sends a reset (RST) instead of the usual FIN.
+_LINGER_0 = struct.pack("ii", 1, 0)
+
+
+class _Link:
+    """One proxied connection, pumped by two threads (client -> upstream, upstream -> client).
+
+    Only the last pump to finish closes the sockets: closing a socket under another thread's blocked ``recv()``
+    neither wakes it nor lets the kernel send anything, so a request in flight would hang until the client's read
+    timeout. Everything else ends a pump with ``shutdown()``, which does wake a blocked ``recv()``.
+    """
+
+    def __init__(self, client: socket.socket, upstream: socket.socket, on_closed: Callable[[_Link], None]) -> None:
+        self.client, self.upstream = client, upstream
+        self._on_closed = on_closed
+        self._pumps = 2
+        self._resetting = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for source, target in ((self.client, self.upstream), (self.upstream, self.client)):
+            threading.Thread(target=self._pump, args=(source, target), name="resetting-proxy-pump",
+                             daemon=True).start()
+
+    def reset(self) -> bool:
+        """Reset the client's connection (RST, no FIN before it), whatever the pumps are doing; False when the
+        connection had already ended."""
+        with self._lock:
+            if self._pumps == 0 or self._resetting:
+                return False
+            self._resetting = True
+            self.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)  # the close below sends RST
+        self.cut()
+        return True
+
+    def cut(self) -> None:
+        """Wake both pumps so that they finish: reading stops on both sides; writing stops towards upstream (a
+        FIN to the emulator), never towards the client, which gets the RST of ``reset`` or nothing."""
+        for sock, how in ((self.client, socket.SHUT_RD), (self.upstream, socket.SHUT_RDWR)):
+            try:
+                sock.shutdown(how)
+            except OSError:  # not connected any more
+                pass
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+            with self._lock:
+                if not self._resetting:
+                    target.shutdown(socket.SHUT_WR)  # pass the end of the stream on
+        except OSError:
+            self.cut()
+        with self._lock:
+            self._pumps -= 1
+            last = self._pumps == 0
+        if last:
+            self.client.close()
+            self.upstream.close()
+            self._on_closed(self)
+
+
 class ResettingProxy:
     """A TCP proxy in front of the emulator that, while ``resetting``, answers every connection with a reset
-    (RST) and resets the ones already open; ``resets`` counts the connections it reset."""
+    (RST) and resets the ones already open, a request in flight included.
+
+    ``resets`` counts the connections it reset, ``refused`` those among them that a client opened while it was
+    resetting: :meth:`wait_until_refused` tells a test that a client has really met the outage and tried again.
+    """
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.resets = 0
-        self._resetting = threading.Event()
-        self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
+        self.refused = 0
+        self._resetting = False
+        self._links: set[_Link] = set()
+        self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="resetting-proxy", daemon=True)
         self._thread.start()
@@ -105,28 +172,36 @@ class ResettingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start_resetting(self) -> None:
-        self._resetting.set()
-        with self._lock:
-            sockets, self._open = list(self._open), set()
-        for sock in sockets:
-            self._reset(sock)
+        with self._changed:
+            self._resetting = True
+            links = list(self._links)
+        reset = sum(link.reset() for link in links)
+        with self._changed:
+            self.resets += reset
 
     def stop_resetting(self) -> None:
-        self._resetting.clear()
+        with self._changed:
+            self._resetting = False
+
+    def wait_until_refused(self, count: int, timeout: float) -> None:
+        """Wait until ``count`` connections were refused; AssertionError after ``timeout`` seconds (a guard
+        against a client that never comes back, not a timing)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.refused >= count, timeout):
+                raise AssertionError(f"{self.refused} of {count} connections refused within {timeout:g} s")
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
         self.listener.close()
+        with self._changed:
+            links = list(self._links)
+        for link in links:  # let the emulator's connection threads end
+            link.cut()
 
-    def _reset(self, sock: socket.socket) -> None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.close()
-        except OSError:
-            return
-        with self._lock:
-            self.resets += 1
+    def _closed(self, link: _Link) -> None:
+        with self._changed:
+            self._links.discard(link)
 
     def _accept(self) -> None:
         self.listener.settimeout(0.1)
@@ -138,28 +213,22 @@ class ResettingProxy:
             except OSError:
                 return
             client.settimeout(None)
-            if self._resetting.is_set():
-                self._reset(client)
-                continue
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            with self._lock:
-                self._open.add(client)
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target, client), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, client: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        for sock in (source, target):
-            try:
-                sock.close()
-            except OSError:
-                pass
-        with self._lock:
-            self._open.discard(client)
+            with self._changed:  # decided under the lock: no connection slips past start_resetting
+                refuse = self._resetting
+                if refuse:
+                    self.resets += 1
+                    self.refused += 1
+                    self._changed.notify_all()
+                else:
+                    link = _Link(client, upstream, self._closed)
+                    self._links.add(link)
+            if refuse:
+                upstream.close()
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+                client.close()
+            else:
+                link.start()
 
 
 def web_service(local: LocalAWS) -> dict[str, Any]:
@@ -192,6 +261,39 @@ def fresh_emulator(driven_emulator: LocalAWS, driven_clock: Any) -> LocalAWS:
     return driven_emulator
 
 
+def test_the_proxy_resets_a_request_in_flight_and_refuses_new_connections() -> None:
+    upstream = socket.create_server(("127.0.0.1", 0))
+    received, answer = threading.Event(), threading.Event()
+
+    def serve() -> None:  # an emulator still working on the request when the outage starts
+        connection, _ = upstream.accept()
+        with connection:
+            connection.recv(100)
+            received.set()
+            answer.wait(30)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    proxy = ResettingProxy(int(upstream.getsockname()[1]))
+    try:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
+            client.sendall(b"DescribeServices")
+            assert received.wait(10)
+            proxy.start_resetting()
+            with pytest.raises(ConnectionResetError):  # at once: not silence until the client's read timeout
+                client.recv(100)
+        with pytest.raises(ConnectionResetError):  # while connecting or at the first read
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as again:
+                again.recv(100)
+        proxy.wait_until_refused(1, timeout=10)
+    finally:
+        answer.set()
+        proxy.close()
+        server.join()
+        upstream.close()
+    assert (proxy.resets, proxy.refused) == (2, 1)
+
+
 def test_throttling_on_30_percent_of_calls_slows_a_deployment_down_but_it_completes(
     fresh_emulator: LocalAWS, scenario_project: Path, run_pytest: Callable[..., Any]
 ) -> None:
@@ -215,19 +317,18 @@ def test_connections_reset_while_watching_and_the_watch_recovers(
     fresh_emulator: LocalAWS, driven_clock: Any, scenario_project: Path, start_pytest: Callable[..., Any]
 ) -> None:
     proxy = ResettingProxy(fresh_emulator.port)
+    driven_clock.freeze()  # the rollout stands still until the network is back: the watch must outlast the outage
     try:
         run = start_pytest(proxy.url, *RUN_ARGS, "--image-tag", "2.0.0", "--ecsdeploy-report", "record.json",
                            name="run")
         run.wait_for(r"deployment ecs-svc/\d+ of web:2 started$")
-        driven_clock.freeze()  # the rollout stands still while the network is down: the watch must outlast it
         proxy.start_resetting()
-        time.sleep(3)
+        proxy.wait_until_refused(2, timeout=60)  # the watch met the outage and tried again
         proxy.stop_resetting()
         driven_clock.run()
         outcome = run.finish()
     finally:
         proxy.close()
-    assert proxy.resets > 0
     assert outcome.returncode == 0, outcome.output
     assert not outcome.tracebacks(), outcome.output
     rec = record(scenario_project)
@@ -244,7 +345,7 @@ def test_a_run_killed_while_watching_is_continued_by_the_same_command(
     driven_clock.freeze()  # nothing rolls out until the second run watches
     first = start_pytest(endpoint, *args, name="first")
     deployment = first.wait_for(r"deployment (ecs-svc/\d+) of web:2 started$").group(1)
-    time.sleep(0.5)  # well into the watch
+    first.wait_for(r"\(service web\) has started 2 tasks")  # the watch has taken its first look
     first.process.kill()  # SIGKILL: no teardown, no rollback, no record
     first.finish()
     primary, _previous = web_service(fresh_emulator)["deployments"]

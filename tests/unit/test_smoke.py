@@ -278,12 +278,12 @@ def test_the_history_of_answers_is_summarised(server: HttpServer, checker: Smoke
 
 
 def test_an_attempt_times_out_within_the_time_left(server: HttpServer, ctx: ServiceContext) -> None:
-    server.delay = 5  # real seconds; the fixture releases the handler at teardown
+    server.delay = 60  # real seconds; the fixture releases the handler at teardown
     started = time.monotonic()
     with pytest.raises(AssertionError, match=r"\(1 attempt: no answer within 1\.0 s ×1\); the last attempt "
                                              r"failed: no answer within 1\.0 s\.$"):
         Smoke(ctx).http("/slow", within=0.2)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 30  # gave up after the attempt's timeout, long before the answer
 
 
 def test_attempt_timeouts_are_bounded_by_the_time_left(server: HttpServer, ctx: ServiceContext,
