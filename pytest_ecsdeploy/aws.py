@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .errors import AccountMismatch, ActionError, ConfigError
+from .errors import AccountMismatch, ActionError, ConfigError, TransientError
 from .redact import mask_url_passwords
 
 if TYPE_CHECKING:
@@ -287,10 +287,6 @@ TRANSIENT_CODES = frozenset({
     "InternalFailure", "InternalError", "InternalServerError", "ServerException", "ServiceUnavailable",
     "ServiceUnavailableException",
 })
-
-
-class TransientError(ActionError):
-    """An AWS call failed in a way that may pass when it is made again (see :func:`is_transient`)."""
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -5,8 +5,10 @@
      ├── AccountMismatch            the credentials belong to another account than the environment's
      ├── CheckFailed                a pre- or post-check failed, built-in or from a hook (carries the Check)
      ├── ActionError                an action could not do what it was asked (carries the AWS error code)
-     │    └── RolloutFailed         a rollout did not end deployed (FAILED, rolled back by ECS, superseded,
-     │                              timed out, a post-check failed), or its rollback failed
+     │    ├── RolloutFailed         a rollout did not end deployed (FAILED, rolled back by ECS, superseded,
+     │    │                         timed out, a post-check failed), or its rollback failed
+     │    └── TransientError        an AWS call failed in a way that may pass when it is made again (throttled,
+     │                              5xx, connection reset or timed out); a wait outlasts it, a one-shot call fails
      └── NotSupported               the service uses something this version does not handle yet
 
 This module imports no pytest. One raised while the run is set up (``plugin.py``, once ``--env`` is given) or
@@ -58,6 +60,10 @@ class ActionError(EcsDeployError):
 
 class RolloutFailed(ActionError):
     """A rollout did not reach COMPLETED on the revision that was deployed."""
+
+
+class TransientError(ActionError):
+    """An AWS call failed in a way that may pass when it is made again (see :func:`pytest_ecsdeploy.aws.is_transient`)."""
 
 
 class NotSupported(EcsDeployError):

@@ -11,9 +11,9 @@ import pytest
 from botocore import exceptions as boto
 from botocore.stub import Stubber
 
-from pytest_ecsdeploy.aws import TRANSIENT_CODES, ClientFactory, Patience, TransientError, call, is_transient, pages
+from pytest_ecsdeploy.aws import TRANSIENT_CODES, ClientFactory, Patience, call, is_transient, pages
 from pytest_ecsdeploy.config import Environment
-from pytest_ecsdeploy.errors import ActionError
+from pytest_ecsdeploy.errors import ActionError, TransientError
 
 ENDPOINT = "http://127.0.0.1:4566"
 

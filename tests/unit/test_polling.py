@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from pytest_ecsdeploy.actions.polling import PollSchedule, Seen, wait_for
-from pytest_ecsdeploy.aws import TransientError
-from pytest_ecsdeploy.errors import ActionError
+from pytest_ecsdeploy.errors import ActionError, TransientError
 
 
 def test_poll_schedule_backs_off_to_five_seconds_and_returns_to_fast_on_change() -> None:

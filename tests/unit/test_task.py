@@ -15,10 +15,9 @@ from botocore.stub import Stubber
 from pytest_ecsdeploy.actions.task import EcsTask, task_problems
 from pytest_ecsdeploy.actions.taskdef.revision import describe
 from pytest_ecsdeploy.actions.watch import ContainerView, TaskView
-from pytest_ecsdeploy.aws import TransientError
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
-from pytest_ecsdeploy.errors import ActionError, CheckFailed
+from pytest_ecsdeploy.errors import ActionError, CheckFailed, TransientError
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/api:41"
