@@ -63,7 +63,7 @@ class RolloutFailed(ActionError):
 
 
 class TransientError(ActionError):
-    """An AWS call failed in a way that may pass when it is made again (see :func:`pytest_ecsdeploy.aws.is_transient`)."""
+    """An AWS call failed in a way that may pass when made again (:func:`pytest_ecsdeploy.aws.is_transient`)."""
 
 
 class NotSupported(EcsDeployError):
