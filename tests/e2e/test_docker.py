@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,23 +15,8 @@ import docker
 import pytest
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.docker_backend import docker_unavailable_reason
 
-
-def _docker_missing() -> str | None:
-    if shutil.which("docker") is None:
-        return "the docker command is not installed (Debian package docker.io)"
-    return docker_unavailable_reason()
-
-
-_MISSING = _docker_missing()
-# Skipped with the reason when Docker, the registry or busybox is missing, unless ECSDEPLOY_REQUIRE_DOCKER=1
-# (CI sets it: a broken Docker setup then fails the run instead of skipping it).
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(_MISSING is not None and os.environ.get("ECSDEPLOY_REQUIRE_DOCKER") != "1",
-                       reason=f"Docker tests: {_MISSING}"),
-]
+pytestmark = pytest.mark.docker  # skipped with the reason where Docker is missing (conftest.py)
 
 CLUSTER = "local"
 SPEED = 4.0  # simulated seconds per wall second; Docker health checks and stop timeouts are divided by it too

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import textwrap
@@ -19,24 +18,7 @@ import docker
 import pytest
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.docker_backend import docker_unavailable_reason
 from pytest_ecsdeploy.errors import ActionError
-
-
-def _docker_missing() -> str | None:
-    if shutil.which("docker") is None:
-        return "the docker command is not installed (Debian package docker.io)"
-    return docker_unavailable_reason()
-
-
-_MISSING = _docker_missing()
-# Docker tests are skipped with the reason when Docker, the registry or busybox is missing, unless
-# ECSDEPLOY_REQUIRE_DOCKER=1 (CI sets it: a broken Docker setup then fails the run instead of skipping it).
-_DOCKER_MARKS = [
-    pytest.mark.docker,
-    pytest.mark.skipif(_MISSING is not None and os.environ.get("ECSDEPLOY_REQUIRE_DOCKER") != "1",
-                       reason=f"Docker tests: {_MISSING}"),
-]
 
 OWNER = f"{socket.gethostname()}:{os.getpid()}"  # how the emulator labels the containers this process starts
 TASKDEF = {
@@ -52,13 +34,6 @@ TASKDEF = {
                         "interval": 5, "timeout": 5, "retries": 3},  # 1.25 s a probe at speed 4, for a loaded host
     }],
 }
-
-
-def _docker(test: Any) -> Any:
-    """The Docker tests' marks on one test (the module also has tests that need no Docker)."""
-    for mark in _DOCKER_MARKS:
-        test = mark(test)
-    return test
 
 
 Containers = Callable[..., list[str]]
@@ -99,7 +74,7 @@ def test_without_an_engine_docker_is_refused_and_auto_is_simulated(monkeypatch: 
 # -- with Docker ------------------------------------------------------------------------------------------------
 
 
-@_docker
+@pytest.mark.docker
 def test_auto_picks_docker_and_ecr_uris_point_at_the_registry() -> None:
     with LocalAWS(runner="auto") as aws:
         assert aws.runner_name == "docker"
@@ -135,7 +110,7 @@ def leftover(example_image: Callable[..., str]) -> Iterator[str]:
         client.close()
 
 
-@_docker
+@pytest.mark.docker
 def test_seeded_services_run_real_images_behind_the_listen_port_and_nothing_is_left(
     tmp_path: Path, leftover: str, managed_containers: Containers, wait_for: Callable[..., Any], http_get: Get
 ) -> None:
@@ -181,7 +156,7 @@ def test_seeded_services_run_real_images_behind_the_listen_port_and_nothing_is_l
     assert _nothing_listens(port) and _nothing_listens(registry_port)
 
 
-@_docker
+@pytest.mark.docker
 def test_a_seeded_service_that_cannot_run_on_docker_fails_the_start_with_the_reason(
     tmp_path: Path, managed_containers: Containers
 ) -> None:
@@ -230,7 +205,7 @@ def test_every_task_answers_the_new_version(smoke, deploy_env):
 '''
 
 
-@_docker
+@pytest.mark.docker
 def test_a_scenario_pushes_deploys_and_smoke_checks_real_containers(
     pytester: pytest.Pytester, example_image: Callable[..., str], managed_containers: Containers
 ) -> None:

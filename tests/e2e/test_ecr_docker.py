@@ -1,5 +1,5 @@
 """ecr.push() through a real Docker engine into the embedded local AWS's registry (``LocalAWS(runner="docker")``):
-the digest ECR reports must be the one Docker pushed. Skipped where no engine answers or no registry is installed."""
+the digest ECR reports must be the one Docker pushed. Skipped where Docker or the registry is missing."""
 
 from __future__ import annotations
 
@@ -23,17 +23,10 @@ ServiceContextFactory = Callable[..., ServiceContext]  # the service_context fix
 
 
 def _engine() -> Any:
-    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    if host.startswith("unix://") and not os.path.exists(host[len("unix://"):]):
-        pytest.skip(f"no Docker engine answers ({host} does not exist)")
     import docker
-    import docker.errors
 
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"no Docker engine answers ({exc})")
+    client = docker.from_env()  # conftest.py skips this module where no engine answers (fails it in CI)
+    client.ping()
     return client
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,8 +16,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from pytest_ecsdeploy.emulator.docker_backend import docker_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKDEF = {"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256",
@@ -39,12 +36,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _docker_missing() -> str | None:
-    if shutil.which("docker") is None:
-        return "the docker command is not installed (Debian package docker.io)"
-    return docker_unavailable_reason()
 
 
 @contextmanager
@@ -99,12 +90,9 @@ def test_an_unknown_runner_is_a_usage_error() -> None:
     assert done.stderr.startswith("ecsdeploy-emulator: error: argument --runner: invalid choice: 'fargate'")
 
 
-_MISSING = _docker_missing()
 
 
 @pytest.mark.docker
-@pytest.mark.skipif(_MISSING is not None and os.environ.get("ECSDEPLOY_REQUIRE_DOCKER") != "1",
-                    reason=f"Docker tests: {_MISSING}")
 def test_runner_docker_runs_real_containers_behind_the_endpoint(tmp_path: Path) -> None:
     with emulator(tmp_path, "--runner", "docker", "--speed", "4") as (url, banner, port):
         assert banner[1].startswith("Tasks run on Docker; ECR's registry is 127.0.0.1:")

@@ -24,7 +24,6 @@ import pytest
 
 from pytest_ecsdeploy.context import RunOptions
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.docker_backend import docker_unavailable_reason
 from pytest_ecsdeploy.run import Run
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deployments"
@@ -36,13 +35,6 @@ DEPLOYED = {"api": ("api:1 -> api:2", "deployed"), "web": ("web:1 -> web:2", "de
 UNCHANGED = {"api": ("api:2 -> api:2", "unchanged"), "web": ("web:2 -> web:2", "unchanged")}
 
 
-def _docker_missing() -> str | None:
-    if shutil.which("docker") is None:
-        return "the docker command is not installed (Debian package docker.io)"
-    return docker_unavailable_reason()
-
-
-_MISSING = _docker_missing()
 
 
 @dataclass
@@ -151,8 +143,6 @@ def test_the_example_deploys_with_simulated_tasks_and_a_rerun_changes_nothing(ex
 
 
 @pytest.mark.docker
-@pytest.mark.skipif(_MISSING is not None and os.environ.get("ECSDEPLOY_REQUIRE_DOCKER") != "1",
-                    reason=f"Docker tests: {_MISSING}")
 def test_the_example_deploys_real_containers_on_docker_and_a_rerun_changes_nothing(
     example_copy: Example, managed_containers: Callable[..., list[str]]
 ) -> None:
