@@ -203,3 +203,17 @@ def test_local_aws_on_a_fixed_port_answers_only_once_the_seed_is_in(
         go.set()
         starter.join(timeout=120)
         aws.stop()
+
+
+def test_a_seed_that_fails_while_applied_leaves_the_port_free_and_no_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the seed could not be applied.")
+
+    monkeypatch.setattr(seeding, "apply_seed", failing)
+    port = _free_port()
+    with pytest.raises(RuntimeError, match=r"^the seed could not be applied\.$"):
+        LocalAWS({"clusters": ["ci"]}, port=port, runner="simulated").start()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("ecsdeploy-emulator")] == []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
