@@ -10,6 +10,10 @@ Example::
 ``--runner`` says how tasks run: ``auto`` (the default: on the local Docker engine when one answers, else
 simulated), ``simulated`` or ``docker`` (refused when no engine answers); the banner says which it is.
 
+The port answers only once the seed is applied (with Docker: images pushed, seeded services' tasks healthy): a
+client that connects earlier waits for its first answer, so a CI job can poll the port and then deploy. The banner
+is printed at that moment too.
+
 SIGINT (Ctrl-C) or SIGTERM stops it cleanly with exit status 0. A bad argument or seed prints one line on
 stderr and exits with 2; an endpoint that cannot start (the port is taken, no Docker engine for ``--runner
 docker``, a seeded service that cannot run) exits with 1.

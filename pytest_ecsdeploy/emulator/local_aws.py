@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .loadbalancer import LoadBalancers
     from .runners.base import Runner
     from .seed import Seed
+    from .seeding import SeedTarget
 
 __all__ = ["LocalAWS", "FAKE_ACCESS_KEY_ID", "FAKE_SECRET_ACCESS_KEY"]
 
@@ -115,6 +116,7 @@ class LocalAWS:
         self._base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
         self._variables: Mapping[str, str] = dict(variables or {})
         self._seed: Seed | None = None
+        self._app: Middleware | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._engine: RolloutEngine | None = None
@@ -127,7 +129,11 @@ class LocalAWS:
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def start(self) -> LocalAWS:
-        """Reset moto's state, start the engine and the HTTP server, apply the seed; returns ``self``."""
+        """Reset moto's state, start the engine and the HTTP server, apply the seed; returns ``self``.
+
+        The port listens from the start but answers only once the seed is applied: a client that connects
+        before (a fixed ``port`` that a CI job polls) waits, and its first answer sees the seeded state.
+        """
         global _running
         seed = self._parse_seed()  # a bad seed fails before anything starts
         with _lock:
@@ -141,16 +147,21 @@ class LocalAWS:
                 )
             _running = self
         try:
-            self._start_server()
-            self._start_docker(seed)  # after the server: the registry reports pushes to its endpoint
+            # Ready means ready: the endpoint's socket listens from here on (so its port is known, and taken or
+            # not at once), but it accepts nothing until the seed is in. A client that connects meanwhile waits in
+            # the listen backlog, neither refused nor answered, and its first answer sees the seeded state; the
+            # seed itself goes through a private endpoint that lives only while seeding.
+            self._listen()
+            self._start_docker(seed)  # after listening: the registry reports pushes to the endpoint
             if self._docker is None:  # the simulated runner's endpoints: routes read at each request
                 from .loadbalancer import LoadBalancers
 
                 self._balancers = LoadBalancers(lambda: self._engine, ports=_listen_ports(seed))
             self._seed = seed
             if seed is not None:
-                self._apply_seed(seed)
+                self._seed_privately(seed)
             self._load_balancers().update()  # seeded services' endpoints listen when start() returns
+            self._serve()
         except BaseException:
             self.stop()
             raise
@@ -162,7 +173,8 @@ class LocalAWS:
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         if server is not None:
-            server.shutdown()
+            if thread is not None:  # shutdown() waits for serve_forever, which a failed start() never ran
+                server.shutdown()
             server.server_close()
             server.close_connections()
         if thread is not None:
@@ -217,6 +229,9 @@ class LocalAWS:
         ``region_name`` defaults to ``self.region``; other keyword arguments go to ``Session.client``
         (for example ``aws_access_key_id`` from an STS AssumeRole answer, to act in another account).
         """
+        return self._client_at(self.endpoint_url, service_name, region_name=region_name, **kwargs)
+
+    def _client_at(self, url: str, service_name: str, *, region_name: str | None = None, **kwargs: Any) -> Any:
         with self._session_lock:
             if self._session is None:
                 import boto3.session
@@ -224,12 +239,8 @@ class LocalAWS:
                 self._session = boto3.session.Session()
             kwargs.setdefault("aws_access_key_id", FAKE_ACCESS_KEY_ID)
             kwargs.setdefault("aws_secret_access_key", FAKE_SECRET_ACCESS_KEY)
-            return self._session.client(
-                service_name,
-                region_name=region_name or self.region,
-                endpoint_url=self.endpoint_url,
-                **kwargs,
-            )
+            return self._session.client(service_name, region_name=region_name or self.region, endpoint_url=url,
+                                        **kwargs)
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         """How the simulated runner treats tasks of ``image`` (full URI, ``repository:tag`` or digest).
@@ -274,7 +285,7 @@ class LocalAWS:
             if self._docker is not None:
                 balancers.start()
         if seed and self._seed is not None:
-            self._apply_seed(self._seed)
+            self._apply_seed(self._seed, self)
             balancers.update()
 
     @property
@@ -335,13 +346,29 @@ class LocalAWS:
             return self._seed_source
         return parse_seed(self._seed_source, "LocalAWS(seed=...)", self._base_dir, self._variables)
 
-    def _apply_seed(self, seed: Seed) -> None:
+    def _seed_privately(self, seed: Seed) -> None:
+        """Apply ``seed`` through an endpoint of its own on 127.0.0.1 (the same app), closed when done."""
+        assert self._app is not None
+        server = make_server("127.0.0.1", 0, self._app)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name=f"ecsdeploy-emulator-seeding:{self.port}", daemon=True)
+        thread.start()
+        try:
+            self._apply_seed(seed, _SeedingTarget(self, url))
+        finally:
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
+            thread.join()
+
+    def _apply_seed(self, seed: Seed, target: SeedTarget) -> None:
         from .seeding import apply_seed
 
         # With Docker, seeded images are real (Docker pulls them), and seeded services are steady only once
         # their real tasks pass their health checks: wait for that, since a seed promises steady services.
         manifests = self._docker.seed_manifest() if self._docker is not None else None
-        apply_seed(seed, self, manifests=manifests)
+        apply_seed(seed, target, manifests=manifests)
         if self._docker is not None:
             services = [(service.cluster, service.name) for service in seed.services.values()]
             self._docker.wait_until_steady(self._require_engine(), services)
@@ -369,10 +396,15 @@ class LocalAWS:
         engine.start()
         return engine
 
-    def _start_server(self) -> None:
+    def _listen(self) -> None:
+        """Reset moto's state and bind the endpoint's socket, listening but not yet accepting."""
         moto_state.reset()
-        app = Middleware(moto_app(), engine=self._require_engine, docker=lambda: self._docker, control=self)
-        self._server = make_server(self._host, self._port, app)
+        self._app = Middleware(moto_app(), engine=self._require_engine, docker=lambda: self._docker, control=self)
+        self._server = make_server(self._host, self._port, self._app)
+
+    def _serve(self) -> None:
+        """Accept and answer connections on the endpoint, those waiting in the backlog first."""
+        assert self._server is not None
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -380,6 +412,25 @@ class LocalAWS:
             daemon=True,
         )
         self._thread.start()
+
+
+class _SeedingTarget:
+    """``aws`` as a seed sees it, its boto3 clients on the endpoint at ``url`` (the private one while starting)."""
+
+    def __init__(self, aws: LocalAWS, url: str) -> None:
+        self._aws = aws
+        self._url = url
+        self.account_id = aws.account_id
+        self.region = aws.region
+
+    def client(self, service_name: str, *, region_name: str | None = None) -> Any:
+        return self._aws._client_at(self._url, service_name, region_name=region_name)
+
+    def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
+        return self._aws.seed_service(params, region=region)
+
+    def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
+        self._aws.set_image_behaviour(image, behaviour, **params)
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

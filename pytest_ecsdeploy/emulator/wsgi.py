@@ -213,7 +213,8 @@ class Server(Protocol):
 
 def make_server(host: str, port: int, app: WsgiApp) -> Server:
     """A threaded HTTP server for ``app`` on ``host:port`` (0: a free port), with moto's request handler (it keeps
-    header names with underscores); not yet serving. Raises StartError when it cannot listen."""
+    header names with underscores), listening but not yet serving: a connection waits in the listen backlog until
+    ``serve_forever()`` runs. Raises StartError when it cannot listen."""
     server: Server = _server_class()(host, port, app, handler=_request_handler())
     return server
 
