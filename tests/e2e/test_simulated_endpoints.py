@@ -135,7 +135,8 @@ def test_a_crashing_image_gets_503_once_its_task_has_stopped(simulated: Simulate
     uri = aws.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0]["repositoryUri"]
     simulated.ecs.create_service(
         cluster=CLUSTER, serviceName="broken", taskDefinition=simulated.revision(f"{uri}:3.0.0"), desiredCount=1,
-        launchType="FARGATE", loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}])
+        launchType="FARGATE", loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}})
     url = aws.load_balancer_url("broken")  # an endpoint for a target group created through the API
     assert url != f"http://127.0.0.1:{simulated.port}"
 

@@ -24,6 +24,8 @@ A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"
 HEALTH_CHECK = {"command": ["CMD-SHELL", "curl -f localhost:8080/health"], "interval": 5, "retries": 3}
 BREAKER: dict[str, Any] = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+# The task definitions here are Fargate ones (awsvpc): ECS runs them only with a network configuration.
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}
 
 
 class Env:
@@ -37,7 +39,8 @@ class Env:
         ecs_backends[A][R].register_task_definition("web", [definition], requires_compatibilities=["FARGATE"])
 
     def call(self, action: str, **params: Any) -> dict[str, Any]:
-        return self.engine.handle(action, A, R, {"cluster": "local", **params})
+        network = {"networkConfiguration": NETWORK} if action in ("CreateService", "RunTask") else {}
+        return self.engine.handle(action, A, R, {"cluster": "local", **network, **params})
 
     def service(self) -> dict[str, Any]:
         return self.call("DescribeServices", services=["web"])["services"][0]  # type: ignore[no-any-return]
@@ -80,7 +83,8 @@ def env() -> Iterator[Env]:
 
 
 def seed(env: Env, desired: int = 2, **config: Any) -> str:
-    params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired}
+    params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired,
+                              "networkConfiguration": NETWORK}
     if config:
         params["deploymentConfiguration"] = config
     return str(env.engine.seed_service(A, R, params)["service"]["deployments"][0]["id"])
@@ -325,7 +329,7 @@ def test_no_observed_state_breaks_the_bounds(env: Env, minimum: int, maximum: in
     for desired in range(1, 11):
         name = f"web-{desired}"
         params = {"cluster": "local", "serviceName": name, "taskDefinition": "web:1", "desiredCount": desired,
-                  "deploymentConfiguration": {"minimumHealthyPercent": minimum, "maximumPercent": maximum}}
+                  "networkConfiguration": NETWORK, "deploymentConfiguration": {"minimumHealthyPercent": minimum, "maximumPercent": maximum}}
         env.engine.seed_service(A, R, params)
     for desired in range(1, 11):
         env.call("UpdateService", service=f"web-{desired}", taskDefinition="web:2")

@@ -25,6 +25,8 @@ from pytest_ecsdeploy.emulator.ecs.responses import ACTIONS, RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"
+# Env's task definitions are Fargate ones (awsvpc): ECS runs them only with a network configuration.
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}
 
 
 class Env:
@@ -49,7 +51,8 @@ class Env:
         return f"arn:aws:ecs:{R}:{A}:task-definition/{family}:{revision}"
 
     def call(self, action: str, account: str = A, region: str = R, **params: Any) -> dict[str, Any]:
-        return self.engine.handle(action, account, region, params)
+        network = {"networkConfiguration": NETWORK} if action in ("CreateService", "RunTask") else {}
+        return self.engine.handle(action, account, region, {**network, **params})
 
     def service(self, name: str = "web", cluster: str = "local", **kw: Any) -> dict[str, Any]:
         answer = self.call("DescribeServices", cluster=cluster, services=[name], **kw)
@@ -57,7 +60,8 @@ class Env:
         return answer["services"][0]  # type: ignore[no-any-return]
 
     def seed(self, name: str = "web", taskdef: str = "web:1", desired: int = 2, **params: Any) -> dict[str, Any]:
-        body = {"cluster": "local", "serviceName": name, "taskDefinition": taskdef, "desiredCount": desired, **params}
+        body = {"cluster": "local", "serviceName": name, "taskDefinition": taskdef, "desiredCount": desired,
+                "networkConfiguration": NETWORK, **params}
         return self.engine.seed_service(A, R, body)["service"]  # type: ignore[no-any-return]
 
     def tasks(self, cluster: str = "local", **filters: Any) -> list[dict[str, Any]]:
@@ -385,8 +389,10 @@ def test_accounts_and_regions_keep_separate_state(env: Env) -> None:
         env.cluster(account=account, region=region)
         env.taskdef("web", "web:1", account=account, region=region)
     env.seed(desired=2)
-    env.engine.seed_service(other_account, R, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3})
-    env.engine.seed_service(A, other_region, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1})
+    env.engine.seed_service(other_account, R, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3,
+                                                 "networkConfiguration": NETWORK})
+    env.engine.seed_service(A, other_region, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1,
+                                                 "networkConfiguration": NETWORK})
     env.call("UpdateService", cluster="local", service="web", taskDefinition="web:2")
     env.run(3)
     counts = {
@@ -505,7 +511,8 @@ def engine_client(env: Env, step: float = 0.5) -> Any:
 def test_botocore_waiters_work_unchanged(env: Env) -> None:
     ecs = engine_client(env)
     fast = {"Delay": 0, "MaxAttempts": 40}
-    ecs.create_service(cluster="local", serviceName="web", taskDefinition="web:1", desiredCount=2)
+    ecs.create_service(cluster="local", serviceName="web", taskDefinition="web:1", desiredCount=2,
+                       networkConfiguration=NETWORK)
     ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=fast)
     service = ecs.describe_services(cluster="local", services=["web"])["services"][0]
     assert service["runningCount"] == 2 and service["deployments"][0]["rolloutState"] == "COMPLETED"
@@ -516,7 +523,7 @@ def test_botocore_waiters_work_unchanged(env: Env) -> None:
     ecs.get_waiter("tasks_running").wait(cluster="local", tasks=arns, WaiterConfig=fast)
 
     env.engine.set_image_behaviour("web:2", "pull-error")
-    (crashing,) = ecs.run_task(cluster="local", taskDefinition="web:2")["tasks"]
+    (crashing,) = ecs.run_task(cluster="local", taskDefinition="web:2", networkConfiguration=NETWORK)["tasks"]
     with pytest.raises(WaiterError, match="terminal failure state"):
         ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[crashing["taskArn"]], WaiterConfig=fast)
     ecs.get_waiter("tasks_stopped").wait(cluster="local", tasks=[crashing["taskArn"]], WaiterConfig=fast)

@@ -275,7 +275,8 @@ class Engine:
         return self.call("DescribeTasks", tasks=arns)["tasks"] if arns else []  # type: ignore[no-any-return]
 
     def seed(self, desired: int = 2, **config: Any) -> None:
-        params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired}
+        params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired,
+                                  "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}}}
         if config:
             params["deploymentConfiguration"] = config
         self.engine.seed_service(A, R, params)
