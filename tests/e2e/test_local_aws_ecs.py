@@ -29,7 +29,13 @@ TEMPLATE = {
     "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True,
                               "portMappings": [{"containerPort": 8080}]}],
 }
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}}
+
+
+def _network(aws: LocalAWS) -> dict[str, Any]:
+    """A network configuration for awsvpc tasks: a default subnet of the local EC2 (ECS refuses subnets that do not
+    exist)."""
+    subnets = aws.client("ec2").describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    return {"awsvpcConfiguration": {"subnets": [subnets[0]["SubnetId"]], "assignPublicIp": "DISABLED"}}
 
 
 def _seed(tmp_path: Path) -> dict[str, Any]:
@@ -143,7 +149,7 @@ def test_a_rollout_completes_and_services_stable_succeeds(local_aws: LocalAWS) -
 def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> None:
     ecs = local_aws.client("ecs")
     [task] = ecs.run_task(cluster="local", taskDefinition="web", launchType="FARGATE",
-                          networkConfiguration=NETWORK)["tasks"]
+                          networkConfiguration=_network(local_aws))["tasks"]
     assert task["lastStatus"] == "PROVISIONING"
     ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
     ecs.stop_task(cluster="local", task=task["taskArn"], reason="done with it")
@@ -161,7 +167,7 @@ def test_tasks_running_fails_fast_when_the_task_crashes(local_aws: LocalAWS) -> 
     ecs = local_aws.client("ecs")
     arn = _register(ecs, "2.0.0")
     [task] = ecs.run_task(cluster="local", taskDefinition=arn, launchType="FARGATE",
-                          networkConfiguration=NETWORK)["tasks"]
+                          networkConfiguration=_network(local_aws))["tasks"]
     with pytest.raises(WaiterError, match="Waiter encountered a terminal failure state"):
         ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
     [stopped] = ecs.describe_tasks(cluster="local", tasks=[task["taskArn"]])["tasks"]
@@ -425,7 +431,7 @@ def test_run_task_of_an_awsvpc_task_definition_needs_a_network_configuration(loc
     _refused(ecs.run_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", taskDefinition="web")
     _refused(ecs.run_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", taskDefinition="web",
              networkConfiguration={})
-    [task] = ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=NETWORK)["tasks"]
+    [task] = ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=_network(local_aws))["tasks"]
     assert task["attachments"][0]["type"] == "ElasticNetworkInterface"
     bridge = _taskdef(ecs, "bridged", "bridge")
     assert len(ecs.run_task(cluster="local", taskDefinition=bridge)["tasks"]) == 1  # no awsvpc: none needed
@@ -437,8 +443,8 @@ def test_create_service_of_an_awsvpc_task_definition_needs_a_network_configurati
              taskDefinition="web", desiredCount=1)
     assert ecs.describe_services(cluster="local", services=["api"])["failures"][0]["reason"] == "MISSING"
     created = ecs.create_service(cluster="local", serviceName="api", taskDefinition="web", desiredCount=1,
-                                 networkConfiguration=NETWORK)["service"]
-    assert created["networkConfiguration"] == NETWORK
+                                 networkConfiguration=_network(local_aws))["service"]
+    assert created["networkConfiguration"] == _network(local_aws)
 
 
 def test_update_service_to_awsvpc_needs_a_network_configuration_the_service_lacks(local_aws: LocalAWS) -> None:
@@ -450,7 +456,7 @@ def test_update_service_to_awsvpc_needs_a_network_configuration_the_service_lack
              taskDefinition=awsvpc)
     assert _service(ecs, "bridged")["taskDefinition"].endswith("bridged:1")
     updated = ecs.update_service(cluster="local", service="bridged", taskDefinition=awsvpc,
-                                 networkConfiguration=NETWORK)["service"]
+                                 networkConfiguration=_network(local_aws))["service"]
     assert updated["deployments"][0]["taskDefinition"] == awsvpc
     # the seeded service keeps its network configuration: a new awsvpc revision needs none in the request
     assert ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "1.1.0"))["service"]
@@ -474,7 +480,7 @@ def test_start_task_of_an_awsvpc_task_definition_without_a_network_configuration
 
 def test_launch_type_and_capacity_provider_strategy_are_refused_together(local_aws: LocalAWS) -> None:
     ecs = local_aws.client("ecs")
-    common = {"cluster": "local", "taskDefinition": "web", "networkConfiguration": NETWORK}
+    common = {"cluster": "local", "taskDefinition": "web", "networkConfiguration": _network(local_aws)}
     _refused(ecs.run_task, "InvalidParameterException", BOTH, launchType="FARGATE", capacityProviderStrategy=SPOT,
              **common)
     _refused(ecs.create_service, "InvalidParameterException", BOTH, serviceName="api", launchType="EC2",
@@ -517,3 +523,30 @@ def test_a_container_name_ecs_refuses_is_refused(local_aws: LocalAWS, name: str,
     _refused(_taskdef, "ClientException", message, ecs=ecs, family="named", network_mode="bridge", name=name)
     assert _taskdef(ecs, "named", "bridge", name="c" * 255).endswith("named:1")
     assert _taskdef(ecs, "named", "bridge", name="My_app-2").endswith("named:2")
+
+
+def test_subnets_and_security_groups_that_do_not_exist_are_refused(local_aws: LocalAWS) -> None:
+    ecs, ec2 = local_aws.client("ecs"), local_aws.client("ec2")
+    [subnet] = _network(local_aws)["awsvpcConfiguration"]["subnets"]
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    missing_subnet = ("Error retrieving subnet information for [subnet-0000000a, subnet-0000000b]: The subnet ID "
+                      "'subnet-0000000a' does not exist (ErrorCode: InvalidSubnetID.NotFound)")
+    missing_group = ("Error retrieving security group information for [sg-0000000a]: The security group "
+                     "'sg-0000000a' does not exist (ErrorCode: InvalidGroup.NotFound)")
+    cases = [({"subnets": [subnet, "subnet-0000000a", "subnet-0000000b"]}, missing_subnet),
+             ({"subnets": [subnet], "securityGroups": [group, "sg-0000000a"]}, missing_group)]
+    for awsvpc, message in cases:
+        network = {"awsvpcConfiguration": awsvpc}
+        _refused(ecs.run_task, "InvalidParameterException", message, cluster="local", taskDefinition="web",
+                 networkConfiguration=network)
+        _refused(ecs.create_service, "InvalidParameterException", message, cluster="local", serviceName="api",
+                 taskDefinition="web", networkConfiguration=network)
+        _refused(ecs.update_service, "InvalidParameterException", message, cluster="local", service="web",
+                 networkConfiguration=network)
+    accepted = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    assert len(ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=accepted)["tasks"]) == 1
+    assert ecs.create_service(cluster="local", serviceName="api", taskDefinition="web",
+                              networkConfiguration=accepted)["service"]["networkConfiguration"] == accepted
+    updated = ecs.update_service(cluster="local", service="web", networkConfiguration=accepted)["service"]
+    assert updated["networkConfiguration"] == accepted

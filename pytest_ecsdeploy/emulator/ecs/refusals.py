@@ -5,6 +5,8 @@ prevent, so a request ECS refuses is refused here too:
 
 - a task definition with networkMode ``awsvpc`` run or serviced without an ``awsvpcConfiguration``
   (:func:`require_network_configuration`, InvalidParameterException; moto refuses StartTask's itself);
+- subnets and security groups of an ``awsvpcConfiguration`` that EC2 does not have (:func:`check_network`,
+  InvalidParameterException);
 - ``launchType`` together with a ``capacityProviderStrategy`` (:func:`launch_type_or_strategy`,
   InvalidParameterException);
 - a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
@@ -20,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .. import moto_state
 from .exceptions import ClientException, InvalidParameterException
 
 Params = dict[str, Any]
@@ -42,6 +45,24 @@ def require_network_configuration(network_mode: str | None, network_configuratio
     ``awsvpcConfiguration`` in ``network_configuration`` (the request's, or the service's it keeps)."""
     if network_mode == "awsvpc" and not has_network_configuration(network_configuration):
         raise InvalidParameterException(NETWORK_REQUIRED)
+
+
+def check_network(account: str, region: str, network_configuration: Any) -> None:
+    """Raise InvalidParameterException for the first subnet, then security group, of ``network_configuration``'s
+    ``awsvpcConfiguration`` that moto's EC2 does not have in ``account`` and ``region``."""
+    if not has_network_configuration(network_configuration):
+        return
+    awsvpc = network_configuration["awsvpcConfiguration"]
+    subnets, groups = moto_state.ec2_missing(account, region, [str(s) for s in awsvpc.get("subnets") or []],
+                                             [str(g) for g in awsvpc.get("securityGroups") or []])
+    if subnets:
+        raise InvalidParameterException(f"Error retrieving subnet information for [{', '.join(subnets)}]: "
+                                        f"The subnet ID '{subnets[0]}' does not exist "
+                                        "(ErrorCode: InvalidSubnetID.NotFound)")
+    if groups:
+        raise InvalidParameterException(f"Error retrieving security group information for [{', '.join(groups)}]: "
+                                        f"The security group '{groups[0]}' does not exist "
+                                        "(ErrorCode: InvalidGroup.NotFound)")
 
 
 def launch_type_or_strategy(params: Params) -> None:
