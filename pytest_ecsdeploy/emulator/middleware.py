@@ -13,13 +13,16 @@ In order:
    rollout engine's table (``ecs.responses.ACTIONS``: services and their tasks) go to the engine, with the
    caller's account (derived from the access key the way moto does it, so STS AssumeRole credentials into another
    account work) and region (from the SigV4 credential scope);
-4. everything else goes to moto (ECR, ECS clusters and task definitions, ELBv2, STS, IAM, Secrets Manager, SSM,
+4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
+   are refused there as ECS refuses them, else go on to moto;
+5. everything else goes to moto (ECR, ECS clusters and task definitions, ELBv2, STS, IAM, Secrets Manager, SSM,
    CloudWatch Logs, ...); an action moto lacks is answered as AWS answers an unknown operation (400, which no SDK
    retries), not with moto's 500.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import moto_state
 from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 from .ecs.exceptions import EngineError
+from .ecs.refusals import BEFORE_MOTO
 from .ecs.responses import ACTIONS
 from .wsgi import Environ, StartResponse, WsgiApp, aws_error, json_response, not_implemented, read_body
 
@@ -92,6 +96,10 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in ACTIONS:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
+        if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in BEFORE_MOTO:
+            refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
+            if refused is not None:
+                return refused
         try:
             return self.moto_app(environ, start_response)
         except NotImplementedError as exc:  # moto's answer to an action it lacks would be a 500 (and retries)
@@ -126,6 +134,22 @@ class Middleware:
             log.exception("the rollout engine failed on %s", action)
             return aws_error(start_response, 500, "ServerException", f"{type(exc).__name__}: {exc}")
         return json_response(start_response, 200, result, content_type="application/x-amz-json-1.1")
+
+    def _refused(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes] | None:
+        """ECS's error for a request moto would accept, or None (the body is put back for moto to read)."""
+        body = read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            return None  # moto answers a body it cannot read
+        if not isinstance(params, dict):
+            return None
+        try:
+            BEFORE_MOTO[action](account_id_of(environ), region_of(environ), params)
+        except EngineError as exc:
+            return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
+        return None
 
     def _control(self, environ: Environ, start_response: StartResponse, route: str) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

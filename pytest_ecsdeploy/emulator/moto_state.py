@@ -228,6 +228,26 @@ def ecs_task_definition(account: str, region: str, family: str, revision: int | 
     )
 
 
+# -- EC2 -------------------------------------------------------------------------------------------------
+
+
+def ec2_missing(account: str, region: str, subnets: list[str],
+                security_groups: list[str]) -> tuple[list[str], list[str]]:
+    """The ``subnets`` and ``security_groups`` (IDs) that moto's EC2 does not have in this account and region, each
+    in the order given."""
+    from moto.ec2.exceptions import InvalidSubnetIdError
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[account][region]
+    missing_subnets = []
+    for subnet in subnets:
+        try:
+            backend.get_subnet(subnet)
+        except InvalidSubnetIdError:
+            missing_subnets.append(subnet)
+    return missing_subnets, [group for group in security_groups if backend.get_security_group_from_id(group) is None]
+
+
 # -- ELBv2 -----------------------------------------------------------------------------------------------
 
 

@@ -24,7 +24,9 @@ Schema (every key optional)::
                                                 #   of `clusters`, else "default"
     images = { app = "web:1.0.0" }              # container -> "repository:tag" of a seeded repository
     desired_count = 2                           # default 1
-    launch_type = "FARGATE"                     # or "EC2" (default FARGATE)
+    launch_type = "FARGATE"                     # or "EC2" (default FARGATE); an awsvpc task definition's
+                                                #   service gets the default VPC's default subnets and
+                                                #   security group as its network configuration
     deployment_configuration = { minimum_healthy_percent = 100, maximum_percent = 200,
                                  circuit_breaker = true, rollback = true }
                                                 # each key optional; left out: 100, 200, and the circuit

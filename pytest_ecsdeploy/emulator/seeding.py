@@ -129,6 +129,8 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
             "launchType": service.launch_type,
             "deploymentConfiguration": service.deployment_configuration.as_api(),
         }
+        if _network_mode(payload) == "awsvpc":
+            params["networkConfiguration"] = _default_network(target, region)
         if service.load_balancer is not None:
             balancer = service.load_balancer
             if balancer.target_group not in target_groups:
@@ -137,6 +139,30 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
                                         "containerName": balancer.container, "containerPort": balancer.port}]
         created["services"][service.name] = target.seed_service(params, region=region)
     return created
+
+
+def _network_mode(payload: Mapping[str, Any]) -> str:
+    """A task definition's networkMode with ECS's default (awsvpc for Fargate-only, else bridge)."""
+    default = "awsvpc" if "FARGATE" in (payload.get("requiresCompatibilities") or ()) else "bridge"
+    return str(payload.get("networkMode") or default)
+
+
+def _default_network(target: SeedTarget, region: str) -> dict[str, Any]:
+    """The network configuration of a seeded awsvpc service: the default VPC's default subnets and security
+    group, as a console-created service gets (ECS refuses an awsvpc service without one, and a seed cannot name
+    subnets that exist only once the local AWS has started)."""
+    ec2 = target.client("ec2", region_name=region)
+    subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    if subnets:
+        vpc_id = subnets[0]["VpcId"]
+    else:
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24")["Subnet"]]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                   {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    return {"awsvpcConfiguration": {"subnets": sorted(s["SubnetId"] for s in subnets),
+                                    "securityGroups": [g["GroupId"] for g in groups],
+                                    "assignPublicIp": "DISABLED"}}
 
 
 def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, str]],

@@ -29,7 +29,13 @@ TEMPLATE = {
     "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True,
                               "portMappings": [{"containerPort": 8080}]}],
 }
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"], "assignPublicIp": "DISABLED"}}
+
+
+def _network(aws: LocalAWS) -> dict[str, Any]:
+    """A network configuration for awsvpc tasks: a default subnet of the local EC2 (ECS refuses subnets that do not
+    exist)."""
+    subnets = aws.client("ec2").describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    return {"awsvpcConfiguration": {"subnets": [subnets[0]["SubnetId"]], "assignPublicIp": "DISABLED"}}
 
 
 def _seed(tmp_path: Path) -> dict[str, Any]:
@@ -143,7 +149,7 @@ def test_a_rollout_completes_and_services_stable_succeeds(local_aws: LocalAWS) -
 def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> None:
     ecs = local_aws.client("ecs")
     [task] = ecs.run_task(cluster="local", taskDefinition="web", launchType="FARGATE",
-                          networkConfiguration=NETWORK)["tasks"]
+                          networkConfiguration=_network(local_aws))["tasks"]
     assert task["lastStatus"] == "PROVISIONING"
     ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
     ecs.stop_task(cluster="local", task=task["taskArn"], reason="done with it")
@@ -161,7 +167,7 @@ def test_tasks_running_fails_fast_when_the_task_crashes(local_aws: LocalAWS) -> 
     ecs = local_aws.client("ecs")
     arn = _register(ecs, "2.0.0")
     [task] = ecs.run_task(cluster="local", taskDefinition=arn, launchType="FARGATE",
-                          networkConfiguration=NETWORK)["tasks"]
+                          networkConfiguration=_network(local_aws))["tasks"]
     with pytest.raises(WaiterError, match="Waiter encountered a terminal failure state"):
         ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[task["taskArn"]], WaiterConfig=FAST)
     [stopped] = ecs.describe_tasks(cluster="local", tasks=[task["taskArn"]])["tasks"]
@@ -388,3 +394,159 @@ def test_a_crash_looping_deployment_fails_after_the_count_its_threshold_configur
     assert all(failed < count for failed, state in seen[:-1] if state == "IN_PROGRESS"), seen
     if count > 3:
         assert any(failed >= 3 for failed, _ in seen[:-1]), seen  # past the default threshold, still in progress
+
+
+# What ECS refuses is refused here too, with ECS's code and message; each refusal beside its accepted counterpart.
+
+NETWORK_REQUIRED = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+BOTH = "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
+SPOT = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+
+
+def _refused(call: Callable[..., Any], code: str, message: str, **params: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        call(**params)
+    assert (_error_code(exc), exc.value.response["Error"]["Message"]) == (code, message)
+
+
+def _taskdef(ecs: Any, family: str, network_mode: str, *, containers: int = 1, name: str = "app") -> str:
+    definitions = [{"name": name if i == 0 else f"{name}-{i}", "image": "busybox", "memory": 64, "essential": i == 0}
+                   for i in range(containers)]
+    return str(ecs.register_task_definition(family=family, networkMode=network_mode, requiresCompatibilities=["EC2"],
+                                            containerDefinitions=definitions)["taskDefinition"]["taskDefinitionArn"])
+
+
+def test_a_seeded_awsvpc_service_gets_the_default_vpcs_subnets(local_aws: LocalAWS) -> None:
+    ec2 = local_aws.client("ec2")
+    defaults = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    [group] = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [defaults[0]["VpcId"]]},
+                                                    {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]
+    configuration = _service(local_aws.client("ecs"))["networkConfiguration"]["awsvpcConfiguration"]
+    assert configuration == {"subnets": sorted(s["SubnetId"] for s in defaults), "securityGroups": [group["GroupId"]],
+                             "assignPublicIp": "DISABLED"}
+
+
+def test_run_task_of_an_awsvpc_task_definition_needs_a_network_configuration(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    _refused(ecs.run_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", taskDefinition="web")
+    _refused(ecs.run_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", taskDefinition="web",
+             networkConfiguration={})
+    [task] = ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=_network(local_aws))["tasks"]
+    assert task["attachments"][0]["type"] == "ElasticNetworkInterface"
+    bridge = _taskdef(ecs, "bridged", "bridge")
+    assert len(ecs.run_task(cluster="local", taskDefinition=bridge)["tasks"]) == 1  # no awsvpc: none needed
+
+
+def test_create_service_of_an_awsvpc_task_definition_needs_a_network_configuration(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    _refused(ecs.create_service, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", serviceName="api",
+             taskDefinition="web", desiredCount=1)
+    assert ecs.describe_services(cluster="local", services=["api"])["failures"][0]["reason"] == "MISSING"
+    created = ecs.create_service(cluster="local", serviceName="api", taskDefinition="web", desiredCount=1,
+                                 networkConfiguration=_network(local_aws))["service"]
+    assert created["networkConfiguration"] == _network(local_aws)
+
+
+def test_update_service_to_awsvpc_needs_a_network_configuration_the_service_lacks(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    ecs.create_service(cluster="local", serviceName="bridged", taskDefinition=_taskdef(ecs, "bridged", "bridge"),
+                       desiredCount=1)
+    awsvpc = _taskdef(ecs, "bridged", "awsvpc")
+    _refused(ecs.update_service, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", service="bridged",
+             taskDefinition=awsvpc)
+    assert _service(ecs, "bridged")["taskDefinition"].endswith("bridged:1")
+    updated = ecs.update_service(cluster="local", service="bridged", taskDefinition=awsvpc,
+                                 networkConfiguration=_network(local_aws))["service"]
+    assert updated["deployments"][0]["taskDefinition"] == awsvpc
+    # the seeded service keeps its network configuration: a new awsvpc revision needs none in the request
+    assert ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "1.1.0"))["service"]
+
+
+def test_start_task_of_an_awsvpc_task_definition_without_a_network_configuration_is_refused(local_aws: LocalAWS) -> None:
+    ecs, ec2 = local_aws.client("ecs"), local_aws.client("ec2")
+    [instance] = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+    document = json.dumps({"instanceId": instance["InstanceId"]})
+    container_instance = ecs.register_container_instance(cluster="local", instanceIdentityDocument=document)[
+        "containerInstance"]["containerInstanceArn"]
+    awsvpc = _taskdef(ecs, "worker", "awsvpc")
+    _refused(ecs.start_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local", taskDefinition=awsvpc,
+             containerInstances=[container_instance])
+    _refused(ecs.start_task, "InvalidParameterException", NETWORK_REQUIRED, cluster="local",
+             taskDefinition="worker", containerInstances=[container_instance], networkConfiguration={})
+    bridge = _taskdef(ecs, "bridged", "bridge")
+    started = ecs.start_task(cluster="local", taskDefinition=bridge, containerInstances=[container_instance])
+    assert (len(started["tasks"]), started["failures"]) == (1, [])
+
+
+def test_launch_type_and_capacity_provider_strategy_are_refused_together(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    common = {"cluster": "local", "taskDefinition": "web", "networkConfiguration": _network(local_aws)}
+    _refused(ecs.run_task, "InvalidParameterException", BOTH, launchType="FARGATE", capacityProviderStrategy=SPOT,
+             **common)
+    _refused(ecs.create_service, "InvalidParameterException", BOTH, serviceName="api", launchType="EC2",
+             capacityProviderStrategy=SPOT, **common)
+    assert len(ecs.run_task(capacityProviderStrategy=SPOT, **common)["tasks"]) == 1
+    assert len(ecs.run_task(launchType="FARGATE", capacityProviderStrategy=[], **common)["tasks"]) == 1
+    created = ecs.create_service(serviceName="api", capacityProviderStrategy=SPOT, **common)["service"]
+    assert created["capacityProviderStrategy"] == SPOT
+
+
+def test_a_task_definition_has_at_most_ten_containers(local_aws: LocalAWS) -> None:
+    ecs = local_aws.client("ecs")
+    assert _taskdef(ecs, "ten", "bridge", containers=10).endswith("ten:1")
+    _refused(_taskdef, "ClientException", "Too many containers.", ecs=ecs, family="eleven", network_mode="bridge",
+             containers=11)
+    with pytest.raises(ClientError):
+        ecs.describe_task_definition(taskDefinition="eleven")
+
+
+@pytest.mark.parametrize(("family", "message"), [
+    ("f" * 256, "Family is longer than 255 characters."),
+    ("web.app", "Family contains invalid characters."),
+    ("web app", "Family contains invalid characters."),
+    ("web:2", "Family contains invalid characters."),
+])
+def test_a_family_name_ecs_refuses_is_refused(local_aws: LocalAWS, family: str, message: str) -> None:
+    ecs = local_aws.client("ecs")
+    _refused(_taskdef, "ClientException", message, ecs=ecs, family=family, network_mode="bridge")
+    assert _taskdef(ecs, "f" * 255, "bridge").endswith(f"{'f' * 255}:1")
+    assert _taskdef(ecs, "Web_app-2", "bridge").endswith("Web_app-2:1")
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("c" * 256, "Container.name is longer than 255 characters."),
+    ("my.app", "Container.name contains invalid characters."),
+    ("my/app", "Container.name contains invalid characters."),
+])
+def test_a_container_name_ecs_refuses_is_refused(local_aws: LocalAWS, name: str, message: str) -> None:
+    ecs = local_aws.client("ecs")
+    _refused(_taskdef, "ClientException", message, ecs=ecs, family="named", network_mode="bridge", name=name)
+    assert _taskdef(ecs, "named", "bridge", name="c" * 255).endswith("named:1")
+    assert _taskdef(ecs, "named", "bridge", name="My_app-2").endswith("named:2")
+
+
+def test_subnets_and_security_groups_that_do_not_exist_are_refused(local_aws: LocalAWS) -> None:
+    ecs, ec2 = local_aws.client("ecs"), local_aws.client("ec2")
+    [subnet] = _network(local_aws)["awsvpcConfiguration"]["subnets"]
+    vpc = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    missing_subnet = ("Error retrieving subnet information for [subnet-0000000a, subnet-0000000b]: The subnet ID "
+                      "'subnet-0000000a' does not exist (ErrorCode: InvalidSubnetID.NotFound)")
+    missing_group = ("Error retrieving security group information for [sg-0000000a]: The security group "
+                     "'sg-0000000a' does not exist (ErrorCode: InvalidGroup.NotFound)")
+    cases = [({"subnets": [subnet, "subnet-0000000a", "subnet-0000000b"]}, missing_subnet),
+             ({"subnets": [subnet], "securityGroups": [group, "sg-0000000a"]}, missing_group)]
+    for awsvpc, message in cases:
+        network = {"awsvpcConfiguration": awsvpc}
+        _refused(ecs.run_task, "InvalidParameterException", message, cluster="local", taskDefinition="web",
+                 networkConfiguration=network)
+        _refused(ecs.create_service, "InvalidParameterException", message, cluster="local", serviceName="api",
+                 taskDefinition="web", networkConfiguration=network)
+        _refused(ecs.update_service, "InvalidParameterException", message, cluster="local", service="web",
+                 networkConfiguration=network)
+    accepted = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    assert len(ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=accepted)["tasks"]) == 1
+    assert ecs.create_service(cluster="local", serviceName="api", taskDefinition="web",
+                              networkConfiguration=accepted)["service"]["networkConfiguration"] == accepted
+    updated = ecs.update_service(cluster="local", service="web", networkConfiguration=accepted)["service"]
+    assert updated["networkConfiguration"] == accepted

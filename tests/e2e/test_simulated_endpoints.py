@@ -133,9 +133,11 @@ def test_a_crashing_image_gets_503_once_its_task_has_stopped(simulated: Simulate
     group = aws.client("elbv2").create_target_group(Name="broken", Protocol="HTTP", Port=8080, VpcId=vpc,
                                                     TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     uri = aws.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0]["repositoryUri"]
+    subnet = aws.client("ec2").describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
     simulated.ecs.create_service(
         cluster=CLUSTER, serviceName="broken", taskDefinition=simulated.revision(f"{uri}:3.0.0"), desiredCount=1,
-        launchType="FARGATE", loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}])
+        launchType="FARGATE", loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})
     url = aws.load_balancer_url("broken")  # an endpoint for a target group created through the API
     assert url != f"http://127.0.0.1:{simulated.port}"
 

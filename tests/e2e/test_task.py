@@ -24,8 +24,6 @@ from pytest_ecsdeploy.report.record import ServiceRecord
 CLUSTER = "local"
 APP_IMAGE = "api:1.0.0"
 SIDECAR_IMAGE = "metrics-agent:2.3"
-NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c"], "securityGroups": ["sg-0d4e5f"],
-                                   "assignPublicIp": "DISABLED"}}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +51,13 @@ def api_revision(clean_aws: LocalAWS) -> str:
             {"name": "metrics", "image": SIDECAR_IMAGE, "essential": False},
         ],
     )["taskDefinition"]["taskDefinitionArn"]
+    ec2 = clean_aws.client("ec2")  # the service's network: a subnet and a security group that exist, as ECS needs
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="api", Description="api tasks", VpcId=vpc)["GroupId"]
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}
     clean_aws.seed_service({"cluster": CLUSTER, "serviceName": "api", "taskDefinition": arn, "desiredCount": 1,
-                            "launchType": "FARGATE", "networkConfiguration": NETWORK})
+                            "launchType": "FARGATE", "networkConfiguration": network})
     return str(arn)
 
 
@@ -175,8 +178,11 @@ def test_plan_describes_the_run_task_and_starts_nothing(
 
     assert result.is_planned and result.tasks == ()
     assert "hunter2" not in result.plan
+    [service] = clean_aws.client("ecs").describe_services(cluster=CLUSTER, services=["api"])["services"]
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
     assert result.plan == (
-        "would run 1 task of api:1 on cluster local (FARGATE, subnets subnet-0a1b2c, security groups sg-0d4e5f) "
+        f"would run 1 task of api:1 on cluster local (FARGATE, subnets {network['subnets'][0]}, "
+        f"security groups {network['securityGroups'][0]}) "
         "with app command ['migrate'] and environment DB_PASSWORD, STEP, and wait up to 60 s for it to stop"
     )
     assert one_off_tasks(clean_aws) == []

@@ -99,7 +99,8 @@ def create_service(local: LocalAWS, arn: str, payload: dict[str, Any], name: str
     extra: dict[str, Any] = {}
     if (payload.get("networkMode") or ("awsvpc" if "FARGATE" in payload.get("requiresCompatibilities", []) else "")) \
             == "awsvpc":
-        extra["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": ["subnet-12345678"]}}
+        subnets = local.client("ec2").describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+        extra["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": [subnets["Subnets"][0]["SubnetId"]]}}
     local.client("ecs").create_service(cluster="local", serviceName=name, taskDefinition=arn, desiredCount=0,
                                        **extra)
 

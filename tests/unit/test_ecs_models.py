@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.actions.watch import failure_threshold
@@ -26,6 +27,13 @@ HEALTH_CHECK = {"command": ["CMD-SHELL", "curl -f localhost:8080/health"], "inte
 BREAKER: dict[str, Any] = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 
 
+def network(account: str = A, region: str = R) -> dict[str, Any]:
+    """A network configuration on a default subnet of moto's EC2 (the task definitions here are Fargate ones,
+    awsvpc: ECS runs them only with one, on subnets that exist)."""
+    subnet = next(iter(ec2_backends[account][region].get_default_subnets().values()))
+    return {"awsvpcConfiguration": {"subnets": [subnet.id]}}
+
+
 class Env:
     def __init__(self) -> None:
         self.clock = FakeClock()
@@ -37,7 +45,8 @@ class Env:
         ecs_backends[A][R].register_task_definition("web", [definition], requires_compatibilities=["FARGATE"])
 
     def call(self, action: str, **params: Any) -> dict[str, Any]:
-        return self.engine.handle(action, A, R, {"cluster": "local", **params})
+        given = {"networkConfiguration": network()} if action in ("CreateService", "RunTask") else {}
+        return self.engine.handle(action, A, R, {"cluster": "local", **given, **params})
 
     def service(self) -> dict[str, Any]:
         return self.call("DescribeServices", services=["web"])["services"][0]  # type: ignore[no-any-return]
@@ -80,7 +89,8 @@ def env() -> Iterator[Env]:
 
 
 def seed(env: Env, desired: int = 2, **config: Any) -> str:
-    params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired}
+    params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired,
+                              "networkConfiguration": network()}
     if config:
         params["deploymentConfiguration"] = config
     return str(env.engine.seed_service(A, R, params)["service"]["deployments"][0]["id"])
@@ -325,7 +335,7 @@ def test_no_observed_state_breaks_the_bounds(env: Env, minimum: int, maximum: in
     for desired in range(1, 11):
         name = f"web-{desired}"
         params = {"cluster": "local", "serviceName": name, "taskDefinition": "web:1", "desiredCount": desired,
-                  "deploymentConfiguration": {"minimumHealthyPercent": minimum, "maximumPercent": maximum}}
+                  "networkConfiguration": network(), "deploymentConfiguration": {"minimumHealthyPercent": minimum, "maximumPercent": maximum}}
         env.engine.seed_service(A, R, params)
     for desired in range(1, 11):
         env.call("UpdateService", service=f"web-{desired}", taskDefinition="web:2")

@@ -17,6 +17,7 @@ import pytest
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.exceptions import ClientError, WaiterError
 from moto import mock_aws
+from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -25,6 +26,13 @@ from pytest_ecsdeploy.emulator.ecs.responses import ACTIONS, RolloutEngine
 
 A, R = "123456789012", "us-east-1"
 ECR = f"{A}.dkr.ecr.{R}.amazonaws.com"
+
+
+def network(account: str = A, region: str = R) -> dict[str, Any]:
+    """A network configuration on a default subnet of moto's EC2 (the task definitions here are Fargate ones,
+    awsvpc: ECS runs them only with one, on subnets that exist)."""
+    subnet = next(iter(ec2_backends[account][region].get_default_subnets().values()))
+    return {"awsvpcConfiguration": {"subnets": [subnet.id]}}
 
 
 class Env:
@@ -49,7 +57,8 @@ class Env:
         return f"arn:aws:ecs:{R}:{A}:task-definition/{family}:{revision}"
 
     def call(self, action: str, account: str = A, region: str = R, **params: Any) -> dict[str, Any]:
-        return self.engine.handle(action, account, region, params)
+        given = {"networkConfiguration": network(account, region)} if action in ("CreateService", "RunTask") else {}
+        return self.engine.handle(action, account, region, {**given, **params})
 
     def service(self, name: str = "web", cluster: str = "local", **kw: Any) -> dict[str, Any]:
         answer = self.call("DescribeServices", cluster=cluster, services=[name], **kw)
@@ -57,7 +66,8 @@ class Env:
         return answer["services"][0]  # type: ignore[no-any-return]
 
     def seed(self, name: str = "web", taskdef: str = "web:1", desired: int = 2, **params: Any) -> dict[str, Any]:
-        body = {"cluster": "local", "serviceName": name, "taskDefinition": taskdef, "desiredCount": desired, **params}
+        body = {"cluster": "local", "serviceName": name, "taskDefinition": taskdef, "desiredCount": desired,
+                "networkConfiguration": network(), **params}
         return self.engine.seed_service(A, R, body)["service"]  # type: ignore[no-any-return]
 
     def tasks(self, cluster: str = "local", **filters: Any) -> list[dict[str, Any]]:
@@ -385,8 +395,10 @@ def test_accounts_and_regions_keep_separate_state(env: Env) -> None:
         env.cluster(account=account, region=region)
         env.taskdef("web", "web:1", account=account, region=region)
     env.seed(desired=2)
-    env.engine.seed_service(other_account, R, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3})
-    env.engine.seed_service(A, other_region, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1})
+    env.engine.seed_service(other_account, R, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 3,
+                                                 "networkConfiguration": network(other_account, R)})
+    env.engine.seed_service(A, other_region, {"cluster": "local", "serviceName": "web", "taskDefinition": "web", "desiredCount": 1,
+                                                 "networkConfiguration": network(A, other_region)})
     env.call("UpdateService", cluster="local", service="web", taskDefinition="web:2")
     env.run(3)
     counts = {
@@ -505,7 +517,8 @@ def engine_client(env: Env, step: float = 0.5) -> Any:
 def test_botocore_waiters_work_unchanged(env: Env) -> None:
     ecs = engine_client(env)
     fast = {"Delay": 0, "MaxAttempts": 40}
-    ecs.create_service(cluster="local", serviceName="web", taskDefinition="web:1", desiredCount=2)
+    ecs.create_service(cluster="local", serviceName="web", taskDefinition="web:1", desiredCount=2,
+                       networkConfiguration=network())
     ecs.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=fast)
     service = ecs.describe_services(cluster="local", services=["web"])["services"][0]
     assert service["runningCount"] == 2 and service["deployments"][0]["rolloutState"] == "COMPLETED"
@@ -516,7 +529,7 @@ def test_botocore_waiters_work_unchanged(env: Env) -> None:
     ecs.get_waiter("tasks_running").wait(cluster="local", tasks=arns, WaiterConfig=fast)
 
     env.engine.set_image_behaviour("web:2", "pull-error")
-    (crashing,) = ecs.run_task(cluster="local", taskDefinition="web:2")["tasks"]
+    (crashing,) = ecs.run_task(cluster="local", taskDefinition="web:2", networkConfiguration=network())["tasks"]
     with pytest.raises(WaiterError, match="terminal failure state"):
         ecs.get_waiter("tasks_running").wait(cluster="local", tasks=[crashing["taskArn"]], WaiterConfig=fast)
     ecs.get_waiter("tasks_stopped").wait(cluster="local", tasks=[crashing["taskArn"]], WaiterConfig=fast)

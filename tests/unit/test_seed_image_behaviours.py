@@ -109,8 +109,9 @@ def test_a_seeded_behaviour_lets_a_one_off_task_finish_while_the_service_keeps_r
     }
     with LocalAWS(seed=seed, base_dir=tmp_path, runner="simulated", speed=4) as local:
         ecs = local.client("ecs")
-        revision = ecs.describe_services(cluster="local", services=["api"])["services"][0]["taskDefinition"]
-        started = ecs.run_task(cluster="local", taskDefinition=revision, overrides={
+        described = ecs.describe_services(cluster="local", services=["api"])["services"][0]
+        revision, network = described["taskDefinition"], described["networkConfiguration"]
+        started = ecs.run_task(cluster="local", taskDefinition=revision, networkConfiguration=network, overrides={
             "containerOverrides": [{"name": "app", "command": MIGRATE}]})["tasks"][0]["taskArn"]
 
         task = wait_until_stopped(local, started)

@@ -51,6 +51,7 @@ from .models import (
     TaskDefinitionInfo,
     ThresholdConfiguration,
 )
+from .refusals import check_network, launch_type_or_strategy, require_network_configuration
 from .simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -341,6 +342,9 @@ class RolloutEngine:
         if not params.get("taskDefinition"):
             raise InvalidParameterException("TaskDefinition must be specified for the ECS deployment controller.")
         taskdef = self._task_definition(state, params["taskDefinition"])
+        launch_type_or_strategy(params)
+        require_network_configuration(taskdef.network_mode, params.get("networkConfiguration"))
+        check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount", 0) or 0
         config = deployment_configuration(params, None)
         now = self._sim.now
@@ -358,6 +362,10 @@ class RolloutEngine:
     def _update_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
         taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
+        if taskdef is not None:
+            require_network_configuration(taskdef.network_mode,
+                                          params.get("networkConfiguration") or service.network_configuration)
+        check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount")
         config = deployment_configuration(params, service.config)
         shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
@@ -400,6 +408,9 @@ class RolloutEngine:
     def _run_task(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"))
         taskdef = self._task_definition(state, params.get("taskDefinition"))
+        launch_type_or_strategy(params)
+        require_network_configuration(taskdef.network_mode, params.get("networkConfiguration"))
+        check_network(state.account, state.region, params.get("networkConfiguration"))
         count = _int(params, "count", 1, minimum=1) or 1
         if count > 10:
             raise InvalidParameterException("count must be between 1 and 10.")

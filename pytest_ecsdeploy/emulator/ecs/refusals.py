@@ -1,0 +1,103 @@
+"""What ECS refuses and moto or the engine would otherwise accept, refused with ECS's error codes and messages.
+
+A CI run that goes green on the local AWS and red in production is the one failure the local AWS exists to
+prevent, so a request ECS refuses is refused here too:
+
+- a task definition with networkMode ``awsvpc`` run or serviced without an ``awsvpcConfiguration``
+  (:func:`require_network_configuration`, InvalidParameterException; moto refuses StartTask's itself);
+- subnets and security groups of an ``awsvpcConfiguration`` that EC2 does not have (:func:`check_network`,
+  InvalidParameterException);
+- ``launchType`` together with a ``capacityProviderStrategy`` (:func:`launch_type_or_strategy`,
+  InvalidParameterException);
+- a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
+  letters, digits, hyphens and underscores (:func:`check_task_definition`, ClientException).
+
+:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition): the HTTP middleware
+runs one before passing its request on, and answers its error instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .. import moto_state
+from .exceptions import ClientException, InvalidParameterException
+
+Params = dict[str, Any]
+
+NETWORK_REQUIRED = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+BOTH_LAUNCH_TYPE_AND_STRATEGY = ("Specifying both a launch type and capacity provider strategy is not supported. "
+                                 "Remove one and try again.")
+MAX_CONTAINERS = 10  # ECS's quota "Containers per task definition", not adjustable
+_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
+_NAME_LENGTH = 255
+
+
+def has_network_configuration(network_configuration: Any) -> bool:
+    """Whether a ``networkConfiguration`` parameter carries an ``awsvpcConfiguration``."""
+    return isinstance(network_configuration, dict) and bool(network_configuration.get("awsvpcConfiguration"))
+
+
+def require_network_configuration(network_mode: str | None, network_configuration: Any) -> None:
+    """Raise InvalidParameterException when a task of ``network_mode`` awsvpc would run without an
+    ``awsvpcConfiguration`` in ``network_configuration`` (the request's, or the service's it keeps)."""
+    if network_mode == "awsvpc" and not has_network_configuration(network_configuration):
+        raise InvalidParameterException(NETWORK_REQUIRED)
+
+
+def check_network(account: str, region: str, network_configuration: Any) -> None:
+    """Raise InvalidParameterException for the first subnet, then security group, of ``network_configuration``'s
+    ``awsvpcConfiguration`` that moto's EC2 does not have in ``account`` and ``region``."""
+    if not has_network_configuration(network_configuration):
+        return
+    awsvpc = network_configuration["awsvpcConfiguration"]
+    subnets, groups = moto_state.ec2_missing(account, region, [str(s) for s in awsvpc.get("subnets") or []],
+                                             [str(g) for g in awsvpc.get("securityGroups") or []])
+    if subnets:
+        raise InvalidParameterException(f"Error retrieving subnet information for [{', '.join(subnets)}]: "
+                                        f"The subnet ID '{subnets[0]}' does not exist "
+                                        "(ErrorCode: InvalidSubnetID.NotFound)")
+    if groups:
+        raise InvalidParameterException(f"Error retrieving security group information for [{', '.join(groups)}]: "
+                                        f"The security group '{groups[0]}' does not exist "
+                                        "(ErrorCode: InvalidGroup.NotFound)")
+
+
+def launch_type_or_strategy(params: Params) -> None:
+    """Raise InvalidParameterException when a RunTask or CreateService request gives both a ``launchType`` and a
+    non-empty ``capacityProviderStrategy``."""
+    if params.get("launchType") and params.get("capacityProviderStrategy"):
+        raise InvalidParameterException(BOTH_LAUNCH_TYPE_AND_STRATEGY)
+
+
+def check_task_definition(account: str, region: str, params: Params) -> None:
+    """A RegisterTaskDefinition request within ECS's limits; else ClientException (what moto leaves to ECS:
+    a missing name or image stays moto's to refuse)."""
+    family = params.get("family")
+    if isinstance(family, str) and family:
+        _check_name(family, "Family")
+    definitions = params.get("containerDefinitions")
+    if not isinstance(definitions, list):
+        return
+    if len(definitions) > MAX_CONTAINERS:
+        raise ClientException("Too many containers.")
+    for definition in definitions:
+        name = definition.get("name") if isinstance(definition, dict) else None
+        if isinstance(name, str):
+            _check_name(name, "Container.name")
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME.match(name):
+        raise ClientException(f"{what} contains invalid characters.")
+    if len(name) > _NAME_LENGTH:
+        raise ClientException(f"{what} is longer than {_NAME_LENGTH} characters.")
+
+
+#: Checks of the ECS requests moto answers, by operation name: (account, region, request body) -> None, raising
+#: the EngineError ECS would answer.
+BEFORE_MOTO: dict[str, Callable[[str, str, Params], None]] = {
+    "RegisterTaskDefinition": check_task_definition,
+}
