@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from fakes import FakeClock
 
 from pytest_ecsdeploy.actions.ecr import Ecr, ImageRef
 from pytest_ecsdeploy.context import ServiceContext
@@ -58,19 +59,6 @@ def scan_results(local: LocalAWS, repository: str, tag: str, body: dict[str, Any
     with urllib.request.urlopen(request) as response:  # noqa: S310 - the local emulator
         assert response.status == 201
     local.client("ecr").start_image_scan(repositoryName=repository, imageId={"imageTag": tag})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
+from fakes import Flaky
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.task import EcsTask
@@ -167,42 +168,6 @@ def test_a_failure_is_noticed_within_one_look_of_the_deciding_change(world: Worl
     assert ctx.record.outcome == "rolled back" and ctx.record.rollback is not None
     assert ctx.record.rollback.outcome == "completed"
     assert world.primary()["taskDefinition"].endswith("web:1") and world.primary()["rolloutState"] == "COMPLETED"
-
-
-class Flaky:
-    """An ECS client that fails chosen calls: ``faults[operation]`` is a list, one entry per call (per pagination
-    for a paginated one), of an exception to raise or None to pass the call through."""
-
-    def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
-        self.client = client
-        self.faults = faults
-        self.calls: list[str] = []
-
-    def fault(self, operation: str) -> None:
-        self.calls.append(operation)
-        plan = self.faults.get(operation)
-        fault = plan.pop(0) if plan else None
-        if fault is not None:
-            raise fault
-
-    def get_paginator(self, operation: str) -> Any:
-        flaky, paginator = self, self.client.get_paginator(operation)
-
-        class Paginator:
-            def paginate(self, **params: Any) -> Any:
-                flaky.fault(operation)
-                return paginator.paginate(**params)
-
-        return Paginator()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.client, name)
-
-        def call(**params: Any) -> Any:
-            self.fault(name)
-            return method(**params)
-
-        return call
 
 
 class FlakyFactory(ClientFactory):

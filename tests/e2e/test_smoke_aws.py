@@ -8,11 +8,12 @@ register theirs. Alarms are real CloudWatch alarms whose state is set with SetAl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fakes import FakeClock
 
 from pytest_ecsdeploy.actions.smoke import Smoke, TargetHealth
 from pytest_ecsdeploy.aws import ClientFactory
@@ -23,22 +24,6 @@ from pytest_ecsdeploy.errors import ActionError
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 EXAMPLE_AMI_ID = "ami-12c6146b"  # one of the images moto knows (moto's own tests use it)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[], None] | None = None
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
+from fakes import FakeClock, Flaky
 
 from pytest_ecsdeploy.actions.ecr import (
     Ecr,
@@ -121,27 +122,6 @@ SCAN_ASKED = {"registryId": REGISTRY, "repositoryName": "web", "imageId": {"imag
 ENDPOINT = "https://api.ecr.eu-west-1.amazonaws.com/"
 
 
-class Flaky:
-    """A client that fails chosen calls before they leave: ``faults[operation]`` holds one entry per call, an
-    exception to raise or None to let the call through."""
-
-    def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
-        self.client = client
-        self.faults = faults
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.client, name)
-
-        def call(**params: Any) -> Any:
-            plan = self.faults.get(name)
-            fault = plan.pop(0) if plan else None
-            if fault is not None:
-                raise fault
-            return method(**params)
-
-        return call
-
-
 class FakeAws:
     def __init__(self, ecr: Any, faults: dict[str, list[BaseException | None]]) -> None:
         self.ecr = Flaky(ecr, faults)
@@ -149,19 +129,6 @@ class FakeAws:
     def client(self, name: str, region: str | None = None) -> Any:
         assert (name, region) == ("ecr", None)
         return self.ecr
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -172,7 +139,7 @@ def ecr_stub() -> Iterator[tuple[Any, Stubber]]:
         stubber.assert_no_pending_responses()
 
 
-def make_ecr(client: Any, faults: dict[str, list[BaseException | None]], clock: Clock) -> Ecr:
+def make_ecr(client: Any, faults: dict[str, list[BaseException | None]], clock: FakeClock) -> Ecr:
     ctx = ServiceContext(
         environment=Environment(name="prod", backend="aws", cluster="prod", region="eu-west-1"),
         service=Service(name="web", service_name="web", repository="web"),
@@ -220,7 +187,7 @@ def test_a_transient_error_while_waiting_for_a_scan_is_outlasted(ecr_stub: tuple
     error, detail = SCAN_FAULTS[fault]
     # in progress, a streak of two failed looks, then the finished scan
     faults: dict[str, list[BaseException | None]] = {"describe_image_scan_findings": [None, error, error, None]}
-    clock = Clock()
+    clock = FakeClock()
     ecr = make_ecr(client, faults, clock)
 
     ref = ecr.image("1.0")
@@ -238,7 +205,7 @@ def test_a_scan_that_cannot_be_read_until_the_timeout_fails_the_gate(ecr_stub: t
     client, stubber = ecr_stub
     to_the_scan(stubber)
     throttled = SCAN_FAULTS["throttled"][0]
-    clock = Clock()
+    clock = FakeClock()
     ecr = make_ecr(client, {"describe_image_scan_findings": [throttled] * 13}, clock)
     ecr.scan_timeout_seconds = 60
 
@@ -253,7 +220,7 @@ def test_an_error_that_waiting_cannot_cure_ends_the_scan_wait(ecr_stub: tuple[An
     client, stubber = ecr_stub
     to_the_scan(stubber)
     denied = scan_error("AccessDeniedException", "not authorized to perform: ecr:DescribeImageScanFindings", 400)
-    ecr = make_ecr(client, {"describe_image_scan_findings": [denied]}, Clock())
+    ecr = make_ecr(client, {"describe_image_scan_findings": [denied]}, FakeClock())
 
     with pytest.raises(ActionError, match=r"^ecr: could not read the scan findings of web:1\.0 "
                                           r"\(DescribeImageScanFindings: AccessDeniedException: "):

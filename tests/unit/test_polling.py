@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fakes import FakeClock
 
 from pytest_ecsdeploy.actions.polling import PollSchedule, Seen, wait_for
 from pytest_ecsdeploy.errors import ActionError, TransientError
@@ -21,21 +22,6 @@ def test_poll_schedule_backs_off_to_five_seconds_and_returns_to_fast_on_change()
         PollSchedule(first=6, maximum=5)
 
 
-class Clock:
-    """Monotonic seconds that only a sleep moves on; every sleep is kept."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def looks(*answers: object) -> Callable[[], object]:
     """A look that gives ``answers`` in turn, raising those that are exceptions."""
     queue = list(answers)
@@ -49,7 +35,7 @@ def looks(*answers: object) -> Callable[[], object]:
     return look
 
 
-def wait(look: Callable[[], object], judge: Callable[[object], Seen[str]], clock: Clock, *, timeout: float = 10.0,
+def wait(look: Callable[[], object], judge: Callable[[object], Seen[str]], clock: FakeClock, *, timeout: float = 10.0,
          warnings: list[str] | None = None, progress: list[float] | None = None) -> str | None:
     return wait_for(look, judge, timeout=timeout, schedule=PollSchedule(1.0, 4.0, factor=2.0), clock=clock,
                     sleep=clock.sleep, warn=(warnings if warnings is not None else []).append,
@@ -65,13 +51,13 @@ def done_at(value: object) -> Seen[str]:
 
 
 def test_the_wait_ends_with_the_judges_result_and_backs_off_while_nothing_changes() -> None:
-    clock = Clock()
+    clock = FakeClock()
     assert wait(looks("same", "same", "new", "same", "done"), done_at, clock) == "done"
     assert clock.sleeps == [2.0, 4.0, 1.0, 2.0]  # a change brings the next look soon again
 
 
 def test_a_transient_error_skips_one_look_and_is_warned_once_per_streak() -> None:
-    clock = Clock()
+    clock = FakeClock()
     throttled = TransientError("ecs: could not describe (DescribeTasks: ThrottlingException: Rate exceeded).")
     warnings: list[str] = []
 
@@ -85,17 +71,17 @@ def test_a_transient_error_skips_one_look_and_is_warned_once_per_streak() -> Non
 def test_any_other_error_ends_the_wait() -> None:
     denied = ActionError("ecs: could not describe (DescribeTasks: AccessDeniedException: no).")
     with pytest.raises(ActionError, match="AccessDeniedException"):
-        wait(looks("same", denied), done_at, Clock())
+        wait(looks("same", denied), done_at, FakeClock())
 
 
 def test_a_timeout_gives_none_and_no_pause_reaches_past_the_deadline() -> None:
-    clock = Clock()
+    clock = FakeClock()
     assert wait(looks(*["same"] * 10), done_at, clock, timeout=5.0) is None
     assert clock.sleeps == [2.0, 3.0] and clock.now == 5.0
 
 
 def test_the_progress_line_comes_after_quiet_seconds_and_a_printed_line_puts_it_off() -> None:
-    clock = Clock()
+    clock = FakeClock()
     progress: list[float] = []
     wait(looks("same", "same", "new", "same", "same", "same", "same", *["same"] * 5), done_at, clock, timeout=20.0,
          progress=progress)

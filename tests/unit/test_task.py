@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
+from fakes import Flaky
 
 from pytest_ecsdeploy.actions.task import EcsTask, task_problems
 from pytest_ecsdeploy.actions.taskdef.revision import describe
@@ -78,27 +79,6 @@ def test_what_counts_as_a_failed_one_off_task(task: TaskView, problems: list[str
 def test_a_container_the_revision_does_not_name_counts_as_essential() -> None:
     assert task_problems(stopped("EssentialContainerExited", app(0), ContainerView("extra")), ESSENTIALS) == [
         "essential container extra has no exit code"]
-
-
-class Flaky:
-    """A client that fails chosen calls before they leave: ``faults[operation]`` holds one entry per call, an
-    exception to raise or None to let the call through."""
-
-    def __init__(self, client: Any, faults: dict[str, list[BaseException | None]]) -> None:
-        self.client = client
-        self.faults = faults
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.client, name)
-
-        def call(**params: Any) -> Any:
-            plan = self.faults.get(name)
-            fault = plan.pop(0) if plan else None
-            if fault is not None:
-                raise fault
-            return method(**params)
-
-        return call
 
 
 class FakeAws:
