@@ -399,7 +399,8 @@ class LocalAWS:
     def _listen(self) -> None:
         """Reset moto's state and bind the endpoint's socket, listening but not yet accepting."""
         moto_state.reset()
-        self._app = Middleware(moto_app(), engine=self._require_engine, docker=lambda: self._docker, control=self)
+        self._app = Middleware(moto_app(), engine=self._require_engine, current_engine=lambda: self._engine,
+                               docker=lambda: self._docker, control=self)
         self._server = make_server(self._host, self._port, self._app)
 
     def _serve(self) -> None:

@@ -8,13 +8,16 @@ In order:
 2. control routes under ``/_ecsdeploy/`` serve a client in another process: ``POST /_ecsdeploy/image-behaviour``
    (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
    and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body ``{"seed": false}`` to leave it
-   empty); their answers are JSON, errors ``{"error": "<one sentence>"}``;
+   empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own ``POST /moto-api/reset``
+   (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
+   answers as moto does (``{"status": "ok"}``), without the seed;
 3. ECS JSON requests (``X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>``) whose action is in the
    rollout engine's table (``ecs.responses.ACTIONS``: services and their tasks) go to the engine, with the
    caller's account (derived from the access key the way moto does it, so STS AssumeRole credentials into another
    account work) and region (from the SigV4 credential scope);
-4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
-   are refused there as ECS refuses them, else go on to moto;
+4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition,
+   DeleteCluster, which looks at the engine's services and tasks) are refused there as ECS refuses them, else go
+   on to moto;
 5. everything else goes to moto (ECR, ECS clusters and task definitions, ELBv2, STS, IAM, Secrets Manager, SSM,
    CloudWatch Logs, ...); an action moto lacks is answered as AWS answers an unknown operation (400, which no SDK
    retries), not with moto's 500.
@@ -50,6 +53,7 @@ DEFAULT_REGION = "us-east-1"  # moto's, and the region of a request that is not 
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
 _CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset")}
+_MOTO_RESET_PATH = "/moto-api/reset"
 
 # The same pattern moto's BaseResponse uses to find the access key in a SigV4/SigV2 Authorization header.
 _ACCESS_KEY = re.compile(r"AWS.*(?P<access_key>(?<![A-Z0-9])[A-Z0-9]{20}(?![A-Z0-9]))[:/]")
@@ -73,14 +77,16 @@ class Middleware:
     """The WSGI app of a LocalAWS: routes each request as the module docstring says.
 
     ``moto_app`` is moto's WSGI app, ``engine`` returns the rollout engine (creating it on first use),
-    ``docker`` the Docker side when tasks run on Docker (None otherwise, or before it starts), ``control`` the
-    LocalAWS the control routes act on.
+    ``current_engine`` the one running (None before the first use), ``docker`` the Docker side when tasks run on
+    Docker (None otherwise, or before it starts), ``control`` the LocalAWS the control routes act on.
     """
 
     def __init__(self, moto_app: WsgiApp, *, engine: Callable[[], RolloutEngine],
-                 docker: Callable[[], DockerBackend | None], control: Control) -> None:
+                 current_engine: Callable[[], RolloutEngine | None], docker: Callable[[], DockerBackend | None],
+                 control: Control) -> None:
         self.moto_app = moto_app
         self.engine = engine
+        self.current_engine = current_engine
         self.docker = docker
         self.control = control
 
@@ -93,6 +99,8 @@ class Middleware:
                 return answer
         if isinstance(path, str) and path.startswith(CONTROL_PREFIX):
             return self._control(environ, start_response, path[len(CONTROL_PREFIX):].strip("/"))
+        if path == _MOTO_RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return self._moto_reset(start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in ACTIONS:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
@@ -146,7 +154,7 @@ class Middleware:
         if not isinstance(params, dict):
             return None
         try:
-            BEFORE_MOTO[action](account_id_of(environ), region_of(environ), params)
+            BEFORE_MOTO[action](self.current_engine(), account_id_of(environ), region_of(environ), params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         return None
@@ -179,6 +187,18 @@ class Middleware:
         except Exception as exc:
             log.exception("control route %s %s failed", method, route)
             return json_response(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _moto_reset(self, start_response: StartResponse) -> Iterable[bytes]:
+        """moto's reset, of the whole state: moto's backends alone would leave the engine's services and tasks (and
+        their containers) behind, and the next CreateService of the same name would be refused."""
+        # Without the seed: moto's reset means empty, and a client of moto's API (mock_aws in server mode resets
+        # before each test) expects nothing left; POST /_ecsdeploy/reset is the reset that seeds again.
+        try:
+            self.control.reset(seed=False)
+        except Exception as exc:
+            log.exception("POST %s failed", _MOTO_RESET_PATH)
+            return json_response(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
+        return json_response(start_response, 200, {"status": "ok"})
 
     def _image_behaviour(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
         params = dict(data)

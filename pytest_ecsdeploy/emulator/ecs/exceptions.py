@@ -1,12 +1,14 @@
 """The errors the rollout engine answers with: one class per ECS error code it sends, as moto's ECS has its own.
 
-    EngineError                        base: ``code`` is the ECS error code, ``message`` its text, ``status`` HTTP
-     ├── ClientException               unknown or inactive task definition ("TaskDefinition not found.")
-     ├── InvalidParameterException     a parameter ECS would refuse ("The referenced task was not found.")
-     ├── ClusterNotFoundException      "Cluster not found." / "The referenced cluster was inactive."
-     ├── ServiceNotFoundException      "Service not found."
-     ├── ServiceNotActiveException     "Service was not ACTIVE." (the service was deleted)
-     └── UnknownOperationException     an action the engine does not implement
+    EngineError                           base: ``code`` is the ECS error code, ``message`` its text, ``status`` HTTP
+     ├── ClientException                  unknown or inactive task definition ("TaskDefinition not found.")
+     ├── InvalidParameterException        a parameter ECS would refuse ("The referenced task was not found.")
+     ├── ClusterNotFoundException         "Cluster not found." / "The referenced cluster was inactive."
+     ├── ServiceNotFoundException         "Service not found."
+     ├── ServiceNotActiveException        "Service was not ACTIVE." (the service was deleted)
+     ├── ClusterContainsServicesException DeleteCluster on a cluster with services not yet INACTIVE
+     ├── ClusterContainsTasksException    DeleteCluster on a cluster with tasks not yet STOPPED
+     └── UnknownOperationException        an action the engine does not implement
 
 The HTTP middleware turns one into ``{"__type": code, "message": message}`` with ``status``; anything else the
 engine raises is its own bug, answered as a 500 ``ServerException``.
@@ -65,6 +67,20 @@ class ServiceNotActiveException(EngineError):
 
     code = "ServiceNotActiveException"
     default_message = "Service was not ACTIVE."
+
+
+class ClusterContainsServicesException(EngineError):
+    """DeleteCluster on a cluster whose services are not all INACTIVE (deleted and drained)."""
+
+    code = "ClusterContainsServicesException"
+    default_message = "The Cluster cannot be deleted while Services are active."
+
+
+class ClusterContainsTasksException(EngineError):
+    """DeleteCluster on a cluster whose tasks are not all STOPPED."""
+
+    code = "ClusterContainsTasksException"
+    default_message = "The Cluster cannot be deleted while Tasks are active."
 
 
 class UnknownOperationException(EngineError):

@@ -10,20 +10,31 @@ prevent, so a request ECS refuses is refused here too:
 - ``launchType`` together with a ``capacityProviderStrategy`` (:func:`launch_type_or_strategy`,
   InvalidParameterException);
 - a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
-  letters, digits, hyphens and underscores (:func:`check_task_definition`, ClientException).
+  letters, digits, hyphens and underscores (:func:`check_task_definition`, ClientException);
+- DeleteCluster on a cluster that still has services or tasks of the rollout engine (:func:`check_delete_cluster`,
+  ClusterContainsServicesException, then ClusterContainsTasksException).
 
-:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition): the HTTP middleware
-runs one before passing its request on, and answers its error instead.
+:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition, DeleteCluster): the
+HTTP middleware runs one before passing its request on, with the rollout engine if one runs (None before the
+first request that needs one: then no service or task exists), and answers its error instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import moto_state
-from .exceptions import ClientException, InvalidParameterException
+from .exceptions import (
+    ClientException,
+    ClusterContainsServicesException,
+    ClusterContainsTasksException,
+    InvalidParameterException,
+)
+
+if TYPE_CHECKING:
+    from .responses import RolloutEngine
 
 Params = dict[str, Any]
 
@@ -72,7 +83,7 @@ def launch_type_or_strategy(params: Params) -> None:
         raise InvalidParameterException(BOTH_LAUNCH_TYPE_AND_STRATEGY)
 
 
-def check_task_definition(account: str, region: str, params: Params) -> None:
+def check_task_definition(engine: RolloutEngine | None, account: str, region: str, params: Params) -> None:
     """A RegisterTaskDefinition request within ECS's limits; else ClientException (what moto leaves to ECS:
     a missing name or image stays moto's to refuse)."""
     family = params.get("family")
@@ -96,8 +107,23 @@ def _check_name(name: str, what: str) -> None:
         raise ClientException(f"{what} is longer than {_NAME_LENGTH} characters.")
 
 
-#: Checks of the ECS requests moto answers, by operation name: (account, region, request body) -> None, raising
-#: the EngineError ECS would answer.
-BEFORE_MOTO: dict[str, Callable[[str, str, Params], None]] = {
+def check_delete_cluster(engine: RolloutEngine | None, account: str, region: str, params: Params) -> None:
+    """A DeleteCluster request for a cluster the rollout engine has no service (ACTIVE or DRAINING) and no task
+    (not yet STOPPED) in; else ClusterContainsServicesException, then ClusterContainsTasksException, as ECS checks.
+    A DRAINING service counts: its tasks are still stopping (it turns INACTIVE once none is left)."""
+    cluster = params.get("cluster")
+    if engine is None or not isinstance(cluster, str) or not cluster:
+        return  # no engine has run a service or task yet; a missing cluster stays moto's to refuse
+    services, tasks = engine.cluster_usage(account, region, cluster.rsplit("/", 1)[-1])
+    if services:
+        raise ClusterContainsServicesException()
+    if tasks:
+        raise ClusterContainsTasksException()
+
+
+#: Checks of the ECS requests moto answers, by operation name: (the rollout engine or None, account, region,
+#: request body) -> None, raising the EngineError ECS would answer.
+BEFORE_MOTO: dict[str, Callable[[RolloutEngine | None, str, str, Params], None]] = {
     "RegisterTaskDefinition": check_task_definition,
+    "DeleteCluster": check_delete_cluster,
 }

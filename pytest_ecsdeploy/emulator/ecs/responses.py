@@ -261,6 +261,18 @@ class RolloutEngine:
             self._sim.dirty = True
             return {"service": self._service_json(state, service)}
 
+    def cluster_usage(self, account: str, region: str, cluster: str) -> tuple[int, int]:
+        """What cluster ``cluster`` (a name) of ``account`` and ``region`` holds now: (services not yet INACTIVE,
+        tasks not yet STOPPED)."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            state = self._sim.regions.get((account, region))
+            if state is None:
+                return 0, 0
+            services = sum(s.cluster_name == cluster and s.status != "INACTIVE" for s in state.services.values())
+            tasks = sum(t.cluster_name == cluster and t.live for t in state.tasks.values())
+            return services, tasks
+
     def snapshot(self) -> Params:
         """Every service (with deployments and events) and task, as DescribeServices / DescribeTasks show them."""
         with self._lock:
