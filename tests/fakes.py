@@ -1,4 +1,5 @@
-"""Fakes the tests share: a client that fails chosen calls, and a clock that only sleeping moves.
+"""Fakes the tests share: a client that fails chosen calls, a clock that only sleeping moves, a stubbed boto3
+client, and a network configuration that moto's EC2 knows.
 
 Importable from any test module (``from fakes import Flaky, FakeClock``): pyproject.toml puts ``tests/`` on the
 path, since the test folders are not packages.
@@ -6,7 +7,8 @@ path, since the test folders are not packages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -65,3 +67,25 @@ class FakeClock:
         self.now += seconds
         if self.on_sleep is not None:
             self.on_sleep()
+
+
+@contextmanager
+def stubbed(service: str, region: str = "eu-west-1") -> Iterator[tuple[Any, Any]]:
+    """A boto3 client of ``service`` with a botocore Stubber active on it, as ``(client, stubber)``; every answer
+    queued on the stubber must have been asked for when the block ends."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(service, region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def default_network(account: str, region: str) -> dict[str, Any]:
+    """A ``networkConfiguration`` on a default subnet of moto's EC2 in ``account`` and ``region`` (awsvpc tasks run
+    only with one, on subnets that exist); call it inside moto's mock."""
+    from moto.ec2.models import ec2_backends
+
+    subnet = next(iter(ec2_backends[account][region].get_default_subnets().values()))
+    return {"awsvpcConfiguration": {"subnets": [subnet.id]}}

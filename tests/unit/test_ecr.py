@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.stub import Stubber
-from fakes import FakeClock, Flaky
+from fakes import FakeClock, Flaky, stubbed
 
 from pytest_ecsdeploy.actions.ecr import (
     Ecr,
@@ -133,10 +132,8 @@ class FakeAws:
 
 @pytest.fixture
 def ecr_stub() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ecr", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("ecr") as pair:
+        yield pair
 
 
 def make_ecr(client: Any, faults: dict[str, list[BaseException | None]], clock: FakeClock) -> Ecr:

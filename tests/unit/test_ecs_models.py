@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fakes import default_network
 from moto import mock_aws
-from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.actions.watch import failure_threshold
@@ -28,10 +28,8 @@ BREAKER: dict[str, Any] = {"deploymentCircuitBreaker": {"enable": True, "rollbac
 
 
 def network(account: str = A, region: str = R) -> dict[str, Any]:
-    """A network configuration on a default subnet of moto's EC2 (the task definitions here are Fargate ones,
-    awsvpc: ECS runs them only with one, on subnets that exist)."""
-    subnet = next(iter(ec2_backends[account][region].get_default_subnets().values()))
-    return {"awsvpcConfiguration": {"subnets": [subnet.id]}}
+    """The task definitions here are Fargate ones (awsvpc): ECS runs them only with a network configuration."""
+    return default_network(account, region)
 
 
 class Env:

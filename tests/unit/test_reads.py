@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
+from fakes import stubbed
 
 from pytest_ecsdeploy.actions.reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from pytest_ecsdeploy.actions.taskdef import Revision
@@ -26,10 +26,8 @@ class FakeAws:
 
 @pytest.fixture
 def ecs() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ecs", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("ecs") as pair:
+        yield pair
 
 
 def answer(status: str | None) -> dict[str, Any]:

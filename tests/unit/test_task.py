@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from fakes import Flaky
+from fakes import Flaky, stubbed
 
 from pytest_ecsdeploy.actions.task import EcsTask, task_problems
 from pytest_ecsdeploy.actions.taskdef.revision import describe
@@ -100,10 +99,8 @@ class FakeAws:
 
 @pytest.fixture
 def ecs() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ecs", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("ecs") as pair:
+        yield pair
 
 
 def make_task(client: Any, *, plan: bool = False, containers: tuple[str, ...] | None = ("app",),

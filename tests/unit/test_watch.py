@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fakes import default_network
 from moto import mock_aws
-from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.actions.watch import (
@@ -260,7 +260,7 @@ class Engine:
         self.clock = FakeClock()
         self.engine = RolloutEngine(clock=self.clock, seed=7)
         ecs_backends[A][R].create_cluster("local")
-        self.subnet = next(iter(ec2_backends[A][R].get_default_subnets().values())).id  # awsvpc: ECS needs one
+        self.network = default_network(A, R)  # awsvpc: ECS runs these tasks only with one
         for tag in ("1", "2"):
             ecs_backends[A][R].register_task_definition(
                 "web", [{"name": "app", "image": f"{ECR}/web:{tag}", "memory": 128}], requires_compatibilities=["FARGATE"]
@@ -278,7 +278,7 @@ class Engine:
 
     def seed(self, desired: int = 2, **config: Any) -> None:
         params: dict[str, Any] = {"cluster": "local", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired,
-                                  "networkConfiguration": {"awsvpcConfiguration": {"subnets": [self.subnet]}}}
+                                  "networkConfiguration": self.network}
         if config:
             params["deploymentConfiguration"] = config
         self.engine.seed_service(A, R, params)
