@@ -5,8 +5,8 @@ prevent, so a request ECS refuses is refused here too:
 
 - a task definition with networkMode ``awsvpc`` run or serviced without an ``awsvpcConfiguration``
   (:func:`require_network_configuration`, InvalidParameterException; moto refuses StartTask's itself);
-- subnets and security groups of an ``awsvpcConfiguration`` that EC2 does not have (:func:`check_network`,
-  InvalidParameterException);
+- an ``awsvpcConfiguration`` without subnets, and subnets and security groups that EC2 does not have
+  (:func:`check_network`, InvalidParameterException);
 - ``launchType`` together with a ``capacityProviderStrategy`` (:func:`launch_type_or_strategy`,
   InvalidParameterException);
 - a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
@@ -60,11 +60,14 @@ def require_network_configuration(network_mode: str | None, network_configuratio
 
 
 def check_network(account: str, region: str, network_configuration: Any) -> None:
-    """Raise InvalidParameterException for the first subnet, then security group, of ``network_configuration``'s
-    ``awsvpcConfiguration`` that moto's EC2 does not have in ``account`` and ``region``."""
+    """Raise InvalidParameterException for an ``awsvpcConfiguration`` in ``network_configuration`` that lists no
+    subnet, else for its first subnet, then security group, that moto's EC2 does not have in ``account`` and
+    ``region``."""
     if not has_network_configuration(network_configuration):
         return
     awsvpc = network_configuration["awsvpcConfiguration"]
+    if not awsvpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
     subnets, groups = moto_state.ec2_missing(account, region, [str(s) for s in awsvpc.get("subnets") or []],
                                              [str(g) for g in awsvpc.get("securityGroups") or []])
     if subnets:
