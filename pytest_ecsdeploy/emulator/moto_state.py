@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -522,22 +523,57 @@ def _camel(key: str) -> str:
 
 
 def _patch_cloudformation_service(on: bool) -> None:
-    """Make CloudFormation's ``AWS::ECS::Service`` create and update services through the engine with every
-    property the template gives (moto's own passes only the cluster, name, task definition and count), or undo."""
+    """Make CloudFormation's ``AWS::ECS::Service`` create and update services through the engine, and its
+    ``AWS::ECS::TaskDefinition`` register revisions, with every property the template gives (moto's own pass only
+    a few: a service's cluster, name, task definition and count; a task definition's family, containers, volumes
+    and memory, and an update's containers in the template's PascalCase), or undo it."""
     from moto.ecs import models
 
-    service_class: Any = models.Service
-    originals = service_class.__dict__.get("_ecsdeploy_originals")
-    if originals is None:
-        originals = {name: service_class.__dict__[name] for name in
-                     ("create_from_cloudformation_json", "update_from_cloudformation_json")}
-        service_class._ecsdeploy_originals = originals
-    if not on:
-        for name, original in originals.items():
-            setattr(service_class, name, original)
-        return
-    setattr(service_class, "create_from_cloudformation_json", classmethod(_cfn_create))  # noqa: B010
-    setattr(service_class, "update_from_cloudformation_json", classmethod(_cfn_update))  # noqa: B010
+    patches: dict[Any, dict[str, Callable[..., Any]]] = {
+        models.Service: {"create_from_cloudformation_json": _cfn_create,
+                         "update_from_cloudformation_json": _cfn_update},
+        models.TaskDefinition: {"create_from_cloudformation_json": _cfn_task_definition_create,
+                                "update_from_cloudformation_json": _cfn_task_definition_update},
+    }
+    for model, methods in patches.items():
+        originals = model.__dict__.get("_ecsdeploy_originals")
+        if originals is None:
+            originals = {name: model.__dict__[name] for name in methods}
+            setattr(model, "_ecsdeploy_originals", originals)  # noqa: B010 - kept on moto's class to undo
+        for name, method in methods.items():
+            setattr(model, name, classmethod(method) if on else originals[name])
+
+
+_TASK_DEFINITION_FIELDS = ("volumes", "network_mode", "tags", "placement_constraints", "requires_compatibilities",
+                           "cpu", "memory", "task_role_arn", "execution_role_arn", "proxy_configuration",
+                           "inference_accelerators", "runtime_platform", "ipc_mode", "pid_mode", "ephemeral_storage")
+
+
+def _cfn_task_definition_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                region_name: str, **kwargs: Any) -> Any:
+    """RegisterTaskDefinition with the ``AWS::ECS::TaskDefinition``'s properties in camelCase; a template without
+    Family gets a generated one, as CloudFormation names it."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import ecs_backends
+
+    params: dict[str, Any] = remap_nested_keys(cloudformation_json["Properties"], pascal_to_camelcase)
+    fields = {name: params.get(_camel(name)) for name in _TASK_DEFINITION_FIELDS}
+    for number in ("cpu", "memory"):
+        if fields[number] is not None:
+            fields[number] = str(fields[number])
+    family = params.get("family") or f"{resource_name}-{uuid.uuid4().hex[:12]}"
+    return ecs_backends[account_id][region_name].register_task_definition(
+        family=family, container_definitions=params.get("containerDefinitions", []), **fields)
+
+
+def _cfn_task_definition_update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+                                account_id: str, region_name: str) -> Any:
+    """A changed task definition is replaced: the new revision registered, then the old one deregistered."""
+    from moto.ecs.models import ecs_backends
+
+    created = _cfn_task_definition_create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    return created
 
 
 def _cfn_request(properties: dict[str, Any], *, new: bool) -> dict[str, Any]:
