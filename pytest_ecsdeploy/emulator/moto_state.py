@@ -469,7 +469,10 @@ def _engine_backend_class() -> type[Any]:
             if _engine().resource_tags(self.account_id, self.region_name, resource_arn) is None:
                 if kind == "service":
                     raise ServiceNotFoundException()
-                raise InvalidParameterException("The referenced task was not found.")
+                try:  # a task of moto's own (StartTask places tasks on container instances in moto)
+                    return super()._get_resource(resource_arn, parsed_arn)
+                except NotImplementedError:  # moto's answer to a task it does not have either
+                    raise InvalidParameterException("The referenced task was not found.") from None
             return EngineResource(self.account_id, self.region_name,
                                   {"serviceArn" if kind == "service" else "taskArn": resource_arn,
                                    "clusterArn": resource_arn.rsplit("/", 1)[0].replace(f":{kind}/", ":cluster/")})
