@@ -16,6 +16,18 @@ something breaks here and nowhere else. It holds:
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
   :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`).
 
+One state for ECS. The rollout engine's ``RegionState`` is the one store of ECS services and tasks; moto's ECS
+backend is made to see it (:func:`use_ecs_engine`) rather than the engine keeping its state in moto's models or
+replacing moto's backend whole. Why: moto's ``Service`` and ``Task`` have no deployments, task lifecycle or circuit
+breaker, so keeping the engine's state in them means two representations kept in step; replacing the backend whole
+means rewriting what moto does well (clusters, task definitions, container instances, capacity providers,
+attributes, account settings). Instead moto's backend asks the engine, through the :class:`EcsEngine` adapter the
+engine implements (this module imports nothing of the engine), whenever moto's other callers need a service or a
+task: CloudFormation, the tagging operations and the Resource Groups Tagging API, DescribeClusters' counts,
+DeleteCluster, Application Auto Scaling. ECS's HTTP requests for services and tasks never reach moto's backend (the
+middleware sends them to the engine, whose answers keep their shapes), so moto's RunTask, StopTask, ListTasks and
+DescribeTasks are left as they are: nothing else in moto calls them.
+
 Every iteration over a backend dictionary holds moto's ``backend_lock`` (moto creates backends on first access,
 from any request thread). Importing this module is cheap: moto's models are imported by the first call that needs
 them, so a LocalAWS that never sees an ECS request never imports moto's ECS and EC2 models.
