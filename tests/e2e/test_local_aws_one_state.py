@@ -248,3 +248,32 @@ def test_application_auto_scaling_finds_the_engines_service(driven_aws: tuple[Lo
     with pytest.raises(ClientError, match="ECS service doesn't exist"):
         scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/local/ghost", MinCapacity=1,
                                          MaxCapacity=4, ScalableDimension="ecs:service:DesiredCount")
+
+
+def test_a_cloudformation_fargate_service_keeps_every_property_of_its_template(
+        driven_aws: tuple[LocalAWS, FakeClock]) -> None:
+    aws, clock = driven_aws
+    ecs, cfn = aws.client("ecs"), aws.client("cloudformation")
+    subnet = aws.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    template = {"Resources": {
+        "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "worker", "NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"], "Cpu": "256",
+            "Memory": "512", "ContainerDefinitions": [{"Name": "app", "Image": "worker:1.0.0", "Essential": True}],
+        }},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "ServiceName": "worker", "Cluster": "local", "TaskDefinition": {"Ref": "TaskDefinition"},
+            "LaunchType": "FARGATE", "DesiredCount": 1,
+            "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [subnet], "AssignPublicIp": "DISABLED"}},
+        }},
+    }}
+
+    cfn.create_stack(StackName="worker", TemplateBody=json.dumps(template))
+
+    revision = ecs.describe_task_definition(taskDefinition="worker")["taskDefinition"]
+    assert (revision["networkMode"], revision["requiresCompatibilities"], revision["cpu"], revision["memory"]) == (
+        "awsvpc", ["FARGATE"], "256", "512")
+    service = _service(ecs, "worker")
+    assert service["launchType"] == "FARGATE"
+    assert service["networkConfiguration"] == {
+        "awsvpcConfiguration": {"subnets": [subnet], "assignPublicIp": "DISABLED"}}
+    _until(clock, "the worker's task RUNNING", lambda: _service(ecs, "worker")["runningCount"] == 1)
