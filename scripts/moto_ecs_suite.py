@@ -144,6 +144,17 @@ def outcomes(report: Path) -> dict[str, str]:
     return result
 
 
+def verdict(baseline: dict[str, str], emulator: dict[str, str], exceptions: dict[str, str], *,
+            everything: bool) -> tuple[list[str], list[str], list[str]]:
+    """(regressions: the tests passed against moto_server and not against the emulator; the unexplained ones, not
+    in ``exceptions``; the stale exceptions: listed but not a regression, among the tests run unless
+    ``everything`` ran), each sorted."""
+    regressions = sorted(t for t, o in baseline.items() if o == "passed" and emulator.get(t) != "passed")
+    unexplained = [t for t in regressions if t not in exceptions]
+    stale = sorted(t for t in exceptions if t not in regressions and (everything or t in baseline))
+    return regressions, unexplained, stale
+
+
 def read_exceptions() -> dict[str, str]:
     """Test id -> the reason it may fail against the emulator, from ``moto_ecs_exceptions.toml``."""
     sys.path.insert(0, str(ROOT))
@@ -183,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(runs, indent=1, sort_keys=True))
     baseline, emulator = runs["moto_server"], runs["ecsdeploy-emulator"]
     exceptions = read_exceptions()
-    regressions = sorted(t for t, o in baseline.items() if o == "passed" and emulator.get(t) != "passed")
-    unexplained = [t for t in regressions if t not in exceptions]
-    stale = sorted(t for t in exceptions if t not in regressions and (not args.expression or t in baseline))
+    regressions, unexplained, stale = verdict(baseline, emulator, exceptions, everything=not args.expression)
     for test_id in regressions:
         mark = "excepted" if test_id in exceptions else "FAILED"
         print(f"  {mark}: {test_id} ({emulator.get(test_id, 'not run')})")
