@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 IMAGE_TAG ?= 1.1.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench moto-suite clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,14 @@ bench: $(BIN)/.installed
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
 
+# moto's own ECS tests (of the installed moto version) against moto_server and against ecsdeploy-emulator: what
+# passes on the first passes on the second, but for scripts/moto_ecs_exceptions.toml.
+moto-suite: $(BIN)/.installed
+	$(BIN)/python scripts/moto_ecs_suite.py
+
 lint: $(BIN)/.installed
-	$(BIN)/ruff check pytest_ecsdeploy tests bench
+	$(BIN)/ruff check pytest_ecsdeploy tests bench scripts
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ecsdeploy-report.json
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache ecsdeploy-report.json

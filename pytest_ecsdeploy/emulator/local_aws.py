@@ -147,6 +147,9 @@ class LocalAWS:
                 )
             _running = self
         try:
+            # One state: moto's ECS backend (CloudFormation, tagging, DescribeClusters...) sees the engine's
+            # services and tasks, creating the engine when it needs one.
+            moto_state.use_ecs_engine(self._engine_for_moto)
             # Ready means ready: the endpoint's socket listens from here on (so its port is known, and taken or
             # not at once), but it accepts nothing until the seed is in. A client that connects meanwhile waits in
             # the listen backlog, neither refused nor answered, and its first answer sees the seeded state; the
@@ -191,6 +194,7 @@ class LocalAWS:
             balancers.stop()
         with _lock:
             if _running is self:
+                moto_state.use_ecs_engine(None)
                 _running = None
 
     def __enter__(self) -> LocalAWS:
@@ -380,6 +384,13 @@ class LocalAWS:
                 if self._server is None:
                     raise RuntimeError("LocalAWS is not running; call start() or use it as a context manager.")
                 self._engine = self._new_engine()
+            return self._engine
+
+    def _engine_for_moto(self, create: bool) -> RolloutEngine | None:
+        """moto_state's engine provider: the engine (created if need be) when ``create``, else the running one."""
+        if create:
+            return self._require_engine()
+        with self._engine_lock:
             return self._engine
 
     def _new_engine(self) -> RolloutEngine:

@@ -15,9 +15,9 @@ In order:
    rollout engine's table (``ecs.responses.ACTIONS``: services and their tasks) go to the engine, with the
    caller's account (derived from the access key the way moto does it, so STS AssumeRole credentials into another
    account work) and region (from the SigV4 credential scope);
-4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition,
-   DeleteCluster, which looks at the engine's services and tasks) are refused there as ECS refuses them, else go
-   on to moto;
+4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
+   are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
+   tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
 5. everything else goes to moto (ECR, ECS clusters and task definitions, ELBv2, STS, IAM, Secrets Manager, SSM,
    CloudWatch Logs, ...); an action moto lacks is answered as AWS answers an unknown operation (400, which no SDK
    retries), not with moto's 500.

@@ -11,8 +11,22 @@ something breaks here and nowhere else. It holds:
 - what the load balancers read of ELBv2 and ECR (:func:`target_group_arn`, :func:`registered_targets`,
   :func:`ecr_tag_of`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
   :func:`secret_string`, :func:`ssm_parameter_value`);
+- the rollout engine's services and tasks made moto's ECS backend's (:func:`use_ecs_engine`, the adapter
+  :class:`EcsEngine` the engine implements), so that every client of moto sees the engine's one state;
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
   :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`).
+
+One state for ECS. The rollout engine's ``RegionState`` is the one store of ECS services and tasks; moto's ECS
+backend is made to see it (:func:`use_ecs_engine`) rather than the engine keeping its state in moto's models or
+replacing moto's backend whole. Why: moto's ``Service`` and ``Task`` have no deployments, task lifecycle or circuit
+breaker, so keeping the engine's state in them means two representations kept in step; replacing the backend whole
+means rewriting what moto does well (clusters, task definitions, container instances, capacity providers,
+attributes, account settings). Instead moto's backend asks the engine, through the :class:`EcsEngine` adapter the
+engine implements (this module imports nothing of the engine), whenever moto's other callers need a service or a
+task: CloudFormation, the tagging operations and the Resource Groups Tagging API, DescribeClusters' counts,
+DeleteCluster, Application Auto Scaling. ECS's HTTP requests for services and tasks never reach moto's backend (the
+middleware sends them to the engine, whose answers keep their shapes), so moto's RunTask, StopTask, ListTasks and
+DescribeTasks are left as they are: nothing else in moto calls them.
 
 Every iteration over a backend dictionary holds moto's ``backend_lock`` (moto creates backends on first access,
 from any request thread). Importing this module is cheap: moto's models are imported by the first call that needs
@@ -23,13 +37,16 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "EcsCluster",
+    "EcsEngine",
     "EcsTaskDefinition",
+    "EngineResource",
     "Elbv2Targets",
     "account_of_access_key",
     "ecr_has_repository",
@@ -47,6 +64,7 @@ __all__ = [
     "snapshot",
     "ssm_parameter_value",
     "target_group_arn",
+    "use_ecs_engine",
 ]
 
 log = logging.getLogger(__name__)
@@ -226,6 +244,399 @@ def ecs_task_definition(account: str, region: str, family: str, revision: int | 
         copy.deepcopy(list(found.container_definitions)), found.cpu, found.memory, found.network_mode,
         tuple(found.requires_compatibilities or ()),
     )
+
+
+# -- ECS services and tasks: the rollout engine's, as moto's ECS backend sees them ------------------------
+
+
+class EcsEngine(Protocol):
+    """What moto's ECS backend asks of the rollout engine, which holds every ECS service and task.
+
+    Each method raises, for what ECS refuses, an exception with ECS's error ``code`` and ``message`` as attributes
+    (moto answers it as that ECS error). Tags are ECS's ``[{"key": ..., "value": ...}]`` lists.
+    """
+
+    def handle(self, action: str, account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        """An ECS service or task action (CreateService, DescribeServices, ...): request body -> response body."""
+        ...
+
+    def resource_tags(self, account: str, region: str, arn: str) -> list[dict[str, str]] | None:
+        """The tags of the service or task ``arn``; None when the engine has no such service or task."""
+        ...
+
+    def set_resource_tags(self, account: str, region: str, arn: str, tags: list[dict[str, str]]) -> None:
+        """Replace the tags of the service or task ``arn`` (one :meth:`resource_tags` found)."""
+        ...
+
+    def tagged_resources(self, account: str, region: str) -> list[tuple[str, str, list[dict[str, str]]]]:
+        """(ARN, ``ecs:service`` or ``ecs:task``, tags) of every service not INACTIVE and every task."""
+        ...
+
+    def cluster_counts(self, account: str, region: str, cluster: str) -> dict[str, int]:
+        """DescribeClusters' ``activeServicesCount``, ``runningTasksCount`` and ``pendingTasksCount`` of the
+        cluster named ``cluster``."""
+        ...
+
+    def check_delete_cluster(self, account: str, region: str, cluster: str, container_instances: int) -> None:
+        """Raise ECS's refusal of DeleteCluster for the cluster named ``cluster``, which has
+        ``container_instances`` container instances registered (ACTIVE or DRAINING)."""
+        ...
+
+
+#: The rollout engine's provider: called with True it returns the engine, creating it if needed; with False the
+#: running one or None. Set by :func:`use_ecs_engine`.
+EngineProvider = Callable[[bool], "EcsEngine | None"]
+_engine_provider: EngineProvider | None = None
+
+
+def use_ecs_engine(provider: EngineProvider | None) -> None:
+    """Make moto's ECS backend see the rollout engine's services and tasks (None: moto's own again).
+
+    The one state is the engine's. moto's ``EC2ContainerServiceBackend`` is replaced, in ``ecs_backends`` (for
+    the backends to come) and in each existing backend's class, by a subclass whose service methods
+    (create_service, update_service, delete_service, describe_services, list_services, ``_get_service``), whose
+    ``_get_resource`` for service and task ARNs (so TagResource, UntagResource and ListTagsForResource reach the
+    engine's tags), ``iter_tagged_resources`` (the Resource Groups Tagging API), ``describe_clusters`` (the
+    counts) and ``delete_cluster`` (ECS's refusals) ask the engine through ``provider``; CloudFormation's
+    ``AWS::ECS::Service`` creates, updates and deletes services through the engine with all its properties.
+    The HTTP requests for services and tasks go to the engine's handlers directly (the middleware), so their
+    answers keep the engine's shapes; moto's methods are for moto's other callers.
+    """
+    from moto.ecs import models
+
+    global _engine_provider
+    _engine_provider = provider
+    engine_class = _engine_backend_class()
+    target = engine_class if provider is not None else models.EC2ContainerServiceBackend
+    models.ecs_backends.backend = target
+    for _, _, backend in _backends(models.ecs_backends):
+        backend.__class__ = target
+    for account_backend in list(dict.values(models.ecs_backends)):
+        account_backend.backend = target
+    _patch_cloudformation_service(provider is not None)
+
+
+def _engine() -> EcsEngine:
+    provider = _engine_provider
+    engine = provider(True) if provider is not None else None
+    if engine is None:
+        raise RuntimeError("moto's ECS backend asked for the rollout engine while none is in use.")
+    return engine
+
+
+def _running_engine() -> EcsEngine | None:
+    provider = _engine_provider
+    return provider(False) if provider is not None else None
+
+
+def _ecs_error(exc: Exception) -> Exception:
+    """``exc`` as moto's ECS error when it carries ECS's ``code`` and ``message``, else ``exc``."""
+    from moto.ecs.exceptions import ECSException
+
+    code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+    if isinstance(code, str) and isinstance(message, str):
+        return ECSException(code, message)
+    return exc
+
+
+def _ask(action: str, account: str, region: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _engine().handle(action, account, region, params)
+    except Exception as exc:
+        error = _ecs_error(exc)
+        if error is exc:
+            raise
+        raise error from None
+
+
+class EngineResource:
+    """A service or task of the rollout engine where moto expects one of its models: identity, the fields moto's
+    other services read (CloudFormation, Application Auto Scaling), and ``tags`` read and written in the engine."""
+
+    def __init__(self, account: str, region: str, body: dict[str, Any]) -> None:
+        self._account, self._region = account, region
+        self.arn = str(body.get("serviceArn") or body.get("taskArn"))
+        self.task_arn = self.arn
+        self.name = str(body.get("serviceName") or self.arn.rsplit("/", 1)[-1])
+        self.cluster_arn = str(body.get("clusterArn"))
+        self.cluster_name = self.cluster_arn.rsplit("/", 1)[-1]
+        self.status = body.get("status") or body.get("lastStatus")
+        self.desired_count = body.get("desiredCount")
+        self.task_definition = body.get("taskDefinition") or body.get("taskDefinitionArn")
+        self.task_sets: list[Any] = []
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        return list(_engine().resource_tags(self._account, self._region, self.arn) or [])
+
+    @tags.setter
+    def tags(self, tags: list[dict[str, str]]) -> None:
+        _engine().set_resource_tags(self._account, self._region, self.arn, list(tags))
+
+    def is_created(self) -> bool:
+        """For CloudFormation: the service exists once CreateService has answered."""
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "Name":
+            return self.name
+        if attribute_name == "ServiceArn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    def delete(self, account: str, region: str) -> None:
+        """CloudFormation's delete of the stack's service: DeleteService with force, as CloudFormation does."""
+        _ask("DeleteService", account, region, {"cluster": self.cluster_arn, "service": self.arn, "force": True})
+
+
+_engine_backend: type[Any] | None = None
+
+
+def _engine_backend_class() -> type[Any]:
+    """moto's ECS backend class with the engine's services and tasks (made once)."""
+    global _engine_backend
+    if _engine_backend is not None:
+        return _engine_backend
+    from moto.ecs import models
+
+    base: Any = models.EC2ContainerServiceBackend  # overrides return the engine's, not moto's, models
+
+    class EngineBackedEcsBackend(base):  # type: ignore[misc]
+        """moto's ECS backend whose services and tasks are the rollout engine's (see use_ecs_engine)."""
+
+        def _service(self, body: dict[str, Any]) -> EngineResource:
+            return EngineResource(self.account_id, self.region_name, body)
+
+        def create_service_request(self, params: dict[str, Any]) -> EngineResource:
+            """CreateService with ``params`` as its request body."""
+            return self._service(_ask("CreateService", self.account_id, self.region_name, params)["service"])
+
+        def create_service(self, cluster_str: str, service_name: str, desired_count: int | None,
+                           task_definition_str: str | None = None, load_balancers: Any = None,
+                           scheduling_strategy: Any = None, tags: Any = None, deployment_controller: Any = None,
+                           launch_type: str | None = None, service_registries: Any = None,
+                           platform_version: str | None = None, propagate_tags: str = "NONE",
+                           network_configuration: Any = None, role_arn: str | None = None) -> EngineResource:
+            params = {"cluster": cluster_str, "serviceName": service_name, "desiredCount": desired_count,
+                      "taskDefinition": task_definition_str, "loadBalancers": load_balancers,
+                      "schedulingStrategy": scheduling_strategy, "tags": tags,
+                      "deploymentController": deployment_controller, "launchType": launch_type,
+                      "serviceRegistries": service_registries, "platformVersion": platform_version,
+                      "propagateTags": propagate_tags, "networkConfiguration": network_configuration,
+                      "role": role_arn}
+            return self.create_service_request({k: v for k, v in params.items() if v is not None})
+
+        def update_service(self, service_properties: dict[str, Any]) -> EngineResource:
+            params = {_camel(key): value for key, value in service_properties.items() if value is not None}
+            return self._service(_ask("UpdateService", self.account_id, self.region_name, params)["service"])
+
+        def delete_service(self, cluster_name: str, service_name: str, force: bool) -> EngineResource:
+            params = {"cluster": cluster_name, "service": service_name, "force": force}
+            return self._service(_ask("DeleteService", self.account_id, self.region_name, params)["service"])
+
+        def describe_services(self, cluster_str: str,
+                              service_names_or_arns: list[str]) -> tuple[list[EngineResource], list[dict[str, str]]]:
+            services: list[EngineResource] = []
+            failures: list[dict[str, str]] = []
+            for start in range(0, len(service_names_or_arns), 10):
+                answer = _ask("DescribeServices", self.account_id, self.region_name,
+                              {"cluster": cluster_str, "services": service_names_or_arns[start:start + 10]})
+                services += [self._service(body) for body in answer["services"]]
+                failures += answer["failures"]
+            return services, failures
+
+        def list_services(self, cluster_str: str, scheduling_strategy: str | None = None,
+                          launch_type: str | None = None) -> list[str]:
+            params = {"cluster": cluster_str, "schedulingStrategy": scheduling_strategy, "launchType": launch_type,
+                      "maxResults": 100}
+            params = {k: v for k, v in params.items() if v is not None}
+            arns: list[str] = []
+            while True:
+                answer = _ask("ListServices", self.account_id, self.region_name, params)
+                arns += answer["serviceArns"]
+                if not answer.get("nextToken"):
+                    return arns
+                params["nextToken"] = answer["nextToken"]
+
+        def _get_service(self, cluster_str: str, service_str: str) -> EngineResource:
+            from moto.ecs.exceptions import ServiceNotFoundException
+
+            services, _ = self.describe_services(cluster_str, [service_str])
+            if not services:
+                raise ServiceNotFoundException()
+            return services[0]
+
+        def _get_resource(self, resource_arn: str, parsed_arn: dict[str, str]) -> Any:
+            from moto.ecs.exceptions import InvalidParameterException, ServiceNotFoundException
+
+            kind = parsed_arn["service"]
+            if kind not in ("service", "task"):
+                return super()._get_resource(resource_arn, parsed_arn)
+            if _engine().resource_tags(self.account_id, self.region_name, resource_arn) is None:
+                if kind == "service":
+                    raise ServiceNotFoundException()
+                try:  # a task of moto's own (StartTask places tasks on container instances in moto)
+                    return super()._get_resource(resource_arn, parsed_arn)
+                except NotImplementedError:  # moto's answer to a task it does not have either
+                    raise InvalidParameterException("The referenced task was not found.") from None
+            return EngineResource(self.account_id, self.region_name,
+                                  {"serviceArn" if kind == "service" else "taskArn": resource_arn,
+                                   "clusterArn": resource_arn.rsplit("/", 1)[0].replace(f":{kind}/", ":cluster/")})
+
+        def iter_tagged_resources(self) -> Any:
+            from moto.core.resource_tagging import TaggedResource
+
+            engine = _running_engine()
+            for arn, kind, tags in engine.tagged_resources(self.account_id, self.region_name) if engine else []:
+                yield TaggedResource(arn=arn, tags={t["key"]: t["value"] for t in tags}, resource_type=kind)
+            yield from super().iter_tagged_resources()
+
+        def describe_clusters(self, cluster_names: list[str]) -> tuple[list[Any], list[Any]]:
+            clusters, failures = super().describe_clusters(cluster_names)
+            engine = _running_engine()
+            for cluster in clusters:
+                counts = engine.cluster_counts(self.account_id, self.region_name, cluster.name) if engine else {}
+                cluster.active_services_count = counts.get("activeServicesCount", 0)
+                cluster.running_tasks_count = counts.get("runningTasksCount", 0)
+                cluster.pending_tasks_count = counts.get("pendingTasksCount", 0)
+                cluster.registered_container_instances_count = self._instances(cluster.name)
+            return clusters, failures
+
+        def delete_cluster(self, cluster_str: str) -> Any:
+            cluster = self._get_cluster(cluster_str)
+            try:
+                _engine().check_delete_cluster(self.account_id, self.region_name, cluster.name,
+                                               self._instances(cluster.name))
+            except Exception as exc:
+                error = _ecs_error(exc)
+                if error is exc:
+                    raise
+                raise error from None
+            return super().delete_cluster(cluster_str)
+
+        def _instances(self, cluster_name: str) -> int:
+            """The container instances registered in the cluster, ACTIVE or DRAINING."""
+            instances = self.container_instances.get(cluster_name, {}).values()
+            return sum(instance.status in ("ACTIVE", "DRAINING") for instance in instances)
+
+    # moto finds a backend's URLs and responses by the module its class is defined in.
+    EngineBackedEcsBackend.__module__ = models.EC2ContainerServiceBackend.__module__
+    _engine_backend = EngineBackedEcsBackend
+    return EngineBackedEcsBackend
+
+
+def _camel(key: str) -> str:
+    """moto's snake_case key of an UpdateService request (``task_definition``) in the API's camelCase."""
+    head, *rest = key.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _patch_cloudformation_service(on: bool) -> None:
+    """Make CloudFormation's ``AWS::ECS::Service`` create and update services through the engine, and its
+    ``AWS::ECS::TaskDefinition`` register revisions, with every property the template gives (moto's own pass only
+    a few: a service's cluster, name, task definition and count; a task definition's family, containers, volumes
+    and memory, and an update's containers in the template's PascalCase), or undo it."""
+    from moto.ecs import models
+
+    patches: dict[Any, dict[str, Callable[..., Any]]] = {
+        models.Service: {"create_from_cloudformation_json": _cfn_create,
+                         "update_from_cloudformation_json": _cfn_update},
+        models.TaskDefinition: {"create_from_cloudformation_json": _cfn_task_definition_create,
+                                "update_from_cloudformation_json": _cfn_task_definition_update},
+    }
+    for model, methods in patches.items():
+        originals = model.__dict__.get("_ecsdeploy_originals")
+        if originals is None:
+            originals = {name: model.__dict__[name] for name in methods}
+            setattr(model, "_ecsdeploy_originals", originals)  # noqa: B010 - kept on moto's class to undo
+        for name, method in methods.items():
+            setattr(model, name, classmethod(method) if on else originals[name])
+
+
+_TASK_DEFINITION_FIELDS = ("volumes", "network_mode", "tags", "placement_constraints", "requires_compatibilities",
+                           "cpu", "memory", "task_role_arn", "execution_role_arn", "proxy_configuration",
+                           "inference_accelerators", "runtime_platform", "ipc_mode", "pid_mode", "ephemeral_storage")
+
+
+def _cfn_task_definition_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                region_name: str, **kwargs: Any) -> Any:
+    """RegisterTaskDefinition with the ``AWS::ECS::TaskDefinition``'s properties in camelCase; a template without
+    Family gets a generated one, as CloudFormation names it."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import ecs_backends
+
+    params: dict[str, Any] = remap_nested_keys(cloudformation_json["Properties"], pascal_to_camelcase)
+    fields = {name: params.get(_camel(name)) for name in _TASK_DEFINITION_FIELDS}
+    for number in ("cpu", "memory"):
+        if fields[number] is not None:
+            fields[number] = str(fields[number])
+    family = params.get("family") or f"{resource_name}-{uuid.uuid4().hex[:12]}"
+    return ecs_backends[account_id][region_name].register_task_definition(
+        family=family, container_definitions=params.get("containerDefinitions", []), **fields)
+
+
+def _cfn_task_definition_update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+                                account_id: str, region_name: str) -> Any:
+    """A changed task definition is replaced: the new revision registered, then the old one deregistered."""
+    from moto.ecs.models import ecs_backends
+
+    created = _cfn_task_definition_create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+    ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+    return created
+
+
+def _cfn_request(properties: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    """An ``AWS::ECS::Service``'s properties as a CreateService (``new``) or UpdateService request body: the same
+    fields in camelCase (``Tags`` ``Key``/``Value`` too), the cluster and task definition by name or ARN.
+    CloudFormation's DesiredCount defaults to 1 for a new service (the AWS::ECS::Service reference)."""
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    params: dict[str, Any] = remap_nested_keys(
+        {k: v for k, v in properties.items() if k not in ("Cluster", "TaskDefinition")}, pascal_to_camelcase)
+    cluster, taskdef = properties.get("Cluster"), properties.get("TaskDefinition")
+    if cluster is not None:
+        params["cluster"] = getattr(cluster, "arn", cluster)
+    if taskdef is not None:
+        params["taskDefinition"] = getattr(taskdef, "arn", taskdef)
+    count = params.get("desiredCount", 1 if new else None)
+    if count is not None:
+        params["desiredCount"] = int(count) if isinstance(count, str) and count.isdigit() else count
+    return params
+
+
+def _cfn_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+                **kwargs: Any) -> EngineResource:
+    from moto.ecs.models import ecs_backends
+
+    params = _cfn_request(cloudformation_json["Properties"], new=True)
+    params.setdefault("serviceName", resource_name)
+    backend: Any = ecs_backends[account_id][region_name]
+    return backend.create_service_request(params)  # type: ignore[no-any-return]
+
+
+def _cfn_update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+                account_id: str, region_name: str) -> EngineResource:
+    """A new cluster or service name replaces the service (delete, then create); else UpdateService."""
+    from moto.ecs.models import ecs_backends
+
+    params = _cfn_request(cloudformation_json["Properties"], new=False)
+    backend: Any = ecs_backends[account_id][region_name]
+    cluster_name = str(params.get("cluster") or "default").rsplit("/", 1)[-1]
+    name = params.get("serviceName", original_resource.name)
+    if cluster_name != original_resource.cluster_name or name != original_resource.name:
+        backend.delete_service(original_resource.cluster_arn, original_resource.arn, True)
+        params["serviceName"] = params.get("serviceName", new_resource_name)
+        params.setdefault("desiredCount", 1)
+        return backend.create_service_request(params)  # type: ignore[no-any-return]
+    update = {k: v for k, v in params.items() if k not in ("serviceName", "launchType", "tags", "role")}
+    update["service"] = original_resource.arn
+    return EngineResource(account_id, region_name, _ask("UpdateService", account_id, region_name, update)["service"])
 
 
 # -- EC2 -------------------------------------------------------------------------------------------------

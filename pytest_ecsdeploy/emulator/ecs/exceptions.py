@@ -6,6 +6,7 @@
      ├── ClusterNotFoundException         "Cluster not found." / "The referenced cluster was inactive."
      ├── ServiceNotFoundException         "Service not found."
      ├── ServiceNotActiveException        "Service was not ACTIVE." (the service was deleted)
+     ├── ClusterContainsContainerInstancesException  DeleteCluster on a cluster with container instances
      ├── ClusterContainsServicesException DeleteCluster on a cluster with services not yet INACTIVE
      ├── ClusterContainsTasksException    DeleteCluster on a cluster with tasks not yet STOPPED
      └── UnknownOperationException        an action the engine does not implement
@@ -67,6 +68,13 @@ class ServiceNotActiveException(EngineError):
 
     code = "ServiceNotActiveException"
     default_message = "Service was not ACTIVE."
+
+
+class ClusterContainsContainerInstancesException(EngineError):
+    """DeleteCluster on a cluster with container instances registered (ACTIVE or DRAINING)."""
+
+    code = "ClusterContainsContainerInstancesException"
+    default_message = "The Cluster cannot be deleted while Container Instances are active or draining."
 
 
 class ClusterContainsServicesException(EngineError):

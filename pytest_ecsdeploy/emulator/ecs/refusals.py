@@ -5,18 +5,18 @@ prevent, so a request ECS refuses is refused here too:
 
 - a task definition with networkMode ``awsvpc`` run or serviced without an ``awsvpcConfiguration``
   (:func:`require_network_configuration`, InvalidParameterException; moto refuses StartTask's itself);
-- subnets and security groups of an ``awsvpcConfiguration`` that EC2 does not have (:func:`check_network`,
-  InvalidParameterException);
+- an ``awsvpcConfiguration`` without subnets, and subnets and security groups that EC2 does not have
+  (:func:`check_network`, InvalidParameterException);
 - ``launchType`` together with a ``capacityProviderStrategy`` (:func:`launch_type_or_strategy`,
   InvalidParameterException);
 - a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
   letters, digits, hyphens and underscores (:func:`check_task_definition`, ClientException);
-- DeleteCluster on a cluster that still has services or tasks of the rollout engine (:func:`check_delete_cluster`,
-  ClusterContainsServicesException, then ClusterContainsTasksException).
+- DeleteCluster on a cluster that still has container instances, services or tasks (:func:`check_delete_cluster`,
+  which moto's ECS backend asks through the engine, so CloudFormation's deletes are refused too).
 
-:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition, DeleteCluster): the
-HTTP middleware runs one before passing its request on, with the rollout engine if one runs (None before the
-first request that needs one: then no service or task exists), and answers its error instead.
+:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition): the HTTP middleware
+runs one before passing its request on, with the rollout engine if one runs (None before the first request that
+needs one), and answers its error instead.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import moto_state
 from .exceptions import (
     ClientException,
+    ClusterContainsContainerInstancesException,
     ClusterContainsServicesException,
     ClusterContainsTasksException,
     InvalidParameterException,
@@ -59,11 +60,14 @@ def require_network_configuration(network_mode: str | None, network_configuratio
 
 
 def check_network(account: str, region: str, network_configuration: Any) -> None:
-    """Raise InvalidParameterException for the first subnet, then security group, of ``network_configuration``'s
-    ``awsvpcConfiguration`` that moto's EC2 does not have in ``account`` and ``region``."""
+    """Raise InvalidParameterException for an ``awsvpcConfiguration`` in ``network_configuration`` that lists no
+    subnet, else for its first subnet, then security group, that moto's EC2 does not have in ``account`` and
+    ``region``."""
     if not has_network_configuration(network_configuration):
         return
     awsvpc = network_configuration["awsvpcConfiguration"]
+    if not awsvpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
     subnets, groups = moto_state.ec2_missing(account, region, [str(s) for s in awsvpc.get("subnets") or []],
                                              [str(g) for g in awsvpc.get("securityGroups") or []])
     if subnets:
@@ -107,14 +111,13 @@ def _check_name(name: str, what: str) -> None:
         raise ClientException(f"{what} is longer than {_NAME_LENGTH} characters.")
 
 
-def check_delete_cluster(engine: RolloutEngine | None, account: str, region: str, params: Params) -> None:
-    """A DeleteCluster request for a cluster the rollout engine has no service (ACTIVE or DRAINING) and no task
-    (not yet STOPPED) in; else ClusterContainsServicesException, then ClusterContainsTasksException, as ECS checks.
-    A DRAINING service counts: its tasks are still stopping (it turns INACTIVE once none is left)."""
-    cluster = params.get("cluster")
-    if engine is None or not isinstance(cluster, str) or not cluster:
-        return  # no engine has run a service or task yet; a missing cluster stays moto's to refuse
-    services, tasks = engine.cluster_usage(account, region, cluster.rsplit("/", 1)[-1])
+def check_delete_cluster(container_instances: int, services: int, tasks: int) -> None:
+    """Refuse DeleteCluster of a cluster that still has ``container_instances`` registered (ACTIVE or DRAINING),
+    ``services`` not yet INACTIVE or ``tasks`` not yet STOPPED: ClusterContainsContainerInstancesException, then
+    ClusterContainsServicesException, then ClusterContainsTasksException. A DRAINING service counts: its tasks are
+    still stopping (it turns INACTIVE once none is left)."""
+    if container_instances:
+        raise ClusterContainsContainerInstancesException()
     if services:
         raise ClusterContainsServicesException()
     if tasks:
@@ -125,5 +128,4 @@ def check_delete_cluster(engine: RolloutEngine | None, account: str, region: str
 #: request body) -> None, raising the EngineError ECS would answer.
 BEFORE_MOTO: dict[str, Callable[[RolloutEngine | None, str, str, Params], None]] = {
     "RegisterTaskDefinition": check_task_definition,
-    "DeleteCluster": check_delete_cluster,
 }

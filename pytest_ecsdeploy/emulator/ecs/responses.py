@@ -51,7 +51,7 @@ from .models import (
     TaskDefinitionInfo,
     ThresholdConfiguration,
 )
-from .refusals import check_network, launch_type_or_strategy, require_network_configuration
+from .refusals import check_delete_cluster, check_network, launch_type_or_strategy, require_network_configuration
 from .simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -261,17 +261,68 @@ class RolloutEngine:
             self._sim.dirty = True
             return {"service": self._service_json(state, service)}
 
-    def cluster_usage(self, account: str, region: str, cluster: str) -> tuple[int, int]:
-        """What cluster ``cluster`` (a name) of ``account`` and ``region`` holds now: (services not yet INACTIVE,
-        tasks not yet STOPPED)."""
+    # What moto's ECS backend asks (moto_state.EcsEngine) -------------------------------------------------------
+
+    def cluster_counts(self, account: str, region: str, cluster: str) -> dict[str, int]:
+        """DescribeClusters' counts for cluster ``cluster`` (a name): services ACTIVE, tasks RUNNING, and tasks
+        PROVISIONING, PENDING or ACTIVATING (ECS's pendingTasksCount)."""
         with self._lock:
             self._sim.advance_to(self.clock.now())
             state = self._sim.regions.get((account, region))
+            services = [s for s in state.services.values() if s.cluster_name == cluster] if state else []
+            tasks = [t for t in state.tasks.values() if t.cluster_name == cluster] if state else []
+            counts = _counts(tasks)
+            return {"activeServicesCount": sum(s.status == "ACTIVE" for s in services),
+                    "runningTasksCount": counts["runningCount"], "pendingTasksCount": counts["pendingCount"]}
+
+    def check_delete_cluster(self, account: str, region: str, cluster: str, container_instances: int) -> None:
+        """Refuse DeleteCluster of cluster ``cluster`` (a name) as ECS does: see refusals.check_delete_cluster."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            state = self._sim.regions.get((account, region))
+            services = sum(s.cluster_name == cluster and s.status != "INACTIVE"
+                           for s in state.services.values()) if state else 0
+            tasks = sum(t.cluster_name == cluster and t.live for t in state.tasks.values()) if state else 0
+            check_delete_cluster(container_instances, services, tasks)
+
+    def _tagged(self, account: str, region: str, arn: str) -> Service | Task | None:
+        state = self._sim.regions.get((account, region))
+        kind, _, rest = arn.split(":", 5)[-1].partition("/")
+        if state is None or kind not in ("service", "task"):
+            return None
+        cluster, _, name = rest.rpartition("/")
+        if kind == "task":
+            task = state.tasks.get(name)
+            return task if task is not None and task.arn == arn else None
+        service = state.services.get((cluster, name))
+        return service if service is not None and service.arn == arn and service.status != "INACTIVE" else None
+
+    def resource_tags(self, account: str, region: str, arn: str) -> list[dict[str, str]] | None:
+        """The tags of the service or task ``arn``; None when there is no such service (not INACTIVE) or task."""
+        with self._lock:
+            found = self._tagged(account, region, arn)
+            if found is None:
+                return None
+            return [dict(tag) for tag in (found.tags if isinstance(found, Task) else found.extra.get("tags", []))]
+
+    def set_resource_tags(self, account: str, region: str, arn: str, tags: list[dict[str, str]]) -> None:
+        """Replace the tags of the service or task ``arn`` (TagResource and UntagResource have merged them)."""
+        with self._lock:
+            found = self._tagged(account, region, arn)
+            if isinstance(found, Task):
+                found.tags = [dict(tag) for tag in tags]
+            elif found is not None:
+                found.extra["tags"] = [dict(tag) for tag in tags]
+
+    def tagged_resources(self, account: str, region: str) -> list[tuple[str, str, list[dict[str, str]]]]:
+        """(ARN, ``ecs:service`` or ``ecs:task``, tags) of every service not INACTIVE and every task kept."""
+        with self._lock:
+            state = self._sim.regions.get((account, region))
             if state is None:
-                return 0, 0
-            services = sum(s.cluster_name == cluster and s.status != "INACTIVE" for s in state.services.values())
-            tasks = sum(t.cluster_name == cluster and t.live for t in state.tasks.values())
-            return services, tasks
+                return []
+            services = [(s.arn, "ecs:service", list(s.extra.get("tags", []))) for s in state.services.values()
+                        if s.status != "INACTIVE"]
+            return services + [(t.arn, "ecs:task", list(t.tags)) for t in state.tasks.values()]
 
     def snapshot(self) -> Params:
         """Every service (with deployments and events) and task, as DescribeServices / DescribeTasks show them."""
