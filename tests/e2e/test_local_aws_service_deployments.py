@@ -84,7 +84,9 @@ def test_a_good_rollout_is_one_successful_service_deployment(driven: tuple[Local
     assert done["targetServiceRevision"]["runningTaskCount"] == 2
     listed = ecs.list_service_deployments(cluster="local", service="web")["serviceDeployments"]
     assert [d["serviceDeploymentArn"] for d in listed] == [arn, seeded["serviceDeploymentArn"]]
-    assert ecs.describe_services(cluster="local", services=["web"])["services"][0]["currentServiceDeployment"] == arn
+    service = ecs.describe_services(cluster="local", services=["web"])["services"][0]
+    assert service["currentServiceDeployment"] == arn
+    assert service["currentServiceRevisions"] == [done["targetServiceRevision"]]
 
     revisions = ecs.describe_service_revisions(serviceRevisionArns=[done["targetServiceRevision"]["arn"]])
     (revision,) = revisions["serviceRevisions"]

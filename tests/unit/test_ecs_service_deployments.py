@@ -109,6 +109,9 @@ def test_a_good_rollout_is_pending_then_in_progress_then_successful_when_the_dep
     env.clock.advance(0.05)
     env.engine.tick()
     assert (env.describe(arn)["status"], env.describe(arn)["startedAt"]) == ("IN_PROGRESS", at + 0.05)
+    both = env.service()["currentServiceRevisions"]  # PRIMARY's revision first, then the one it replaces
+    assert [r["arn"] for r in both] == [current["targetServiceRevision"]["arn"], first["targetServiceRevisionArn"]]
+    assert [r["requestedTaskCount"] for r in both] == [2, 2]
     env.run_until(env.status_is(arn, "SUCCESSFUL"))
     (deployment,) = env.service()["deployments"]
     assert deployment["rolloutState"] == "COMPLETED"
@@ -122,6 +125,7 @@ def test_a_good_rollout_is_pending_then_in_progress_then_successful_when_the_dep
     assert env.describe(arn) == done  # a finished service deployment no longer changes
     assert [d["serviceDeploymentArn"] for d in env.listed()] == [arn, first["serviceDeploymentArn"]]
     assert env.service()["currentServiceDeployment"] == arn
+    assert env.service()["currentServiceRevisions"] == [done["targetServiceRevision"]]
 
 
 def test_a_service_revision_is_what_its_deployment_runs(env: Env) -> None:
@@ -259,6 +263,7 @@ def test_list_pages_newest_first_and_filters_by_status_and_creation_time(env: En
     window = env.listed(createdAt={"after": created[5], "before": created[2]})
     assert [d["createdAt"] for d in window] == created[2:6]
     assert env.listed(status=["ROLLBACK_FAILED"]) == []
+    assert env.listed(status=[]) == env.listed()  # an empty filter filters nothing
     brief = everything[0]
     assert set(brief) == {"serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt",
                           "finishedAt", "targetServiceRevisionArn", "status"}
@@ -335,6 +340,8 @@ def test_deleting_a_service_stops_its_deployment_and_forgets_its_history_when_it
     env.seed()
     arn = env.update(taskDefinition="web:2")
     env.call("DeleteService", service="web", force=True)
+    refused(env, "StopServiceDeployment", "ConflictException",  # stopped at the instant of the deletion
+            "The service deployment is STOPPED and can no longer be stopped.", serviceDeploymentArn=arn)
     env.clock.advance(0.05)
     env.engine.tick()
     assert (env.describe(arn)["status"], env.describe(arn)["statusReason"]) == ("STOPPED", "The service was deleted.")

@@ -531,6 +531,7 @@ class RolloutEngine:
             networkConfiguration=service.network_configuration or None, healthCheckGracePeriodSeconds=grace,
             roleArn=role if not role or role.startswith("arn:") else f"arn:aws:iam::{service.account}:role/{role}",
             currentServiceDeployment=self._sim.service_deployments.current_arn(service),
+            currentServiceRevisions=self._sim.service_deployments.current_revisions(state, service),
             tags=extra.get("tags", []) if tags else None,
         )
 

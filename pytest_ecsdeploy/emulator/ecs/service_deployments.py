@@ -55,6 +55,8 @@ from .models import Deployment, RegionState, Service, Task, TaskDefinitionInfo
 Params = dict[str, Any]
 _Found = TypeVar("_Found")
 
+# Every status ECS has (the values ListServiceDeployments filters on); the engine never makes STOP_REQUESTED, which
+# only a stop without rollback (stopType ABORT, which ECS does not take yet) would.
 STATUSES = ("PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED",
             "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
@@ -247,8 +249,8 @@ class ServiceDeployments:
         IN_PROGRESS service deployment makes a deployment of the service's last completed revision PRIMARY and
         the service deployment ROLLBACK_REQUESTED (stoppedAt ``t``); one already rolling back continues.
         Raises InvalidParameterException (no ARN, a stopType other than ROLLBACK),
-        ServiceDeploymentNotFoundException (no such service deployment), ConflictException (finished, or nothing
-        completed to roll back to)."""
+        ServiceDeploymentNotFoundException (no such service deployment), ConflictException (finished, which
+        includes a deleted service's, or nothing completed to roll back to)."""
         arn = params.get("serviceDeploymentArn")
         if not isinstance(arn, str) or not arn:
             raise InvalidParameterException("serviceDeploymentArn must be specified.")
@@ -260,7 +262,7 @@ class ServiceDeployments:
         if found is None or record is None:
             raise ServiceDeploymentNotFoundException()
         history = found[0]
-        if record.status in (*ROLLING_BACK, "STOP_REQUESTED"):
+        if record.status in ROLLING_BACK:
             return {"serviceDeploymentArn": record.arn}
         if record.finished:
             raise ConflictException(f"The service deployment is {record.status} and can no longer be stopped.")
@@ -291,6 +293,19 @@ class ServiceDeployments:
             return None
         return history.deployments[-1].arn
 
+    def current_revisions(self, state: RegionState, service: Service) -> list[Params] | None:
+        """DescribeServices' ``currentServiceRevisions``: the revisions the service's deployments run (PRIMARY's
+        first), each with its requested, running and pending task counts."""
+        history = self._histories.get(_key(service))
+        if history is None or history.service is not service:
+            return None
+        revisions: list[ServiceRevision] = []
+        for deployment in service.deployments:
+            revision = history.revision_of.get(deployment.id)
+            if revision is not None and all(revision is not known for known in revisions):
+                revisions.append(revision)
+        return [_counts_json(revision, _revision_counts(state, history, revision)) for revision in revisions]
+
     def list_deployments(self, service: Service, params: Params) -> Params:
         """ListServiceDeployments of ``service``, newest first: ``status`` (a list of statuses) and ``createdAt``
         (``before`` / ``after``, epoch seconds, inclusive) filter; ``maxResults`` 1-100 (default 20) and
@@ -308,7 +323,7 @@ class ServiceDeployments:
         records = [] if history is None or history.service is not service else list(reversed(history.deployments))
         records = [
             r for r in records
-            if (statuses is None or r.status in statuses)
+            if (not statuses or r.status in statuses)
             and r.created_at >= window.get("after", r.created_at) and r.created_at <= window.get("before", r.created_at)
         ]
         start = _token_position(params.get("nextToken"), [r.arn for r in records])
@@ -441,7 +456,11 @@ def _revision_counts(state: RegionState, history: _History, revision: ServiceRev
 
 def _summary(state: RegionState, history: _History, record: ServiceDeployment, revision: ServiceRevision) -> Params:
     frozen = record.frozen_counts
-    counts = frozen[revision.arn] if frozen is not None else _revision_counts(state, history, revision)
+    return _counts_json(revision, frozen[revision.arn] if frozen is not None else
+                        _revision_counts(state, history, revision))
+
+
+def _counts_json(revision: ServiceRevision, counts: tuple[int, int, int]) -> Params:
     requested, running, pending = counts
     return {"arn": revision.arn, "requestedTaskCount": requested, "runningTaskCount": running,
             "pendingTaskCount": pending}
