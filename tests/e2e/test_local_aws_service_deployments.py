@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,9 @@ def test_list_service_deployments_pages_and_filters(driven: tuple[LocalAWS, Fake
     assert [d["serviceDeploymentArn"] for d in seen[:5]] == arns[::-1] and len(seen) == 6
     stopped = ecs.list_service_deployments(cluster="local", service="web", status=["STOPPED"])["serviceDeployments"]
     assert [d["serviceDeploymentArn"] for d in stopped] == arns[-2::-1]
+    half = timedelta(seconds=0.5)  # the deployments were created a simulated second apart
     middle = seen[2]["createdAt"]
     window = ecs.list_service_deployments(cluster="local", service="web",
-                                          createdAt={"after": middle, "before": middle})["serviceDeployments"]
+                                          createdAt={"after": middle - half, "before": middle + half})[
+        "serviceDeployments"]
     assert [d["serviceDeploymentArn"] for d in window] == [seen[2]["serviceDeploymentArn"]]
