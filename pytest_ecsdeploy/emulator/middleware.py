@@ -12,9 +12,9 @@ In order:
    (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
    answers as moto does (``{"status": "ok"}``), without the seed;
 3. ECS JSON requests (``X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>``) whose action is in the
-   rollout engine's table (``ecs.responses.ACTIONS``: services and their tasks) go to the engine, with the
-   caller's account (derived from the access key the way moto does it, so STS AssumeRole credentials into another
-   account work) and region (from the SigV4 credential scope);
+   rollout engine's table (``ecs.responses.ACTIONS``: services, their tasks and service deployments) go to the
+   engine, with the caller's account (derived from the access key the way moto does it, so STS AssumeRole
+   credentials into another account work) and region (from the SigV4 credential scope);
 4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
    are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);

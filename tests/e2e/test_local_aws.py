@@ -397,9 +397,9 @@ def test_cli_port_in_use_exits_1() -> None:
 
 def test_an_action_moto_lacks_is_an_unknown_operation_not_a_500(local_aws: LocalAWS) -> None:
     with pytest.raises(ClientError) as exc:  # JSON protocol
-        local_aws.client("ecs").describe_service_deployments(serviceDeploymentArns=["arn:x"])
+        local_aws.client("ecs").get_task_protection(cluster="local")
     assert _error_code(exc) == "UnknownOperationException"
-    assert re.fullmatch(r"the embedded local AWS \(moto [\d.]+\) does not implement DescribeServiceDeployments\.",
+    assert re.fullmatch(r"the embedded local AWS \(moto [\d.]+\) does not implement GetTaskProtection\.",
                         exc.value.response["Error"]["Message"])
     assert exc.value.response["ResponseMetadata"]["RetryAttempts"] == 0
     sts = local_aws.client("sts")

@@ -9,6 +9,8 @@
      ├── ClusterContainsContainerInstancesException  DeleteCluster on a cluster with container instances
      ├── ClusterContainsServicesException DeleteCluster on a cluster with services not yet INACTIVE
      ├── ClusterContainsTasksException    DeleteCluster on a cluster with tasks not yet STOPPED
+     ├── ServiceDeploymentNotFoundException  StopServiceDeployment of a service deployment the engine never made
+     ├── ConflictException                StopServiceDeployment of a finished service deployment
      └── UnknownOperationException        an action the engine does not implement
 
 The HTTP middleware turns one into ``{"__type": code, "message": message}`` with ``status``; anything else the
@@ -89,6 +91,19 @@ class ClusterContainsTasksException(EngineError):
 
     code = "ClusterContainsTasksException"
     default_message = "The Cluster cannot be deleted while Tasks are active."
+
+
+class ServiceDeploymentNotFoundException(EngineError):
+    """The service deployment ARN names no service deployment."""
+
+    code = "ServiceDeploymentNotFoundException"
+    default_message = "The service deployment does not exist."
+
+
+class ConflictException(EngineError):
+    """The resource's current state does not allow the request (a service deployment that has finished)."""
+
+    code = "ConflictException"
 
 
 class UnknownOperationException(EngineError):

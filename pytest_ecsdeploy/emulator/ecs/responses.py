@@ -441,6 +441,20 @@ class RolloutEngine:
                                  force=bool(params.get("forceNewDeployment")))
         return {"service": self._service_json(state, service)}
 
+    # Service deployments (service_deployments.py) -------------------------------------------------------------
+
+    def _list_service_deployments(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.list_deployments(self._service(state, params, active=False), params)
+
+    def _describe_service_deployments(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.describe_deployments(state, params)
+
+    def _describe_service_revisions(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.describe_revisions(state, params)
+
+    def _stop_service_deployment(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.stop(state, params, self._sim.now)
+
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
         services, failures = _find_each(state, cluster.name, params, "service", 10, "service names",
@@ -567,6 +581,8 @@ class RolloutEngine:
             body, capacityProviderStrategy=extra.get("capacityProviderStrategy"),
             networkConfiguration=service.network_configuration or None, healthCheckGracePeriodSeconds=grace,
             roleArn=role if not role or role.startswith("arn:") else f"arn:aws:iam::{service.account}:role/{role}",
+            currentServiceDeployment=self._sim.service_deployments.current_arn(service),
+            currentServiceRevisions=self._sim.service_deployments.current_revisions(state, service),
             tags=extra.get("tags", []) if tags else None,
         )
 
@@ -660,4 +676,8 @@ ACTIONS: dict[str, Action] = {
     "StopTask": Action(RolloutEngine._stop_task, mutating=True),
     "ListTasks": Action(RolloutEngine._list_tasks, mutating=False),
     "DescribeTasks": Action(RolloutEngine._describe_tasks, mutating=False),
+    "ListServiceDeployments": Action(RolloutEngine._list_service_deployments, mutating=False),
+    "DescribeServiceDeployments": Action(RolloutEngine._describe_service_deployments, mutating=False),
+    "DescribeServiceRevisions": Action(RolloutEngine._describe_service_revisions, mutating=False),
+    "StopServiceDeployment": Action(RolloutEngine._stop_service_deployment, mutating=True),
 }

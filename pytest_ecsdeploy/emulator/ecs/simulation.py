@@ -3,7 +3,8 @@
 A :class:`Simulation` holds one ``RegionState`` per (account, region) (``models.py``) and advances it to a
 simulated time: every state change due before that time happens at its own instant, in time order, and at each
 instant every task takes its due step (``tasks.py``), then every service's scheduler decides (``scheduler.py``),
-until nothing changes; STOPPED tasks and INACTIVE services are forgotten after their retention. The actions'
+until nothing changes; STOPPED tasks and INACTIVE services are forgotten after their retention, and the service
+deployments follow (``service_deployments.py``). The actions'
 changes (CreateService, RunTask, StopTask...) go through its methods, which bring the simulated time and the
 random source the rules need. Nothing here parses requests or shapes responses (``responses.py`` does).
 """
@@ -20,6 +21,7 @@ from . import models
 from .events import TargetEvents
 from .models import DeploymentConfiguration, RegionState, Service, Task, TaskDefinitionInfo
 from .scheduler import Scheduler
+from .service_deployments import ServiceDeployments
 from .tasks import TargetRegistry, TaskLifecycle
 
 
@@ -37,6 +39,7 @@ class Simulation:
         self.target_events = TargetEvents()
         self.lifecycle = TaskLifecycle(runner, timings, targets, image_aliases, rng, self.target_events)
         self.scheduler = Scheduler(self.lifecycle, timings, self.target_events)
+        self.service_deployments = ServiceDeployments(image_aliases, rng)
 
     def region(self, account: str, region: str) -> RegionState:
         key = (account, region)
@@ -93,6 +96,7 @@ class Simulation:
                 if not changed:
                     break
             self._sweep(state, t)
+            self.service_deployments.observe(state, t)
         self.dirty = False
 
     def _sweep(self, state: RegionState, t: float) -> None:
@@ -112,6 +116,7 @@ class Simulation:
     def create_service(self, state: RegionState, service: Service, taskdef: TaskDefinitionInfo) -> None:
         """CreateService: see :func:`models.create_service`."""
         models.create_service(state, service, taskdef, self.rng, self.now)
+        self.service_deployments.record_new(service, self.now)
 
     def update_service(self, service: Service, *, taskdef: TaskDefinitionInfo | None, desired: int | None,
                        config: DeploymentConfiguration, shape: dict[str, Any], echoed: dict[str, Any],
@@ -119,6 +124,7 @@ class Simulation:
         """UpdateService: see :func:`models.update_service`."""
         models.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape, echoed=echoed,
                               force=force, rng=self.rng, now=self.now)
+        self.service_deployments.record_new(service, self.now)
 
     def delete_service(self, service: Service) -> None:
         """DeleteService: see :func:`models.delete_service`."""
