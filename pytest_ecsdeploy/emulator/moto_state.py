@@ -12,7 +12,9 @@ something breaks here and nowhere else. It holds:
   :func:`ecr_tag_of`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
   :func:`secret_string`, :func:`ssm_parameter_value`);
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
-  :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`).
+  :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`);
+- what the runners write to CloudWatch Logs for the awslogs driver (:func:`logs_open_stream`,
+  :func:`logs_put_events`).
 
 Every iteration over a backend dictionary holds moto's ``backend_lock`` (moto creates backends on first access,
 from any request thread). Importing this module is cheap: moto's models are imported by the first call that needs
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +43,8 @@ __all__ = [
     "ecr_tags_by_digest",
     "ecs_cluster",
     "ecs_task_definition",
+    "logs_open_stream",
+    "logs_put_events",
     "registered_targets",
     "reset",
     "secret_string",
@@ -430,3 +435,40 @@ def ssm_parameter_value(account: str, region: str, name: str) -> str | None:
 
     parameter = ssm_backends[account][region].get_parameter(name)
     return None if parameter is None else str(parameter.decrypt(parameter.value))
+
+
+# -- CloudWatch Logs -------------------------------------------------------------------------------------
+
+_logs_lock = threading.Lock()  # moto's log streams append without a lock; the runners write from many threads
+
+
+def logs_open_stream(account: str, region: str, group: str, stream: str, *, create_group: bool) -> bool:
+    """Create log stream ``stream`` in log group ``group`` (the group too when ``create_group``), keeping one that
+    exists; False, creating nothing, when the group does not exist and ``create_group`` is false."""
+    from moto.logs.models import logs_backends
+
+    backend: Any = logs_backends[account][region]
+    with _logs_lock:
+        if group not in backend.groups:
+            if not create_group:
+                return False
+            backend.create_log_group(group, {})
+        if stream not in backend.groups[group].streams:
+            backend.groups[group].create_log_stream(stream)
+    return True
+
+
+def logs_put_events(account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> bool:
+    """Append ``events`` (epoch milliseconds, message) to a log stream, creating the stream again if it was
+    deleted; False, writing nothing, when the log group is gone."""
+    from moto.logs.models import logs_backends
+
+    backend: Any = logs_backends[account][region]
+    with _logs_lock:
+        found = backend.groups.get(group)
+        if found is None:
+            return False
+        if stream not in found.streams:
+            found.create_log_stream(stream)
+        found.put_log_events(stream, [{"timestamp": ms, "message": message} for ms, message in events])
+    return True

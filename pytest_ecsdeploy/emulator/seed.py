@@ -46,9 +46,11 @@ Schema (every key optional)::
     [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
     image = "api:1.1.0"                         #   runner, where the image's own process decides): image,
     behaviour = "exit"                          #   behaviour (healthy, crash, unhealthy, pull-error, exit) and
-    exit_code = 0                               #   its parameters (exit_code, after, reason); with command, only
-    after = 1.0                                 #   containers started with exactly that command (a migration's
-    command = ["/bin/sh", "-c", "migrate"]      #   RunTask override) behave so, the service's tasks do not
+    exit_code = 0                               #   its parameters (exit_code, after, reason, logs); with command,
+    after = 1.0                                 #   only containers started with exactly that command (a
+    command = ["/bin/sh", "-c", "migrate"]      #   migration's RunTask override) behave so, the service's tasks
+    logs = ["migrated 3 tables"]                #   do not; logs: the lines a container with an awslogs
+                                                #   logConfiguration writes to CloudWatch Logs
 
 Templates: ``${VAR}``, ``${VAR:-default}`` and ``$${`` are rendered from ``variables`` with the same helper as
 ecsdeploy.toml (``pytest_ecsdeploy.tomlfile.render_template``); the process environment is not read unless it
@@ -96,7 +98,7 @@ READ_ONLY_TASK_DEFINITION_FIELDS = (
 )
 _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
              "image_behaviours")
-_BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason")
+_BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
                  "deployment_configuration", "load_balancer")
@@ -177,7 +179,7 @@ class SeedImageBehaviour:
 
     image: str
     behaviour: str
-    params: Mapping[str, Any] = field(default_factory=dict)  # exit_code, after, reason, command
+    params: Mapping[str, Any] = field(default_factory=dict)  # exit_code, after, reason, logs, command
 
 
 @dataclass(frozen=True)
