@@ -36,6 +36,9 @@ Schema (every key optional)::
                                                 # listen_port = 8080 (optional): the target group's local
                                                 #   endpoint listens on 127.0.0.1:8080
 
+    log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
+                                                #   options name (a task fails to start without its group)
+
     [secrets]                                   # Secrets Manager: name -> secret string
     "db/password" = "value"
 
@@ -97,7 +100,7 @@ READ_ONLY_TASK_DEFINITION_FIELDS = (
     "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
 )
 _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
-             "image_behaviours")
+             "image_behaviours", "log_groups")
 _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
@@ -112,6 +115,7 @@ _IMAGE_REF = re.compile(r"(?P<repository>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0
 _REPOSITORY_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
+_LOG_GROUP = re.compile(r"[A-Za-z0-9_./#-]{1,512}\Z")  # CloudWatch Logs CreateLogGroup's logGroupName
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,7 @@ class Seed:
     secrets: Mapping[str, str] = field(default_factory=dict)
     ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
     image_behaviours: tuple[SeedImageBehaviour, ...] = ()
+    log_groups: tuple[str, ...] = ()
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
@@ -298,7 +303,9 @@ def parse_seed(
         parameters[name] = (text, _choice(w, inner, "type", value.get("type", "String"), _PARAMETER_TYPES))
 
     behaviours = _image_behaviours(w, top, mapping.get("image_behaviours", []))
-    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours)
+    log_groups = tuple(_string_list(w, top, "log_groups", mapping.get("log_groups", []), _LOG_GROUP,
+                                    "a log group name"))
+    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups)
 
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:
