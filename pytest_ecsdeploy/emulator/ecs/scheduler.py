@@ -7,7 +7,7 @@ One pass (:meth:`Scheduler.schedule`) over a service, in this order:
 3. the PRIMARY deployment's surplus above desiredCount is stopped (pending tasks first, then the newest), and
    the older deployments' tasks are stopped, those not serving first, then the others while the tasks serving
    stay at or above minimumHealthyPercent of desiredCount (rounded up); a RUNNING task that has not yet proved
-   healthy or unhealthy is left alone until it has;
+   healthy or unhealthy is stopped only while the tasks serving are at that minimum without it;
 4. the PRIMARY deployment's missing tasks are started while the live tasks stay at or below maximumPercent
    of desiredCount (rounded down); a FAILED PRIMARY deployment starts and stops nothing;
 5. when there is work left but nothing can start or stop, the service says so once;
@@ -71,8 +71,9 @@ class Scheduler:
             rank = {d.id: i for i, d in enumerate(reversed(service.deployments))}
             for task in sorted(old, key=lambda x: (x.serving, rank.get(x.deployment_id or "", 0), x.created_at)):
                 if self._proving(state, task):
-                    continue
-                if not task.serving:
+                    if serving >= minimum:  # not counted as serving: stopping it leaves the minimum whole
+                        stopped.append(task)
+                elif not task.serving:
                     stopped.append(task)
                 elif serving - 1 >= minimum:
                     stopped.append(task)
@@ -100,8 +101,8 @@ class Scheduler:
     @staticmethod
     def _proving(state: RegionState, task: Task) -> bool:
         """A RUNNING task of a deployment that has not failed, neither healthy nor unhealthy yet: ECS counts a
-        running task as one of the service's until it fails, so a newer deployment stops it in turn (once it
-        serves and minimumHealthyPercent allows), never as if it were broken."""
+        running task as one of the service's until it fails, so a newer deployment stops it once its own tasks
+        keep minimumHealthyPercent, never as if it were broken."""
         deployment = state.deployment_of(task)
         return (task.last_status == "RUNNING" and not task.healthy and task.health_status != "UNHEALTHY"
                 and deployment is not None and deployment.rollout_state != "FAILED")
