@@ -124,6 +124,13 @@ def test_a_task_whose_log_group_is_missing_fails_to_start_and_create_group_creat
     assert [e[1] for e in env.events("/ecs/created", f"ecs/app/{created.rsplit('/', 1)[1]}")] == ["hello"]
 
 
+def test_a_log_region_that_does_not_exist_has_no_log_group(env: Env) -> None:
+    arn = env.run_task(env.taskdef(f"{ECR}/web:1", logConfiguration=awslogs(
+        region="xx-nowhere-1", **{"awslogs-create-group": "true"})))
+    env.run(3.0)
+    assert (env.describe(arn)["stopCode"], env.describe(arn)["stoppedReason"]) == ("TaskFailedToStart", MISSING_GROUP)
+
+
 def test_a_service_whose_log_group_is_missing_trips_the_circuit_breaker(env: Env) -> None:
     taskdef = env.taskdef(f"{ECR}/web:1", logConfiguration=awslogs(group="/ecs/missing"))
     env.call("CreateService", serviceName="web", taskDefinition=taskdef, desiredCount=1,
