@@ -26,7 +26,8 @@ SPEED = 2.0
 BREAKER = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 FAILING_HEALTH_CHECK = {"command": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/missing || exit 1"],
                         "interval": 5, "timeout": 2, "retries": 1}
-WAIT = {"Delay": 1, "MaxAttempts": 120}
+WAIT = {"Delay": 1, "MaxAttempts": 300}  # generous: Docker on a loaded host starts containers slowly
+PATIENCE = 300.0  # seconds wait_for allows a rollback of real containers, a guard against hanging
 
 
 def awslogs(group: str = GROUP, **more: str) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def test_a_release_that_fails_right_after_services_stable_rolls_back_with_its_lo
     local.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=broken)
     local.wait_for("the circuit breaker", lambda: any(
         d["rolloutState"] == "FAILED" for d in local.ecs.describe_services(cluster=CLUSTER, services=[name])[
-            "services"][0]["deployments"]))
+            "services"][0]["deployments"]), timeout=PATIENCE)
     local.ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[name], WaiterConfig=WAIT)
 
     service = local.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
