@@ -14,7 +14,9 @@ something breaks here and nowhere else. It holds:
 - the rollout engine's services and tasks made moto's ECS backend's (:func:`use_ecs_engine`, the adapter
   :class:`EcsEngine` the engine implements), so that every client of moto sees the engine's one state;
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
-  :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`).
+  :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`);
+- what the runners write to CloudWatch Logs for the awslogs driver (:func:`logs_open_stream`,
+  :func:`logs_put_events`).
 
 One state for ECS. The rollout engine's ``RegionState`` is the one store of ECS services and tasks; moto's ECS
 backend is made to see it (:func:`use_ecs_engine`) rather than the engine keeping its state in moto's models or
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +60,8 @@ __all__ = [
     "ecr_tags_by_digest",
     "ecs_cluster",
     "ecs_task_definition",
+    "logs_open_stream",
+    "logs_put_events",
     "registered_targets",
     "reset",
     "secret_string",
@@ -841,3 +846,51 @@ def ssm_parameter_value(account: str, region: str, name: str) -> str | None:
 
     parameter = ssm_backends[account][region].get_parameter(name)
     return None if parameter is None else str(parameter.decrypt(parameter.value))
+
+
+# -- CloudWatch Logs -------------------------------------------------------------------------------------
+
+_logs_lock = threading.Lock()  # moto's log streams append without a lock; the runners write from many threads
+
+
+def logs_open_stream(account: str, region: str, group: str, stream: str, *, create_group: bool) -> bool:
+    """Create log stream ``stream`` in log group ``group`` (the group too when ``create_group``), keeping one that
+    exists; False, creating nothing, when the group does not exist and ``create_group`` is false, or ``region``
+    is not a region of CloudWatch Logs."""
+    backend = _logs_backend(account, region)
+    if backend is None:
+        return False
+    with _logs_lock:
+        if group not in backend.groups:
+            if not create_group:
+                return False
+            backend.create_log_group(group, {})
+        if stream not in backend.groups[group].streams:
+            backend.groups[group].create_log_stream(stream)
+    return True
+
+
+def logs_put_events(account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> bool:
+    """Append ``events`` (epoch milliseconds, message) to a log stream, creating the stream again if it was
+    deleted; False, writing nothing, when the log group is gone."""
+    backend = _logs_backend(account, region)
+    if backend is None:
+        return False
+    with _logs_lock:
+        found = backend.groups.get(group)
+        if found is None:
+            return False
+        if stream not in found.streams:
+            found.create_log_stream(stream)
+        found.put_log_events(stream, [{"timestamp": ms, "message": message} for ms, message in events])
+    return True
+
+
+def _logs_backend(account: str, region: str) -> Any:
+    """moto's CloudWatch Logs backend of an account and region; None for a region moto does not know."""
+    from moto.logs.models import logs_backends
+
+    try:
+        return logs_backends[account][region]
+    except KeyError:
+        return None

@@ -36,6 +36,9 @@ Schema (every key optional)::
                                                 # listen_port = 8080 (optional): the target group's local
                                                 #   endpoint listens on 127.0.0.1:8080
 
+    log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
+                                                #   options name (a task fails to start without its group)
+
     [secrets]                                   # Secrets Manager: name -> secret string
     "db/password" = "value"
 
@@ -46,9 +49,11 @@ Schema (every key optional)::
     [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
     image = "api:1.1.0"                         #   runner, where the image's own process decides): image,
     behaviour = "exit"                          #   behaviour (healthy, crash, unhealthy, pull-error, exit) and
-    exit_code = 0                               #   its parameters (exit_code, after, reason); with command, only
-    after = 1.0                                 #   containers started with exactly that command (a migration's
-    command = ["/bin/sh", "-c", "migrate"]      #   RunTask override) behave so, the service's tasks do not
+    exit_code = 0                               #   its parameters (exit_code, after, reason, logs); with command,
+    after = 1.0                                 #   only containers started with exactly that command (a
+    command = ["/bin/sh", "-c", "migrate"]      #   migration's RunTask override) behave so, the service's tasks
+    logs = ["migrated 3 tables"]                #   do not; logs: the lines a container with an awslogs
+                                                #   logConfiguration writes to CloudWatch Logs
 
 Templates: ``${VAR}``, ``${VAR:-default}`` and ``$${`` are rendered from ``variables`` with the same helper as
 ecsdeploy.toml (``pytest_ecsdeploy.tomlfile.render_template``); the process environment is not read unless it
@@ -95,8 +100,8 @@ READ_ONLY_TASK_DEFINITION_FIELDS = (
     "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
 )
 _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
-             "image_behaviours")
-_BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason")
+             "image_behaviours", "log_groups")
+_BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
                  "deployment_configuration", "load_balancer")
@@ -110,6 +115,7 @@ _IMAGE_REF = re.compile(r"(?P<repository>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0
 _REPOSITORY_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
+_LOG_GROUP = re.compile(r"[A-Za-z0-9_./#-]{1,512}\Z")  # CloudWatch Logs CreateLogGroup's logGroupName
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ class SeedImageBehaviour:
 
     image: str
     behaviour: str
-    params: Mapping[str, Any] = field(default_factory=dict)  # exit_code, after, reason, command
+    params: Mapping[str, Any] = field(default_factory=dict)  # exit_code, after, reason, logs, command
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,7 @@ class Seed:
     secrets: Mapping[str, str] = field(default_factory=dict)
     ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
     image_behaviours: tuple[SeedImageBehaviour, ...] = ()
+    log_groups: tuple[str, ...] = ()
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
@@ -296,7 +303,9 @@ def parse_seed(
         parameters[name] = (text, _choice(w, inner, "type", value.get("type", "String"), _PARAMETER_TYPES))
 
     behaviours = _image_behaviours(w, top, mapping.get("image_behaviours", []))
-    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours)
+    log_groups = tuple(_string_list(w, top, "log_groups", mapping.get("log_groups", []), _LOG_GROUP,
+                                    "a log group name"))
+    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups)
 
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:

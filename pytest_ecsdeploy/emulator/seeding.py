@@ -1,9 +1,10 @@
 """Applying a checked seed (``seed.Seed``) to a running LocalAWS.
 
 Everything is created in the LocalAWS's account and region through the endpoint's public API (boto3): clusters,
-ECR repositories and their images (PutImage), secrets, SSM parameters, task definitions and target groups; each
-service through the rollout engine's ``seed_service``, so it starts with one COMPLETED deployment and
-``desired_count`` RUNNING tasks. Image behaviours are set before the services, whose first tasks they may concern.
+ECR repositories and their images (PutImage), CloudWatch Logs groups, secrets, SSM parameters, task definitions
+and target groups; each service through the rollout engine's ``seed_service``, so it starts with one COMPLETED
+deployment and ``desired_count`` RUNNING tasks. Image behaviours are set before the services, whose first tasks
+they may concern.
 
 Example::
 
@@ -103,6 +104,10 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
         secretsmanager = target.client("secretsmanager", region_name=region)
         for name, value in seed.secrets.items():
             secretsmanager.create_secret(Name=name, SecretString=value)
+    if seed.log_groups:
+        logs = target.client("logs", region_name=region)
+        for group in dict.fromkeys(seed.log_groups):
+            logs.create_log_group(logGroupName=group)
     if seed.ssm_parameters:
         ssm = target.client("ssm", region_name=region)
         for name, (value, kind) in seed.ssm_parameters.items():

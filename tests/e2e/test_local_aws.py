@@ -255,6 +255,7 @@ def test_seed_from_a_mapping_creates_everything_through_the_api(tmp_path: Path) 
         "task_definitions": {"worker": "worker.json"},
         "secrets": {"db/password": "s3cret"},
         "ssm_parameters": {"/web/url": "http://x", "/web/key": {"value": "k", "type": "SecureString"}},
+        "log_groups": ["/ecs/web", "/ecs/worker"],
     }
     with LocalAWS(seed, base_dir=tmp_path, variables={"IMAGE": "busybox:1"}, region="eu-west-1") as aws:
         ecr = aws.client("ecr")
@@ -278,6 +279,8 @@ def test_seed_from_a_mapping_creates_everything_through_the_api(tmp_path: Path) 
         assert secret["SecretString"] == "s3cret"
         parameter = aws.client("ssm").get_parameter(Name="/web/key", WithDecryption=True)["Parameter"]
         assert (parameter["Type"], parameter["Value"]) == ("SecureString", "k")
+        groups = aws.client("logs").describe_log_groups()["logGroups"]
+        assert [group["logGroupName"] for group in groups] == ["/ecs/web", "/ecs/worker"]
         seeded = aws.snapshot()
 
         # reset with the seed gives the same state back; the same digests too

@@ -62,6 +62,7 @@ def test_a_full_seed_parses(base: Path) -> None:
             }},
             "secrets": {"db/password": "value"},
             "ssm_parameters": {"/a": "x", "/b": {"value": "y", "type": "SecureString"}},
+            "log_groups": ["/ecs/web", "/aws/ecs/containerinsights/local#1"],
         },
         WHERE, base, {"GREETING": "hi"},
     )
@@ -84,6 +85,7 @@ def test_a_full_seed_parses(base: Path) -> None:
     assert web.load_balancer == SeedLoadBalancer("web", "app", 8080)
     assert seed.secrets == {"db/password": "value"}
     assert seed.ssm_parameters == {"/a": ("x", "String"), "/b": ("y", "SecureString")}
+    assert seed.log_groups == ("/ecs/web", "/aws/ecs/containerinsights/local#1")
 
 
 def test_defaults(base: Path) -> None:
@@ -152,7 +154,11 @@ T = "deployments/ecsdeploy.toml: "
     [
         ({"cluster": ["local"]},
          T + "[environments.local.seed]: unknown key 'cluster'; did you mean 'clusters'? (valid keys are: clusters, "
-             "image_behaviours, repositories, secrets, services, ssm_parameters, task_definitions)."),
+             "image_behaviours, log_groups, repositories, secrets, services, ssm_parameters, task_definitions)."),
+        ({"log_groups": "/ecs/api"},
+         T + "[environments.local.seed] log_groups: expected a list of strings, got '/ecs/api' (a string)."),
+        ({"log_groups": ["/ecs/api", "bad group"]},
+         T + "[environments.local.seed] log_groups: 'bad group' is not a log group name."),
         ({"clusters": "local"},
          T + "[environments.local.seed] clusters: expected a list of strings, got 'local' (a string)."),
         ({"clusters": ["lo cal"]}, T + "[environments.local.seed] clusters: 'lo cal' is not a cluster name."),

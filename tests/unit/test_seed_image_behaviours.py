@@ -46,12 +46,17 @@ def test_entries_parse_with_their_parameters_and_command() -> None:
         ([{"image": "api:1.1.0"}], "[environments.local.seed.image_behaviours] entry 1: missing the key 'behaviour'."),
         ([{"image": "api:1.1.0", "behaviour": "exit", "code": 3}],
          "[environments.local.seed.image_behaviours] entry 1: unknown key 'code'; did you mean 'exit_code'? (valid "
-         "keys are: after, behaviour, command, exit_code, image, reason)."),
+         "keys are: after, behaviour, command, exit_code, image, logs, reason)."),
         ([{"image": "api:1.1.0", "behaviour": "exit", "exit_code": "3"}],
          "[environments.local.seed.image_behaviours] entry 1: exit_code must be an integer, got '3'."),
         ([{"image": "api:1.1.0", "behaviour": "healthy", "after": 2}],
          "[environments.local.seed.image_behaviours] entry 1: unknown parameter(s) after for image behaviour "
-         "'healthy'; valid: none."),
+         "'healthy'; valid: logs."),
+        ([{"image": "api:1.1.0", "behaviour": "crash", "logs": "boom"}],
+         "[environments.local.seed.image_behaviours] entry 1: logs must be a list of strings, got 'boom'."),
+        ([{"image": "api:1.1.0", "behaviour": "pull-error", "logs": ["never printed"]}],
+         "[environments.local.seed.image_behaviours] entry 1: unknown parameter(s) logs for image behaviour "
+         "'pull-error'; valid: reason."),
         ([{"image": "api:1.1.0", "behaviour": "exit", "command": "migrate"}],
          "[environments.local.seed.image_behaviours] entry 1 command: expected a list of strings, got 'migrate' "
          "(a string)."),
@@ -61,6 +66,7 @@ def test_entries_parse_with_their_parameters_and_command() -> None:
          "[environments.local.seed.image_behaviours] entry 1 image: expected a non-empty string, got '' (a string)."),
     ],
     ids=["not-a-list", "unknown-behaviour", "no-behaviour", "unknown-key", "exit-code-type", "parameter-of-another",
+         "logs-string", "logs-of-pull-error",
          "command-string", "command-empty", "image-empty"],
 )
 def test_each_mistake_is_one_sentence_naming_the_entry(behaviours: Any, message: str) -> None:

@@ -65,8 +65,10 @@ def test_the_most_specific_match_wins_and_aliases_count() -> None:
     ("behaviour", "params", "message"),
     [
         ("explode", {}, "unknown image behaviour 'explode'; choose one of: healthy, crash, unhealthy, pull-error, exit"),
-        ("crash", {"code": 3}, "unknown parameter(s) code for image behaviour 'crash'; valid: exit_code, after"),
-        ("healthy", {"after": 1}, "unknown parameter(s) after for image behaviour 'healthy'; valid: none"),
+        ("crash", {"code": 3}, "unknown parameter(s) code for image behaviour 'crash'; valid: exit_code, after, logs"),
+        ("healthy", {"after": 1}, "unknown parameter(s) after for image behaviour 'healthy'; valid: logs"),
+        ("exit", {"logs": [1]}, "logs must be a list of strings, got [1]"),
+        ("crash", {"logs": "panic"}, "logs must be a list of strings, got 'panic'"),
         ("crash", {"exit_code": "1"}, "exit_code must be an integer, got '1'"),
         ("exit", {"after": -1}, "after must be a non-negative number of seconds, got -1"),
     ],

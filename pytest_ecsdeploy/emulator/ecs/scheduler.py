@@ -6,12 +6,14 @@ One pass (:meth:`Scheduler.schedule`) over a service, in this order:
 2. the deployments that have drained (no task left) are dropped;
 3. the PRIMARY deployment's surplus above desiredCount is stopped (pending tasks first, then the newest), and
    the older deployments' tasks are stopped, those not serving first, then the others while the tasks serving
-   stay at or above minimumHealthyPercent of desiredCount (rounded up);
+   stay at or above minimumHealthyPercent of desiredCount (rounded up); a RUNNING task that has not yet proved
+   healthy or unhealthy is stopped only while the tasks serving are at that minimum without it;
 4. the PRIMARY deployment's missing tasks are started while the live tasks stay at or below maximumPercent
    of desiredCount (rounded down); a FAILED PRIMARY deployment starts and stops nothing;
 5. when there is work left but nothing can start or stop, the service says so once;
 6. the PRIMARY deployment COMPLETES when it alone runs desiredCount tasks, all serving, and the service then
-   reports a steady state (again every ``steady_event_interval``).
+   reports a steady state (again every ``steady_event_interval``); a deployment replaced while IN_PROGRESS
+   COMPLETES when its desiredCount tasks all serve (the circuit breaker rolls back to the last one COMPLETED).
 
 A task serves when it is RUNNING, desired RUNNING and healthy (:attr:`Task.serving`).
 """
@@ -68,7 +70,10 @@ class Scheduler:
             serving = sum(1 for task in tasks if task.serving and task not in stopped)
             rank = {d.id: i for i, d in enumerate(reversed(service.deployments))}
             for task in sorted(old, key=lambda x: (x.serving, rank.get(x.deployment_id or "", 0), x.created_at)):
-                if not task.serving:
+                if self._proving(state, task):
+                    if serving >= minimum:  # not counted as serving: stopping it leaves the minimum whole
+                        stopped.append(task)
+                elif not task.serving:
                     stopped.append(task)
                 elif serving - 1 >= minimum:
                     stopped.append(task)
@@ -89,7 +94,35 @@ class Scheduler:
                 service.add_event(t, events.CANNOT_START_OR_STOP)
                 changed = True
         changed |= bool(started or stopped)
+        changed |= self._complete_replaced(service, tasks, t)
         changed |= self._settle(state, service, t)
+        return changed
+
+    @staticmethod
+    def _proving(state: RegionState, task: Task) -> bool:
+        """A RUNNING task of a deployment that has not failed, neither healthy nor unhealthy yet: ECS counts a
+        running task as one of the service's until it fails, so a newer deployment stops it once its own tasks
+        keep minimumHealthyPercent, never as if it were broken."""
+        deployment = state.deployment_of(task)
+        return (task.last_status == "RUNNING" and not task.healthy and task.health_status != "UNHEALTHY"
+                and deployment is not None and deployment.rollout_state != "FAILED")
+
+    @staticmethod
+    def _complete_replaced(service: Service, tasks: list[Task], t: float) -> bool:
+        """A deployment replaced while IN_PROGRESS COMPLETES once its desiredCount tasks all serve, as it would
+        have had the update come later, so the circuit breaker of the newer one rolls back to it."""
+        changed = False
+        for deployment in service.deployments[1:]:
+            if deployment.rollout_state != "IN_PROGRESS" or service.desired_count == 0:
+                continue
+            its = [task for task in tasks if task.deployment_id == deployment.id and task.wanted]
+            if len(its) == service.desired_count and all(task.serving for task in its):
+                deployment.rollout_state = "COMPLETED"
+                deployment.rollout_state_reason = events.COMPLETED_REASON.format(deployment=deployment.id)
+                deployment.updated_at = t
+                if service.last_completed is None or service.last_completed.created_at <= deployment.created_at:
+                    service.last_completed = deployment
+                changed = True
         return changed
 
     def launch(self, state: RegionState, service: Service, deployment: Deployment, t: float) -> Task:

@@ -11,8 +11,12 @@ check reaches a real process and a crashing image fails the way it fails on ECS:
   and SSM), portMappings (published on 127.0.0.1; a random host port where hostPort is 0 or absent),
   essential, dependsOn (START, COMPLETE, SUCCESS, HEALTHY), healthCheck (Docker's own health check, times
   divided by ``speed``), workingDirectory, user, dockerLabels, memory / memoryReservation,
-  readonlyRootFilesystem and linuxParameters.initProcessEnabled are honoured; logConfiguration is not (Docker's
-  default log driver), and containers do not share a network namespace (each is on Docker's default bridge);
+  readonlyRootFilesystem and linuxParameters.initProcessEnabled are honoured, and containers do not share a
+  network namespace (each is on Docker's default bridge);
+- a container whose logConfiguration is awslogs has its stdout and stderr lines, with Docker's timestamps, copied
+  to the local CloudWatch Logs as they come (``runners.awslogs``: group, region, stream
+  ``prefix/container/task-id``), all of them before the container is reported STOPPED; when its group does not
+  exist (and awslogs-create-group is not true) the task fails to start, as on Fargate;
 - an image written as ECR spells it, ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>...``, whose
   repository the local ECR has, is pulled from the local registry (``ecr_registry``), where that repository's
   images are: a task definition written for ECR runs unchanged (LocalStack resolves its ECR host the same way);
@@ -35,6 +39,7 @@ never waits for Docker under its lock. Example::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import http.client
 import logging
 import os
@@ -49,6 +54,7 @@ from typing import Any, Literal
 
 from .. import moto_state
 from ..clock import Timings
+from . import awslogs
 from .base import (
     ContainerPhase,
     ContainerSpec,
@@ -78,7 +84,7 @@ _CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
 _HEALTH: dict[str, HealthStatus] = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}
 
 
-def docker_client(timeout: float = 60) -> Any:
+def docker_client(timeout: float | None = 60) -> Any:
     """A Docker SDK client from the environment (DOCKER_HOST...), or None when the SDK is missing."""
     try:
         with warnings.catch_warnings():
@@ -207,6 +213,7 @@ class _Container:
     docker_id: str | None = None
     ports: dict[int, int] = field(default_factory=dict)  # containerPort -> host port on 127.0.0.1
     started: bool = False
+    forwarder: threading.Thread | None = None  # copies the container's output to CloudWatch Logs (awslogs)
 
     def state(self) -> ContainerState:
         return ContainerState(self.phase, self.exit_code, self.reason, self.health, self.image_digest, self.docker_id)
@@ -255,6 +262,7 @@ class DockerRunner:
         self.client = client if client is not None else docker_client()
         if self.client is None:  # pragma: no cover - docker is a dependency
             raise RuntimeError("the Docker runner needs the docker Python package.")
+        self._log_client: Any = None  # without a read timeout: a container may print nothing for minutes
         self.owner = _owner()
         self.id = uuid.uuid4().hex
         self._tasks: dict[str, _Task] = {}
@@ -354,6 +362,8 @@ class DockerRunner:
         for container in self.containers():
             self._remove(container.id)
         self.client.close()
+        if self._log_client is not None:
+            self._log_client.close()
 
     # -- what the load balancer asks ------------------------------------------------------------------------
 
@@ -456,6 +466,8 @@ class DockerRunner:
             state = info.get("State") or {}
             changes: dict[str, Any] = {}
             if state.get("Status") in ("exited", "dead"):
+                if container.forwarder is not None:  # every line is in CloudWatch Logs before ECS says STOPPED
+                    container.forwarder.join(timeout=5)
                 changes.update(phase="STOPPED", exit_code=int(state.get("ExitCode", 0)))
                 if state.get("OOMKilled"):
                     changes["reason"] = "OutOfMemoryError: Container killed due to memory usage"
@@ -619,13 +631,47 @@ class DockerRunner:
         self._set(container, docker_id=created.id)
         if task.stop.is_set():
             return None
+        where = awslogs.destination(task.spec.task_arn, task.spec.task_id, spec, created.id)
+        if where is not None:
+            refused = awslogs.open_stream(where)
+            if refused is not None:
+                return refused
         try:
             created.start()
         except Exception as exc:
             return f"CannotStartContainerError: {getattr(exc, 'explanation', None) or exc}"
         self._set(container, started=True, phase="RUNNING")
+        if where is not None:
+            self._forward_logs(container, where)
         self._refresh(task)
         return None
+
+    def _forward_logs(self, container: _Container, where: awslogs.Destination) -> None:
+        """Copy the container's stdout and stderr lines to CloudWatch Logs, in a thread that ends with the
+        container (Docker closes a followed log stream when the container stops)."""
+        with self._lock:
+            if self._log_client is None:
+                self._log_client = docker_client(timeout=None)
+            client = self._log_client
+        docker_id = container.docker_id
+
+        def forward() -> None:
+            pending = b""
+            try:
+                for chunk in client.api.logs(docker_id, stdout=True, stderr=True, stream=True, follow=True,
+                                             timestamps=True):
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    awslogs.write(where, [docker_log_event(line) for line in lines if line])
+                if pending:
+                    awslogs.write(where, [docker_log_event(pending)])
+            except Exception:  # the container was removed under the stream, or the engine went away
+                log.debug("could not copy the logs of %s", docker_id, exc_info=True)
+
+        thread = threading.Thread(target=forward, name=f"ecsdeploy-logs-{str(docker_id)[:8]}", daemon=True)
+        container.forwarder = thread
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
 
 
 class _SecretError(Exception):
@@ -652,6 +698,19 @@ def _health_check(check: dict[str, Any], speed: float) -> dict[str, Any]:
     if check.get("startPeriod"):
         result["start_period"] = ns(float(check["startPeriod"]))
     return result
+
+
+def docker_log_event(line: bytes) -> tuple[int, str]:
+    """A line of ``docker logs --timestamps`` (``2026-01-31T12:00:00.123456789Z text``) as a CloudWatch Logs
+    event: (epoch milliseconds, text); a line without a timestamp is stamped now."""
+    text = line.decode("utf-8", errors="replace").rstrip("\r")
+    stamp, _, message = text.partition(" ")
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    try:
+        moment = datetime.datetime.fromisoformat(head).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return int(time.time() * 1000), text
+    return int(moment.timestamp()) * 1000 + int((fraction + "000")[:3]), message
 
 
 def _published(info: dict[str, Any]) -> dict[int, int]:

@@ -6,25 +6,30 @@ clock. Outcomes are set per image::
     runner.set_image_behaviour("web:v2", "crash", exit_code=3, after=0.5)
     runner.set_image_behaviour("sha256:4f1c...", "pull-error")
     runner.set_image_behaviour("api:1.1", "exit", command=["migrate"])   # only containers run with that command
+    runner.set_image_behaviour("web:v3", "crash", logs=["panic: no DATABASE_URL"])  # lines for CloudWatch Logs
+
+A container whose logConfiguration is awslogs gets its log stream when its task starts, and a task whose log
+group does not exist fails to start as on Fargate (``runners.awslogs``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Timings
+from . import awslogs
 from .base import ContainerSpec, ContainerState, HealthStatus, TaskSpec, split_reference
 
 # Behaviours of the simulated runner: name -> {param: default}.
 BEHAVIOURS: dict[str, dict[str, Any]] = {
-    "healthy": {},
-    "crash": {"exit_code": 1, "after": 0.2},
-    "unhealthy": {"after": 0.2},
+    "healthy": {"logs": ()},
+    "crash": {"exit_code": 1, "after": 0.2, "logs": ()},
+    "unhealthy": {"after": 0.2, "logs": ()},
     "pull-error": {"reason": None},
-    "exit": {"exit_code": 0, "after": 0.5},
+    "exit": {"exit_code": 0, "after": 0.5, "logs": ()},
 }
 
 
@@ -36,6 +41,7 @@ class ImageBehaviour:
     exit_code: int = 0
     after: float = 0.0
     reason: str | None = None
+    logs: tuple[str, ...] = ()
 
     @classmethod
     def build(cls, behaviour: str, **params: Any) -> ImageBehaviour:
@@ -60,6 +66,12 @@ class ImageBehaviour:
                 raise ValueError(f"after must be a non-negative number of seconds, got {after!r}")
         if values.get("reason") is not None and not isinstance(values["reason"], str):
             raise ValueError(f"reason must be a string, got {values['reason']!r}")
+        if "logs" in values:
+            lines = values["logs"]
+            if isinstance(lines, str) or not isinstance(lines, (list, tuple)) or not all(
+                    isinstance(line, str) for line in lines):
+                raise ValueError(f"logs must be a list of strings, got {lines!r}")
+            values["logs"] = tuple(lines)
         return cls(behaviour=behaviour, **values)
 
 
@@ -99,6 +111,9 @@ class _SimTask:
     started: float
     behaviours: dict[str, ImageBehaviour]
     stop_requested: float | None = None
+    logs: dict[str, awslogs.Destination] = field(default_factory=dict)  # by container: where its lines go
+    refused: dict[str, str] = field(default_factory=dict)  # by container: why its log stream could not open
+    written: set[str] = field(default_factory=set)  # containers whose lines are in CloudWatch Logs
 
 
 class SimulatedRunner:
@@ -111,6 +126,11 @@ class SimulatedRunner:
     - ``unhealthy`` (``after`` 0.2 s): runs, then reports UNHEALTHY (fails its container health checks);
     - ``pull-error`` (``reason``): the pull fails with CannotPullContainerError, the task never runs;
     - ``exit`` (``exit_code`` 0, ``after`` 0.5 s): runs to completion, for one-off tasks such as migrations.
+
+    Every behaviour but ``pull-error`` takes ``logs``, the lines the container prints (a list of strings): a
+    container whose logConfiguration is awslogs writes them to CloudWatch Logs at the simulated time it starts
+    running (``healthy``, ``unhealthy``) or exits on its own (``crash``, ``exit``: a process's last words), none
+    when it is stopped before then.
 
     A behaviour set with a ``command`` applies only to containers started with exactly that command (a RunTask
     override, or the container definition's own), and wins over the image's behaviour without one: a one-off
@@ -163,14 +183,25 @@ class SimulatedRunner:
 
     def start(self, spec: TaskSpec, now: float) -> None:
         behaviours = {c.name: self.behaviour_for(c) for c in spec.containers}
+        task = _SimTask(spec=spec, started=now, behaviours=behaviours)
+        for container in spec.containers:
+            where = awslogs.destination(spec.task_arn, spec.task_id, container, _runtime_id(spec, container))
+            if where is None or behaviours[container.name].behaviour == "pull-error":
+                continue  # a container that is never created opens no log stream
+            refused = awslogs.open_stream(where)
+            if refused is None:
+                task.logs[container.name] = where
+            else:
+                task.refused[container.name] = refused
         with self._lock:
-            self._tasks[spec.task_id] = _SimTask(spec=spec, started=now, behaviours=behaviours)
+            self._tasks[spec.task_id] = task
 
     def poll(self, task_id: str, now: float) -> dict[str, ContainerState]:
         with self._lock:
             task = self._tasks.get(task_id)
         if task is None:
             return {}
+        self._write_logs(task, now)
         return {c.name: self._container_state(task, c, now) for c in task.spec.containers}
 
     def next_change(self, task_id: str, now: float) -> float | None:
@@ -200,6 +231,31 @@ class SimulatedRunner:
     def _running_at(self, task: _SimTask) -> float:
         return task.started + self.timings.pull + self.timings.container_start
 
+    def _logs_at(self, task: _SimTask, container: ContainerSpec) -> float | None:
+        """When the container writes its behaviour's ``logs``: as it starts running, or as it exits on its own;
+        None when it writes none (no lines, no awslogs stream, or stopped before then)."""
+        behaviour = task.behaviours[container.name]
+        if not behaviour.logs or container.name not in task.logs or task.refused:
+            return None
+        running = self._running_at(task)
+        at = running + behaviour.after if behaviour.behaviour in ("crash", "exit") else running
+        stop = task.stop_requested
+        if stop is not None and (stop < running or stop + min(self.timings.stopping, container.stop_timeout) < at):
+            return None
+        return at
+
+    def _write_logs(self, task: _SimTask, now: float) -> None:
+        for container in task.spec.containers:
+            at = self._logs_at(task, container)
+            if at is None or now < at:
+                continue
+            with self._lock:
+                if container.name in task.written:
+                    continue
+                task.written.add(container.name)
+            millis = int(at * 1000)
+            awslogs.write(task.logs[container.name], [(millis, line) for line in task.behaviours[container.name].logs])
+
     def _timeline(self, task: _SimTask, container: ContainerSpec) -> list[float]:
         """Every simulated time at which this container's reported state changes."""
         t = self.timings
@@ -223,8 +279,14 @@ class SimulatedRunner:
         digest = next((a for a in (container.image, *container.aliases) if a.startswith("sha256:")), None)
         if digest is None and "@sha256:" in container.image:
             digest = container.image.split("@", 1)[1]
-        runtime_id = f"{task.spec.task_id}-{container.name}"
+        runtime_id = _runtime_id(task.spec, container)
         stop = task.stop_requested
+        if task.refused:  # a log stream that could not open: the task fails to start once its images are pulled
+            if stop is not None and stop < pulled and now >= stop:
+                return ContainerState("STOPPED")
+            if now < pulled:
+                return ContainerState("PULLING")
+            return ContainerState("STOPPED", reason=task.refused.get(container.name), image_digest=digest)
         if behaviour.behaviour == "pull-error":
             if stop is not None and stop < pulled and now >= stop:
                 return ContainerState("STOPPED")
@@ -260,3 +322,8 @@ class SimulatedRunner:
         elif container.health_check is not None and now >= running + t.health_check:
             health = "HEALTHY"
         return ContainerState("RUNNING", health=health, image_digest=digest, runtime_id=runtime_id)
+
+
+def _runtime_id(spec: TaskSpec, container: ContainerSpec) -> str:
+    """The simulated container's runtime id (Docker's container id on ECS)."""
+    return f"{spec.task_id}-{container.name}"
