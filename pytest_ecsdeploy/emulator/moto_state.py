@@ -26,6 +26,7 @@ them, so a LocalAWS that never sees an ECS request never imports moto's ECS and 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -336,8 +337,8 @@ class TaskInterface:
 
 def ec2_create_task_interface(account: str, region: str, subnet_id: str, security_groups: list[str],
                               description: str) -> TaskInterface | None:
-    """A new network interface in ``subnet_id`` (its address taken from the subnet's CIDR), ECS-managed
-    (``requesterManaged``, ``interfaceType`` interface); None when EC2 has no such subnet."""
+    """A new network interface in ``subnet_id`` (on the subnet's first free address), ECS-managed
+    (``requesterManaged``); None when EC2 has no such subnet or the subnet has no free address."""
     from moto.ec2.exceptions import InvalidSubnetIdError
     from moto.ec2.models import ec2_backends
 
@@ -347,7 +348,10 @@ def ec2_create_task_interface(account: str, region: str, subnet_id: str, securit
     except InvalidSubnetIdError:
         return None
     groups = [g for g in security_groups if backend.get_security_group_from_id(g) is not None]
-    eni = backend.create_network_interface(subnet, [], group_ids=groups or None, description=description)
+    address = _free_address(backend, subnet)
+    if address is None:
+        return None
+    eni = backend.create_network_interface(subnet, address, group_ids=groups or None, description=description)
     eni.requester_managed = True
     ip = str(eni.private_ip_address)
     # EC2 names the address whether or not the VPC has DNS hostnames on; ECS shows that name
@@ -355,6 +359,20 @@ def ec2_create_task_interface(account: str, region: str, subnet_id: str, securit
         f"ip-{ip.replace('.', '-')}.ec2.internal" if region == "us-east-1"
         else f"ip-{ip.replace('.', '-')}.{region}.compute.internal")
     return TaskInterface(str(eni.id), str(subnet.id), str(eni.mac_address), ip, str(dns))
+
+
+def _free_address(backend: Any, subnet: Any) -> str | None:
+    """The first address of the subnet no interface or instance has, past the 4 that AWS reserves; None when the
+    subnet is full (moto would draw one at random, and two tasks could share it)."""
+    used = {str(eni.private_ip_address) for eni in list(backend.enis.values())}
+    used |= {str(instance.private_ip) for reservation in list(backend.reservations.values())
+             for instance in reservation.instances if getattr(instance, "private_ip", None)}
+    network = ipaddress.ip_network(str(subnet.cidr_block), strict=False)
+    for offset in range(4, network.num_addresses - 1):
+        candidate = str(network.network_address + offset)
+        if candidate not in used:
+            return candidate
+    return None
 
 
 def ec2_set_interface_status(account: str, region: str, interface_id: str, status: str) -> None:

@@ -156,8 +156,14 @@ def test_update_service_refuses_a_provider_the_cluster_does_not_have(env: Env) -
     error = env.refused("UpdateService", cluster="local", service="web",
                         capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT"}])
     assert (error.code, error.message) == ("InvalidParameterException", capacity.NOT_ASSOCIATED)
+    before = env.service()["deployments"][0]["id"]
+    env.call("UpdateService", cluster="local", service="web", capacityProviderStrategy=[{"capacityProvider": "FARGATE"}])
+    assert env.service()["deployments"][0]["id"] == before  # the same strategy: no new deployment
     env.call("UpdateService", cluster="local", service="web", capacityProviderStrategy=[{"capacityProvider": "FARGATE",
                                                                                           "weight": 2}])
+    primary = env.service()["deployments"][0]
+    assert primary["id"] != before
+    assert primary["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 2, "base": 0}]
 
 
 def test_without_launch_type_or_strategy_the_clusters_default_strategy_runs_the_tasks(env: Env) -> None:
@@ -368,6 +374,18 @@ def test_an_awsvpc_task_has_its_own_network_interface_while_it_runs(env: Env) ->
     with pytest.raises(ClientError) as error:
         env.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])
     assert error.value.response["Error"]["Code"] == "InvalidNetworkInterfaceID.NotFound"
+
+
+def test_no_two_live_tasks_share_an_address(env: Env) -> None:
+    vpc = env.ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = env.ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/28")["Subnet"]["SubnetId"]  # 11 addresses free
+    arn = env.taskdef("web", mode="awsvpc", fargate=True)
+    network = {"awsvpcConfiguration": {"subnets": [subnet]}}
+    tasks = [t for _ in range(2) for t in env.call("RunTask", cluster="local", taskDefinition=arn, count=5,
+                                                      networkConfiguration=network)["tasks"]]
+    addresses = [t["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] for t in tasks]
+    assert len(set(addresses)) == 10
+    assert all(ipaddress.ip_address(a) in list(ipaddress.ip_network("10.7.1.0/28").hosts())[3:] for a in addresses)
 
 
 def test_a_services_tasks_get_interfaces_spread_over_its_subnets_and_lose_them_when_replaced(env: Env) -> None:

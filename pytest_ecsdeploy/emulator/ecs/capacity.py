@@ -69,7 +69,13 @@ def strategy_for(account: str, region: str, cluster: str, params: Mapping[str, A
     given = params.get("capacityProviderStrategy")
     if not given and (params.get("launchType") or capacity is None or not capacity.default_strategy):
         return None
-    items = given or (list(capacity.default_strategy) if capacity is not None else [])
+    return checked(account, region, cluster, given or (list(capacity.default_strategy) if capacity else []))
+
+
+def checked(account: str, region: str, cluster: str, items: Any) -> Strategy:
+    """A ``capacityProviderStrategy`` parameter parsed (:func:`parse`), each of its providers associated with
+    ``cluster`` (a name); else InvalidParameterException."""
+    capacity = moto_state.ecs_cluster_capacity(account, region, cluster)
     strategy = parse(items)
     associated = capacity.providers if capacity is not None else ()
     if any(item.provider not in associated for item in strategy.items):

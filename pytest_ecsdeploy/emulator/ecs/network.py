@@ -2,11 +2,11 @@
 
 ECS gives each awsvpc task (every Fargate task) its own network interface in one of the subnets of its
 ``awsvpcConfiguration``, with its security groups: created when the task is (PROVISIONING), ``in-use`` while the
-task runs, deleted once it has stopped. The task's address is the interface's, taken from the subnet's CIDR,
-and DescribeTasks shows the interface as an ``attachments[]`` item of type ElasticNetworkInterface (status
-PRECREATED, ATTACHED, then DELETED) with the details ``subnetId``, ``networkInterfaceId``, ``macAddress``,
-``privateDnsName`` and ``privateIPv4Address`` (API Reference "Attachment"; Developer Guide "Amazon ECS task
-networking options for Fargate").
+task runs, deleted once it has stopped. The task's address is the interface's, a free one of the subnet's
+CIDR (no two live tasks share one), and DescribeTasks shows the interface as an ``attachments[]`` item of type
+ElasticNetworkInterface (status PRECREATED, ATTACHED, then DELETED) with the details ``subnetId``,
+``networkInterfaceId``, ``macAddress``, ``privateDnsName`` and ``privateIPv4Address`` (API Reference
+"Attachment"; Developer Guide "Amazon ECS task networking options for Fargate").
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .models import Task
 def attach(task: Task, network_configuration: Any, rng: random.Random) -> None:
     """Make the network interface of ``task`` in a subnet of ``network_configuration`` (one picked at random, as
     ECS spreads tasks over the subnets given) and give the task its address; nothing without an
-    ``awsvpcConfiguration``, for a task definition not in awsvpc mode, or when EC2 no longer has the subnet (the
-    task keeps its engine-made address)."""
+    ``awsvpcConfiguration``, for a task definition not in awsvpc mode, or when EC2 no longer has the subnet or it
+    is full (the task keeps its engine-made address)."""
     if task.task_definition.network_mode != "awsvpc":
         return
     awsvpc = network_configuration.get("awsvpcConfiguration") if isinstance(network_configuration, dict) else None

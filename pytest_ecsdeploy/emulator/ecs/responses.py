@@ -385,8 +385,6 @@ class RolloutEngine:
             require_network_configuration(taskdef.network_mode,
                                           params.get("networkConfiguration") or service.network_configuration)
         check_network(state.account, state.region, params.get("networkConfiguration"))
-        if params.get("capacityProviderStrategy"):
-            capacity.strategy_for(state.account, state.region, service.cluster_name, params)
         desired = _int(params, "desiredCount")
         config = deployment_configuration(params, service.config)
         shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
@@ -394,9 +392,16 @@ class RolloutEngine:
                  if key in params}
         if params.get("platformVersion"):
             shape["platform_version"] = params["platformVersion"]
+        echoed = {k: params[k] for k in _ECHOED if k in params}
+        force = bool(params.get("forceNewDeployment"))
+        if params.get("capacityProviderStrategy"):  # a new strategy is a new deployment, as on ECS
+            strategy = capacity.checked(state.account, state.region, service.cluster_name,
+                                        params["capacityProviderStrategy"])
+            echoed["capacityProviderStrategy"] = strategy.as_json()
+            shape["launch_type"] = "FARGATE" if strategy.fargate else "EC2"
+            force = force or strategy.as_json() != service.extra.get("capacityProviderStrategy")
         self._sim.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape,
-                                 echoed={k: params[k] for k in _ECHOED if k in params},
-                                 force=bool(params.get("forceNewDeployment")))
+                                 echoed=echoed, force=force)
         return {"service": self._service_json(state, service)}
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
