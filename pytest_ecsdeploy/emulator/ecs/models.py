@@ -10,8 +10,10 @@ deployment, then rolls back, at :func:`breaker_threshold` failures.
 
 Elsewhere in ``ecs/``: ``tasks.py`` moves tasks through their lifecycle, ``scheduler.py`` starts and stops a
 service's tasks within its deployment configuration, ``events.py`` words the events, ``simulation.py`` advances
-it all in simulated time. Times are epoch seconds of simulated time; every mutation happens under the engine's
-lock, at one simulated instant.
+it all in simulated time; ``capacity.py``, ``placement.py`` and ``network.py`` say where a task runs (capacity
+provider, container instance, network interface), ``throttle.py`` when a failing service may launch again.
+Times are epoch seconds of simulated time; every mutation happens under the engine's lock, at one simulated
+instant.
 """
 
 from __future__ import annotations

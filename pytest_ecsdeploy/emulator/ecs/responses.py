@@ -13,7 +13,8 @@ task definitions, image digests and target groups::
 
 This module parses and checks requests and shapes responses; ``simulation.py`` makes the changes and moves
 time, ``models.py`` holds the state and the rules (what CreateService, UpdateService or a failed task does to
-it), ``exceptions.py`` the errors.
+it), ``exceptions.py`` the errors; ``launching.py`` puts RunTask's and StartTask's tasks on their capacity
+providers, container instances and network interfaces.
 """
 
 from __future__ import annotations

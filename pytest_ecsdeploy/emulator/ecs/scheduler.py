@@ -8,7 +8,9 @@ One pass (:meth:`Scheduler.schedule`) over a service, in this order:
    the older deployments' tasks are stopped, those not serving first, then the others while the tasks serving
    stay at or above minimumHealthyPercent of desiredCount (rounded up);
 4. the PRIMARY deployment's missing tasks are started while the live tasks stay at or below maximumPercent
-   of desiredCount (rounded down); a FAILED PRIMARY deployment starts and stops nothing;
+   of desiredCount (rounded down), each on the capacity provider its strategy gives next (``capacity.py``) and
+   on a container instance with room when it runs on them (``placement.py``); none while the service's launches
+   are held back after failed starts (``throttle.py``); a FAILED PRIMARY deployment starts and stops nothing;
 5. when there is work left but nothing can start or stop, the service says so once;
 6. the PRIMARY deployment COMPLETES when it alone runs desiredCount tasks, all serving, and the service then
    reports a steady state (again every ``steady_event_interval``).
@@ -124,7 +126,7 @@ class Scheduler:
         tags = service.extra.get("tags") if service.extra.get("propagateTags") == "SERVICE" else None
         task = self.lifecycle.new_task(state, service.cluster_name, service.cluster_arn, deployment.task_definition,
                                        t, group=f"service:{service.name}", started_by=deployment.id,
-                                       launch_type=service.launch_type, tags=tags)
+                                       launch_type=deployment.launch_type, tags=tags)
         task.service_key = service.key
         task.deployment_id = deployment.id
         task.capacity_provider = provider
