@@ -320,9 +320,11 @@ def test_start_task_starts_one_task_on_each_instance_named(env: Env) -> None:
     assert sorted(listed) == sorted(t["taskArn"] for t in answer["tasks"])
     again = env.call("StartTask", cluster="local", taskDefinition=arn, containerInstances=[first])
     assert again["tasks"] == [] and again["failures"][0]["reason"] == "RESOURCE:PORTS"
-    for bad in ([], [first] * 11, "nope"):
+    for bad in ([first] * 11, "nope"):
         assert env.refused("StartTask", cluster="local", taskDefinition=arn, containerInstances=bad).code == \
             "InvalidParameterException"
+    error = env.refused("StartTask", cluster="local", taskDefinition=arn, containerInstances=[])
+    assert (error.code, error.message) == ("ClientException", "Container Instances cannot be empty.")
 
 
 def test_start_task_honours_the_network_configuration_of_awsvpc(env: Env) -> None:
@@ -446,8 +448,9 @@ def test_tasks_that_keep_failing_to_start_are_relaunched_less_and_less_often(env
     assert env.messages().count(unable) == 2  # a new run of failures throttles, and says so, again
 
 
-def test_tasks_that_stop_after_running_are_not_throttled(env: Env) -> None:
-    env.engine.set_image_behaviour("web:1", "exit", exit_code=1, after=1.5)
+@pytest.mark.parametrize("after", [0.0, 1.5])  # on ECS a command that exits at once has run: its task was RUNNING
+def test_containers_that_exit_are_not_throttled(env: Env, after: float) -> None:
+    env.engine.set_image_behaviour("web:1", "crash", exit_code=1, after=after)
     arn = env.taskdef("web", mode="awsvpc", fargate=True)
     env.call("CreateService", cluster="local", serviceName="web", taskDefinition=arn, desiredCount=1,
              networkConfiguration=default_network(A, R))

@@ -15,7 +15,7 @@ from typing import Any
 from .. import moto_state
 from . import capacity, network, placement
 from .capacity import Strategy
-from .exceptions import InvalidParameterException
+from .exceptions import ClientException, InvalidParameterException
 from .models import RegionState, Task, TaskDefinitionInfo
 from .simulation import Simulation
 
@@ -46,9 +46,11 @@ def run_tasks(sim: Simulation, state: RegionState, cluster: moto_state.EcsCluste
 def start_tasks(sim: Simulation, state: RegionState, cluster: moto_state.EcsCluster, taskdef: TaskDefinitionInfo,
                 params: Params, *, group: str, started_by: str | None) -> tuple[list[Task], list[Params]]:
     """StartTask: a task of ``taskdef`` on each of ``params["containerInstances"]`` (1 to 10 IDs or ARNs), and the
-    failures. Raises InvalidParameterException for a list that is not 1 to 10 references."""
+    failures. Raises ClientException for no container instance, InvalidParameterException for more than 10."""
     references = params.get("containerInstances")
-    if not isinstance(references, list) or not 1 <= len(references) <= 10:
+    if not references:
+        raise ClientException("Container Instances cannot be empty.")
+    if not isinstance(references, list) or len(references) > 10:
         raise InvalidParameterException("containerInstances must list between 1 and 10 container instance IDs or ARNs.")
     known = {i.id: i for i in moto_state.ecs_container_instances(state.account, state.region, cluster.name)}
     needs = placement.needs_of(taskdef)

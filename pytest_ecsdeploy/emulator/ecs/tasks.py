@@ -210,7 +210,8 @@ class TaskLifecycle:
 
     def _fail(self, state: RegionState, task: Task, t: float, stop_code: str, reason: str) -> None:
         if task.wanted:
-            throttle.record_start_failure(state, task, t, self.timings)
+            if stop_code == "TaskFailedToStart":  # a container that ran and exited never throttles (throttle.py)
+                throttle.record_start_failure(state, task, t, self.timings)
             record_failure(state, task, t, self.rng)
             self.request_stop(state, task, t, stop_code, reason)
 

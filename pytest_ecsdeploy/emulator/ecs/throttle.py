@@ -4,7 +4,9 @@ Developer Guide, "Amazon ECS service throttle logic": when a service's tasks fai
 straight to STOPPED), the time between restart attempts is increased step by step up to 27 minutes (15 in
 earlier editions), retries go on forever, the service says ``(service X) is unable to consistently start tasks
 successfully.``, and updating the service to a new task definition returns it to normal at once. Tasks that
-stop after they reached RUNNING (an essential container exiting, failed health checks) never throttle. A task
+stop after they reached RUNNING (an essential container exiting, failed health checks) never throttle, and on
+ECS a container's command runs only once its task is RUNNING, so here only tasks stopped with stopCode
+TaskFailedToStart (an image that cannot be pulled, a container that cannot be created) count. A task
 that no container instance can take (insufficient CPU, memory or ports) is among the documented causes, and
 counts as a failed start here.
 
@@ -33,8 +35,8 @@ def delay(failures: int, timings: Timings) -> float:
 
 
 def record_start_failure(state: RegionState, task: Task, t: float, timings: Timings) -> None:
-    """A task of a service stopped at ``t`` without having reached RUNNING: count it, and hold the service's next
-    launch back (unless a circuit breaker judges its PRIMARY deployment)."""
+    """A task of a service failed to start at ``t`` (it never reached RUNNING): count it, and hold the service's
+    next launch back (unless a circuit breaker judges its PRIMARY deployment)."""
     service = state.service_of(task)
     if service is None or task.started_at is not None:
         return
