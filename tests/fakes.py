@@ -1,5 +1,5 @@
 """Fakes the tests share: a client that fails chosen calls, a clock that only sleeping moves, a stubbed boto3
-client, and a network configuration that moto's EC2 knows.
+client, a network configuration that moto's EC2 knows, and a container instance for EC2 tasks.
 
 Importable from any test module (``from fakes import Flaky, FakeClock``): pyproject.toml puts ``tests/`` on the
 path, since the test folders are not packages.
@@ -89,3 +89,15 @@ def default_network(account: str, region: str) -> dict[str, Any]:
 
     subnet = next(iter(ec2_backends[account][region].get_default_subnets().values()))
     return {"awsvpcConfiguration": {"subnets": [subnet.id]}}
+
+
+def container_instance(account: str, region: str, cluster: str) -> str:
+    """The ID of a new EC2 instance of moto registered as a container instance of ``cluster`` (EC2 tasks run only on
+    container instances); call it inside moto's mock, for moto's default account."""
+    import boto3
+    from moto.ecs.models import ecs_backends
+
+    ec2 = boto3.client("ec2", region_name=region)
+    [instance] = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+    registered = ecs_backends[account][region].register_container_instance(cluster, instance["InstanceId"])
+    return str(registered.container_instance_arn).rsplit("/", 1)[1]

@@ -89,6 +89,8 @@ class Timings:
     stopped_retention: float = 3600.0  # how long a STOPPED task stays visible
     steady_event_interval: float = 21600.0  # "has reached a steady state." repeats this often while steady
     inactive_service_retention: float = 3600.0  # how long a deleted service stays describable as INACTIVE
+    launch_backoff: float = 10.0  # a service's first relaunch delay after a task failed to start, then doubled
+    launch_backoff_max: float = 1620.0  # ECS's documented cap of that delay: 27 minutes
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():

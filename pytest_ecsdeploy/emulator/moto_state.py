@@ -8,6 +8,10 @@ something breaks here and nowhere else. It holds:
 - the account an access key belongs to (:func:`account_of_access_key`, moto's own rule);
 - what the rollout engine reads of ECS (:func:`ecs_cluster`, :func:`ecs_task_definition`), ECR
   (:func:`ecr_image`) and changes in ELBv2 (:class:`Elbv2Targets`);
+- where the rollout engine runs tasks: a cluster's capacity providers (:func:`ecs_cluster_capacity`), its
+  container instances and the resources they have left (:func:`ecs_container_instances`, :func:`ecs_reserve`),
+  and the elastic network interface of an awsvpc task in EC2 (:func:`ec2_create_task_interface`,
+  :func:`ec2_set_interface_status`, :func:`ec2_delete_interface`);
 - what the load balancers read of ELBv2 and ECR (:func:`target_group_arn`, :func:`registered_targets`,
   :func:`ecr_tag_of`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
   :func:`secret_string`, :func:`ssm_parameter_value`);
@@ -38,6 +42,7 @@ them, so a LocalAWS that never sees an ECS request never imports moto's ECS and 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import logging
 import threading
 import uuid
@@ -46,8 +51,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = [
+    "EcsCapacity",
     "EcsCluster",
     "EcsEngine",
+    "EcsContainerInstance",
+    "TaskInterface",
     "EcsTaskDefinition",
     "EngineResource",
     "Elbv2Targets",
@@ -58,6 +66,12 @@ __all__ = [
     "ecr_put_image",
     "ecr_tag_of",
     "ecr_tags_by_digest",
+    "ec2_create_task_interface",
+    "ec2_delete_interface",
+    "ec2_set_interface_status",
+    "ecs_cluster_capacity",
+    "ecs_container_instances",
+    "ecs_reserve",
     "ecs_cluster",
     "ecs_task_definition",
     "logs_open_stream",
@@ -642,6 +656,155 @@ def _cfn_update(cls: Any, original_resource: Any, new_resource_name: str, cloudf
     update = {k: v for k, v in params.items() if k not in ("serviceName", "launchType", "tags", "role")}
     update["service"] = original_resource.arn
     return EngineResource(account_id, region_name, _ask("UpdateService", account_id, region_name, update)["service"])
+
+
+# -- ECS capacity: providers, container instances --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EcsCapacity:
+    """A cluster's capacity providers (names) and its default capacity provider strategy (items as ECS's API
+    gives them: ``capacityProvider``, ``weight``, ``base``)."""
+
+    providers: tuple[str, ...]
+    default_strategy: tuple[dict[str, Any], ...]
+
+
+def ecs_cluster_capacity(account: str, region: str, name: str) -> EcsCapacity | None:
+    """The capacity providers of cluster ``name``; None when there is no such cluster."""
+    from moto.ecs.models import ecs_backends
+
+    try:
+        cluster = ecs_backends[account][region].clusters.get(name)
+    except KeyError:
+        return None
+    if cluster is None:
+        return None
+    return EcsCapacity(tuple(str(p) for p in cluster.capacity_providers or ()),
+                       tuple(copy.deepcopy(dict(item)) for item in cluster.default_capacity_provider_strategy or ()))
+
+
+@dataclass(frozen=True)
+class EcsContainerInstance:
+    """A container instance of a cluster and what it has left: ``cpu`` units, ``memory`` MiB and the TCP host
+    ``ports`` already taken (moto's ``remainingResources``)."""
+
+    arn: str
+    id: str
+    status: str
+    cpu: int
+    memory: int
+    ports: frozenset[int]
+
+
+def ecs_container_instances(account: str, region: str, cluster: str) -> list[EcsContainerInstance]:
+    """Every container instance registered in ``cluster`` (a name), whatever its status, by registration."""
+    from moto.ecs.models import ecs_backends
+
+    try:
+        instances = list(ecs_backends[account][region].container_instances.get(cluster, {}).values())
+    except KeyError:
+        return []
+    found = []
+    for instance in instances:
+        left = {r["name"]: r for r in instance.remaining_resources}
+        found.append(EcsContainerInstance(
+            str(instance.container_instance_arn), str(instance.id), str(instance.status),
+            int(left["CPU"]["integerValue"]), int(left["MEMORY"]["integerValue"]),
+            frozenset(int(p) for p in left["PORTS"]["stringSetValue"]),
+        ))
+    return found
+
+
+def ecs_reserve(account: str, region: str, cluster: str, instance_id: str, cpu: int, memory: int,
+                ports: tuple[int, ...], *, release: bool = False) -> None:
+    """Take (or, with ``release``, give back) a task's ``cpu``, ``memory`` and TCP host ``ports`` on a container
+    instance, and count the task in its runningTasksCount, as DescribeContainerInstances shows them; nothing when
+    the instance is gone (deregistered, or moto reset)."""
+    from moto.ecs.models import ecs_backends
+
+    try:
+        backend = ecs_backends[account][region]
+        instance = backend.container_instances.get(cluster, {}).get(instance_id)
+    except KeyError:
+        return
+    if instance is None:
+        return
+    taken = {r["name"]: r for r in instance.remaining_resources}["PORTS"]["stringSetValue"]
+    if release:
+        ports = tuple(p for p in ports if str(p) in taken)
+    backend.update_container_instance_resources(instance, {"CPU": cpu, "MEMORY": memory, "PORTS": list(ports)},
+                                                removing=release)
+
+
+# -- EC2 network interfaces of awsvpc tasks ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskInterface:
+    """An elastic network interface made for a task, as ECS's attachment details name its fields."""
+
+    id: str
+    subnet_id: str
+    mac_address: str
+    private_ip: str
+    private_dns_name: str
+
+
+def ec2_create_task_interface(account: str, region: str, subnet_id: str, security_groups: list[str],
+                              description: str) -> TaskInterface | None:
+    """A new network interface in ``subnet_id`` (on the subnet's first free address), ECS-managed
+    (``requesterManaged``); None when EC2 has no such subnet or the subnet has no free address."""
+    from moto.ec2.exceptions import InvalidSubnetIdError
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[account][region]
+    try:
+        subnet = backend.get_subnet(subnet_id)
+    except InvalidSubnetIdError:
+        return None
+    groups = [g for g in security_groups if backend.get_security_group_from_id(g) is not None]
+    address = _free_address(backend, subnet)
+    if address is None:
+        return None
+    eni = backend.create_network_interface(subnet, address, group_ids=groups or None, description=description)
+    eni.requester_managed = True
+    ip = str(eni.private_ip_address)
+    # EC2 names the address whether or not the VPC has DNS hostnames on; ECS shows that name
+    dns = getattr(eni, "private_dns_name", None) or (
+        f"ip-{ip.replace('.', '-')}.ec2.internal" if region == "us-east-1"
+        else f"ip-{ip.replace('.', '-')}.{region}.compute.internal")
+    return TaskInterface(str(eni.id), str(subnet.id), str(eni.mac_address), ip, str(dns))
+
+
+def _free_address(backend: Any, subnet: Any) -> str | None:
+    """The first address of the subnet no interface or instance has, past the 4 that AWS reserves; None when the
+    subnet is full (moto would draw one at random, and two tasks could share it)."""
+    used = {str(eni.private_ip_address) for eni in list(backend.enis.values())}
+    used |= {str(instance.private_ip) for reservation in list(backend.reservations.values())
+             for instance in reservation.instances if getattr(instance, "private_ip", None)}
+    network = ipaddress.ip_network(str(subnet.cidr_block), strict=False)
+    for offset in range(4, network.num_addresses - 1):
+        candidate = str(network.network_address + offset)
+        if candidate not in used:
+            return candidate
+    return None
+
+
+def ec2_set_interface_status(account: str, region: str, interface_id: str, status: str) -> None:
+    """Set a network interface's status (``in-use`` while its task runs); nothing when it is gone."""
+    from moto.ec2.models import ec2_backends
+
+    eni = ec2_backends[account][region].enis.get(interface_id)
+    if eni is not None:
+        eni.status = status
+
+
+def ec2_delete_interface(account: str, region: str, interface_id: str) -> None:
+    """Delete a network interface; nothing when it is gone already."""
+    from moto.ec2.models import ec2_backends
+
+    ec2_backends[account][region].enis.pop(interface_id, None)
 
 
 # -- EC2 -------------------------------------------------------------------------------------------------

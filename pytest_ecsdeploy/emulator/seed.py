@@ -26,7 +26,9 @@ Schema (every key optional)::
     desired_count = 2                           # default 1
     launch_type = "FARGATE"                     # or "EC2" (default FARGATE); an awsvpc task definition's
                                                 #   service gets the default VPC's default subnets and
-                                                #   security group as its network configuration
+                                                #   security group as its network configuration; an EC2
+                                                #   service gets one container instance per task in its
+                                                #   cluster (EC2 tasks run only on container instances)
     deployment_configuration = { minimum_healthy_percent = 100, maximum_percent = 200,
                                  circuit_breaker = true, rollback = true }
                                                 # each key optional; left out: 100, 200, and the circuit

@@ -136,6 +136,8 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
         }
         if _network_mode(payload) == "awsvpc":
             params["networkConfiguration"] = _default_network(target, region)
+        if service.launch_type == "EC2":
+            _register_container_instances(target, region, service.cluster, max(service.desired_count, 1))
         if service.load_balancer is not None:
             balancer = service.load_balancer
             if balancer.target_group not in target_groups:
@@ -144,6 +146,15 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
                                         "containerName": balancer.container, "containerPort": balancer.port}]
         created["services"][service.name] = target.seed_service(params, region=region)
     return created
+
+
+def _register_container_instances(target: SeedTarget, region: str, cluster: str, count: int) -> None:
+    """``count`` EC2 instances registered as container instances of ``cluster``: EC2 tasks run only on container
+    instances, and one per task leaves each task room whatever CPU, memory and host ports it takes."""
+    ec2, ecs = target.client("ec2", region_name=region), target.client("ecs", region_name=region)
+    for instance in ec2.run_instances(ImageId="ami-12c6146b", MinCount=count, MaxCount=count)["Instances"]:
+        ecs.register_container_instance(cluster=cluster,
+                                        instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
 
 
 def _network_mode(payload: Mapping[str, Any]) -> str:

@@ -114,6 +114,9 @@ def local(example_image: Callable[..., str], wait_for: Callable[..., Any],
         uri = aws.client("ecr").create_repository(repositoryName="web")["repository"]["repositoryUri"]
         digests = {tag: push(image, uri, tag) for tag, image in images.items()}
         aws.client("ecs").create_cluster(clusterName=CLUSTER)
+        [instance] = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+        aws.client("ecs").register_container_instance(  # the task definitions here run on EC2 container instances
+            cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
         vpc = aws.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
         yield Local(aws, uri, digests, vpc, wait_for, http_get)
 

@@ -91,6 +91,16 @@ def _until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError(f"not reached within {timeout} s: {condition.__doc__ or condition}")
 
 
+def _container_instance(local_aws: LocalAWS, cluster: str = "local", **client: Any) -> str:
+    """The ARN of a new EC2 instance registered in ``cluster``: EC2 tasks run only on container instances."""
+    [instance] = local_aws.client("ec2", **client).run_instances(ImageId="ami-12c6146b", MinCount=1,
+                                                                 MaxCount=1)["Instances"]
+    document = json.dumps({"instanceId": instance["InstanceId"]})
+    registered = local_aws.client("ecs", **client).register_container_instance(cluster=cluster,
+                                                                               instanceIdentityDocument=document)
+    return str(registered["containerInstance"]["containerInstanceArn"])
+
+
 def _error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return str(exc.value.response["Error"]["Code"])
 
@@ -270,6 +280,7 @@ def test_accounts_and_regions_are_separate(local_aws: LocalAWS) -> None:
     other.create_cluster(clusterName="local")
     arn = other.register_task_definition(family="web", containerDefinitions=[
         {"name": "app", "image": "nginx:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    _container_instance(local_aws, **keys)
     created = other.create_service(cluster="local", serviceName="web", taskDefinition=arn, desiredCount=1)["service"]
     assert created["serviceArn"] == "arn:aws:ecs:us-east-1:111122223333:service/local/web"
     other.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
@@ -278,6 +289,7 @@ def test_accounts_and_regions_are_separate(local_aws: LocalAWS) -> None:
     west.create_cluster(clusterName="local")
     west_arn = west.register_task_definition(family="web", containerDefinitions=[
         {"name": "app", "image": "nginx:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    _container_instance(local_aws, region_name="eu-west-1")
     west.create_service(cluster="local", serviceName="web", taskDefinition=west_arn, desiredCount=3)
     west.get_waiter("services_stable").wait(cluster="local", services=["web"], WaiterConfig=FAST)
 
@@ -434,6 +446,7 @@ def test_run_task_of_an_awsvpc_task_definition_needs_a_network_configuration(loc
     [task] = ecs.run_task(cluster="local", taskDefinition="web", networkConfiguration=_network(local_aws))["tasks"]
     assert task["attachments"][0]["type"] == "ElasticNetworkInterface"
     bridge = _taskdef(ecs, "bridged", "bridge")
+    _container_instance(local_aws)
     assert len(ecs.run_task(cluster="local", taskDefinition=bridge)["tasks"]) == 1  # no awsvpc: none needed
 
 
@@ -481,6 +494,8 @@ def test_start_task_of_an_awsvpc_task_definition_without_a_network_configuration
 def test_launch_type_and_capacity_provider_strategy_are_refused_together(local_aws: LocalAWS) -> None:
     ecs = local_aws.client("ecs")
     common = {"cluster": "local", "taskDefinition": "web", "networkConfiguration": _network(local_aws)}
+    ecs.put_cluster_capacity_providers(cluster="local", capacityProviders=["FARGATE", "FARGATE_SPOT"],
+                                       defaultCapacityProviderStrategy=[])
     _refused(ecs.run_task, "InvalidParameterException", BOTH, launchType="FARGATE", capacityProviderStrategy=SPOT,
              **common)
     _refused(ecs.create_service, "InvalidParameterException", BOTH, serviceName="api", launchType="EC2",
@@ -488,7 +503,7 @@ def test_launch_type_and_capacity_provider_strategy_are_refused_together(local_a
     assert len(ecs.run_task(capacityProviderStrategy=SPOT, **common)["tasks"]) == 1
     assert len(ecs.run_task(launchType="FARGATE", capacityProviderStrategy=[], **common)["tasks"]) == 1
     created = ecs.create_service(serviceName="api", capacityProviderStrategy=SPOT, **common)["service"]
-    assert created["capacityProviderStrategy"] == SPOT
+    assert created["capacityProviderStrategy"] == [{**SPOT[0], "base": 0}]
 
 
 def test_a_task_definition_has_at_most_ten_containers(local_aws: LocalAWS) -> None:

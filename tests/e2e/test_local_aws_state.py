@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
 
-# A task definition needing no network configuration, so services and tasks run with nothing else in EC2.
+# A task definition needing no network configuration: its tasks run on a container instance (EC2 launch type).
 TASK_DEFINITION = {
     "family": "web",
     "containerDefinitions": [{"name": "app", "image": "web:1.0.0", "essential": True, "memory": 128}],
@@ -31,9 +31,15 @@ def driven_aws() -> Iterator[tuple[LocalAWS, FakeClock]]:
         yield aws, clock
 
 
-def _cluster_with_task_definition(ecs: Any) -> None:
+def _cluster_with_task_definition(aws: LocalAWS) -> str:
+    """The cluster ``local`` with one container instance (its ARN) and the task definition ``web``."""
+    ecs = aws.client("ecs")
     ecs.create_cluster(clusterName="local")
     ecs.register_task_definition(**TASK_DEFINITION)
+    [instance] = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+    document = json.dumps({"instanceId": instance["InstanceId"]})
+    registered = ecs.register_container_instance(cluster="local", instanceIdentityDocument=document)
+    return str(registered["containerInstance"]["containerInstanceArn"])
 
 
 def _until(clock: FakeClock, what: str, condition: Any) -> None:
@@ -60,7 +66,7 @@ def _moto_reset(aws: LocalAWS) -> dict[str, Any]:
 def test_moto_reset_empties_the_engine_too(driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, clock = driven_aws
     ecs = aws.client("ecs")
-    _cluster_with_task_definition(ecs)
+    _cluster_with_task_definition(aws)
     ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=2)
     ecs.run_task(cluster="local", taskDefinition="web")
     _until(clock, "two service tasks and a one-off task RUNNING", lambda: len(_running(ecs)) == 3)
@@ -68,7 +74,7 @@ def test_moto_reset_empties_the_engine_too(driven_aws: tuple[LocalAWS, FakeClock
     assert _moto_reset(aws) == {"status": "ok"}
 
     assert ecs.list_clusters()["clusterArns"] == []  # moto's reset: empty, the seed is not applied again
-    _cluster_with_task_definition(ecs)
+    _cluster_with_task_definition(aws)
     created = ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=0)
     service = created["service"]
     assert ecs.list_services(cluster="local")["serviceArns"] == [service["serviceArn"]]
@@ -83,7 +89,7 @@ def test_moto_reset_empties_the_engine_too(driven_aws: tuple[LocalAWS, FakeClock
 def test_delete_cluster_is_refused_while_services_or_tasks_are_active(driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, clock = driven_aws
     ecs = aws.client("ecs")
-    _cluster_with_task_definition(ecs)
+    instance = _cluster_with_task_definition(aws)
     ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=1)
     _until(clock, "the service's task RUNNING", lambda: len(_running(ecs, serviceName="web")) == 1)
 
@@ -108,5 +114,6 @@ def test_delete_cluster_is_refused_while_services_or_tasks_are_active(driven_aws
     _until(clock, "the one-off task STOPPED",
            lambda: ecs.describe_tasks(cluster="local", tasks=[task])["tasks"][0]["lastStatus"] == "STOPPED")
 
+    ecs.deregister_container_instance(cluster="local", containerInstance=instance)  # ECS refuses a cluster with one
     assert ecs.delete_cluster(cluster="local")["cluster"]["status"] == "INACTIVE"
     assert ecs.describe_clusters(clusters=["local"])["clusters"][0]["status"] == "INACTIVE"

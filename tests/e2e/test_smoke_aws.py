@@ -8,6 +8,7 @@ register theirs. Alarms are real CloudWatch alarms whose state is set with SetAl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -133,6 +134,9 @@ def test_every_target_healthy_passes(emulator: LocalAWS, ctx: ServiceContext, ch
 def test_targets_registered_by_the_rollout_engines_tasks_are_waited_for(emulator: LocalAWS,
                                                                         ctx: ServiceContext) -> None:
     arn = target_group(emulator, "web-tg", vpc(emulator))
+    [instance] = emulator.client("ec2").run_instances(ImageId=EXAMPLE_AMI_ID, MinCount=1, MaxCount=1)["Instances"]
+    emulator.client("ecs").register_container_instance(  # the EC2 launch type: tasks run on container instances
+        cluster="local", instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
     emulator.client("ecs").create_service(
         cluster="local", serviceName="web", taskDefinition="web", desiredCount=2,
         loadBalancers=[{"targetGroupArn": arn, "containerName": "app", "containerPort": 8080}],

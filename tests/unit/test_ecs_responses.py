@@ -202,7 +202,7 @@ def test_a_new_service_starts_its_tasks_and_describes_them_like_ecs(env: Env) ->
     assert task["pullStartedAt"] <= task["pullStoppedAt"] <= task["startedAt"]
     assert task["healthStatus"] == "UNKNOWN" and task["containers"][0]["healthStatus"] == "UNKNOWN"
     assert task["containers"][0]["lastStatus"] == "RUNNING" and "exitCode" not in task["containers"][0]
-    assert task["attachments"][0]["details"][0]["name"] == "privateIPv4Address"
+    assert task["attachments"][0]["details"][-1]["name"] == "privateIPv4Address"  # after subnetId... as on ECS
     assert env.messages("api")[-1] == "(service api) has reached a steady state."
     assert env.call("ListServices", cluster="local")["serviceArns"] == [f"arn:aws:ecs:{R}:{A}:service/local/api"]
 
@@ -452,7 +452,7 @@ def test_load_balancer_targets_follow_running_tasks(env: Env) -> None:
         return {d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] != "unused"}
 
     def ips(tasks: list[dict[str, Any]]) -> set[str]:
-        return {t["attachments"][0]["details"][0]["value"] for t in tasks}
+        return {d["value"] for t in tasks for d in t["attachments"][0]["details"] if d["name"] == "privateIPv4Address"}
 
     assert targets() == ips(env.tasks())
     env.call("UpdateService", cluster="local", service="web", taskDefinition="web:2")

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from fakes import container_instance
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
@@ -153,6 +154,7 @@ def test_clocks_and_timings() -> None:
 def moto_ecs() -> Iterator[None]:
     with mock_aws():
         ecs_backends[A][R].create_cluster("local")
+        container_instance(A, R, "local")  # the task definitions here are EC2 ones
         yield
 
 

@@ -29,6 +29,10 @@ DEPLOYMENT_FAILED = "(deployment {deployment}) deployment failed: tasks failed t
 ROLLING_BACK = "rolling back to deployment {deployment}."
 TARGETS = "{verb} {count} targets in (target-group {arn})"
 DRAINING = "has begun draining connections on {count} tasks."
+# Service throttle logic (throttle.py) and placement on container instances (placement.py; ``{closest}`` is
+# empty or `` The closest matching container-instance <id> has insufficient CPU units available.``)
+UNABLE_TO_START = "is unable to consistently start tasks successfully."
+UNABLE_TO_PLACE = "was unable to place a task because no container instance met all of its requirements.{closest}"
 
 
 def _task_list(task_ids: Sequence[str]) -> str:

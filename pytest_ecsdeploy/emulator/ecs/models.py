@@ -10,8 +10,10 @@ deployment, then rolls back, at :func:`breaker_threshold` failures.
 
 Elsewhere in ``ecs/``: ``tasks.py`` moves tasks through their lifecycle, ``scheduler.py`` starts and stops a
 service's tasks within its deployment configuration, ``events.py`` words the events, ``simulation.py`` advances
-it all in simulated time. Times are epoch seconds of simulated time; every mutation happens under the engine's
-lock, at one simulated instant.
+it all in simulated time; ``capacity.py``, ``placement.py`` and ``network.py`` say where a task runs (capacity
+provider, container instance, network interface), ``throttle.py`` when a failing service may launch again.
+Times are epoch seconds of simulated time; every mutation happens under the engine's lock, at one simulated
+instant.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import random
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..runners.base import ContainerSpec, TaskSpec
 from . import events
+
+if TYPE_CHECKING:
+    from .. import moto_state
 
 MAX_EVENTS = 100
 
@@ -101,6 +106,14 @@ class Task:
     health_checked: bool = False
     runner_started: bool = False
     lb_targets: list[tuple[str, str, int]] = field(default_factory=list)
+    # where it runs: a capacity provider; a container instance and what it took of it (placement.py);
+    # its network interface (network.py)
+    capacity_provider: str | None = None
+    container_instance_arn: str | None = None
+    reserved: tuple[str, int, int, tuple[int, ...]] | None = None
+    interface: moto_state.TaskInterface | None = None
+    attachment_id: str | None = None
+    interface_deleted: bool = False
 
     @property
     def live(self) -> bool:
@@ -138,6 +151,7 @@ class Deployment:
     failed_tasks: int = 0
     succeeded: bool = False  # has had a task running healthy: failed_tasks stops being evaluated
     is_rollback: bool = False
+    capacity_provider_strategy: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not self.rollout_state_reason:
@@ -199,6 +213,9 @@ class Service:
     stuck_reported: bool = False
     unhealthy_replaced: int = 0
     deleted_at: float | None = None
+    start_failures: int = 0  # tasks in a row that stopped before RUNNING (throttle.py)
+    launch_not_before: float | None = None
+    throttle_reported: bool = False
 
     @property
     def arn(self) -> str:
@@ -218,6 +235,10 @@ class Service:
 
     def add_event(self, t: float, message: str) -> None:
         self.events.appendleft(ServiceEvent(str(uuid.uuid4()), t, f"(service {self.name}) {message}"))
+
+    def unthrottle(self) -> None:
+        """Launch tasks without the back-off of failed starts again (see ``throttle.py``)."""
+        self.start_failures, self.launch_not_before, self.throttle_reported = 0, None, False
 
 
 @dataclass
@@ -298,11 +319,15 @@ def delete_service(service: Service) -> None:
 def new_deployment(service: Service, taskdef: TaskDefinitionInfo, rng: random.Random, now: float) -> Deployment:
     """A deployment of ``taskdef`` created at ``now``, with the service's launch type and network configuration."""
     return Deployment(new_deployment_id(rng), taskdef, now, now, service.launch_type,
-                      service.platform_version, service.network_configuration)
+                      service.platform_version, service.network_configuration,
+                      capacity_provider_strategy=service.extra.get("capacityProviderStrategy"))
 
 
 def add_deployment(service: Service, deployment: Deployment) -> None:
-    """Make ``deployment`` PRIMARY; the others become ACTIVE and drain."""
+    """Make ``deployment`` PRIMARY; the others become ACTIVE and drain. A new task definition ends the throttling
+    of failed starts, as on ECS."""
+    if service.deployments and deployment.task_definition.arn != service.primary.task_definition.arn:
+        service.unthrottle()
     for old in service.deployments:
         old.status = "ACTIVE"
     service.deployments.insert(0, deployment)
@@ -372,5 +397,6 @@ def _fail_deployment(service: Service, deployment: Deployment, t: float, rng: ra
     service.add_event(t, events.ROLLING_BACK.format(deployment=target.id))
     rollback = Deployment(new_deployment_id(rng), target.task_definition, t, t, deployment.launch_type,
                           deployment.platform_version, deployment.network_configuration, is_rollback=True,
-                          rollout_state_reason=events.ROLLBACK_REASON.format(deployment=target.id))
+                          rollout_state_reason=events.ROLLBACK_REASON.format(deployment=target.id),
+                          capacity_provider_strategy=deployment.capacity_provider_strategy)
     add_deployment(service, rollback)

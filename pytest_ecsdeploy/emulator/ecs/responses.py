@@ -13,7 +13,8 @@ task definitions, image digests and target groups::
 
 This module parses and checks requests and shapes responses; ``simulation.py`` makes the changes and moves
 time, ``models.py`` holds the state and the rules (what CreateService, UpdateService or a failed task does to
-it), ``exceptions.py`` the errors.
+it), ``exceptions.py`` the errors; ``launching.py`` puts RunTask's and StartTask's tasks on their capacity
+providers, container instances and network interfaces.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .. import moto_state
 from ..clock import Clock, RealClock, Timings
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
+from . import capacity, launching, network
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -379,7 +381,10 @@ class RolloutEngine:
 
     # Services -------------------------------------------------------------------------------------------------
 
-    def _launch_type(self, params: Params, taskdef: TaskDefinitionInfo) -> str:
+    def _launch_type(self, params: Params, taskdef: TaskDefinitionInfo,
+                     strategy: capacity.Strategy | None = None) -> str:
+        if strategy is not None:
+            return "FARGATE" if strategy.fargate else "EC2"
         launch_type = params.get("launchType")
         if launch_type is None:
             compatibilities = taskdef.requires_compatibilities
@@ -411,7 +416,8 @@ class RolloutEngine:
         desired = _int(params, "desiredCount", 0) or 0
         config = deployment_configuration(params, None)
         now = self._sim.now
-        launch_type = self._launch_type(params, taskdef)
+        strategy = capacity.strategy_for(state.account, state.region, cluster.name, params)
+        launch_type = self._launch_type(params, taskdef, strategy)
         platform = params.get("platformVersion") or ("LATEST" if launch_type == "FARGATE" else None)
         service = Service(
             state.account, state.region, name, cluster.name, cluster.arn, desired, now, launch_type, platform,
@@ -419,6 +425,8 @@ class RolloutEngine:
             network_configuration=params.get("networkConfiguration"),
             extra={k: params[k] for k in ("role", "tags", "enableECSManagedTags", *_ECHOED) if k in params},
         )
+        if strategy is not None:
+            service.extra["capacityProviderStrategy"] = strategy.as_json()
         self._sim.create_service(state, service, taskdef)
         return {"service": self._service_json(state, service)}
 
@@ -436,9 +444,16 @@ class RolloutEngine:
                  if key in params}
         if params.get("platformVersion"):
             shape["platform_version"] = params["platformVersion"]
+        echoed = {k: params[k] for k in _ECHOED if k in params}
+        force = bool(params.get("forceNewDeployment"))
+        if params.get("capacityProviderStrategy"):  # a new strategy is a new deployment, as on ECS
+            strategy = capacity.checked(state.account, state.region, service.cluster_name,
+                                        params["capacityProviderStrategy"])
+            echoed["capacityProviderStrategy"] = strategy.as_json()
+            shape["launch_type"] = "FARGATE" if strategy.fargate else "EC2"
+            force = force or strategy.as_json() != service.extra.get("capacityProviderStrategy")
         self._sim.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape,
-                                 echoed={k: params[k] for k in _ECHOED if k in params},
-                                 force=bool(params.get("forceNewDeployment")))
+                                 echoed=echoed, force=force)
         return {"service": self._service_json(state, service)}
 
     # Service deployments (service_deployments.py) -------------------------------------------------------------
@@ -494,13 +509,25 @@ class RolloutEngine:
         started_by = params.get("startedBy")
         if started_by is not None and (not isinstance(started_by, str) or len(started_by) > 128):
             raise InvalidParameterException("startedBy must be a string of up to 128 characters.")
-        group, launch_type = params.get("group") or f"family:{taskdef.family}", self._launch_type(params, taskdef)
-        tasks = [
-            self._sim.run_task(state, cluster.name, cluster.arn, taskdef, group=group, started_by=started_by,
-                               launch_type=launch_type, overrides=params.get("overrides"), tags=params.get("tags"))
-            for _ in range(count)
-        ]
-        return {"tasks": [self._task_json(task) for task in tasks], "failures": []}
+        strategy = capacity.strategy_for(state.account, state.region, cluster.name, params)
+        group, launch_type = params.get("group") or f"family:{taskdef.family}", self._launch_type(params, taskdef,
+                                                                                                   strategy)
+        tasks, failures = launching.run_tasks(self._sim, state, cluster, taskdef, params, count=count,
+                                              launch_type=launch_type, strategy=strategy, group=group,
+                                              started_by=started_by)
+        return {"tasks": [self._task_json(task) for task in tasks], "failures": failures}
+
+    def _start_task(self, state: RegionState, params: Params) -> Params:
+        cluster = self._cluster(state, params.get("cluster"))
+        taskdef = self._task_definition(state, params.get("taskDefinition"))
+        require_network_configuration(taskdef.network_mode, params.get("networkConfiguration"))
+        check_network(state.account, state.region, params.get("networkConfiguration"))
+        started_by = params.get("startedBy")
+        if started_by is not None and (not isinstance(started_by, str) or len(started_by) > 128):
+            raise InvalidParameterException("startedBy must be a string of up to 128 characters.")
+        tasks, failures = launching.start_tasks(self._sim, state, cluster, taskdef, params, started_by=started_by,
+                                                group=params.get("group") or f"family:{taskdef.family}")
+        return {"tasks": [self._task_json(task) for task in tasks], "failures": failures}
 
     def _find_task(self, state: RegionState, cluster_name: str, reference: str) -> Task | None:
         task = state.tasks.get(_name(reference))
@@ -532,6 +559,7 @@ class RolloutEngine:
             and params.get("family") in (None, task.task_definition.family)
             and params.get("startedBy") in (None, task.started_by)
             and params.get("launchType") in (None, task.launch_type)
+            and _name(str(params.get("containerInstance") or "")) in ("", _name(task.container_instance_arn or ""))
         ]
         page = _page(arns, params, default=100)
         return {"taskArns": page.pop("items"), **page}
@@ -575,6 +603,8 @@ class RolloutEngine:
         }
         if service.launch_type == "FARGATE":
             body.update(platformVersion=service.platform_version, platformFamily="Linux")
+        if extra.get("capacityProviderStrategy"):
+            del body["launchType"]  # ECS shows one or the other
         role = extra.get("role")
         grace = extra.get("healthCheckGracePeriodSeconds", 0 if service.load_balancers else None)
         return _with(
@@ -599,7 +629,10 @@ class RolloutEngine:
         }
         if deployment.launch_type == "FARGATE":
             body.update(platformVersion=deployment.platform_version, platformFamily="Linux")
-        return _with(body, networkConfiguration=deployment.network_configuration or None)
+        if deployment.capacity_provider_strategy:
+            del body["launchType"]
+        return _with(body, networkConfiguration=deployment.network_configuration or None,
+                     capacityProviderStrategy=deployment.capacity_provider_strategy or None)
 
     @staticmethod
     def _task_json(task: Task, *, tags: bool = False) -> Params:
@@ -609,7 +642,8 @@ class RolloutEngine:
                 {
                     "containerArn": c.arn, "taskArn": task.arn, "name": c.spec.name, "image": c.spec.image,
                     "lastStatus": c.last_status, "networkBindings": [], "healthStatus": c.health_status,
-                    "networkInterfaces": [{"attachmentId": task.id, "privateIpv4Address": task.private_ip}],
+                    "networkInterfaces": [{"attachmentId": task.attachment_id or task.id,
+                                           "privateIpv4Address": task.private_ip}],
                     "cpu": str(c.spec.definition.get("cpu", 0)),
                 },
                 imageDigest=c.image_digest, runtimeId=c.runtime_id, exitCode=c.exit_code, reason=c.reason,
@@ -629,13 +663,19 @@ class RolloutEngine:
         }
         if task.launch_type == "FARGATE":
             body.update(platformVersion="1.4.0", platformFamily="Linux", ephemeralStorage={"sizeInGiB": 20})
-        if taskdef.network_mode == "awsvpc" or task.launch_type == "FARGATE":
+        interface = network.attachment_json(task)
+        if interface is not None:
+            body["attachments"] = [interface]
+        elif taskdef.network_mode == "awsvpc" or task.launch_type == "FARGATE":
             details = [{"name": "privateIPv4Address", "value": task.private_ip}]
             status = "DELETED" if task.last_status == "STOPPED" else "ATTACHED"
             eni = {"id": task.id, "type": "ElasticNetworkInterface", "status": status, "details": details}
             body["attachments"] = [eni]
+        if task.capacity_provider:
+            del body["launchType"]  # ECS shows the capacity provider instead
         return _with(
             body, cpu=taskdef.cpu, memory=taskdef.memory, startedBy=task.started_by,
+            capacityProviderName=task.capacity_provider, containerInstanceArn=task.container_instance_arn,
             connectivityAt=task.connectivity_at, pullStartedAt=task.pull_started_at,
             pullStoppedAt=task.pull_stopped_at, startedAt=task.started_at,
             stopCode=task.stop_code, stoppedReason=task.stopped_reason, stoppingAt=task.stopping_at,
@@ -673,6 +713,7 @@ ACTIONS: dict[str, Action] = {
     "DescribeServices": Action(RolloutEngine._describe_services, mutating=False),
     "ListServices": Action(RolloutEngine._list_services, mutating=False),
     "RunTask": Action(RolloutEngine._run_task, mutating=True),
+    "StartTask": Action(RolloutEngine._start_task, mutating=True),
     "StopTask": Action(RolloutEngine._stop_task, mutating=True),
     "ListTasks": Action(RolloutEngine._list_tasks, mutating=False),
     "DescribeTasks": Action(RolloutEngine._describe_tasks, mutating=False),

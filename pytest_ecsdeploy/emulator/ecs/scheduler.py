@@ -9,7 +9,9 @@ One pass (:meth:`Scheduler.schedule`) over a service, in this order:
    stay at or above minimumHealthyPercent of desiredCount (rounded up); a RUNNING task that has not yet proved
    healthy or unhealthy is stopped only while the tasks serving are at that minimum without it;
 4. the PRIMARY deployment's missing tasks are started while the live tasks stay at or below maximumPercent
-   of desiredCount (rounded down); a FAILED PRIMARY deployment starts and stops nothing;
+   of desiredCount (rounded down), each on the capacity provider its strategy gives next (``capacity.py``) and
+   on a container instance with room when it runs on them (``placement.py``); none while the service's launches
+   are held back after failed starts (``throttle.py``); a FAILED PRIMARY deployment starts and stops nothing;
 5. when there is work left but nothing can start or stop, the service says so once;
 6. the PRIMARY deployment COMPLETES when it alone runs desiredCount tasks, all serving, and the service then
    reports a steady state (again every ``steady_event_interval``); a deployment replaced while IN_PROGRESS
@@ -21,10 +23,12 @@ A task serves when it is RUNNING, desired RUNNING and healthy (:attr:`Task.servi
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from ..clock import Timings
-from . import events
+from . import capacity, events, network, placement, throttle
 from .events import TargetEvents
+from .exceptions import InvalidParameterException
 from .models import Deployment, RegionState, Service, Task
 from .tasks import TaskLifecycle
 
@@ -81,15 +85,22 @@ class Scheduler:
             self._stop_tasks(state, service, stopped, t, primary)
             live = sum(1 for task in tasks if task.live)
             need = desired - sum(1 for task in mine if task.wanted)
-            for _ in range(max(0, min(need, maximum - live))):
-                started.append(self.launch(state, service, primary, t))
+            room = max(0, min(need, maximum - live))
+            blocked = room > 0 and throttle.held_back(service, t)
+            for _ in range(room if not blocked else 0):
+                launched = self.launch(state, service, primary, t)
+                if launched is None:
+                    blocked = True
+                    break
+                started.append(launched)
             if started:
                 replaced = min(service.unhealthy_replaced, len(started))
                 service.unhealthy_replaced -= replaced
                 service.add_event(t, events.tasks_started([task.id for task in started], replaced))
             pending_work = need > 0 or any(task.wanted for task in old)
             settled = all(task.serving or not task.live for task in tasks)
-            if pending_work and settled and not started and not stopped and not service.stuck_reported:
+            quiet = not started and not stopped and not blocked
+            if pending_work and settled and quiet and not service.stuck_reported:
                 service.stuck_reported = True
                 service.add_event(t, events.CANNOT_START_OR_STOP)
                 changed = True
@@ -125,14 +136,36 @@ class Scheduler:
                 changed = True
         return changed
 
-    def launch(self, state: RegionState, service: Service, deployment: Deployment, t: float) -> Task:
-        """A new task of ``deployment``, in PROVISIONING (with the service's tags when it propagates them)."""
+    def launch(self, state: RegionState, service: Service, deployment: Deployment, t: float) -> Task | None:
+        """A new task of ``deployment``, in PROVISIONING (with the service's tags when it propagates them), on the
+        capacity provider its strategy gives next, placed on a container instance when it runs on them, with its
+        network interface when awsvpc; None when no container instance can take it: the service says so, and
+        its next launch is held back as after a task that failed to start (``throttle.py``)."""
+        provider = None
+        if deployment.capacity_provider_strategy:
+            mine = Counter(task.capacity_provider or "" for task in state.service_tasks(service)
+                           if task.deployment_id == deployment.id and task.wanted)
+            provider = capacity.next_provider(capacity.parse(deployment.capacity_provider_strategy), mine)
+        instance, needs = None, placement.needs_of(deployment.task_definition)
+        if placement.on_instances(deployment.launch_type, provider):
+            try:
+                instance, failures = placement.choose(state.account, state.region, service.cluster_name, needs)
+            except InvalidParameterException:  # no container instance at all
+                instance, failures = None, []
+            if instance is None:
+                service.add_event(t, events.UNABLE_TO_PLACE.format(closest=placement.closest(failures)))
+                throttle.record_placement_failure(service, t, self.timings)
+                return None
         tags = service.extra.get("tags") if service.extra.get("propagateTags") == "SERVICE" else None
         task = self.lifecycle.new_task(state, service.cluster_name, service.cluster_arn, deployment.task_definition,
                                        t, group=f"service:{service.name}", started_by=deployment.id,
-                                       launch_type=service.launch_type, tags=tags)
+                                       launch_type=deployment.launch_type, tags=tags)
         task.service_key = service.key
         task.deployment_id = deployment.id
+        task.capacity_provider = provider
+        if instance is not None:
+            placement.reserve(task, instance, needs)
+        network.attach(task, deployment.network_configuration, self.lifecycle.rng)
         service.task_ids.append(task.id)
         return task
 
@@ -140,7 +173,8 @@ class Scheduler:
         """Start the PRIMARY deployment's tasks as if they had started a while ago (seeding): with the simulated
         runner they are RUNNING and healthy now and the deployment COMPLETED; a runner of real containers starts
         them now, and they go through PENDING as any task does."""
-        started = [self.launch(state, service, service.primary, t) for _ in range(service.desired_count)]
+        launched = [self.launch(state, service, service.primary, t) for _ in range(service.desired_count)]
+        started = [task for task in launched if task is not None]
         for task in started:
             self.lifecycle.start_seeded(state, task, t)
         if started:

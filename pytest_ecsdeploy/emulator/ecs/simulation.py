@@ -77,6 +77,7 @@ class Simulation:
                 if task.runner_started and task.last_status not in ("STOPPED", "DEPROVISIONING"):
                     consider(self.runner.next_change(task.id, after))
             for service in state.services.values():
+                consider(service.launch_not_before)
                 if service.steady and service.last_steady_event is not None:
                     consider(service.last_steady_event + self.timings.steady_event_interval)
                 if service.deleted_at is not None:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from ..clock import Timings
 from ..runners.base import ContainerSpec, ContainerState, Runner, TaskSpec
-from . import events
+from . import events, network, placement, throttle
 from .events import TargetEvents
 from .models import ContainerRecord, RegionState, Task, TaskDefinitionInfo, record_failure, record_healthy
 
@@ -101,6 +101,7 @@ class TaskLifecycle:
         status, version = task.last_status, task.version
         if status == "PROVISIONING" and task.due_at is not None and t >= task.due_at:
             task.runner_started = True
+            network.in_use(task)
             self.runner.start(task.spec, t)
             task.pull_started_at = t
             task.connectivity_at = t
@@ -125,6 +126,7 @@ class TaskLifecycle:
                 task.due_at = None
                 task.started_at = t
                 task.set_status("RUNNING")
+                throttle.record_started(state, task)
                 self._register_targets(state, task)
                 self._check_health(state, task, t)
             elif status == "RUNNING":
@@ -147,6 +149,8 @@ class TaskLifecycle:
             task.execution_stopped_at = task.execution_stopped_at or t
             task.due_at = t + self.timings.stopped_retention
             task.set_status("STOPPED")
+            placement.release(task)
+            network.release(task)
             if task.runner_started:
                 self.runner.release(task.id)
         return task.last_status != status or task.version != version
@@ -206,6 +210,8 @@ class TaskLifecycle:
 
     def _fail(self, state: RegionState, task: Task, t: float, stop_code: str, reason: str) -> None:
         if task.wanted:
+            if stop_code == "TaskFailedToStart":  # a container that ran and exited never throttles (throttle.py)
+                throttle.record_start_failure(state, task, t, self.timings)
             record_failure(state, task, t, self.rng)
             self.request_stop(state, task, t, stop_code, reason)
 
