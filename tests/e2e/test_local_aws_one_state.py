@@ -33,6 +33,16 @@ def driven_aws() -> Iterator[tuple[LocalAWS, FakeClock]]:
         yield aws, clock
 
 
+def _container_instance(aws: LocalAWS, cluster: str) -> str:
+    """The ARN of a new EC2 instance registered in ``cluster``: EC2 tasks run only on container instances."""
+    instance = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    document = json.dumps({"instanceId": instance["InstanceId"], "region": "us-east-1",
+                           "availabilityZone": instance["Placement"]["AvailabilityZone"],
+                           "instanceType": instance["InstanceType"], "accountId": aws.account_id})
+    registered = aws.client("ecs").register_container_instance(cluster=cluster, instanceIdentityDocument=document)
+    return str(registered["containerInstance"]["containerInstanceArn"])
+
+
 def _until(clock: FakeClock, what: str, condition: Callable[[], bool]) -> None:
     """Move the clock STEP at a time until ``condition()`` holds (at most LOOKS times)."""
     for _ in range(LOOKS):
@@ -86,6 +96,7 @@ def test_a_tasks_tags_agree_across_run_task_tag_resource_describe_and_the_taggin
         driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, _ = driven_aws
     ecs = aws.client("ecs")
+    _container_instance(aws, "local")
     arn = ecs.run_task(cluster="local", taskDefinition="web", tags=[{"key": "job", "value": "migrate"}])[
         "tasks"][0]["taskArn"]
 
@@ -133,6 +144,7 @@ def test_describe_clusters_counts_the_engines_services_and_tasks(driven_aws: tup
         return cluster["activeServicesCount"], cluster["runningTasksCount"], cluster["pendingTasksCount"]
 
     assert counts() == (0, 0, 0)
+    _container_instance(aws, "local")
     ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=2)
     ecs.run_task(cluster="local", taskDefinition="web")
     assert counts() == (1, 0, 3)  # provisioning: pending
@@ -149,11 +161,7 @@ def test_delete_cluster_is_refused_while_container_instances_are_registered(
         driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, _ = driven_aws
     ecs = aws.client("ecs")
-    instance = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
-    document = json.dumps({"instanceId": instance["InstanceId"], "region": "us-east-1",
-                           "availabilityZone": instance["Placement"]["AvailabilityZone"],
-                           "instanceType": instance["InstanceType"], "accountId": aws.account_id})
-    registered = ecs.register_container_instance(cluster="local", instanceIdentityDocument=document)
+    registered = _container_instance(aws, "local")
     assert ecs.describe_clusters(clusters=["local"])["clusters"][0]["registeredContainerInstancesCount"] == 1
 
     with pytest.raises(ClientError) as refused:
@@ -163,7 +171,7 @@ def test_delete_cluster_is_refused_while_container_instances_are_registered(
         "Message": "The Cluster cannot be deleted while Container Instances are active or draining."}
 
     ecs.deregister_container_instance(cluster="local", force=True,
-                                      containerInstance=registered["containerInstance"]["containerInstanceArn"])
+                                      containerInstance=registered)
     assert ecs.describe_clusters(clusters=["local"])["clusters"][0]["registeredContainerInstancesCount"] == 0
     assert ecs.delete_cluster(cluster="local")["cluster"]["status"] == "INACTIVE"
 
@@ -208,6 +216,7 @@ def test_a_cloudformation_service_is_the_engines_and_rolls_out_on_stack_updates(
     ecs, cfn = aws.client("ecs"), aws.client("cloudformation")
 
     cfn.create_stack(StackName="api", TemplateBody=_template("api:1.0.0", 2))
+    _container_instance(aws, "stacked")  # EC2 tasks wait, with ECS's placement back-off, for an instance
 
     stack = cfn.describe_stacks(StackName="api")["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}

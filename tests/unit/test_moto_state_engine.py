@@ -139,9 +139,9 @@ def test_without_an_engine_moto_has_its_own_backend_and_cloudformation_again() -
 
 
 @pytest.mark.parametrize(("instances", "services", "tasks", "code"), [
-    (1, 1, 1, "ClusterContainsContainerInstancesException"),
-    (0, 1, 1, "ClusterContainsServicesException"),
-    (0, 0, 1, "ClusterContainsTasksException"),
+    (1, 1, 1, "ClusterContainsServicesException"),
+    (1, 0, 1, "ClusterContainsTasksException"),
+    (1, 0, 0, "ClusterContainsContainerInstancesException"),
     (0, 0, 0, None),
 ])
 def test_delete_cluster_refusals_in_order(instances: int, services: int, tasks: int, code: str | None) -> None:

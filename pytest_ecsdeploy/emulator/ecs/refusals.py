@@ -112,16 +112,18 @@ def _check_name(name: str, what: str) -> None:
 
 
 def check_delete_cluster(container_instances: int, services: int, tasks: int) -> None:
-    """Refuse DeleteCluster of a cluster that still has ``container_instances`` registered (ACTIVE or DRAINING),
-    ``services`` not yet INACTIVE or ``tasks`` not yet STOPPED: ClusterContainsContainerInstancesException, then
-    ClusterContainsServicesException, then ClusterContainsTasksException. A DRAINING service counts: its tasks are
-    still stopping (it turns INACTIVE once none is left)."""
-    if container_instances:
-        raise ClusterContainsContainerInstancesException()
+    """Refuse DeleteCluster of a cluster that still has ``services`` not yet INACTIVE, ``tasks`` not yet STOPPED
+    or ``container_instances`` registered (ACTIVE or DRAINING): ClusterContainsServicesException, then
+    ClusterContainsTasksException, then ClusterContainsContainerInstancesException. ECS documents the three
+    refusals, not their order; services and tasks come first because on an EC2 cluster the instances outlive
+    them, and the refusal that names what must go first is the one a user can act on. A DRAINING service counts:
+    its tasks are still stopping (it turns INACTIVE once none is left)."""
     if services:
         raise ClusterContainsServicesException()
     if tasks:
         raise ClusterContainsTasksException()
+    if container_instances:
+        raise ClusterContainsContainerInstancesException()
 
 
 #: Checks of the ECS requests moto answers, by operation name: (the rollout engine or None, account, region,
