@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .aws import ClientFactory
+from .cancel import DEFAULT_GRACE, Cancellation
 from .checks import Check, Checks
 from .config import Environment, Service
 from .report.record import ServiceRecord
@@ -61,6 +62,7 @@ class RunOptions:
     plan: bool = False
     rollback: bool = True
     wait_timeout: float | None = None
+    cancel_grace: float = DEFAULT_GRACE  # seconds a cancelled run waits for its rollback
     variables: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,6 +94,7 @@ class ServiceContext:
     log: Log
     hooks: Hooks = field(default_factory=Hooks)
     base_dir: Any = None
+    cancellation: Cancellation = field(default_factory=Cancellation)  # the run's: SIGINT, SIGTERM, time-outs
 
     @property
     def checks(self) -> Checks:

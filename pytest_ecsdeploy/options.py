@@ -49,6 +49,9 @@ OPTIONS: tuple[Option, ...] = (
            "the revision it ran before.", kind="bool"),
     Option("--wait-timeout", "ecsdeploy_wait_timeout", "Seconds a rollout may take before it counts as failed "
            "(default: wait_timeout in ecsdeploy.toml, else 600).", kind="float", metavar="SECONDS"),
+    Option("--cancel-grace", "ecsdeploy_cancel_grace", "Seconds a run stopped by SIGINT, SIGTERM or a step "
+           "time-out waits for the rollback to the revision that ran before (default 120); a second signal ends "
+           "the run at once.", kind="float", metavar="SECONDS"),
     Option("--ecsdeploy-config", "ecsdeploy_config", "Path of the configuration file (default: ecsdeploy.toml in a "
            "directory given on the command line, else deployments/ecsdeploy.toml).", metavar="PATH"),
     Option("--ecsdeploy-report", "ecsdeploy_report", "Write the deployment record (JSON: images, revisions, "
