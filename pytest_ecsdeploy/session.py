@@ -169,6 +169,8 @@ class EcsDeploySession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
         yield
+        if self.run.cancellation.reason is not None:  # a signal that came during a rollback: stop after this step
+            item.session.shouldstop = f"ecsdeploy: {self.run.cancellation.reason}"
         module = _scenario_module(item)
         if module is None or (nextitem is not None and _scenario_module(nextitem) is module):
             return
