@@ -32,7 +32,7 @@ class Run:
         env = deployment.environment
         self.record = RunRecord(
             environment=env.name, backend=env.backend, region=env.region,
-            image_tag=options.image_tag, plan=options.plan,
+            image_tag=options.image_tag, image_tags=dict(options.image_tags), plan=options.plan,
         )
         self.cancellation = Cancellation(options.cancel_grace)
         self._aws: ClientFactory | None = None

@@ -29,7 +29,7 @@ from .aws import mask_account
 from .cancel import DEFAULT_GRACE
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
-from .options import Setting, get_setting, parse_vars
+from .options import Setting, get_setting, parse_image_tags, parse_vars
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord, mid_deployment
 from .report.summary import summary_lines
@@ -104,7 +104,7 @@ class EcsDeploySession:
         lines = [
             f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
             f"region={env.region} (from {env.sources['region']}) account={account}",
-            f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.image_tag or '-'} "
+            f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.tags_label()} "
             f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
             f"wait-timeout={opts.wait_timeout or env.wait_timeout:g}s",
         ]
@@ -367,8 +367,11 @@ def _scenario_count(item: pytest.Item) -> int:
 
 def _load_run(config: pytest.Config, env: Setting) -> Run:
     variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
+    tags = get_setting(config, "ecsdeploy_image_tag")
+    image_tag, image_tags = parse_image_tags(tags.value, tags.source, None)
     options = RunOptions(
-        image_tag=get_setting(config, "ecsdeploy_image_tag").value,
+        image_tag=image_tag,
+        image_tags=image_tags,
         plan=bool(get_setting(config, "ecsdeploy_plan").value),
         rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
         wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
@@ -383,6 +386,7 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
         options=options,
         environ=dict(os.environ),
     )
+    parse_image_tags(tags.value, tags.source, run.deployment.services)  # now that the services are known
     if run.environment.backend == "aws" and env.source != "--env":
         raise ConfigError(
             f"environment '{env.value}' deploys to real AWS, so it must be named with --env on the command line, "

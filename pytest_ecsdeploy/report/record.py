@@ -139,6 +139,7 @@ class RunRecord:
     backend: str
     region: str
     image_tag: str | None = None
+    image_tags: dict[str, str] = field(default_factory=dict)  # per service, from --image-tag SERVICE=TAG
     plan: bool = False
     services: dict[str, ServiceRecord] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
@@ -158,6 +159,7 @@ class RunRecord:
             "backend": self.backend,
             "region": self.region,
             "imageTag": self.image_tag,
+            "imageTags": dict(self.image_tags),
             "plan": self.plan,
             "startedAt": self.started_at,
             "services": {name: rec.to_dict() for name, rec in self.services.items()},
