@@ -47,6 +47,7 @@ DEPLOY_FIXTURES = frozenset(
     {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke",
      "ecs_task"}
 )
+PLAN_NOT_RUN = "plan: not run"  # how --plan skips a step that needs the writes it does not make
 NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
 
 
@@ -70,6 +71,7 @@ class EcsDeploySession:
         self.octopus = octopus
         self.report_path: Path | None = None
         self._reported: set[str] = set()  # services whose Octopus variables were written
+        self._not_run: list[str] = []  # --plan: the steps skipped because they need the writes
         self._restore_signals: Any = None
         self._config: pytest.Config | None = None
 
@@ -143,6 +145,10 @@ class EcsDeploySession:
         module = _scenario_module(item)
         if module is not None and FAILED_STEP in module.stash:
             pytest.skip(f"an earlier step failed: {module.stash[FAILED_STEP]}")
+        record = self.run.record.services.get(module.stash[SERVICE]) if module is not None else None
+        if self.run.options.plan and record is not None and record.outcome == "planned":
+            self._not_run.append(item.name)
+            pytest.skip(f"{PLAN_NOT_RUN}: it comes after the rollout this plan did not make")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -155,7 +161,21 @@ class EcsDeploySession:
             path, lineno, _ = item.reportinfo()
             reason = f"Skipped: an earlier step failed: {module.stash[FAILED_STEP]}"
             report.longrepr = (str(path), (lineno or 0) + 1, reason)
+        if report.skipped and report.when == "setup" and PLAN_NOT_RUN in str(report.longrepr) and (
+                item.name not in self._not_run):
+            self._not_run.append(item.name)  # the smoke fixture's skip
         if not report.failed:
+            return report
+        record = self.run.record.services.get(module.stash[SERVICE])
+        if (self.run.options.plan and report.when == "call" and record is not None and _planned_write(record)
+                and call.excinfo is not None and not isinstance(call.excinfo.value, EcsDeployError)):
+            # A user's own step that needs what the plan did not write (a registered revision, a rollout).
+            path, lineno, _ = item.reportinfo()
+            cause = _one_line_failure(call.excinfo)
+            report.outcome = "skipped"
+            report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {PLAN_NOT_RUN}: it needs the writes this "
+                                                              f"plan did not make ({cause})")
+            self._not_run.append(item.name)
             return report
         if report.when in ("setup", "call"):
             module.stash.setdefault(FAILED_STEP, item.name)
@@ -212,6 +232,9 @@ class EcsDeploySession:
         terminalreporter.write_sep("=", "ecsdeploy summary")
         for line in summary_lines(self.run.record):
             terminalreporter.write_line(line)
+        if self._not_run:
+            terminalreporter.write_line(f"{PLAN_NOT_RUN}: {len(self._not_run)} step(s) need the writes this plan did "
+                                        f"not make: {', '.join(self._not_run)}")
         if self.report_path is not None:
             terminalreporter.write_line(f"deployment record written to {self.report_path}")
 
@@ -237,6 +260,8 @@ class EcsDeploySession:
         cancelled = self.run.cancellation.reason
         if cancelled is not None:
             record.set_outcome("cancelled", f"{cancelled} before the service was changed; nothing to undo")
+        elif self.run.options.plan and failure is None and _planned_write(record):
+            record.set_outcome("planned", "the plan's writes are listed in its checks")
         elif failure is not None:
             record.set_outcome("failed", f"{failure}; the service was not changed by this run")
         else:
@@ -338,6 +363,12 @@ def _bind_service(module: pytest.Module, run: Run) -> str:
     except ConfigError as exc:
         raise pytest.UsageError(f"{module.path}: {exc}") from None
     return name
+
+
+def _planned_write(record: ServiceRecord) -> bool:
+    """A write of this service was planned (and not made): a rollout, a registration, a task, a push."""
+    return record.outcome == "planned" or any(
+        c.result == "skipped" and c.detail.startswith("plan: would") for c in record.checks.items)
 
 
 def _write_stdout(line: str) -> None:

@@ -253,9 +253,11 @@ class EcsService:
         summary = self._roll_back(verdict.reason, verdict, deployment_id)
         raise RolloutFailed(f"service '{self.name}': {verdict.reason}; {summary}.")
 
-    def finish(self, failed_step: str | None) -> None:
+    def finish(self, failed_step: str | None, cause: str | None = None) -> None:
         """End of the scenario (the fixture's teardown): when ``failed_step`` failed after this run changed the
-        service, roll it back; RolloutFailed when that rollback fails."""
+        service, roll it back; RolloutFailed when that rollback fails. ``cause`` (one line: why the step failed)
+        goes into the record when the service was not changed. When the run was cancelled (a signal), what it
+        changed is rolled back within the grace period and the outcome is ``cancelled``."""
         __tracebackhide__ = True
         record = self.ctx.record
         cancellation = self.ctx.cancellation
@@ -266,7 +268,8 @@ class EcsService:
             return
         why = f"step {failed_step} failed"
         if not self._updated:
-            record.set_outcome("failed", f"{why}; the service was not changed by this run")
+            because = f": {cause}" if cause else ""
+            record.set_outcome("failed", f"{why}{because}; the service was not changed by this run")
             return
         summary = self._roll_back(f"{why} after the rollout", None, record.deployment_id)
         if record.outcome == "failed":
