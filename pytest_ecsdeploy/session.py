@@ -277,8 +277,9 @@ class EcsDeploySession:
         plain ``os.write``, as the terminal writer may be in the middle of a line."""
         sentences = []
         for record in self.run.record.services.values():
-            if record.outcome in ("pending", "deployed", "cancelled") and record.revision_after is not None and (
-                    record.rollback is None or record.rollback.outcome != "completed"):
+            watching = record.outcome == "pending" and record.deployment_id is not None
+            rolling_back = record.rollback is not None and record.rollback.outcome != "completed"
+            if watching or rolling_back:
                 sentence = mid_deployment(record)
                 record.set_outcome("cancelled", f"{signal_name} received again: the run ended at once; {sentence}")
                 sentences.append(f"ecsdeploy: {signal_name} received again, the run ends now: {sentence}")
