@@ -88,6 +88,14 @@ def advance_until(clock: DrivenClock, done: Callable[[], bool], *, step: float =
         time.sleep(0.02)  # let the emulator's HTTP threads answer between steps
 
 
+def wait_until(done: Callable[[], bool], timeout: float = 120) -> None:
+    """Wait (the clock running) until ``done()``; simulated time follows the wall clock, so this is a bound."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"not done within {timeout} s"
+        time.sleep(0.05)
+
+
 def crash_twice(local: LocalAWS, clock: DrivenClock) -> None:
     """Let simulated time go just until web:2's first two tasks (started together) crash: 2 failures, below the
     threshold of 3, and no third while the clock stands still."""
@@ -273,3 +281,29 @@ def test_a_rerun_after_sigkill_in_a_crash_loop_rolls_back_to_the_revision_before
     values = variables(service_messages(outcome.output))
     assert short(values["EcsDeploy.web.PreviousTaskDefinitionArn"]) == "web:1"
     assert "web:1 -> web:2" in outcome.output and "rolled back (to web:1)" in outcome.output
+
+
+def test_a_rerun_after_sigkill_during_our_rollback_refuses_to_race_it_and_the_rollback_ends(
+    web: LocalAWS, driven_clock: DrivenClock, scenario_project: Path, start_pytest: Callable[..., Background]
+) -> None:
+    web.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
+    first = start_pytest(web.endpoint_url, *RUN_ARGS, name="first")
+    first.wait_for(START)
+    advance_until(driven_clock, lambda: short(web_service(web)["taskDefinition"]) == "web:1")  # our rollback began
+    rollback = first.wait_for(r"deployment (ecs-svc/\d+) of web:1 started$").group(1)
+    first.process.kill()
+    first.finish()
+
+    second = start_pytest(web.endpoint_url, *RUN_ARGS, name="second", env=UNDER_OCTOPUS)
+    outcome = second.finish()
+    assert outcome.returncode == 1, outcome.output
+    assert (f"no other deployment in progress: deployment {rollback} of web:1 is IN_PROGRESS on service 'web'"
+            in outcome.output)
+    assert "updating service" not in outcome.output
+    rec = record_of(scenario_project)
+    assert rec["outcome"] == "failed" and "the service was not changed by this run" in rec["reason"], rec
+    results = [a["message"] for n, a in service_messages(outcome.output) if n == "resultMessage"]
+    assert len(results) == 1 and f"deployment {rollback} of web:1 is IN_PROGRESS" in results[0], results
+    driven_clock.run()  # ECS finishes the rollback on its own
+    wait_until(lambda: len(web_service(web)["deployments"]) == 1)
+    assert steady_on(web, "web:1")["id"] == rollback
