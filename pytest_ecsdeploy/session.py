@@ -283,6 +283,9 @@ class EcsDeploySession:
                 sentence = mid_deployment(record)
                 record.set_outcome("cancelled", f"{signal_name} received again: the run ended at once; {sentence}")
                 sentences.append(f"ecsdeploy: {signal_name} received again, the run ends now: {sentence}")
+            elif record.outcome == "pending":
+                record.set_outcome("cancelled", f"{signal_name} received again before the service was changed; "
+                                                f"nothing to undo")
         for line in sentences:
             os.write(2, f"{line}\n".encode())
         if self._config is None or hasattr(self._config, "workerinput"):
