@@ -134,6 +134,8 @@ def parse_image_tags(items: list[str], source: str, services: Iterable[str] | No
     bare: str | None = None
     own: dict[str, str] = {}
     for item in items:
+        if not item.strip():
+            raise ConfigError(f"{source} expects a value, got an empty string.")
         name, sep, tag = item.partition("=") if "=" in item else ("", "", item)
         name, tag = name.strip(), tag.strip()
         if sep and not name:

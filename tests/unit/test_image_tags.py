@@ -23,6 +23,7 @@ def test_image_tags_bare_and_per_service(items: list[str], expected: tuple[str |
 
 
 @pytest.mark.parametrize(("items", "message"), [
+    ([" "], "--image-tag expects a value, got an empty string."),
     (["=1.4.2"], "--image-tag expects TAG or SERVICE=TAG, got '=1.4.2' (no service before '=')."),
     (["web="], "--image-tag expects TAG or SERVICE=TAG, got 'web=': '' is not a valid image tag (letters, digits, "
                "_ . -, up to 128, not starting with . or -)."),
