@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .aws import ClientFactory
+from .cancel import DEFAULT_GRACE, Cancellation
 from .checks import Check, Checks
 from .config import Environment, Service
 from .report.record import ServiceRecord
@@ -57,11 +58,24 @@ class PrintLog:
 class RunOptions:
     """The run's settings from the command line (or ini keys / ECSDEPLOY_* variables)."""
 
-    image_tag: str | None = None
+    image_tag: str | None = None  # --image-tag TAG: every service's tag
+    image_tags: dict[str, str] = field(default_factory=dict)  # --image-tag SERVICE=TAG: a service's own
     plan: bool = False
     rollback: bool = True
     wait_timeout: float | None = None
+    cancel_grace: float = DEFAULT_GRACE  # seconds a cancelled run waits for its rollback
     variables: dict[str, str] = field(default_factory=dict)
+
+    def tag_for(self, service: str) -> str | None:
+        """The image tag ``--image-tag`` gives ``service`` (the name of its ``[services.NAME]``), or None."""
+        return self.image_tags.get(service, self.image_tag)
+
+    def tags_label(self) -> str:
+        """``1.4.2``, ``web=1.4.2,api=2.0.1`` (and a bare tag last, ``*=1.4.2``, when both are given), or ``-``."""
+        parts = [f"{name}={tag}" for name, tag in self.image_tags.items()]
+        if self.image_tag is not None:
+            parts.append(f"*={self.image_tag}" if parts else self.image_tag)
+        return ",".join(parts) or "-"
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class ServiceContext:
     log: Log
     hooks: Hooks = field(default_factory=Hooks)
     base_dir: Any = None
+    cancellation: Cancellation = field(default_factory=Cancellation)  # the run's: SIGINT, SIGTERM, time-outs
 
     @property
     def checks(self) -> Checks:

@@ -29,7 +29,7 @@ from .errors import EcsDeployError
 from .localstack import LocalStack, LocalStackSettings, docker_ping, image_present, localstack_container, skip_reason
 from .report.octopus import OctopusReporter
 from .run import Run
-from .session import FAILED_STEP, NO_ENV_REASON, SERVICE, SESSION, EcsDeploySession
+from .session import FAILED_STEP, FAILURE, NO_ENV_REASON, PLAN_NOT_RUN, SERVICE, SESSION, EcsDeploySession
 from .terminal import write_lines
 
 
@@ -111,8 +111,9 @@ def ecs_service(request: pytest.FixtureRequest, ecsdeploy_context: ServiceContex
     yield service
     module = request.node
     failed_step = module.stash.get(FAILED_STEP, None) if isinstance(module, pytest.Module) else None
+    cause = module.stash.get(FAILURE, None) if isinstance(module, pytest.Module) else None
     try:
-        service.finish(failed_step)
+        service.finish(failed_step, cause)
     except EcsDeployError as exc:
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
 
@@ -139,7 +140,7 @@ def smoke(ecsdeploy_context: ServiceContext) -> Smoke:
     A failing smoke check fails the step, and the service is rolled back like after any failed step.
     """
     if ecsdeploy_context.options.plan:
-        pytest.skip("--plan: smoke checks are skipped")
+        pytest.skip(f"{PLAN_NOT_RUN}: smoke checks need the rollout this plan did not make")
     return Smoke(ecsdeploy_context)
 
 

@@ -12,11 +12,13 @@ or a line in pytest.ini can never deploy to a real account.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .arns import is_tag
 from .errors import ConfigError
+from .tomlfile import closest
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Option:
     flag: str
     dest: str
     help: str
-    kind: str = "str"  # str, bool, float, list
+    kind: str = "str"  # str, bool, float, list, words (repeatable; its variable and ini key are split on blanks)
     metavar: str | None = None
 
     @property
@@ -39,8 +41,9 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("--env", "ecsdeploy_env", "Environment to deploy to, a table of [environments] in ecsdeploy.toml. "
            "Without it, deployment scenarios are skipped.", metavar="NAME"),
-    Option("--image-tag", "ecsdeploy_image_tag", "Image tag to deploy (for example the Octopus release number); "
-           "pinned to its digest before anything is registered.", metavar="TAG"),
+    Option("--image-tag", "ecsdeploy_image_tag", "Image tag to deploy (for example the Octopus release number): "
+           "TAG for every service, or SERVICE=TAG, repeatable, for each its own; pinned to its digest before "
+           "anything is registered.", kind="words", metavar="[SERVICE=]TAG"),
     Option("--var", "ecsdeploy_vars", "Value for a ${KEY} placeholder in ecsdeploy.toml and task-definition "
            "templates; repeatable. Wins over the process environment.", kind="list", metavar="KEY=VALUE"),
     Option("--plan", "ecsdeploy_plan", "Do every read and check, print what each write would do (task-definition "
@@ -49,6 +52,9 @@ OPTIONS: tuple[Option, ...] = (
            "the revision it ran before.", kind="bool"),
     Option("--wait-timeout", "ecsdeploy_wait_timeout", "Seconds a rollout may take before it counts as failed "
            "(default: wait_timeout in ecsdeploy.toml, else 600).", kind="float", metavar="SECONDS"),
+    Option("--cancel-grace", "ecsdeploy_cancel_grace", "Seconds a run stopped by SIGINT, SIGTERM or a step "
+           "time-out waits for the rollback to the revision that ran before (default 120); a second signal ends "
+           "the run at once.", kind="float", metavar="SECONDS"),
     Option("--ecsdeploy-config", "ecsdeploy_config", "Path of the configuration file (default: ecsdeploy.toml in a "
            "directory given on the command line, else deployments/ecsdeploy.toml).", metavar="PATH"),
     Option("--ecsdeploy-report", "ecsdeploy_report", "Write the deployment record (JSON: images, revisions, "
@@ -74,7 +80,7 @@ def add_options(parser: Any) -> None:
         if opt.kind == "bool":
             group.addoption(opt.flag, action="store_true", dest=opt.dest, default=None, help=opt.help)
             parser.addini(opt.ini, type="bool", default=None, help=opt.help)
-        elif opt.kind == "list":
+        elif opt.kind in ("list", "words"):
             group.addoption(opt.flag, action="append", dest=opt.dest, default=None, metavar=opt.metavar,
                             help=opt.help)
             parser.addini(opt.ini, type="linelist", default=None, help=opt.help)
@@ -91,12 +97,16 @@ def get_setting(config: Any, dest: str, environ: Mapping[str, str] | None = None
     value = config.getoption(dest)
     if value is not None:
         return Setting(_convert(opt, value, opt.flag), opt.flag)
+    if opt.env in environ and opt.kind == "words":
+        return Setting(environ[opt.env].split(), opt.env)
     if opt.env in environ and opt.kind != "list":
         return Setting(_convert(opt, environ[opt.env], opt.env), opt.env)
     ini_value = config.getini(opt.ini)
     if ini_value not in (None, [], ""):
+        if opt.kind == "words":
+            return Setting([word for line in ini_value for word in str(line).split()], f"ini {opt.ini}")
         return Setting(_convert(opt, ini_value, f"ini {opt.ini}"), f"ini {opt.ini}")
-    return Setting([] if opt.kind == "list" else (False if opt.kind == "bool" else None), "default")
+    return Setting([] if opt.kind in ("list", "words") else (False if opt.kind == "bool" else None), "default")
 
 
 def parse_vars(items: list[str], source: str) -> dict[str, str]:
@@ -108,6 +118,45 @@ def parse_vars(items: list[str], source: str) -> dict[str, str]:
             raise ConfigError(f"{source} expects KEY=VALUE, got '{item}'.")
         result[key.strip()] = value
     return result
+
+
+def parse_image_tags(items: list[str], source: str, services: Iterable[str] | None
+                     ) -> tuple[str | None, dict[str, str]]:
+    """``--image-tag`` values -> (the tag for every service, {service: its own tag}).
+
+    ``["1.4.2"]`` -> ``("1.4.2", {})``; ``["web=1.4.2", "api=2.0.1"]`` -> ``(None, {"web": "1.4.2", "api":
+    "2.0.1"})``; a bare tag and ``SERVICE=TAG`` items together: the bare one is for the services not named.
+    ``services`` are the names of ``[services.NAME]`` (None: not checked). A ConfigError, one sentence, for an
+    empty or malformed item, a service that is not configured, a service or a bare tag given twice, or a tag
+    Docker would refuse.
+    """
+    known = list(services) if services is not None else None
+    bare: str | None = None
+    own: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            raise ConfigError(f"{source} expects a value, got an empty string.")
+        name, sep, tag = item.partition("=") if "=" in item else ("", "", item)
+        name, tag = name.strip(), tag.strip()
+        if sep and not name:
+            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got '{item}' (no service before '=').")
+        if not is_tag(tag):
+            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got '{item}': '{tag}' is not a valid image tag "
+                              f"(letters, digits, _ . -, up to 128, not starting with . or -).")
+        if not sep:
+            if bare is not None and bare != tag:
+                raise ConfigError(f"{source} was given two tags for every service ('{bare}' and '{tag}'); give one, "
+                                  f"or SERVICE=TAG for each service.")
+            bare = tag
+            continue
+        if known is not None and name not in known:
+            hint = closest(name, known)
+            where = f"did you mean '{hint}'?" if hint else f"its services: {', '.join(known) or 'none'}."
+            raise ConfigError(f"{source} names service '{name}', which is not in the configuration; {where}")
+        if name in own and own[name] != tag:
+            raise ConfigError(f"{source} gives service '{name}' two tags ('{own[name]}' and '{tag}'); give one.")
+        own[name] = tag
+    return bare, own
 
 
 def _convert(opt: Option, value: Any, source: str) -> Any:
@@ -128,7 +177,7 @@ def _convert(opt: Option, value: Any, source: str) -> Any:
         if not number > 0:
             raise ConfigError(f"{source} expects a positive number of seconds, got '{value}'.")
         return number
-    if opt.kind == "list":
+    if opt.kind in ("list", "words"):
         return list(value)
     text = str(value).strip()
     if not text:

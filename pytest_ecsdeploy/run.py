@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .aws import ClientFactory
+from .cancel import Cancellation
 from .config import Deployment, find_config, load_config
 from .context import Hooks, Log, RunOptions, ServiceContext
 from .report.record import RunRecord
@@ -31,8 +32,9 @@ class Run:
         env = deployment.environment
         self.record = RunRecord(
             environment=env.name, backend=env.backend, region=env.region,
-            image_tag=options.image_tag, plan=options.plan,
+            image_tag=options.image_tag, image_tags=dict(options.image_tags), plan=options.plan,
         )
+        self.cancellation = Cancellation(options.cancel_grace)
         self._aws: ClientFactory | None = None
         self._local: LocalAWS | None = None
         self._lock = threading.Lock()
@@ -93,6 +95,7 @@ class Run:
             log=log,
             hooks=hooks,
             base_dir=self.deployment.base_dir,
+            cancellation=self.cancellation,
         )
 
     def close(self) -> None:

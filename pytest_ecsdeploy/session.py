@@ -26,11 +26,12 @@ from typing import Any
 import pytest
 
 from .aws import mask_account
+from .cancel import DEFAULT_GRACE
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
-from .options import Setting, get_setting, parse_vars
+from .options import Setting, get_setting, parse_image_tags, parse_vars
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
-from .report.record import ServiceRecord
+from .report.record import ServiceRecord, mid_deployment
 from .report.summary import summary_lines
 from .run import Run
 from .terminal import write_lines
@@ -38,6 +39,7 @@ from .terminal import write_lines
 PLUGIN_NAME = "ecsdeploy-session"  # the session object's name in the plugin manager
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
 FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
+FAILURE = pytest.StashKey[str]()  # on a scenario Module: why that step failed, one line
 WORKER_RECORDS = "ecsdeploy_records"  # key in pytest-xdist's workeroutput
 
 FIXTURES_MODULE = "pytest_ecsdeploy.fixtures"
@@ -45,6 +47,7 @@ DEPLOY_FIXTURES = frozenset(
     {"deploy_env", "aws", "ecsdeploy_context", "ecr", "task_definition", "ecs_service", "deploy", "smoke",
      "ecs_task"}
 )
+PLAN_NOT_RUN = "plan: not run"  # how --plan skips a step that needs the writes it does not make
 NO_ENV_REASON = "deployment scenario: runs only with --env NAME (see pytest --help, ecsdeploy options)"
 
 
@@ -67,6 +70,10 @@ class EcsDeploySession:
         self.env_setting = env_setting
         self.octopus = octopus
         self.report_path: Path | None = None
+        self._reported: set[str] = set()  # services whose Octopus variables were written
+        self._not_run: list[str] = []  # --plan: the steps skipped because they need the writes
+        self._restore_signals: Any = None
+        self._config: pytest.Config | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config, env: Setting) -> EcsDeploySession:
@@ -79,7 +86,18 @@ class EcsDeploySession:
 
     # ---- hooks -------------------------------------------------------------------------------------------------
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """SIGINT and SIGTERM become a controlled cancel (``cancel.py``) for as long as the run lives."""
+        self._config = session.config
+        cancellation = self.run.cancellation
+        cancellation.notice = self._notice
+        cancellation.last_words.append(self._last_words)
+        self._restore_signals = cancellation.install()
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._restore_signals is not None:
+            self._restore_signals()
+            self._restore_signals = None
         self.run.close()
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -88,7 +106,7 @@ class EcsDeploySession:
         lines = [
             f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
             f"region={env.region} (from {env.sources['region']}) account={account}",
-            f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.image_tag or '-'} "
+            f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.tags_label()} "
             f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
             f"wait-timeout={opts.wait_timeout or env.wait_timeout:g}s",
         ]
@@ -127,6 +145,10 @@ class EcsDeploySession:
         module = _scenario_module(item)
         if module is not None and FAILED_STEP in module.stash:
             pytest.skip(f"an earlier step failed: {module.stash[FAILED_STEP]}")
+        record = self.run.record.services.get(module.stash[SERVICE]) if module is not None else None
+        if self.run.options.plan and record is not None and record.outcome == "planned":
+            self._not_run.append(item.name)
+            pytest.skip(f"{PLAN_NOT_RUN}: it comes after the rollout this plan did not make")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -139,10 +161,26 @@ class EcsDeploySession:
             path, lineno, _ = item.reportinfo()
             reason = f"Skipped: an earlier step failed: {module.stash[FAILED_STEP]}"
             report.longrepr = (str(path), (lineno or 0) + 1, reason)
+        if report.skipped and report.when == "setup" and PLAN_NOT_RUN in str(report.longrepr) and (
+                item.name not in self._not_run):
+            self._not_run.append(item.name)  # the smoke fixture's skip
         if not report.failed:
+            return report
+        record = self.run.record.services.get(module.stash[SERVICE])
+        if (self.run.options.plan and report.when == "call" and record is not None and _planned_write(record)
+                and call.excinfo is not None and not isinstance(call.excinfo.value, EcsDeployError)):
+            # A user's own step that needs what the plan did not write (a registered revision, a rollout).
+            path, lineno, _ = item.reportinfo()
+            cause = _one_line_failure(call.excinfo)
+            report.outcome = "skipped"
+            report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {PLAN_NOT_RUN}: it needs the writes this "
+                                                              f"plan did not make ({cause})")
+            self._not_run.append(item.name)
             return report
         if report.when in ("setup", "call"):
             module.stash.setdefault(FAILED_STEP, item.name)
+            if FAILURE not in module.stash and call.excinfo is not None:
+                module.stash[FAILURE] = _one_line_failure(call.excinfo)
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
@@ -151,17 +189,25 @@ class EcsDeploySession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
         yield
+        if self.run.cancellation.reason is not None:  # a signal that came during a rollback: stop after this step
+            item.session.shouldstop = f"ecsdeploy: {self.run.cancellation.reason}"
         module = _scenario_module(item)
-        if module is None or self.octopus is None or (nextitem is not None and _scenario_module(nextitem) is module):
+        if module is None or (nextitem is not None and _scenario_module(nextitem) is module):
             return
         record = self.run.record.services.get(module.stash[SERVICE])
-        if record is not None:
+        if record is None:
+            return
+        self._settle(record, module.stash.get(FAILURE, None))
+        if self.octopus is not None:
             done = self._finished_count()
             self.octopus.service_finished(record, done, max(done, _scenario_count(item)))
+            self._reported.add(record.service)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Write the deployment record, then (after the JUnit file is written) tell Octopus about both."""
+        for record in self.run.record.services.values():
+            self._settle(record, None)
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:  # a pytest-xdist worker: the controller writes the record and reports
             workeroutput[WORKER_RECORDS] = [record.to_dict() for record in self.run.record.services.values()]
@@ -170,6 +216,11 @@ class EcsDeploySession:
         if report:
             self.report_path = self.run.record.write(Path(report))  # said in the terminal summary, after this hook
         if self.octopus is not None:
+            total = len(self.run.record.services)
+            for record in self.run.record.services.values():
+                if record.service not in self._reported:  # a cancelled run skips the teardown hook that reports it
+                    self.octopus.service_finished(record, self._finished_count(), total)
+                    self._reported.add(record.service)
             junit = session.config.getoption("xmlpath", None)
             self.octopus.run_finished(
                 self.run.record, self.report_path, Path(junit) if junit else None, failed=exitstatus != 0
@@ -181,6 +232,9 @@ class EcsDeploySession:
         terminalreporter.write_sep("=", "ecsdeploy summary")
         for line in summary_lines(self.run.record):
             terminalreporter.write_line(line)
+        if self._not_run:
+            terminalreporter.write_line(f"{PLAN_NOT_RUN}: {len(self._not_run)} step(s) need the writes this plan did "
+                                        f"not make: {', '.join(self._not_run)}")
         if self.report_path is not None:
             terminalreporter.write_line(f"deployment record written to {self.report_path}")
 
@@ -196,6 +250,54 @@ class EcsDeploySession:
             if self.octopus is not None:
                 done = self._finished_count()
                 self.octopus.service_finished(record, done, max(done, len(self.run.record.services)))
+
+    def _settle(self, record: ServiceRecord, failure: str | None) -> None:
+        """Give a service that is still ``pending`` as its scenario ends one of the documented outcomes: cancelled
+        (the run was stopped first), failed (a step failed before the rollout: ``failure`` says why), or unchanged
+        (no step changed the service)."""
+        if record.outcome != "pending":
+            return
+        cancelled = self.run.cancellation.reason
+        if cancelled is not None:
+            record.set_outcome("cancelled", f"{cancelled} before the service was changed; nothing to undo")
+        elif self.run.options.plan and failure is None and _planned_write(record):
+            record.set_outcome("planned", "the plan's writes are listed in its checks")
+        elif failure is not None:
+            record.set_outcome("failed", f"{failure}; the service was not changed by this run")
+        else:
+            record.set_outcome("unchanged", "no step of the scenario changed the service")
+
+    def _notice(self, message: str) -> None:
+        if self._config is not None:
+            write_lines(self._config, [f"ecsdeploy: {message}"], yellow=True)
+
+    def _last_words(self, signal_name: str) -> None:
+        """What a second signal leaves before the process ends at once: one sentence per service that may be
+        mid-deployment (to standard error), the record, and the Octopus variables and result message; written with
+        plain ``os.write``, as the terminal writer may be in the middle of a line."""
+        sentences = []
+        for record in self.run.record.services.values():
+            watching = record.outcome == "pending" and record.deployment_id is not None
+            rolling_back = record.rollback is not None and record.rollback.outcome != "completed"
+            if watching or rolling_back:
+                sentence = mid_deployment(record)
+                record.set_outcome("cancelled", f"{signal_name} received again: the run ended at once; {sentence}")
+                sentences.append(f"ecsdeploy: {signal_name} received again, the run ends now: {sentence}")
+            elif record.outcome == "pending":
+                record.set_outcome("cancelled", f"{signal_name} received again before the service was changed; "
+                                                f"nothing to undo")
+        for line in sentences:
+            os.write(2, f"{line}\n".encode())
+        if self._config is None or hasattr(self._config, "workerinput"):
+            return
+        report = get_setting(self._config, "ecsdeploy_report").value
+        if report:
+            self.run.record.write(Path(report))
+        if self.octopus is not None:
+            reporter = OctopusReporter(ServiceMessages(write=_write_stdout))
+            for record in self.run.record.services.values():
+                reporter.service_finished(record, self._finished_count(), len(self.run.record.services))
+            reporter.run_finished(self.run.record, Path(report) if report else None, None, failed=True)
 
     def _finished_count(self) -> int:
         return len([r for r in self.run.record.services.values() if r.outcome != "pending"])
@@ -267,6 +369,30 @@ def _bind_service(module: pytest.Module, run: Run) -> str:
     return name
 
 
+def _planned_write(record: ServiceRecord) -> bool:
+    """A write of this service was planned (and not made): a rollout, a registration, a task, a push."""
+    return record.outcome == "planned" or any(
+        c.result == "skipped" and c.detail.startswith("plan: would") for c in record.checks.items)
+
+
+def _write_stdout(line: str) -> None:
+    os.write(1, f"{line}\n".encode())
+
+
+def _one_line_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """A failed step's cause on one line: a deployment error's sentence, pytest.fail's message, else the
+    exception's last line (``AssertionError: assert 1 == 2``)."""
+    value = excinfo.value
+    if isinstance(value, EcsDeployError):
+        text = f"{type(value).__name__}: {value}"
+    elif isinstance(value, pytest.fail.Exception):
+        text = value.msg or "failed"
+    else:
+        text = excinfo.exconly()
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 def _scenario_count(item: pytest.Item) -> int:
     return len({m for m in (_scenario_module(i) for i in item.session.items) if m is not None})
 
@@ -276,11 +402,15 @@ def _scenario_count(item: pytest.Item) -> int:
 
 def _load_run(config: pytest.Config, env: Setting) -> Run:
     variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
+    tags = get_setting(config, "ecsdeploy_image_tag")
+    image_tag, image_tags = parse_image_tags(tags.value, tags.source, None)
     options = RunOptions(
-        image_tag=get_setting(config, "ecsdeploy_image_tag").value,
+        image_tag=image_tag,
+        image_tags=image_tags,
         plan=bool(get_setting(config, "ecsdeploy_plan").value),
         rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
         wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
+        cancel_grace=get_setting(config, "ecsdeploy_cancel_grace").value or DEFAULT_GRACE,
         variables=variables,
     )
     run = Run.load(
@@ -291,6 +421,7 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
         options=options,
         environ=dict(os.environ),
     )
+    parse_image_tags(tags.value, tags.source, run.deployment.services)  # now that the services are known
     if run.environment.backend == "aws" and env.source != "--env":
         raise ConfigError(
             f"environment '{env.value}' deploys to real AWS, so it must be named with --env on the command line, "

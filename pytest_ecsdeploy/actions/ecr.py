@@ -352,9 +352,11 @@ class Ecr:
     # -- internals: repositories and images ---------------------------------------------------------------
 
     def _tag(self, tag: str | None, where: str) -> str:
-        chosen = tag or self.ctx.options.image_tag
+        service = self.ctx.service.name
+        chosen = tag or self.ctx.options.tag_for(service)
         if not chosen:
-            raise ActionError(f"{where}: no image tag was given; pass --image-tag TAG or name the tag in the call.")
+            raise ActionError(f"{where}: no image tag was given for service '{service}'; pass --image-tag TAG, "
+                              f"--image-tag {service}=TAG, or name the tag in the call.")
         return chosen
 
     def _check_tag_format(self, tag: str, where: str) -> None:

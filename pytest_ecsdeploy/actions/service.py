@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..arns import short_revision, target_group_name
@@ -25,7 +25,7 @@ from ..aws import Patience, call, mask_account, pages
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
-from ..report.record import Rollback, ServiceRecord
+from ..report.record import Rollback, ServiceRecord, mid_deployment
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import Described, active_revision, deploy_image, describe
@@ -141,6 +141,7 @@ class EcsService:
         self.rollout: Rollout | None = None  # the last deploy()'s
         self.rollback_rollout: Rollout | None = None
         self._updated = False  # this run changed the service
+        self._adopted = False  # this run waits for a deployment of its revision that it found in progress
         self._rollback_summary: str | None = None
         self._seen_events: set[str] = set()
 
@@ -224,6 +225,7 @@ class EcsService:
             assert primary is not None
             deployment_id = primary.id
             ctx.log.info(f"deployment {deployment_id} of {label} is already in progress; waiting for it")
+            self._adopted = True  # its failure is ours to undo: the run that started it is gone
             update_at = self._clock()
         else:
             if on_it and not force:
@@ -251,16 +253,23 @@ class EcsService:
         summary = self._roll_back(verdict.reason, verdict, deployment_id)
         raise RolloutFailed(f"service '{self.name}': {verdict.reason}; {summary}.")
 
-    def finish(self, failed_step: str | None) -> None:
+    def finish(self, failed_step: str | None, cause: str | None = None) -> None:
         """End of the scenario (the fixture's teardown): when ``failed_step`` failed after this run changed the
-        service, roll it back; RolloutFailed when that rollback fails."""
+        service, roll it back; RolloutFailed when that rollback fails. ``cause`` (one line: why the step failed)
+        goes into the record when the service was not changed. When the run was cancelled (a signal), what it
+        changed is rolled back within the grace period and the outcome is ``cancelled``."""
         __tracebackhide__ = True
         record = self.ctx.record
+        cancellation = self.ctx.cancellation
+        if cancellation.reason is not None and record.outcome in ("pending", "deployed"):
+            self._cancel(cancellation.reason)
+            return
         if failed_step is None or record.outcome in ("failed", "rolled back", "rollback failed"):
             return
         why = f"step {failed_step} failed"
         if not self._updated:
-            record.set_outcome("failed", f"{why}; the service was not changed by this run")
+            because = f": {cause}" if cause else ""
+            record.set_outcome("failed", f"{why}{because}; the service was not changed by this run")
             return
         summary = self._roll_back(f"{why} after the rollout", None, record.deployment_id)
         if record.outcome == "failed":
@@ -268,6 +277,44 @@ class EcsService:
         elif record.outcome == "rollback failed":
             raise RolloutFailed(f"service '{self.name}': {why} after deployment {record.deployment_id} of "
                                 f"{short_revision(record.revision_after)}; {summary}.")
+
+    def _cancel(self, reason: str) -> None:
+        """The run was stopped (``reason``: ``SIGTERM received``) before the scenario ended: undo what it changed,
+        waiting at most the grace period, and record the outcome ``cancelled``."""
+        record = self.ctx.record
+        if not (self._updated or self._adopted):
+            self._updated = self._update_landed()
+        if not (self._updated or self._adopted):
+            record.set_outcome("cancelled", f"{reason} before the service was changed; nothing to undo")
+            self.ctx.log.warning(f"{record.reason}")
+            return
+        what = f"deployment {record.deployment_id} of {short_revision(record.revision_after)}"
+        why = (f"{reason} after {what} completed, before the scenario ended" if record.outcome == "deployed"
+               else f"{reason} while {what} was in flight")
+        summary = self._roll_back(why, None, record.deployment_id)
+        rollback = record.rollback
+        done = rollback is not None and rollback.outcome == "completed"
+        reason_text = f"{why}; {summary}"
+        if not done:
+            reason_text += f"; {mid_deployment(record)}"
+        record.set_outcome("cancelled", reason_text)
+        if not done:
+            self.ctx.log.warning(mid_deployment(record))
+
+    def _update_landed(self) -> bool:
+        """Whether an UpdateService that a signal interrupted reached ECS: the PRIMARY deployment is of this run's
+        revision and not of the one before (its id is recorded then)."""
+        record = self.ctx.record
+        if record.revision_after is None or record.revision_after == record.revision_before:
+            return False
+        try:
+            primary = primary_deployment(self.describe())
+        except EcsDeployError:
+            return False
+        if primary is None or primary.revision != record.revision_after:
+            return False
+        record.deployment_id = record.deployment_id or primary.id
+        return True
 
     # -- the steps of deploy --------------------------------------------------------------------------------
 
@@ -431,10 +478,12 @@ class EcsService:
 
     # -- watching -------------------------------------------------------------------------------------------
 
-    def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float
+    def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float, *, bounded: bool = False
                ) -> tuple[Verdict, DeploymentWatch, float | None]:
         """Look at the service until the deployment's outcome is known or ``timeout`` seconds passed; a look that
-        fails with a transient error is skipped."""
+        fails with a transient error is skipped. A ``bounded`` watch (a rollback's) also ends, TIMED_OUT, when the
+        grace period of a cancelled run is over."""
+        cancellation = self.ctx.cancellation
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
@@ -444,20 +493,29 @@ class EcsService:
             arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
             return service, self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
 
+        def grace_over() -> Verdict:
+            return Verdict(TIMED_OUT, f"{cancellation.reason}: deployment {deployment_id} of {short_revision(arn)} "
+                                      f"did not complete within the {cancellation.grace:g} s grace period "
+                                      f"({watch.progress()})")
+
         def judge(answer: tuple[dict[str, Any], list[dict[str, Any]]]) -> Seen[Verdict]:
             look = watch.observe(*answer)
             for line in look.lines:
                 log.info(line)
             for created_at, message in look.events:
                 record.add_event(created_at, message)
+            if look.verdict is None and bounded and cancellation.expired():
+                return Seen(grace_over())
             return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))
 
-        verdict = wait_for(service_and_tasks, judge, timeout=timeout,
+        verdict = wait_for(service_and_tasks, judge, timeout=cancellation.bounded(timeout) if bounded else timeout,
                            schedule=PollSchedule(self.poll_first, self.poll_max),
                            clock=self._clock, sleep=self._sleep, warn=log.warning,
                            progress=lambda: log.info(f"waiting for deployment {deployment_id}: {watch.progress()}"),
                            progress_every=self.progress_every)
         if verdict is None:
+            if bounded and cancellation.expired():
+                return grace_over(), watch, None
             return watch.timed_out(timeout), watch, None
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
@@ -468,10 +526,15 @@ class EcsService:
         """Return the service to the revision it ran before this run; a summary of what happened, for messages."""
         if self._rollback_summary is not None:
             return self._rollback_summary
+        with self.ctx.cancellation.shield():  # a first signal now must not stop the undo; the grace period bounds it
+            return self._roll_back_shielded(why, verdict, deployment_id)
+
+    def _roll_back_shielded(self, why: str, verdict: Verdict | None, deployment_id: str | None) -> str:
         ctx, record = self.ctx, self.ctx.record
         failed_revision, target = record.revision_after, record.revision_before
         ecs_rollback = verdict.ecs_rollback if verdict else None
-        if ecs_rollback is None and verdict is not None and verdict.outcome == FAILED and self._updated:
+        changed = self._updated or self._adopted
+        if ecs_rollback is None and verdict is not None and verdict.outcome == FAILED and changed:
             try:
                 ecs_rollback = self._ecs_rollback_of(deployment_id)
             except EcsDeployError as exc:
@@ -479,13 +542,16 @@ class EcsService:
         if ecs_rollback is not None:
             return self._follow_ecs_rollback(why, ecs_rollback, failed_revision)
         reason = None
-        if not self._updated:
+        if not changed:
             reason = "not rolled back: this run did not change the service"
         elif verdict is not None and verdict.outcome == SUPERSEDED:
             reason = "not rolled back: another deployment replaced it"
         elif not ctx.options.rollback:
             reason = "not rolled back (--no-rollback)"
-        elif target is None or target == failed_revision:
+        elif target is None:
+            reason = (f"not rolled back: ECS no longer tells which revision ran before deployment {deployment_id}; "
+                      f"roll back by hand")
+        elif target == failed_revision:
             reason = f"not rolled back: the service ran no other revision before this run ({short_revision(target)})"
         if reason is not None:
             record.set_outcome("failed", why)
@@ -502,7 +568,7 @@ class EcsService:
             rollback_id, _ = self._update(target, label, current == target, current)
             record.rollback.deployment_id = rollback_id
             outcome, _, _ = self._watch(target, rollback_id, [str(e.get("id")) for e in service.get("events") or []],
-                                        float(ctx.wait_timeout))
+                                        float(ctx.wait_timeout), bounded=True)
             if outcome.outcome == COMPLETED:
                 self._post_checks(ROLLBACK, target, rollback_id, label)
         except EcsDeployError as exc:
@@ -539,7 +605,7 @@ class EcsService:
         try:
             assert deployment.revision is not None
             outcome, _, _ = self._watch(deployment.revision, deployment.id, sorted(self._seen_events),
-                                        float(self.ctx.wait_timeout))
+                                        float(self.ctx.wait_timeout), bounded=True)
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, deployment.id, started, by_ecs=True)
@@ -583,20 +649,54 @@ class EcsService:
 
     def _note_revision_before(self, service: Mapping[str, Any], target: Described | None) -> None:
         """The revision the service ran before this run: the PRIMARY's, unless that one FAILED (then the
-        COMPLETED deployment still running). ``target`` (the revision to deploy, as described) spares describing it
-        again when it is that revision."""
+        COMPLETED deployment still running), or is a deployment of ``target`` in progress that this run adopts (then
+        the revision that ran before that deployment, learned from ECS: its other deployments, else the service
+        deployment's source revisions; never the adopted one). ``target`` (the revision to deploy, as described)
+        spares describing it again when it is that revision."""
         record = self.ctx.record
         deployments = service_deployments(service)
         primary = primary_deployment(service)
         chosen = primary
         if primary is not None and primary.rollout_state == "FAILED":
             chosen = next((d for d in deployments if d.rollout_state == "COMPLETED"), primary)
+        elif primary is not None and target is not None and primary.revision == target.arn and is_in_progress(service):
+            others = [d for d in deployments if d.id != primary.id and d.revision and d.revision != primary.revision]
+            chosen = next((d for d in others if d.rollout_state == "COMPLETED"), others[0] if others else None)
+            if chosen is None:
+                source = self._source_revision(target.arn)
+                chosen = replace(primary, revision=source) if source else None
         revision = chosen.revision if chosen else None
         if revision and revision != record.revision_before:
             record.revision_before = revision
             described = target if target is not None and target.arn == revision else describe(
                 self.ctx.aws, revision, who=self._who)
             record.image_before = deploy_image(described.payload, self.ctx.service)
+
+    def _source_revision(self, adopted: str) -> str | None:
+        """The task definition of the service revision that ran before the service deployment in progress
+        (ListServiceDeployments, DescribeServiceDeployments' sourceServiceRevisions, DescribeServiceRevisions),
+        other than ``adopted``; None where ECS (or its SDK) has no service deployments or tells none."""
+        if not hasattr(self.ctx.aws.client("ecs"), "list_service_deployments"):
+            return None
+        try:
+            listed = call(self.ctx.aws, "ecs", "list_service_deployments", "list its service deployments",
+                          who=self._who, cluster=self.cluster, service=self.name, status=["PENDING", "IN_PROGRESS"])
+            arns = [str(d["serviceDeploymentArn"]) for d in listed.get("serviceDeployments") or []]
+            if not arns:
+                return None
+            described = call(self.ctx.aws, "ecs", "describe_service_deployments", "describe its service deployments",
+                             who=self._who, serviceDeploymentArns=arns[:20])
+            sources = [str(r["arn"]) for d in described.get("serviceDeployments") or []
+                       for r in d.get("sourceServiceRevisions") or []]
+            if not sources:
+                return None
+            revisions = call(self.ctx.aws, "ecs", "describe_service_revisions", "describe its service revisions",
+                             who=self._who, serviceRevisionArns=sources[:20])
+        except ActionError as exc:
+            self.ctx.log.warning(f"could not read the service deployments of {self._who} ({exc})")
+            return None
+        return next((str(r["taskDefinition"]) for r in revisions.get("serviceRevisions") or []
+                     if r.get("taskDefinition") and r["taskDefinition"] != adopted), None)
 
     def _task_arns(self, desired_status: str) -> list[str]:
         """ListTasks of this service, every page (services may run far more than 100 tasks)."""

@@ -248,6 +248,15 @@ def _failure(record: ServiceRecord) -> str:
         return f"{record.service} failed and its rollback failed too ({_one_line(rollback)}): {reason}"
     if record.outcome == "failed":
         return f"{record.service} failed: {reason}"
+    if record.outcome == "cancelled":
+        undo = record.rollback
+        if undo is None:
+            return f"{record.service} was cancelled: {reason}"
+        to = short_revision(undo.to_revision, "the previous revision")
+        if undo.outcome == "completed":
+            return f"{record.service} was cancelled and rolled back to {to}: {reason}"
+        return (f"{record.service} was cancelled and its rollback to {to} did not complete ({undo.outcome}): "
+                f"{reason}")
     return f"{record.service} did not finish: {reason}"
 
 

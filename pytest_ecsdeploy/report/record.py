@@ -7,7 +7,8 @@ Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already
 ``planned`` (``--plan``), ``deployed``, ``failed`` (a rollout or another step failed and the service was not
 rolled back: this run had not changed it, another deployment replaced it, ``--no-rollback``, or it ran no
 earlier revision), ``rolled back`` (failed and returned to the previous revision, by ECS's circuit breaker
-or by this run), ``rollback failed``.
+or by this run), ``rollback failed``, ``cancelled`` (the run was stopped: SIGINT, SIGTERM or a step time-out;
+``rollback`` says whether the service was returned to the previous revision).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..arns import short_revision
 from ..checks import Check, Checks
 
-OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed")
+OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed", "cancelled")
+#: The outcomes of a service that did not deploy (the run fails with any of them).
+NOT_DEPLOYED = ("failed", "rolled back", "rollback failed", "cancelled")
 
 
 @dataclass
@@ -118,6 +122,15 @@ class ServiceRecord:
         )
 
 
+def mid_deployment(record: ServiceRecord) -> str:
+    """The one sentence a run that could not finish its rollback leaves: ``service 'web' may be mid-deployment;
+    its good revision is web:1 (arn:aws:ecs:…:task-definition/web:1).``"""
+    good = record.rollback.to_revision if record.rollback is not None else record.revision_before
+    if good is None:
+        return f"service '{record.service}' may be mid-deployment; the revision it ran before is not known."
+    return f"service '{record.service}' may be mid-deployment; its good revision is {short_revision(good)} ({good})."
+
+
 @dataclass
 class RunRecord:
     """Every service of one run, with the run's settings."""
@@ -126,6 +139,7 @@ class RunRecord:
     backend: str
     region: str
     image_tag: str | None = None
+    image_tags: dict[str, str] = field(default_factory=dict)  # per service, from --image-tag SERVICE=TAG
     plan: bool = False
     services: dict[str, ServiceRecord] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
@@ -137,7 +151,7 @@ class RunRecord:
 
     @property
     def failed(self) -> list[ServiceRecord]:
-        return [r for r in self.services.values() if r.outcome in ("failed", "rolled back", "rollback failed")]
+        return [r for r in self.services.values() if r.outcome in NOT_DEPLOYED]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +159,7 @@ class RunRecord:
             "backend": self.backend,
             "region": self.region,
             "imageTag": self.image_tag,
+            "imageTags": dict(self.image_tags),
             "plan": self.plan,
             "startedAt": self.started_at,
             "services": {name: rec.to_dict() for name, rec in self.services.items()},

@@ -25,10 +25,11 @@ def summary_lines(record: RunRecord) -> list[str]:
     """The table (a header row, then one row per service in the record's order), then the reason lines.
 
     Columns are ``service``, ``from -> to`` (short revisions, ``-`` when unknown, ``(new revision)`` for a
-    ``--plan`` that would register one), ``outcome`` (with ``(to family:revision)`` after a rollback),
-    ``duration`` (seconds, one decimal) and ``checks ok/failed`` (counts). Every column but the last is padded
-    to its widest cell, two spaces apart. A reason line, ``SERVICE: REASON``, follows for each service that did
-    not end well and recorded why; a rollback that did not complete adds ``SERVICE: rollback OUTCOME: REASON``.
+    ``--plan`` that would register one), ``outcome`` (with ``(to family:revision)`` after a rollback,
+    ``(rolled back to family:revision)`` after a cancelled run's rollback), ``duration`` (seconds, one decimal)
+    and ``checks ok/failed`` (counts). Every column but the last is padded to its widest cell, two spaces apart.
+    A reason line, ``SERVICE: REASON``, follows for each service that did not end well and recorded why; a rollback
+    that did not complete adds ``SERVICE: rollback OUTCOME: REASON``.
     An empty record gives the header row alone.
     """
     rows = [HEADER] + [_row(service) for service in record.services.values()]
@@ -46,6 +47,10 @@ def _row(rec: ServiceRecord) -> tuple[str, str, str, str, str]:
     outcome = rec.outcome
     if rec.rollback is not None and rec.outcome in ("rolled back", "rollback failed"):
         outcome += f" (to {short_revision(rec.rollback.to_revision)})"
+    elif rec.rollback is not None and rec.outcome == "cancelled":
+        to = short_revision(rec.rollback.to_revision)
+        outcome += f" (rolled back to {to})" if rec.rollback.outcome == "completed" else f" (rollback to {to} " \
+            f"{rec.rollback.outcome})"
     checks = f"{rec.checks.count('passed')}/{rec.checks.count('failed')}"
     return rec.service, f"{before} -> {after}", outcome, f"{rec.duration:.1f}s", checks
 

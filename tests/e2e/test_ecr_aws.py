@@ -115,7 +115,8 @@ def test_image_pins_the_tag_to_its_digest(clean_aws: LocalAWS, make_ecr: Callabl
 
 
 def test_image_needs_a_tag(make_ecr: Callable[..., Ecr]) -> None:
-    with pytest.raises(ActionError, match=r"ecr\.image\(\): no image tag was given; pass --image-tag TAG"):
+    with pytest.raises(ActionError, match=r"ecr\.image\(\): no image tag was given for service '\w+'; pass "
+                                          r"--image-tag TAG, --image-tag \w+=TAG"):
         make_ecr().image()
 
 

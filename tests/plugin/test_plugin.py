@@ -16,7 +16,7 @@ def test_help_lists_every_option_with_a_help_line(pytester: pytest.Pytester) -> 
     for option in OPTIONS:
         assert option.flag in text
         assert option.ini in text  # the ini key is listed too
-    result.stdout.fnmatch_lines(["*--image-tag=TAG*Image tag to deploy*"])
+    result.stdout.fnmatch_lines(["*--image-tag=[[]SERVICE=[]]TAG*", "*Image tag to deploy*"])
     markers = pytester.runpytest("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.ecs_service(name): bind this scenario module to [[]services.NAME]*"])
 

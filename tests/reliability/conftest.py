@@ -126,11 +126,11 @@ class DrivenClock(FakeClock):
 class Background:
     """A pytest run in the background, its output going to a file that the test can wait on."""
 
-    def __init__(self, project: Path, endpoint: str, *args: str, name: str) -> None:
+    def __init__(self, project: Path, endpoint: str, *args: str, name: str, env: dict[str, str] | None = None) -> None:
         self.log = project / f"{name}.out"
         self._file: IO[str] = self.log.open("w")
         self.process = subprocess.Popen(
-            python_pytest(*args), cwd=project, env=subprocess_environment(endpoint), stdout=self._file,
+            python_pytest(*args), cwd=project, env=subprocess_environment(endpoint, env), stdout=self._file,
             stderr=subprocess.STDOUT, text=True,
         )
 
@@ -214,11 +214,11 @@ def run_pytest(scenario_project: Path) -> RunPytest:
 @pytest.fixture
 def start_pytest(scenario_project: Path) -> Iterator[Callable[..., Background]]:
     """Start ``pytest ARGS`` in the scenario project in the background: ``start_pytest(endpoint, *args,
-    name="first")``; every run still going at the end of the test is killed."""
+    name="first", env={...})``; every run still going at the end of the test is killed."""
     started: list[Background] = []
 
-    def start(endpoint: str, *args: str, name: str) -> Background:
-        run = Background(scenario_project, endpoint, *args, name=name)
+    def start(endpoint: str, *args: str, name: str, env: dict[str, str] | None = None) -> Background:
+        run = Background(scenario_project, endpoint, *args, name=name, env=env)
         started.append(run)
         return run
 

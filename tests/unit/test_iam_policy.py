@@ -198,8 +198,9 @@ class _Module:
         for index, arg in enumerate(call.args):
             if index < len(positional) and positional[index] == name:
                 given = arg
+        positional_only = {a.arg for a in helper.node.args.posonlyargs}
         for keyword in call.keywords:
-            if keyword.arg == name:
+            if keyword.arg == name and name not in positional_only:  # call(aws, "ecs", …, service="web"): a param
                 given = keyword.value
         if given is None:
             return Ref(const=defaults[name]) if ref.param is not None and name in defaults else None
