@@ -9,10 +9,12 @@ costs no AWS call.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .actions.lease import Holder, Leases
 from .aws import ClientFactory
 from .config import Deployment, find_config, load_config
 from .context import Hooks, Log, RunOptions, ServiceContext
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 class Run:
     """The state of one run; ``Run.load(...)`` reads and checks the configuration."""
 
-    def __init__(self, deployment: Deployment, options: RunOptions) -> None:
+    def __init__(self, deployment: Deployment, options: RunOptions, *, holder: Holder | None = None) -> None:
         self.deployment = deployment
         self.options = options
         env = deployment.environment
@@ -37,6 +39,8 @@ class Run:
         self._local: LocalAWS | None = None
         self._lock = threading.Lock()
         self._seed = self._check_seed()
+        # One lease per service this run writes to (actions/lease.py); ``holder`` names this run to other runs.
+        self.leases = Leases(holder or Holder.here(os.environ))
 
     @classmethod
     def load(
@@ -93,9 +97,12 @@ class Run:
             log=log,
             hooks=hooks,
             base_dir=self.deployment.base_dir,
+            lease=self.leases.hold,
         )
 
     def close(self) -> None:
+        """Release every lease this run holds, then stop the embedded local AWS if this run started it."""
+        self.leases.release_all()
         with self._lock:
             if self._local is not None:
                 self._local.stop()

@@ -256,7 +256,7 @@ class EcsService:
         service, roll it back; RolloutFailed when that rollback fails."""
         __tracebackhide__ = True
         record = self.ctx.record
-        if failed_step is None or record.outcome in ("failed", "rolled back", "rollback failed"):
+        if failed_step is None or record.outcome in ("refused", "failed", "rolled back", "rollback failed"):
             return
         why = f"step {failed_step} failed"
         if not self._updated:
@@ -277,7 +277,7 @@ class EcsService:
         __tracebackhide__ = True
         ctx, checks = self.ctx, self.ctx.checks
         try:
-            account = ctx.aws.ensure_account()
+            account = ctx.before_write()  # the account guard, then the service's lease (none in a plan)
         except AccountMismatch as exc:
             checks.record(Check(DEPLOY, "pre", "account", "failed", str(exc)))
             raise

@@ -4,10 +4,10 @@ Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, ha
 and output variables. Nothing secret is stored: images, ARNs, check lines and service events only.
 
 Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
-``planned`` (``--plan``), ``deployed``, ``failed`` (a rollout or another step failed and the service was not
-rolled back: this run had not changed it, another deployment replaced it, ``--no-rollback``, or it ran no
-earlier revision), ``rolled back`` (failed and returned to the previous revision, by ECS's circuit breaker
-or by this run), ``rollback failed``.
+``planned`` (``--plan``), ``refused`` (another run holds the service's lease; nothing was written), ``deployed``,
+``failed`` (a rollout or another step failed and the service was not rolled back: this run had not changed it,
+another deployment replaced it, ``--no-rollback``, or it ran no earlier revision), ``rolled back`` (failed and
+returned to the previous revision, by ECS's circuit breaker or by this run), ``rollback failed``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from ..checks import Check, Checks
 
-OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed")
+OUTCOMES = ("pending", "unchanged", "planned", "refused", "deployed", "failed", "rolled back", "rollback failed")
 
 
 @dataclass
@@ -137,7 +137,8 @@ class RunRecord:
 
     @property
     def failed(self) -> list[ServiceRecord]:
-        return [r for r in self.services.values() if r.outcome in ("failed", "rolled back", "rollback failed")]
+        return [r for r in self.services.values()
+                if r.outcome in ("refused", "failed", "rolled back", "rollback failed")]
 
     def to_dict(self) -> dict[str, Any]:
         return {
