@@ -37,6 +37,8 @@ class Run:
         )
         self._aws: ClientFactory | None = None
         self._local: LocalAWS | None = None
+        # The embedded local AWS another process started for this run (a pytest-xdist controller): used, not started.
+        self.local_endpoint: str | None = None
         self._lock = threading.Lock()
         self._seed = self._check_seed()
         # One lease per service this run writes to (actions/lease.py); ``holder`` names this run to other runs.
@@ -76,7 +78,9 @@ class Run:
         with self._lock:
             if self._aws is None:
                 endpoint = None
-                if self.uses_local_aws:
+                if self.uses_local_aws and self.local_endpoint is not None:
+                    endpoint = self.local_endpoint
+                elif self.uses_local_aws:
                     self._local = self._start_local_aws()
                     endpoint = self._local.endpoint_url
                 self._aws = ClientFactory(self.deployment.environment, local_endpoint=endpoint)
