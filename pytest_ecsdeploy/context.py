@@ -107,6 +107,17 @@ class ServiceContext:
     hooks: Hooks = field(default_factory=Hooks)
     base_dir: Any = None
     cancellation: Cancellation = field(default_factory=Cancellation)  # the run's: SIGINT, SIGTERM, time-outs
+    # Takes this service's lease (Run.context points it at Leases.hold); without a Run there is no lease.
+    lease: Callable[[ServiceContext], None] = lambda ctx: None
+
+    def before_write(self) -> str:
+        """The guards every write passes first: the account guard, then the service's lease (``actions/lease.py``).
+
+        Returns the caller's account; raises AccountMismatch, or LeaseHeld when another run deploys the service.
+        """
+        account = self.aws.ensure_account()
+        self.lease(self)
+        return account
 
     @property
     def checks(self) -> Checks:

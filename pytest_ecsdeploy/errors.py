@@ -9,6 +9,7 @@
      │    │                         timed out, a post-check failed), or its rollback failed
      │    └── TransientError        an AWS call failed in a way that may pass when it is made again (throttled,
      │                              5xx, connection reset or timed out); a wait outlasts it, a one-shot call fails
+     ├── LeaseHeld                  another run holds the service's lease (it deploys the service now)
      └── NotSupported               the service uses something this version does not handle yet
 
 This module imports no pytest. One raised while the run is set up (``plugin.py``, once ``--env`` is given) or
@@ -64,6 +65,14 @@ class RolloutFailed(ActionError):
 
 class TransientError(ActionError):
     """An AWS call failed in a way that may pass when made again (:func:`pytest_ecsdeploy.aws.is_transient`)."""
+
+
+class LeaseHeld(EcsDeployError):
+    """Another run holds the service's lease (``actions/lease.py``); ``holder`` describes it in words."""
+
+    def __init__(self, message: str, *, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class NotSupported(EcsDeployError):

@@ -55,8 +55,11 @@ def aws(request: pytest.FixtureRequest) -> ClientFactory:
 
 
 @pytest.fixture(scope="module")
-def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> ServiceContext:
-    """Everything the actions of this scenario share: environment, service, clients, options, record, log."""
+def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> Iterator[ServiceContext]:
+    """Everything the actions of this scenario share: environment, service, clients, options, record, log.
+
+    The service's lease, taken by the scenario's first write, is released when the scenario ends.
+    """
     session = _session(request)
     run = session.run
     module = request.node
@@ -68,10 +71,12 @@ def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> Ser
         )
     deployment = run.deployment
     service = deployment.service(service_name)
-    return run.context(
+    ctx = run.context(
         service_name, TerminalLog(request.config, service_name, session.octopus),
         _hooks(request.config, service, deployment.environment),
     )
+    yield ctx
+    run.leases.release(ctx.cluster, service.service_name)
 
 
 @pytest.fixture(scope="module")

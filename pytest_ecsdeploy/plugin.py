@@ -3,7 +3,8 @@
 Until ``--env`` is given the plugin reads no file, makes no AWS call and prints nothing: a scenario module is
 collected as skipped, with one reason line. With ``--env`` (or its ini key or variable) the run's stateful hooks
 come from :class:`~pytest_ecsdeploy.session.EcsDeploySession`, built here and registered as the plugin
-``ecsdeploy-session``.
+``ecsdeploy-session``; on a pytest-xdist controller also :class:`~pytest_ecsdeploy.parallel.XdistController`
+(``ecsdeploy-xdist``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import pytest
 from . import hookspecs
 from .errors import EcsDeployError
 from .options import add_options, get_setting
+from .parallel import XdistController, check_dist
 from .session import FIXTURES_MODULE, NO_ENV_REASON, PLUGIN_NAME, SESSION, EcsDeploySession, is_scenario
 
 MARKER_HELP = (
     "ecs_service(name): bind this scenario module to [services.NAME] of ecsdeploy.toml "
     "(default: the file name, test_NAME.py)."
 )
+XDIST_PLUGIN_NAME = "ecsdeploy-xdist"  # the controller's pytest-xdist hooks (parallel.py)
 pytest_plugins = [FIXTURES_MODULE]
 
 
@@ -44,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION] = session
     config.pluginmanager.register(session, PLUGIN_NAME)
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        check_dist(config)
+        config.pluginmanager.register(XdistController(session.run), XDIST_PLUGIN_NAME)
 
 
 @pytest.hookimpl(wrapper=True)

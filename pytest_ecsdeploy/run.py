@@ -9,10 +9,12 @@ costs no AWS call.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .actions.lease import Holder, Leases
 from .aws import ClientFactory
 from .cancel import Cancellation
 from .config import Deployment, find_config, load_config
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 class Run:
     """The state of one run; ``Run.load(...)`` reads and checks the configuration."""
 
-    def __init__(self, deployment: Deployment, options: RunOptions) -> None:
+    def __init__(self, deployment: Deployment, options: RunOptions, *, holder: Holder | None = None) -> None:
         self.deployment = deployment
         self.options = options
         env = deployment.environment
@@ -37,8 +39,12 @@ class Run:
         self.cancellation = Cancellation(options.cancel_grace)
         self._aws: ClientFactory | None = None
         self._local: LocalAWS | None = None
+        # The embedded local AWS another process started for this run (a pytest-xdist controller): used, not started.
+        self.local_endpoint: str | None = None
         self._lock = threading.Lock()
         self._seed = self._check_seed()
+        # One lease per service this run writes to (actions/lease.py); ``holder`` names this run to other runs.
+        self.leases = Leases(holder or Holder.here(os.environ))
 
     @classmethod
     def load(
@@ -74,7 +80,9 @@ class Run:
         with self._lock:
             if self._aws is None:
                 endpoint = None
-                if self.uses_local_aws:
+                if self.uses_local_aws and self.local_endpoint is not None:
+                    endpoint = self.local_endpoint
+                elif self.uses_local_aws:
                     self._local = self._start_local_aws()
                     endpoint = self._local.endpoint_url
                 self._aws = ClientFactory(self.deployment.environment, local_endpoint=endpoint)
@@ -96,9 +104,12 @@ class Run:
             hooks=hooks,
             base_dir=self.deployment.base_dir,
             cancellation=self.cancellation,
+            lease=self.leases.hold,
         )
 
     def close(self) -> None:
+        """Release every lease this run holds, then stop the embedded local AWS if this run started it."""
+        self.leases.release_all()
         with self._lock:
             if self._local is not None:
                 self._local.stop()

@@ -9,8 +9,13 @@ give scenario files their semantics:
 - after a step fails (in setup or call), the module's later steps are skipped, pointing at the step;
 - a deployment error is reported as one sentence, not a traceback;
 - when a module's last step is torn down, Octopus hears how its service ended;
-- at the end the record is written (``--ecsdeploy-report``), summarised, and handed to Octopus; on a
-  pytest-xdist worker it goes to the controller instead, which merges every worker's services.
+- at the end the record is written (``--ecsdeploy-report``), summarised, and handed to Octopus.
+
+With pytest-xdist (``parallel.py`` keeps each scenario on one worker) a worker writes none of these: when a
+scenario ends, its service's record rides to the controller on the teardown report of its last step, and the
+controller merges it, tells Octopus, and writes the record with the services in collection order, as a run
+without workers does. A worker's records also go with its ``workeroutput`` when it stops, for a scenario whose
+last step never reported.
 
 The stash keys live here too: :data:`SESSION` on the config (fixtures reach the run through it),
 :data:`SERVICE` and :data:`FAILED_STEP` on a scenario :class:`pytest.Module`.
@@ -30,6 +35,7 @@ from .cancel import DEFAULT_GRACE
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .options import Setting, get_setting, parse_image_tags, parse_vars
+from .parallel import worker_endpoint
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord, mid_deployment
 from .report.summary import summary_lines
@@ -41,6 +47,8 @@ SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
 FAILED_STEP = pytest.StashKey[str]()  # on a scenario Module: the first step that failed
 FAILURE = pytest.StashKey[str]()  # on a scenario Module: why that step failed, one line
 WORKER_RECORDS = "ecsdeploy_records"  # key in pytest-xdist's workeroutput
+FINISHED = pytest.StashKey[dict[str, Any]]()  # on a worker's last step of a scenario: what goes to the controller
+REPORTED_SERVICE = "ecsdeploy_service"  # the attribute of that step's teardown report carrying it
 
 FIXTURES_MODULE = "pytest_ecsdeploy.fixtures"
 DEPLOY_FIXTURES = frozenset(
@@ -74,6 +82,8 @@ class EcsDeploySession:
         self._not_run: list[str] = []  # --plan: the steps skipped because they need the writes
         self._restore_signals: Any = None
         self._config: pytest.Config | None = None
+        self.is_worker = False  # a pytest-xdist worker: its controller reports
+        self._order: dict[str, int] = {}  # service -> its scenario's place in the collection (from the workers)
 
     @classmethod
     def from_config(cls, config: pytest.Config, env: Setting) -> EcsDeploySession:
@@ -82,7 +92,9 @@ class EcsDeploySession:
         Raises :class:`~pytest_ecsdeploy.errors.ConfigError` (or another EcsDeployError) for a bad setting or
         configuration file, and when an environment with ``backend = "aws"`` was not named with ``--env``.
         """
-        return cls(_load_run(config, env), env, _octopus_reporter(config))
+        session = cls(_load_run(config, env), env, _octopus_reporter(config))
+        session.is_worker = hasattr(config, "workerinput")
+        return session
 
     # ---- hooks -------------------------------------------------------------------------------------------------
 
@@ -153,6 +165,8 @@ class EcsDeploySession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report = yield
+        if report.when == "teardown" and FINISHED in item.stash:
+            setattr(report, REPORTED_SERVICE, item.stash[FINISHED])  # serialised with the report to the controller
         module = _scenario_module(item)
         if module is None:
             return report
@@ -198,10 +212,26 @@ class EcsDeploySession:
         if record is None:
             return
         self._settle(record, module.stash.get(FAILURE, None))
-        if self.octopus is not None:
+        if self.is_worker:
+            modules = _scenario_modules(item)
+            item.stash[FINISHED] = {"record": record.to_dict(), "index": modules.index(module),
+                                    "scenarios": len(modules)}
+        elif self.octopus is not None:
             done = self._finished_count()
             self.octopus.service_finished(record, done, max(done, _scenario_count(item)))
             self._reported.add(record.service)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """pytest-xdist controller: merge the record of a scenario a worker finished, and tell Octopus."""
+        finished = getattr(report, REPORTED_SERVICE, None)
+        if self.is_worker or not isinstance(finished, dict):
+            return
+        record = ServiceRecord.from_dict(finished["record"])
+        self.run.record.services[record.service] = record
+        self._order[record.service] = int(finished["index"])
+        if self.octopus is not None:
+            done = self._finished_count()
+            self.octopus.service_finished(record, done, max(done, int(finished["scenarios"])))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -212,6 +242,10 @@ class EcsDeploySession:
         if workeroutput is not None:  # a pytest-xdist worker: the controller writes the record and reports
             workeroutput[WORKER_RECORDS] = [record.to_dict() for record in self.run.record.services.values()]
             return
+        if self._order:  # records merged from workers, in the order they finished: put them in collection order
+            services = self.run.record.services
+            names = sorted(services, key=lambda name: self._order.get(name, len(self._order)))
+            self.run.record.services = {name: services[name] for name in names}
         report = get_setting(session.config, "ecsdeploy_report").value
         if report:
             self.report_path = self.run.record.write(Path(report))  # said in the terminal summary, after this hook
@@ -240,12 +274,14 @@ class EcsDeploySession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """pytest-xdist: merge a finished worker's service records into the controller's record."""
+        """pytest-xdist: merge a finished worker's service records that no teardown report brought."""
         records = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
         if not records:
             return
         for data in records:
             record = ServiceRecord.from_dict(data)
+            if record.service in self._order:
+                continue
             self.run.record.services[record.service] = record
             if self.octopus is not None:
                 done = self._finished_count()
@@ -394,7 +430,12 @@ def _one_line_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 
 
 def _scenario_count(item: pytest.Item) -> int:
-    return len({m for m in (_scenario_module(i) for i in item.session.items) if m is not None})
+    return len(_scenario_modules(item))
+
+
+def _scenario_modules(item: pytest.Item) -> list[pytest.Module]:
+    """The session's scenario modules, in collection order."""
+    return list(dict.fromkeys(m for m in (_scenario_module(i) for i in item.session.items) if m is not None))
 
 
 # ---- building the session ----------------------------------------------------------------------------------------
@@ -422,6 +463,7 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
         environ=dict(os.environ),
     )
     parse_image_tags(tags.value, tags.source, run.deployment.services)  # now that the services are known
+    run.local_endpoint = worker_endpoint(config)  # a pytest-xdist worker uses its controller's local AWS
     if run.environment.backend == "aws" and env.source != "--env":
         raise ConfigError(
             f"environment '{env.value}' deploys to real AWS, so it must be named with --env on the command line, "

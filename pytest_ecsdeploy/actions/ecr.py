@@ -286,7 +286,7 @@ class Ecr:
             self.ctx.log.info(f"plan: would tag {move}")
             checks.skipped(PROMOTE, "pre", "promote", f"plan: would tag {move}")
             return replace(result, planned=True)
-        self.ctx.aws.ensure_account()
+        self.ctx.before_write()
         self._put_image(target, to, manifest, media_type, digest)
         self._images.pop(to, None)  # an image() answer cached for this tag is stale now
         after = self._digest_of(target, to)
@@ -328,7 +328,7 @@ class Ecr:
             checks.skipped(PUSH, "pre", "push", f"plan: would push {local_image} to {uri}:{tag}")
             return ImageRef(repository_uri=uri, tag=tag, digest=None, registry_id=str(repository["registryId"]),
                             repository_name=self.repository, planned=True)
-        self.ctx.aws.ensure_account()
+        self.ctx.before_write()
         username, password = self._login(str(repository["registryId"]))
         if not local.tag(uri, tag=tag):
             raise ActionError(f"ecr.push(): Docker could not tag '{local_image}' as {uri}:{tag}.")

@@ -264,7 +264,7 @@ class EcsService:
         if cancellation.reason is not None and record.outcome in ("pending", "deployed"):
             self._cancel(cancellation.reason)
             return
-        if failed_step is None or record.outcome in ("failed", "rolled back", "rollback failed"):
+        if failed_step is None or record.outcome in ("refused", "failed", "rolled back", "rollback failed"):
             return
         why = f"step {failed_step} failed"
         if not self._updated:
@@ -324,7 +324,7 @@ class EcsService:
         __tracebackhide__ = True
         ctx, checks = self.ctx, self.ctx.checks
         try:
-            account = ctx.aws.ensure_account()
+            account = ctx.before_write()  # the account guard, then the service's lease (none in a plan)
         except AccountMismatch as exc:
             checks.record(Check(DEPLOY, "pre", "account", "failed", str(exc)))
             raise

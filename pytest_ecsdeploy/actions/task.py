@@ -185,7 +185,7 @@ class EcsTask:
                    else float(self.ctx.wait_timeout))
         arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who=WHO, method=WHO, verb="run")
         checks = self.ctx.checks
-        account = self.ctx.aws.ensure_account()
+        account = self.ctx.before_write()
         pinned = " (the environment's account_id)" if self.ctx.environment.account_id else " (account_id not pinned)"
         checks.passed(RUN, "pre", "account", f"caller account {mask_account(account)}{pinned}")
         essentials: dict[str, bool] = {}  # container name -> essential; empty for a revision that is only planned

@@ -20,7 +20,10 @@ In order:
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
 5. everything else goes to moto (ECR, ECS clusters and task definitions, ELBv2, STS, IAM, Secrets Manager, SSM,
    CloudWatch Logs, ...); an action moto lacks is answered as AWS answers an unknown operation (400, which no SDK
-   retries), not with moto's 500.
+   retries), not with moto's 500. A DynamoDB write (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+   TransactWriteItems) is answered while holding one lock: moto checks a ConditionExpression and then writes, and
+   this server answers requests on threads, so without it two conditional writes could both pass their check; on
+   DynamoDB each is one atomic compare-and-set (the deployment lease relies on that).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"  # moto's, and the region of a request that is not signed
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
+DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
+DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 _CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset")}
 _MOTO_RESET_PATH = "/moto-api/reset"
 
@@ -89,6 +95,7 @@ class Middleware:
         self.current_engine = current_engine
         self.docker = docker
         self.control = control
+        self._dynamodb_writes = threading.Lock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -108,6 +115,9 @@ class Middleware:
             refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
             if refused is not None:
                 return refused
+        if target.startswith(DYNAMODB_TARGET_PREFIX) and target[len(DYNAMODB_TARGET_PREFIX):] in DYNAMODB_WRITES:
+            with self._dynamodb_writes:  # the check and the write of a conditional write, as one step
+                return list(self.moto_app(environ, start_response))
         try:
             return self.moto_app(environ, start_response)
         except NotImplementedError as exc:  # moto's answer to an action it lacks would be a 500 (and retries)

@@ -51,6 +51,7 @@ __all__ = [
     "TENTACLE_VARIABLES",
     "VARIABLE_PREFIX",
     "image_digest",
+    "octopus_deployment_id",
     "octopus_signal",
     "service_message",
 ]
@@ -92,6 +93,23 @@ def octopus_signal(environ: Mapping[str, str]) -> str | None:
     for name in (CALAMARI_VARIABLE, *TENTACLE_VARIABLES):
         if name.lower() in present:
             return present[name.lower()]
+    return None
+
+
+#: Where a run finds the Octopus deployment it belongs to: Octopus hands its variables to a script, not to the
+#: process environment, so the step passes it on (``OCTOPUS_DEPLOYMENT_ID="#{Octopus.Deployment.Id}"``,
+#: docs/octopus.md); a variable named like the Octopus one is read too.
+DEPLOYMENT_ID_VARIABLES = ("OCTOPUS_DEPLOYMENT_ID", "Octopus.Deployment.Id")
+
+
+def octopus_deployment_id(environ: Mapping[str, str]) -> str | None:
+    """The Octopus deployment id (``Deployments-123``) from :data:`DEPLOYMENT_ID_VARIABLES`, names compared
+    ignoring case; None when none is set (or the value is still an unresolved ``#{...}``)."""
+    present = {key.lower(): value for key, value in environ.items() if value}
+    for name in DEPLOYMENT_ID_VARIABLES:
+        value = present.get(name.lower(), "").strip()
+        if value and not value.startswith("#{"):
+            return value
     return None
 
 
@@ -257,6 +275,8 @@ def _failure(record: ServiceRecord) -> str:
             return f"{record.service} was cancelled and rolled back to {to}: {reason}"
         return (f"{record.service} was cancelled and its rollback to {to} did not complete ({undo.outcome}): "
                 f"{reason}")
+    if record.outcome == "refused":
+        return f"{record.service} was not deployed: {reason}"
     return f"{record.service} did not finish: {reason}"
 
 

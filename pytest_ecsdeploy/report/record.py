@@ -4,11 +4,12 @@ Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, ha
 and output variables. Nothing secret is stored: images, ARNs, check lines and service events only.
 
 Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
-``planned`` (``--plan``), ``deployed``, ``failed`` (a rollout or another step failed and the service was not
-rolled back: this run had not changed it, another deployment replaced it, ``--no-rollback``, or it ran no
-earlier revision), ``rolled back`` (failed and returned to the previous revision, by ECS's circuit breaker
-or by this run), ``rollback failed``, ``cancelled`` (the run was stopped: SIGINT, SIGTERM or a step time-out;
-``rollback`` says whether the service was returned to the previous revision).
+``planned`` (``--plan``), ``refused`` (another run holds the service's lease; nothing was written), ``deployed``,
+``failed`` (a rollout or another step failed and the service was not rolled back: this run had not changed it,
+another deployment replaced it, ``--no-rollback``, or it ran no earlier revision), ``rolled back`` (failed and
+returned to the previous revision, by ECS's circuit breaker or by this run), ``rollback failed``, ``cancelled``
+(the run was stopped: SIGINT, SIGTERM or a step time-out; ``rollback`` says whether the service was returned to
+the previous revision).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import Any
 from ..arns import short_revision
 from ..checks import Check, Checks
 
-OUTCOMES = ("pending", "unchanged", "planned", "deployed", "failed", "rolled back", "rollback failed", "cancelled")
+OUTCOMES = ("pending", "unchanged", "planned", "refused", "deployed", "failed", "rolled back", "rollback failed",
+            "cancelled")
 #: The outcomes of a service that did not deploy (the run fails with any of them).
-NOT_DEPLOYED = ("failed", "rolled back", "rollback failed", "cancelled")
+NOT_DEPLOYED = ("refused", "failed", "rolled back", "rollback failed", "cancelled")
 
 
 @dataclass

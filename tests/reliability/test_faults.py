@@ -10,6 +10,7 @@ starts, the network is down).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -362,23 +363,24 @@ def test_a_run_killed_while_watching_is_continued_by_the_same_command(
     assert revisions(fresh_emulator) == ["web:1", "web:2"]  # no second revision
 
 
-def test_a_second_run_on_the_same_service_refuses_naming_the_first_runs_deployment(
+def test_a_second_run_on_the_same_service_is_refused_naming_the_first_run(
     fresh_emulator: LocalAWS, driven_clock: Any, run_pytest: Callable[..., Any], start_pytest: Callable[..., Any]
 ) -> None:
     endpoint = fresh_emulator.endpoint_url
     driven_clock.freeze()
     first = start_pytest(endpoint, *RUN_ARGS, "--image-tag", "2.0.0", name="first")
     deployment = first.wait_for(r"deployment (ecs-svc/\d+) of web:2 started$").group(1)
+    run_id = re.search(r"lease of service 'web' taken by run ([0-9a-f]{12}) ", first.output())
     second = run_pytest(endpoint, *RUN_ARGS, "--image-tag", "3.0.0")
     assert web_service(fresh_emulator)["deployments"][0]["id"] == deployment  # the second run updated nothing
+    assert revisions(fresh_emulator) == ["web:1", "web:2"]  # nor registered anything
     driven_clock.run()
     outcome = first.finish()
     assert second.returncode == 1, second.output
     assert not second.tracebacks(), second.output
-    assert (
-        f"CheckFailed: check failed: no other deployment in progress: deployment {deployment} of web:2 is "
-        f"IN_PROGRESS on service 'web'"
-    ) in second.output
+    assert run_id is not None, first.output()
+    assert re.search(rf"LeaseHeld: service 'web' is being deployed by another run, run {run_id.group(1)} on host \S+ "
+                     rf"\(pid {first.process.pid}\), started \S+Z;", second.output), second.output
     assert "updating service" not in second.output
     assert outcome.returncode == 0, outcome.output
     assert steady_on(fresh_emulator, "web:2") == deployment

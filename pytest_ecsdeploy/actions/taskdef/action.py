@@ -288,7 +288,7 @@ class TaskDefinition:
         for name, image in self._ensure_source().requested_images.items():
             if sent.get(name) != image:
                 log.warning(f"the render hook changed the image of container '{name}' from {image} to {sent.get(name)}")
-        self.ctx.aws.ensure_account()
+        self.ctx.before_write()
         answer = call(self.ctx.aws, "ecs", "register_task_definition",
                       f"register a revision of family '{payload['family']}'", who=WHO, **payload)
         arn = str(answer["taskDefinition"]["taskDefinitionArn"])
