@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .aws import ClientFactory
 from .checks import Check, Checks
 from .config import Environment, Service
+from .redact import clean_block
 from .report.record import ServiceRecord
 
 
@@ -42,10 +43,12 @@ class PrintLog:
         self.lines: list[str] = []
 
     def info(self, message: str) -> None:
+        message = clean_block(message)
         self.lines.append(message)
         print(f"{self.prefix}{message}", flush=True)
 
     def warning(self, message: str) -> None:
+        message = clean_block(message)
         self.lines.append(f"WARNING: {message}")
         print(f"{self.prefix}WARNING: {message}", flush=True)
 

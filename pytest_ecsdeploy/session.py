@@ -33,7 +33,8 @@ from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord
 from .report.summary import summary_lines
 from .run import Run
-from .terminal import write_lines
+from .redact import clean_block, clean_line, clean_report
+from .terminal import write_service_messages
 
 PLUGIN_NAME = "ecsdeploy-session"  # the session object's name in the plugin manager
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
@@ -94,7 +95,7 @@ class EcsDeploySession:
         ]
         if self.octopus is not None:
             lines.append(f"ecsdeploy: Octopus service messages on ({_octopus_source(config)})")
-        return lines
+        return [clean_line(line) for line in lines]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, pytest.CollectReport, Any]:
@@ -140,13 +141,13 @@ class EcsDeploySession:
             reason = f"Skipped: an earlier step failed: {module.stash[FAILED_STEP]}"
             report.longrepr = (str(path), (lineno or 0) + 1, reason)
         if not report.failed:
-            return report
+            return clean_report(report)
         if report.when in ("setup", "call"):
             module.stash.setdefault(FAILED_STEP, item.name)
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
-        return report
+        return clean_report(report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
@@ -180,7 +181,7 @@ class EcsDeploySession:
             return
         terminalreporter.write_sep("=", "ecsdeploy summary")
         for line in summary_lines(self.run.record):
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(clean_block(line))
         if self.report_path is not None:
             terminalreporter.write_line(f"deployment record written to {self.report_path}")
 
@@ -263,7 +264,7 @@ def _bind_service(module: pytest.Module, run: Run) -> str:
     try:
         run.deployment.service(name)
     except ConfigError as exc:
-        raise pytest.UsageError(f"{module.path}: {exc}") from None
+        raise pytest.UsageError(clean_line(f"{module.path}: {exc}")) from None
     return name
 
 
@@ -304,7 +305,7 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
         return None  # the controller reports; workers have no stdout of their own
     if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
         return None
-    return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
+    return OctopusReporter(ServiceMessages(write=lambda line: write_service_messages(config, [line])))
 
 
 def _octopus_source(config: pytest.Config) -> str:
