@@ -80,7 +80,7 @@ def test_placeholder_precedence_cli_then_process_then_environment_vars(tmp_path:
     assert from_env.service("web").health_url == "http://from-env"
     from_cli = config.resolve("local", {"WEB_URL": "http://from-cli"}, {"WEB_URL": "http://from-env"})
     assert from_cli.service("web").health_url == "http://from-cli"
-    prod = config.resolve("prod", {"ROLE_ARN": "arn:aws:iam::111122223333:role/deploy"}, {"WEB_URL": "x"})
+    prod = config.resolve("prod", {"ROLE_ARN": "arn:aws:iam::111122223333:role/deploy"}, {"WEB_URL": "https://x.example"})
     assert prod.environment.role_arn == "arn:aws:iam::111122223333:role/deploy"
     assert prod.environment.region == "eu-central-1"
     assert prod.environment.sources["account"] == "ecsdeploy.toml [environments.prod]"
@@ -153,7 +153,7 @@ BAD_CONFIGS = [
      "{path}: [environments.local] wait_timeout: expected a positive number, got -5 (an integer)."),
     ("wait_timeout boolean", ENV + "wait_timeout = true\n", None,
      "{path}: [environments.local] wait_timeout: expected a positive number, got true (a boolean)."),
-    ("unknown defaults key", "[defaults]\nregion = 'x'\ntimeout = 3\n" + ENV, None,
+    ("unknown defaults key", "[defaults]\nregion = 'eu-west-1'\ntimeout = 3\n" + ENV, None,
      "{path}: [defaults] has an unknown key 'timeout'; did you mean 'wait_timeout'? (valid keys are: "
      + ", ".join(sorted(DEFAULTS_KEYS)) + ")."),
     ("bad severity", "[defaults]\nscan_severity = 'SEVERE'\n" + ENV, None,
