@@ -1,7 +1,8 @@
 """Checks: named pre- and post-conditions with a result and one line of detail.
 
-Every action records its built-in checks here, cleaned of secrets and line breaks (``redact.clean_line``); a failed check raises
-:class:`~pytest_ecsdeploy.errors.CheckFailed` after it is recorded, so the deployment record always holds it.
+Every action records its built-in checks here, cleaned of secrets and line breaks (``redact.clean_line``); a
+failed check raises :class:`~pytest_ecsdeploy.errors.CheckFailed` after it is recorded, so the deployment record
+always holds it.
 
 >>> checks = Checks()
 >>> checks.passed("ecr.image", "pre", "tag exists", "web:1.4.2 -> sha256:3f0c…")

@@ -95,6 +95,7 @@ class ServiceContext:
     log: Log
     hooks: Hooks = field(default_factory=Hooks)
     base_dir: Any = None
+    registry: str | None = None  # the host of the service repository's URI, once ECR has described it
 
     @property
     def checks(self) -> Checks:

@@ -2,8 +2,9 @@
 
 Each checker takes a value and returns None when it has the form, else what was expected, for a sentence
 ``<where>: expected <form>, got '<value>'.`` (``"an ECS cluster name (1 to 255 letters, digits, hyphens and
-underscores)"``); the caller names the file, table and key. ``config.py`` checks every key of ``ecsdeploy.toml`` that has a form when the file is read;
-``actions/taskdef/validation.py`` checks a task definition's family, container names, tags and ports.
+underscores)"``); the caller names the file, table and key. ``config.py`` checks every key of
+``ecsdeploy.toml`` that has a form when the file is read; ``actions/taskdef/validation.py`` checks a task
+definition's family, container names, tags and ports.
 
 Sources: the ECS API reference (CreateCluster ``clusterName``, CreateService ``serviceName``,
 RegisterTaskDefinition ``family`` and container ``name``, PortMapping, Tag), the ECR API reference

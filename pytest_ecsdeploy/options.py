@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .arns import is_tag
 from .errors import ConfigError
+from .redact import clean_line
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Option:
     flag: str
     dest: str
     help: str
-    kind: str = "str"  # str, bool, float, list
+    kind: str = "str"  # str, bool, float, list, tag (an image tag)
     metavar: str | None = None
 
     @property
@@ -40,7 +42,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--env", "ecsdeploy_env", "Environment to deploy to, a table of [environments] in ecsdeploy.toml. "
            "Without it, deployment scenarios are skipped.", metavar="NAME"),
     Option("--image-tag", "ecsdeploy_image_tag", "Image tag to deploy (for example the Octopus release number); "
-           "pinned to its digest before anything is registered.", metavar="TAG"),
+           "pinned to its digest before anything is registered.", kind="tag", metavar="TAG"),
     Option("--var", "ecsdeploy_vars", "Value for a ${KEY} placeholder in ecsdeploy.toml and task-definition "
            "templates; repeatable. Wins over the process environment.", kind="list", metavar="KEY=VALUE"),
     Option("--plan", "ecsdeploy_plan", "Do every read and check, print what each write would do (task-definition "
@@ -130,6 +132,10 @@ def _convert(opt: Option, value: Any, source: str) -> Any:
         return number
     if opt.kind == "list":
         return list(value)
+    if opt.kind == "tag" and not is_tag(value):
+        # Checked before anything else reads it: a tag is echoed in the header, the checks and Octopus's messages.
+        raise ConfigError(f"{source} expects an image tag (up to 128 letters, digits, _ . -, not starting with . "
+                          f"or -), got {clean_line(repr(value))}.")
     text = str(value).strip()
     if not text:
         raise ConfigError(f"{source} expects a value, got an empty string.")

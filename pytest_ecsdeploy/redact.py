@@ -236,9 +236,7 @@ def mask_tree(value: Any) -> Any:
         result: dict[Any, Any] = {}
         for key, item in value.items():
             named = label if key in ("value", "Value") and label is not None else str(key)
-            if item is label:
-                result[key] = mask(item)
-            elif isinstance(item, str) and looks_secret(named) and not _is_reference(item) and item != MASK:
+            if item is not label and isinstance(item, str) and looks_secret(named) and not _is_reference(item):
                 result[key] = MASK
             else:
                 result[key] = mask_tree(item)

@@ -29,11 +29,11 @@ from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .options import Setting, get_setting, parse_vars
+from .redact import clean_block, clean_line, clean_report
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord
 from .report.summary import summary_lines
 from .run import Run
-from .redact import clean_block, clean_line, clean_report
 from .terminal import write_service_messages
 
 PLUGIN_NAME = "ecsdeploy-session"  # the session object's name in the plugin manager

@@ -28,7 +28,7 @@ from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, 
 from ..report.record import Rollback, ServiceRecord
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
-from .taskdef.revision import Described, active_revision, deploy_image, describe
+from .taskdef.revision import Described, active_revision, deploy_image, describe, repository_place
 from .watch import (
     COMPLETED,
     FAILED,
@@ -308,7 +308,7 @@ class EcsService:
                                         hint="deploy a registered revision")
             arn = described.arn
             if ctx.record.image_after is None:
-                ctx.record.image_after = deploy_image(described.payload, ctx.service)
+                ctx.record.image_after = deploy_image(described.payload, ctx.service, **repository_place(ctx))
         self._check_progress_possible(service)
         primary = primary_deployment(service)
         if primary is not None and is_in_progress(service) and primary.revision != arn:
@@ -596,7 +596,7 @@ class EcsService:
             record.revision_before = revision
             described = target if target is not None and target.arn == revision else describe(
                 self.ctx.aws, revision, who=self._who)
-            record.image_before = deploy_image(described.payload, self.ctx.service)
+            record.image_before = deploy_image(described.payload, self.ctx.service, **repository_place(self.ctx))
 
     def _task_arns(self, desired_status: str) -> list[str]:
         """ListTasks of this service, every page (services may run far more than 100 tasks)."""

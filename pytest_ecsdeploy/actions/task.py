@@ -39,10 +39,10 @@ from typing import Any, NoReturn
 
 from ..arns import task_id
 from ..aws import call, mask_account
-from ..redact import mask_argv, mask_tree
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
+from ..redact import mask_argv, mask_tree
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import active_revision

@@ -484,5 +484,5 @@ def test_the_containers_a_deploy_replaces_and_the_image_the_record_keeps(
     containers: tuple[str, ...] | None, repository: str | None, names: tuple[str, ...], image: str | None
 ) -> None:
     service = Service(name="web", service_name="web", repository=repository, containers=containers)
-    assert deploy_containers(TWO_IMAGES, service) == names
-    assert deploy_image(TWO_IMAGES, service) == image
+    assert deploy_containers(TWO_IMAGES, service, region="eu-west-1") == names
+    assert deploy_image(TWO_IMAGES, service, region="eu-west-1") == image
