@@ -5,7 +5,8 @@ A value is secret because of **where it stands** or **what it looks like**:
 - by structure (:func:`mask_tree`, :func:`mask_argv`, :func:`mask`): the value of a name that looks secret
   (:data:`SECRET_NAME`: ``DB_PASSWORD``, ``api_key``, ``X-Amz-Signature`` …) wherever a name stands next to a
   value: ``{"name": N, "value": V}`` pairs (environment), ``{"key": K, "value": V}`` pairs (tags), object keys
-  (docker labels, log and driver options), command-line flags (``--db-password=V``, ``--token V``, also as two
+  (docker labels, log and driver options), the same pairs and keys written as JSON or Python text, command-line
+  flags (``--db-password=V``, ``--token V``, also as two
   list items), ``NAME=V`` in shell strings and query strings, ``"NAME": "V"`` in quoted text; and the password of
   every URL (``scheme://user:password@host``, read both as a URL parser and as a hand-written DSN reads it, so a
   ``/``, ``@`` or space in the password does not end it);
@@ -86,9 +87,16 @@ _ASSIGNMENT = re.compile(
     rf"(?P<head>{_NAME_START}(?P<quote>[\"']?)(?P<name>-{{0,2}}[A-Za-z_][A-Za-z0-9_.-]*)(?P=quote)"
     rf"(?P<sep>=|(?<=[\"']):[ \t]*))(?P<value>{_VALUE})"
 )
-#: ``--token value``: a flag whose name looks secret, then its value (which does not start with '-').
+#: ``"name": "DB_PASSWORD", "value": "…"`` and ``'key': 'api-token', 'value': '…'``: a pair in JSON or a Python repr.
+_PAIR = re.compile(
+    r"(?P<head>(?P<q1>[\"'])(?:name|key|Name|Key)(?P=q1)[ \t]*:[ \t]*(?P<q2>[\"'])(?P<name>[^\"'\n]{0,256})(?P=q2)"
+    r"[ \t]*,[ \t]*(?P<q3>[\"'])(?:value|Value)(?P=q3)[ \t]*:[ \t]*)(?P<value>\"[^\"\n]*\"|'[^'\n]*')"
+)
+#: ``--token value``: a flag whose name looks secret, then its value (which does not start with '-'); also as two
+#: items of a list written as JSON or Python text (``"--token", "value"``).
 _FLAG_VALUE = re.compile(
-    rf"(?P<head>{_NAME_START}(?P<name>--?[A-Za-z][A-Za-z0-9_.-]*)[ \t]+)(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"-]\S*)"
+    rf"(?P<head>{_NAME_START}(?P<q>[\"']?)(?P<name>--?[A-Za-z][A-Za-z0-9_.-]*)(?P=q)(?:,[ \t]*|[ \t]+))"
+    r"(?P<value>\"(?!-)[^\"\n]*\"|'(?!-)[^'\n]*'|[^\s'\"-]\S*)"
 )
 #: Values that stand for a value in a message (``pass --var DB_PASSWORD=VALUE``), kept as they are.
 _PLACEHOLDERS = frozenset({MASK, "VALUE", "...", "…", ""})
@@ -161,9 +169,11 @@ def _replace_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 
 def _mask_assignment(match: re.Match[str]) -> str:
-    value = match.group("value")
+    value, name = match.group("value"), match.group("name")
     bare = value.strip("\"'")
-    if not looks_secret(match.group("name")) or bare in _PLACEHOLDERS or bare.startswith("${") or _is_reference(bare):
+    if (match.groupdict().get("sep") or "=").startswith(":") and name.lower() == "key":
+        return match.group(0)  # "key": "api-token" is a tag's name, not an API key
+    if not looks_secret(name) or bare in _PLACEHOLDERS or bare.startswith("${") or _is_reference(bare):
         return match.group(0)
     quote = value[0] if value[:1] in ("'", '"') else ""
     return f"{match.group('head')}{quote}{MASK}{quote}"
@@ -204,6 +214,7 @@ def mask(text: str) -> str:
         return text
     text = _replace_spans(text, _shape_spans(text))
     text = mask_url_passwords(text, MASK)
+    text = _PAIR.sub(_mask_assignment, text)
     text = _ASSIGNMENT.sub(_mask_assignment, text)
     return _FLAG_VALUE.sub(_mask_assignment, text)
 

@@ -146,7 +146,7 @@ class EcsDeploySession:
             module.stash.setdefault(FAILED_STEP, item.name)
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
-            report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+            report.longrepr = f"{type(call.excinfo.value).__name__}: {clean_line(str(call.excinfo.value))}"
         return clean_report(report)
 
     @pytest.hookimpl(wrapper=True)
