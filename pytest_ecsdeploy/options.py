@@ -132,11 +132,11 @@ def _convert(opt: Option, value: Any, source: str) -> Any:
         return number
     if opt.kind == "list":
         return list(value)
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{source} expects a value, got an empty string.")
     if opt.kind == "tag" and not is_tag(value):
         # Checked before anything else reads it: a tag is echoed in the header, the checks and Octopus's messages.
         raise ConfigError(f"{source} expects an image tag (up to 128 letters, digits, _ . -, not starting with . "
                           f"or -), got {clean_line(repr(value))}.")
-    text = str(value).strip()
-    if not text:
-        raise ConfigError(f"{source} expects a value, got an empty string.")
     return text
