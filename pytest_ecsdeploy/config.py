@@ -40,6 +40,7 @@ class Key:
     required: bool = False
     choices: tuple[str, ...] = ()
     form: str = ""  # the AWS-defined form its value (each item of a list) must have, a name of forms.FORMS
+    empty_is_unset: bool = False  # "" means the key is not set (``${VAR:-}``), so it is not checked against the form
 
 
 # The schema is the single source of the configuration reference in docs/configuration.md (a test compares them).
@@ -59,10 +60,12 @@ ENVIRONMENT_KEYS: dict[str, Key] = {
     "account_id": Key("str", "12-digit account the credentials must belong to; any other account stops the run "
                              "before the first write.", form="account id"),
     "role_arn": Key("str", "IAM role to assume for the deployment (session name "
-                           "`pytest-ecsdeploy-<env>-<user>`, which CloudTrail shows).", form="role arn"),
+                           "`pytest-ecsdeploy-<env>-<user>`, which CloudTrail shows).", form="role arn",
+                    empty_is_unset=True),
     "profile": Key("str", "Named profile from the AWS config files (backend `aws`)."),
     "endpoint_url": Key("str", "Endpoint of the AWS API: a running `ecsdeploy-emulator` or LocalStack; "
-                               "omitted for `emulator`, the embedded local AWS starts in-process.", form="url"),
+                               "omitted for `emulator`, the embedded local AWS starts in-process.", form="url",
+                        empty_is_unset=True),
     "wait_timeout": Key("float", "Seconds a rollout may take in this environment."),
     "vars": Key("table", "Values for `${VAR}` placeholders, used when neither `--var` nor the process "
                          "environment sets them."),
@@ -77,7 +80,7 @@ SERVICE_KEYS: dict[str, Key] = {
                                   "config file; omit to copy the revision the service runs now."),
     "containers": Key("list", "Containers whose image a deploy replaces; sidecars keep theirs (default: the "
                               "containers whose image is in `repository`).", form="container"),
-    "health_url": Key("str", "Base URL that `smoke.http()` checks.", form="url"),
+    "health_url": Key("str", "Base URL that `smoke.http()` checks.", form="url", empty_is_unset=True),
     "service_name": Key("str", "ECS service name, when it differs from the table name.", form="service"),
     "cluster": Key("str", "ECS cluster, when it differs from the environment's.", form="cluster"),
     "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",
@@ -357,6 +360,8 @@ def _check_forms(path: Path, table: str, values: Mapping[str, Any], schema: Mapp
         if spec is None or not spec.form:
             continue
         for item in value if isinstance(value, list) else [value]:
+            if item == "" and spec.empty_is_unset:
+                continue
             expected = FORMS[spec.form](item)
             if expected is not None:
                 raise ConfigError(f"{path}: {table} {key}: expected {expected}, got '{item}'.")

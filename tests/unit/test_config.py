@@ -260,3 +260,13 @@ def test_a_choice_may_come_from_a_placeholder(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ENV + "runner = '${RUNNER:-auto}'\n"))
     assert config.resolve("local", {}, {}).environment.runner == "auto"
     assert config.resolve("local", {"RUNNER": "simulated"}, {}).environment.runner == "simulated"
+
+
+def test_an_empty_optional_url_or_role_is_unset_and_an_empty_cluster_is_refused(tmp_path: Path) -> None:
+    text = ENV + 'role_arn = "${ROLE:-}"\nendpoint_url = ""\n[services.web]\nhealth_url = "${WEB_URL:-}"\n'
+    deployment = load_config(write(tmp_path, text)).resolve("local", {}, {})
+    assert (deployment.environment.role_arn, deployment.environment.endpoint_url) == (None, None)
+    assert deployment.service("web").health_url is None
+    path = write(tmp_path, ENV.replace('cluster = "local"', 'cluster = "${CLUSTER:-}"'))
+    with pytest.raises(ConfigError, match=r"\[environments.local\] cluster: expected an ECS cluster name"):
+        load_config(path).resolve("local", {}, {})
