@@ -234,9 +234,11 @@ def same_registry(first: str | None, second: str | None) -> bool:
 def in_repository(image: str, repository: str, *, registry: str | None = None, region: str | None = None,
                   account: str | None = None) -> bool:
     """Whether the image reference ``image`` is in the ECR repository ``repository``: the same repository path in
-    the same registry. With ``registry`` (the host of the repository's URI, as DescribeRepositories gives it) the
-    hosts are compared (:func:`same_registry`); without it the image must be an ECR image of ``region`` and, when
-    given, ``account``. An image of another registry, account or region is never in the repository.
+    the same registry. An image that names no registry (``web:placeholder``, a template's stand-in for the image a
+    deploy sets) is in it by its path. With ``registry`` (the host of the repository's URI, as DescribeRepositories
+    gives it) the hosts are compared (:func:`same_registry`); without it the image must be an ECR image of
+    ``region`` and, when given, ``account``. An image that names another registry, account or region is never in
+    the repository.
 
     >>> in_repository("registry.example.com:5000/nginx:4.2", "nginx", region="eu-west-1")
     False
@@ -244,6 +246,8 @@ def in_repository(image: str, repository: str, *, registry: str | None = None, r
     parsed = parse_image(image)
     if parsed.repository != repository:
         return False
+    if parsed.registry is None:
+        return True
     if registry is not None:
         return same_registry(parsed.registry, registry)
     return parsed.is_ecr and parsed.region == region and (account is None or parsed.account == account)

@@ -173,7 +173,7 @@ def _mask_assignment(match: re.Match[str]) -> str:
     bare = value.strip("\"'")
     if (match.groupdict().get("sep") or "=").startswith(":") and name.lower() == "key":
         return match.group(0)  # "key": "api-token" is a tag's name, not an API key
-    if not looks_secret(name) or bare in _PLACEHOLDERS or bare.startswith("${") or _is_reference(bare):
+    if not looks_secret(name) or bare in _PLACEHOLDERS or bare.startswith(("${", MASK)) or _is_reference(bare):
         return match.group(0)
     quote = value[0] if value[:1] in ("'", '"') else ""
     return f"{match.group('head')}{quote}{MASK}{quote}"

@@ -184,8 +184,8 @@ def test_a_sidecar_of_another_registry_account_or_region_keeps_its_image(
     scenario_project: Path, standing_emulator: LocalAWS, run_pytest: Callable[..., Any]
 ) -> None:
     """With ``repository = "web"`` and no ``containers`` key, only the container whose image is in the emulator's
-    ECR repository ``web`` is deployed; sidecars naming ``web`` in another registry, account or region, on Docker
-    Hub or ECR Public keep theirs."""
+    ECR repository ``web`` is deployed; sidecars naming ``web`` in another registry (with a port, on localhost),
+    account or region, or on ECR Public keep theirs."""
     standing_emulator.reset()
     uri = standing_emulator.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0][
         "repositoryUri"]
@@ -194,7 +194,7 @@ def test_a_sidecar_of_another_registry_account_or_region_keeps_its_image(
         "other-registry": "registry.example.com:5000/web:4.2",
         "other-account": host.replace(host.split(".")[0], "444455556666") + "/web:1.0.0",
         "other-region": host.replace("us-east-1", "eu-west-1") + "/web:1.0.0",
-        "docker-hub": "web:1.0.0",
+        "local-registry": "localhost:5000/web:1.0.0",
         "ecr-public": "public.ecr.aws/web/web:1.0.0",
     }
     config = scenario_project / "deployments" / "ecsdeploy.toml"

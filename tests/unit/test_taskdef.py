@@ -500,9 +500,10 @@ ECR_WEB = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web"
         ("registry.example.com:5000/web:4.2", False),  # another registry
         ("444455556666.dkr.ecr.eu-west-1.amazonaws.com/web:1", False),  # another account
         ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web:1", False),  # another region
-        ("web:1", False),  # Docker Hub
+        ("web:placeholder", True),  # no registry named: a template's stand-in
         ("public.ecr.aws/web:1", False),  # ECR Public
         ("localhost:5000/web:1", False),
+        ("docker.io/library/web:1", False),  # Docker Hub, named
         (f"{ECR_WEB}-sidecar:1", False),  # another repository of the registry
     ],
 )
