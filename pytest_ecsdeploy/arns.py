@@ -215,6 +215,44 @@ def parse_image(reference: str) -> ImageReference:
     return ImageReference(registry, rest, tag, digest if at else None)
 
 
+def same_registry(first: str | None, second: str | None) -> bool:
+    """Whether two registry hosts (``ImageReference.registry``) name one registry: ECR hosts by account and region
+    (the dual-stack and FIPS hosts of a registry are that registry), any other by host and port ignoring case, and
+    None (Docker Hub) only None.
+
+    >>> same_registry("111122223333.dkr.ecr.eu-west-1.amazonaws.com", "111122223333.dkr-ecr.eu-west-1.on.aws")
+    True
+    """
+    if first is None or second is None:
+        return first is second
+    one, other = parse_image(f"{first}/x"), parse_image(f"{second}/x")
+    if one.is_ecr or other.is_ecr:
+        return (one.account, one.region) == (other.account, other.region)
+    return first.lower() == second.lower()
+
+
+def in_repository(image: str, repository: str, *, registry: str | None = None, region: str | None = None,
+                  account: str | None = None) -> bool:
+    """Whether the image reference ``image`` is in the ECR repository ``repository``: the same repository path in
+    the same registry. An image that names no registry (``web:placeholder``, a template's stand-in for the image a
+    deploy sets) is in it by its path. With ``registry`` (the host of the repository's URI, as DescribeRepositories
+    gives it) the hosts are compared (:func:`same_registry`); without it the image must be an ECR image of
+    ``region`` and, when given, ``account``. An image that names another registry, account or region is never in
+    the repository.
+
+    >>> in_repository("registry.example.com:5000/nginx:4.2", "nginx", region="eu-west-1")
+    False
+    """
+    parsed = parse_image(image)
+    if parsed.repository != repository:
+        return False
+    if parsed.registry is None:
+        return True
+    if registry is not None:
+        return same_registry(parsed.registry, registry)
+    return parsed.is_ecr and parsed.region == region and (account is None or parsed.account == account)
+
+
 def is_tag(text: object) -> bool:
     """Whether ``text`` is a valid image tag (Docker's rule, see :data:`_TAG`)."""
     return isinstance(text, str) and _TAG.fullmatch(text) is not None

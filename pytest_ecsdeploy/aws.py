@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .errors import AccountMismatch, ActionError, ConfigError, TransientError
-from .redact import mask_url_passwords
+from .redact import mask
 
 if TYPE_CHECKING:
     import boto3
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = "pytest-ecsdeploy"
 MAX_ATTEMPTS = 10
-MASK = "<masked>"  # what stands for a password inside a URL in an AWS error message
 
 _T = TypeVar("_T")
 
@@ -392,6 +391,6 @@ def _error(exc: BaseException, operation: str, who: str, doing: str, hint: str |
     """The one translation of a failed call into the project's errors (see :func:`call`)."""
     kind = TransientError if is_transient(exc) else ActionError
     name = "".join(part.capitalize() for part in operation.split("_"))
-    detail = mask_url_passwords(error_message(exc), MASK).rstrip(".")
+    detail = mask(error_message(exc)).rstrip(".")
     advice = f"; {hint}" if hint else ""
     return kind(f"{who}: could not {doing} ({name}: {detail}){advice}.", code=error_code(exc))

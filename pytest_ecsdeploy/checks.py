@@ -1,7 +1,8 @@
 """Checks: named pre- and post-conditions with a result and one line of detail.
 
-Every action records its built-in checks here; a failed check raises
-:class:`~pytest_ecsdeploy.errors.CheckFailed` after it is recorded, so the deployment record always holds it.
+Every action records its built-in checks here, cleaned of secrets and line breaks (``redact.clean_line``); a
+failed check raises :class:`~pytest_ecsdeploy.errors.CheckFailed` after it is recorded, so the deployment record
+always holds it.
 
 >>> checks = Checks()
 >>> checks.passed("ecr.image", "pre", "tag exists", "web:1.4.2 -> sha256:3f0c…")
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, NoReturn
 
 from .errors import CheckFailed
+from .redact import clean_line
 
 Result = Literal["passed", "failed", "skipped"]
 
@@ -46,6 +48,9 @@ class Checks:
         self.on_result = on_result
 
     def record(self, check: Check) -> Check:
+        """Keep ``check`` with its name and detail cleaned (``redact.clean_line``): what the terminal, the record,
+        the JUnit file and Octopus show of it."""
+        check = Check(check.action, check.phase, clean_line(check.name), check.result, clean_line(check.detail))
         self.items.append(check)
         if self.on_result is not None:
             self.on_result(check)

@@ -13,7 +13,6 @@ file, the table and the key, and what was expected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from .aws import BACKENDS as _BACKEND_REGISTRY
 from .errors import ConfigError
+from .forms import FORMS
 from .tomlfile import choices, describe, read_toml, render_template
 
 DEFAULT_CONFIG = Path("deployments") / "ecsdeploy.toml"
@@ -39,11 +39,13 @@ class Key:
     help: str
     required: bool = False
     choices: tuple[str, ...] = ()
+    form: str = ""  # the AWS-defined form its value (each item of a list) must have, a name of forms.FORMS
+    empty_is_unset: bool = False  # "" means the key is not set (``${VAR:-}``), so it is not checked against the form
 
 
 # The schema is the single source of the configuration reference in docs/configuration.md (a test compares them).
 DEFAULTS_KEYS: dict[str, Key] = {
-    "region": Key("str", "AWS region used by environments that name none.", choices=()),
+    "region": Key("str", "AWS region used by environments that name none.", form="region"),
     "wait_timeout": Key("float", "Seconds a rollout may take before it counts as failed (default 600)."),
     "scan_severity": Key(
         "str", "Lowest ECR scan severity that fails `ecr.image()` (default CRITICAL; NONE turns the gate off).",
@@ -53,15 +55,17 @@ DEFAULTS_KEYS: dict[str, Key] = {
 ENVIRONMENT_KEYS: dict[str, Key] = {
     "backend": Key("str", "Where the AWS API is: `aws`, `emulator` (embedded local AWS) or `localstack`.",
                    required=True, choices=BACKENDS),
-    "cluster": Key("str", "ECS cluster name the services run in.", required=True),
-    "region": Key("str", "AWS region (default: `[defaults] region`, else us-east-1)."),
+    "cluster": Key("str", "ECS cluster name the services run in.", required=True, form="cluster"),
+    "region": Key("str", "AWS region (default: `[defaults] region`, else us-east-1).", form="region"),
     "account_id": Key("str", "12-digit account the credentials must belong to; any other account stops the run "
-                             "before the first write."),
+                             "before the first write.", form="account id"),
     "role_arn": Key("str", "IAM role to assume for the deployment (session name "
-                           "`pytest-ecsdeploy-<env>-<user>`, which CloudTrail shows)."),
+                           "`pytest-ecsdeploy-<env>-<user>`, which CloudTrail shows).", form="role arn",
+                    empty_is_unset=True),
     "profile": Key("str", "Named profile from the AWS config files (backend `aws`)."),
     "endpoint_url": Key("str", "Endpoint of the AWS API: a running `ecsdeploy-emulator` or LocalStack; "
-                               "omitted for `emulator`, the embedded local AWS starts in-process."),
+                               "omitted for `emulator`, the embedded local AWS starts in-process.", form="url",
+                        empty_is_unset=True),
     "wait_timeout": Key("float", "Seconds a rollout may take in this environment."),
     "vars": Key("table", "Values for `${VAR}` placeholders, used when neither `--var` nor the process "
                          "environment sets them."),
@@ -71,14 +75,14 @@ ENVIRONMENT_KEYS: dict[str, Key] = {
                          "`simulated` or `docker`.", choices=RUNNERS),
 }
 SERVICE_KEYS: dict[str, Key] = {
-    "repository": Key("str", "ECR repository of the service's image."),
+    "repository": Key("str", "ECR repository of the service's image.", form="repository"),
     "task_definition": Key("str", "Task-definition template (JSON, `${VAR}` rendered), relative to the "
                                   "config file; omit to copy the revision the service runs now."),
     "containers": Key("list", "Containers whose image a deploy replaces; sidecars keep theirs (default: the "
-                              "containers whose image is in `repository`)."),
-    "health_url": Key("str", "Base URL that `smoke.http()` checks."),
-    "service_name": Key("str", "ECS service name, when it differs from the table name."),
-    "cluster": Key("str", "ECS cluster, when it differs from the environment's."),
+                              "containers whose image is in `repository`).", form="container"),
+    "health_url": Key("str", "Base URL that `smoke.http()` checks.", form="url", empty_is_unset=True),
+    "service_name": Key("str", "ECS service name, when it differs from the table name.", form="service"),
+    "cluster": Key("str", "ECS cluster, when it differs from the environment's.", form="cluster"),
     "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",
                          choices=SEVERITIES),
 }
@@ -195,11 +199,8 @@ class ConfigFile:
             region, sources["region"] = self.defaults["region"], f"{self.path.name} [defaults]"
         else:
             region, sources["region"] = DEFAULT_REGION, "built-in default"
+        _check_forms(self.path, table, env, ENVIRONMENT_KEYS)
         account_id = env.get("account_id")
-        if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
-            raise ConfigError(
-                f"{self.path}: {table} account_id: expected 12 digits, got '{account_id}'."
-            )
         sources["account"] = f"{self.path.name} {table}" if account_id else "not pinned"
         if env["backend"] != "emulator":
             for key in ("seed", "runner"):
@@ -232,6 +233,11 @@ class ConfigFile:
 
     def _service(self, name: str, raw: Mapping[str, Any]) -> Service:
         _check_choices(self.path, f"[services.{name}]", raw, SERVICE_KEYS)
+        _check_forms(self.path, f"[services.{name}]", raw, SERVICE_KEYS)
+        expected = FORMS["service"](name)
+        if "service_name" not in raw and expected is not None:
+            raise ConfigError(f"{self.path}: [services.{name}] names the ECS service (it has no service_name key): "
+                              f"expected {expected}, got '{name}'.")
         template = raw.get("task_definition")
         containers = raw.get("containers")
         return Service(
@@ -332,8 +338,9 @@ def _check_keys(path: Path, table: str, values: Mapping[str, Any], schema: Mappi
             raise ConfigError(f"{path}: {table} has an unknown key '{key}'; {choices(key, schema, 'valid keys are')}.")
         if not _has_type(value, spec.type):
             raise ConfigError(f"{path}: {table} {key}: expected {_TYPE_WORDS[spec.type]}, got {describe(value)}.")
-        if "${" not in str(value):  # a placeholder is checked once it is filled (_check_choices)
+        if "${" not in str(value):  # a placeholder is checked once it is filled (_check_choices, _check_forms)
             _check_choices(path, table, {key: value}, schema)
+            _check_forms(path, table, {key: value}, schema)
     for key, spec in schema.items():
         if spec.required and key not in values:
             raise ConfigError(f"{path}: {table} is missing the key '{key}' ({spec.help.rstrip('.')}).")
@@ -344,6 +351,20 @@ def _check_choices(path: Path, table: str, values: Mapping[str, Any], schema: Ma
         spec = schema.get(key)
         if spec is not None and spec.choices and value not in spec.choices:
             raise ConfigError(f"{path}: {table} {key}: '{value}' is not one of {', '.join(spec.choices)}.")
+
+
+def _check_forms(path: Path, table: str, values: Mapping[str, Any], schema: Mapping[str, Key]) -> None:
+    """Every value whose form AWS defines (``Key.form``, checked by ``forms.py``) has it, else a ConfigError."""
+    for key, value in values.items():
+        spec = schema.get(key)
+        if spec is None or not spec.form:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if item == "" and spec.empty_is_unset:
+                continue
+            expected = FORMS[spec.form](item)
+            if expected is not None:
+                raise ConfigError(f"{path}: {table} {key}: expected {expected}, got '{item}'.")
 
 
 def _has_type(value: Any, kind: str) -> bool:

@@ -16,6 +16,7 @@ from .aws import ClientFactory
 from .cancel import DEFAULT_GRACE, Cancellation
 from .checks import Check, Checks
 from .config import Environment, Service
+from .redact import clean_block
 from .report.record import ServiceRecord
 
 
@@ -43,10 +44,12 @@ class PrintLog:
         self.lines: list[str] = []
 
     def info(self, message: str) -> None:
+        message = clean_block(message)
         self.lines.append(message)
         print(f"{self.prefix}{message}", flush=True)
 
     def warning(self, message: str) -> None:
+        message = clean_block(message)
         self.lines.append(f"WARNING: {message}")
         print(f"{self.prefix}WARNING: {message}", flush=True)
 
@@ -106,6 +109,7 @@ class ServiceContext:
     log: Log
     hooks: Hooks = field(default_factory=Hooks)
     base_dir: Any = None
+    registry: str | None = None  # the host of the service repository's URI, once ECR has described it
     cancellation: Cancellation = field(default_factory=Cancellation)  # the run's: SIGINT, SIGTERM, time-outs
     # Takes this service's lease (Run.context points it at Leases.hold); without a Run there is no lease.
     lease: Callable[[ServiceContext], None] = lambda ctx: None

@@ -18,6 +18,7 @@ from typing import Any
 
 from .arns import is_tag
 from .errors import ConfigError
+from .redact import clean_line
 from .tomlfile import closest
 
 
@@ -120,6 +121,12 @@ def parse_vars(items: list[str], source: str) -> dict[str, str]:
     return result
 
 
+def _shown(value: str) -> str:
+    """``value`` quoted for an error message, masked and with its line breaks escaped: a value given on the command
+    line never reaches the terminal or Octopus as it was given (a forged ``##octopus`` line)."""
+    return clean_line(repr(value))
+
+
 def parse_image_tags(items: list[str], source: str, services: Iterable[str] | None
                      ) -> tuple[str | None, dict[str, str]]:
     """``--image-tag`` values -> (the tag for every service, {service: its own tag}).
@@ -134,27 +141,29 @@ def parse_image_tags(items: list[str], source: str, services: Iterable[str] | No
     bare: str | None = None
     own: dict[str, str] = {}
     for item in items:
+        shown = _shown(item)
         if not item.strip():
             raise ConfigError(f"{source} expects a value, got an empty string.")
         name, sep, tag = item.partition("=") if "=" in item else ("", "", item)
         name, tag = name.strip(), tag.strip()
         if sep and not name:
-            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got '{item}' (no service before '=').")
+            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got {shown} (no service before '=').")
         if not is_tag(tag):
-            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got '{item}': '{tag}' is not a valid image tag "
-                              f"(letters, digits, _ . -, up to 128, not starting with . or -).")
+            raise ConfigError(f"{source} expects TAG or SERVICE=TAG, got {shown}: {_shown(tag)} is not a valid "
+                              f"image tag (letters, digits, _ . -, up to 128, not starting with . or -).")
         if not sep:
             if bare is not None and bare != tag:
-                raise ConfigError(f"{source} was given two tags for every service ('{bare}' and '{tag}'); give one, "
-                                  f"or SERVICE=TAG for each service.")
+                raise ConfigError(f"{source} was given two tags for every service ({_shown(bare)} and {_shown(tag)}); "
+                                  f"give one, or SERVICE=TAG for each service.")
             bare = tag
             continue
         if known is not None and name not in known:
             hint = closest(name, known)
             where = f"did you mean '{hint}'?" if hint else f"its services: {', '.join(known) or 'none'}."
-            raise ConfigError(f"{source} names service '{name}', which is not in the configuration; {where}")
+            raise ConfigError(f"{source} names service {_shown(name)}, which is not in the configuration; {where}")
         if name in own and own[name] != tag:
-            raise ConfigError(f"{source} gives service '{name}' two tags ('{own[name]}' and '{tag}'); give one.")
+            raise ConfigError(f"{source} gives service {_shown(name)} two tags ({_shown(own[name])} and "
+                              f"{_shown(tag)}); give one.")
         own[name] = tag
     return bare, own
 

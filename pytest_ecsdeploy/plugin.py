@@ -18,6 +18,7 @@ from . import hookspecs
 from .errors import EcsDeployError
 from .options import add_options, get_setting
 from .parallel import XdistController, check_dist
+from .redact import clean_line
 from .session import FIXTURES_MODULE, NO_ENV_REASON, PLUGIN_NAME, SESSION, EcsDeploySession, is_scenario
 
 MARKER_HELP = (
@@ -44,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         session = EcsDeploySession.from_config(config, env)
     except EcsDeployError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(clean_line(str(exc))) from None
     config.stash[SESSION] = session
     config.pluginmanager.register(session, PLUGIN_NAME)
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):

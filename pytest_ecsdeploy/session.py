@@ -36,11 +36,12 @@ from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .options import Setting, get_setting, parse_image_tags, parse_vars
 from .parallel import worker_endpoint
+from .redact import clean_block, clean_line, clean_report
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord, mid_deployment
 from .report.summary import summary_lines
 from .run import Run
-from .terminal import write_lines
+from .terminal import write_lines, write_service_messages
 
 PLUGIN_NAME = "ecsdeploy-session"  # the session object's name in the plugin manager
 SERVICE = pytest.StashKey[str]()  # on a scenario Module: the service it deploys
@@ -124,7 +125,7 @@ class EcsDeploySession:
         ]
         if self.octopus is not None:
             lines.append(f"ecsdeploy: Octopus service messages on ({_octopus_source(config)})")
-        return lines
+        return [clean_line(line) for line in lines]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, pytest.CollectReport, Any]:
@@ -179,7 +180,7 @@ class EcsDeploySession:
                 item.name not in self._not_run):
             self._not_run.append(item.name)  # the smoke fixture's skip
         if not report.failed:
-            return report
+            return clean_report(report)
         record = self.run.record.services.get(module.stash[SERVICE])
         if (self.run.options.plan and report.when == "call" and record is not None and _planned_write(record)
                 and call.excinfo is not None and not isinstance(call.excinfo.value, EcsDeployError)):
@@ -190,15 +191,15 @@ class EcsDeploySession:
             report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {PLAN_NOT_RUN}: it needs the writes this "
                                                               f"plan did not make ({cause})")
             self._not_run.append(item.name)
-            return report
+            return clean_report(report)
         if report.when in ("setup", "call"):
             module.stash.setdefault(FAILED_STEP, item.name)
             if FAILURE not in module.stash and call.excinfo is not None:
                 module.stash[FAILURE] = _one_line_failure(call.excinfo)
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
-            report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
-        return report
+            report.longrepr = f"{type(call.excinfo.value).__name__}: {clean_line(str(call.excinfo.value))}"
+        return clean_report(report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
@@ -265,7 +266,7 @@ class EcsDeploySession:
             return
         terminalreporter.write_sep("=", "ecsdeploy summary")
         for line in summary_lines(self.run.record):
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(clean_block(line))
         if self._not_run:
             terminalreporter.write_line(f"{PLAN_NOT_RUN}: {len(self._not_run)} step(s) need the writes this plan did "
                                         f"not make: {', '.join(self._not_run)}")
@@ -401,7 +402,7 @@ def _bind_service(module: pytest.Module, run: Run) -> str:
     try:
         run.deployment.service(name)
     except ConfigError as exc:
-        raise pytest.UsageError(f"{module.path}: {exc}") from None
+        raise pytest.UsageError(clean_line(f"{module.path}: {exc}")) from None
     return name
 
 
@@ -477,7 +478,7 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
         return None  # the controller reports; workers have no stdout of their own
     if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
         return None
-    return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
+    return OctopusReporter(ServiceMessages(write=lambda line: write_service_messages(config, [line])))
 
 
 def _octopus_source(config: pytest.Config) -> str:

@@ -380,6 +380,8 @@ class Ecr:
             raise
         repository = dict(answer["repositories"][0])
         self.ctx.checks.passed(action, "pre", "repository exists", str(repository["repositoryUri"]))
+        if name == self.ctx.service.repository:  # what deploy_containers compares a container's registry with
+            self.ctx.registry = parse_image(str(repository["repositoryUri"])).registry
         self._repositories[name] = repository
         return repository
 

@@ -28,7 +28,7 @@ from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, 
 from ..report.record import Rollback, ServiceRecord, mid_deployment
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
-from .taskdef.revision import Described, active_revision, deploy_image, describe
+from .taskdef.revision import Described, active_revision, deploy_image, describe, repository_place
 from .watch import (
     COMPLETED,
     FAILED,
@@ -355,7 +355,7 @@ class EcsService:
                                         hint="deploy a registered revision")
             arn = described.arn
             if ctx.record.image_after is None:
-                ctx.record.image_after = deploy_image(described.payload, ctx.service)
+                ctx.record.image_after = deploy_image(described.payload, ctx.service, **repository_place(ctx))
         self._check_progress_possible(service)
         primary = primary_deployment(service)
         if primary is not None and is_in_progress(service) and primary.revision != arn:
@@ -670,7 +670,7 @@ class EcsService:
             record.revision_before = revision
             described = target if target is not None and target.arn == revision else describe(
                 self.ctx.aws, revision, who=self._who)
-            record.image_before = deploy_image(described.payload, self.ctx.service)
+            record.image_before = deploy_image(described.payload, self.ctx.service, **repository_place(self.ctx))
 
     def _source_revision(self, adopted: str) -> str | None:
         """The task definition of the service revision that ran before the service deployment in progress

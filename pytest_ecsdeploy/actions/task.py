@@ -42,6 +42,7 @@ from ..aws import call, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
+from ..redact import mask_argv, mask_tree
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import active_revision
@@ -180,7 +181,7 @@ class EcsTask:
             raise ActionError(f"ecs_task.run(): count must be a whole number from 1 to {MAX_COUNT}, got {count!r}.")
         if command is not None and (isinstance(command, str) or not all(isinstance(p, str) for p in command)):
             raise ActionError(f"ecs_task.run(): command must be a list of strings, as in a container definition, "
-                              f"got {command!r}.")
+                              f"got {mask_tree(command)!r}.")
         timeout = (seconds_argument(timeout, "ecs_task.run(timeout=...)") if timeout is not None
                    else float(self.ctx.wait_timeout))
         arn, label = revision_target(revision_or_arn, plan=self.ctx.options.plan, who=WHO, method=WHO, verb="run")
@@ -305,7 +306,7 @@ class EcsTask:
             where.append(f"security groups {', '.join(network.get('securityGroups') or [])}")
         text = f"{count} task{'s' if count > 1 else ''} of {label} on cluster {self.cluster} ({', '.join(where)})"
         if container is not None and command is not None:
-            text += f" with {container} command {list(command)}"
+            text += f" with {container} command {mask_argv(command)}"
         if container is not None and environment:
             shown = ", ".join(str(k) for k in environment)  # names only: a value may be a secret
             text += f" and environment {shown}" if command is not None else f" with {container} environment {shown}"

@@ -26,10 +26,13 @@ Choices this module makes (``docs/octopus.md`` relies on them):
 - **Nothing the reporter writes is secret**: task-definition ARNs, image digests and outcomes are not, so they
   are written without the sensitive flag, and no environment value, secret, header or URL of a service is
   written at all. ``set_variable(..., sensitive=True)`` and ``mask()`` exist for hooks that need them.
-- **Plain text is defused**: a line of text written through :meth:`ServiceMessages.warning` and the other level
-  helpers never contains ``##octopus`` (it is written ``# #octopus``) and never ends in ``#`` (a space is added;
+- **Plain text is defused and masked**: a line of text written through :meth:`ServiceMessages.warning` and the
+  other level helpers goes through ``redact.clean_line``: its secrets are masked, it never contains ``##octopus``
+  (it is written ``# #octopus``), never breaks into a second line and never ends in ``#`` (a space is added;
   Calamari's parser carries a trailing ``#`` over into the next line and would miss the message written there),
-  so an ECS event, an HTTP body or a test name cannot forge a service message.
+  so an ECS event, an HTTP body, an image tag or a test name cannot forge a service message. The text of a
+  progress or result message and every value of an output variable that is not sensitive are masked too, as
+  Octopus shows them decoded.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..arns import parse_image, short_revision
+from ..redact import clean_line, mask
 from .record import RunRecord, ServiceRecord
 
 __all__ = [
@@ -139,9 +143,8 @@ def service_message(name: str, /, **attributes: str) -> str:
 
 
 def _plain(line: str) -> str:
-    """A line of text that no Octopus parser reads as (part of) a service message."""
-    line = line.replace(LABEL, "# #octopus")
-    return line + " " if line.endswith("#") else line
+    """A line of text that no Octopus parser reads as (part of) a service message, its secrets masked."""
+    return clean_line(line)
 
 
 class ServiceMessages:
@@ -175,14 +178,15 @@ class ServiceMessages:
         """An output variable, read in later steps as ``Octopus.Action[<step>].Output.<name>``.
 
         An empty ``value`` is written as ``value=''`` (the Python helper's form), so the variable exists and is
-        empty. ``sensitive=True`` appends ``sensitive='VHJ1ZQ=='`` and Octopus masks the value in its logs.
+        empty. ``sensitive=True`` appends ``sensitive='VHJ1ZQ=='`` and Octopus masks the value in its logs; any
+        other value is written with its secrets masked (``redact.mask``), as Octopus shows it decoded.
         """
         if not name:
             raise ValueError("an output variable needs a name.")
         if sensitive:
             self._emit(service_message("setVariable", name=name, value=value, sensitive=SENSITIVE_TRUE))
         else:
-            self._emit(service_message("setVariable", name=name, value=value))
+            self._emit(service_message("setVariable", name=name, value=mask(value)))
 
     def create_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         """Announce a file that Octopus collects as an artifact when the step completes.
@@ -205,11 +209,11 @@ class ServiceMessages:
         """The step's progress bar: ``percentage`` from 0 to 100 and the text shown with it."""
         if isinstance(percentage, bool) or not isinstance(percentage, int) or not 0 <= percentage <= 100:
             raise ValueError(f"progress percentage must be an integer from 0 to 100, got {percentage!r}.")
-        self._emit(service_message("progress", percentage=str(percentage), message=message))
+        self._emit(service_message("progress", percentage=str(percentage), message=clean_line(message)))
 
     def result_message(self, message: str) -> None:
         """The text Octopus shows as the step's result (``failstep``'s message) instead of "exit code N"."""
-        self._emit(service_message("resultMessage", message=message))
+        self._emit(service_message("resultMessage", message=clean_line(message)))
 
     def _level(self, level: str, text: str) -> None:
         lines = [_plain(line) for line in text.splitlines()] or [""]
@@ -346,6 +350,7 @@ class OctopusReporter:
             text = f"ecsdeploy ({run.environment}): a step failed ({finished}); see the task log."
         else:
             text = f"ecsdeploy ({run.environment}): the run failed before any service started; see the task log."
+        text = clean_line(text)
         if len(text) > RESULT_MESSAGE_LIMIT:
             text = text[: RESULT_MESSAGE_LIMIT - 1] + "…"
         return text

@@ -1,7 +1,8 @@
 """The deployment record: what happened, per service, in one run.
 
 Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, handed to Octopus as an artifact
-and output variables. Nothing secret is stored: images, ARNs, check lines and service events only.
+and output variables. Nothing secret is stored: images, ARNs, check lines and service events only, and the file
+is written through ``redact.mask_tree`` so a secret inside a reason or an event is masked too.
 
 Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
 ``planned`` (``--plan``), ``refused`` (another run holds the service's lease; nothing was written), ``deployed``,
@@ -22,6 +23,7 @@ from typing import Any
 
 from ..arns import short_revision
 from ..checks import Check, Checks
+from ..redact import mask_tree
 
 OUTCOMES = ("pending", "unchanged", "planned", "refused", "deployed", "failed", "rolled back", "rollback failed",
             "cancelled")
@@ -169,6 +171,6 @@ class RunRecord:
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(mask_tree(self.to_dict()), indent=2, default=str) + "\n", encoding="utf-8")
         return path
 

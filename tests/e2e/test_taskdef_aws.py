@@ -252,7 +252,7 @@ def test_from_file_errors_name_the_file_and_place(service_context: ServiceContex
     with pytest.raises(ConfigError, match=r"container 'app' has an unknown key 'enviroment'; did you mean "
                                           r"'environment'\?"):
         TaskDefinition(service_context()).from_file(write_template(tmp_path, typo, "typo.json"))
-    with pytest.raises(ConfigError, match=r"nope\.json: the task-definition template does not exist"):
+    with pytest.raises(ConfigError, match=r"nope\.json does not exist; create the task-definition template or correct its path"):
         TaskDefinition(service_context()).from_file(tmp_path / "nope.json")
 
 

@@ -11,6 +11,8 @@ a deployment scenario.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import shutil
@@ -53,6 +55,11 @@ _TRACEBACK = re.compile(
 )
 
 
+# A service message as report/octopus.py writes it, alone on its line: every attribute value Base64.
+_SERVICE_MESSAGE = re.compile(r"##octopus\[(?P<name>[\w.-]+)(?P<attributes>(?: \w+='[A-Za-z0-9+/=]*')*)\]")
+_ATTRIBUTE = re.compile(r"(?P<key>\w+)='(?P<value>[A-Za-z0-9+/=]*)'")
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One finished ``pytest`` subprocess: exit status and its whole output (stdout, then stderr)."""
@@ -63,6 +70,32 @@ class Outcome:
     def tracebacks(self) -> list[str]:
         """The lines of the output that belong to a traceback (empty when there is none)."""
         return [m.group(0) for m in _TRACEBACK.finditer(self.output)]
+
+    def octopus_messages(self) -> list[str]:
+        """Every service message of the output with its attribute values decoded (Base64 of UTF-8)."""
+        decoded = []
+        for message in _SERVICE_MESSAGE.finditer(self.output):
+            values = [f"{a['key']}={base64.b64decode(a['value']).decode()}"
+                      for a in _ATTRIBUTE.finditer(message["attributes"])]
+            decoded.append(" ".join([message["name"], *values]))
+        return decoded
+
+    def forged_lines(self) -> list[str]:
+        """Lines holding ``##octopus`` that are not one whole, well-formed service message: what a value forged."""
+        forged = []
+        for line in self.output.splitlines():
+            if "##octopus" not in line:
+                continue
+            match = _SERVICE_MESSAGE.fullmatch(line.strip())
+            try:
+                ok = match is not None and all(
+                    base64.b64decode(a["value"], validate=True) is not None
+                    for a in _ATTRIBUTE.finditer(match["attributes"]))
+            except binascii.Error:
+                ok = False
+            if not ok:
+                forged.append(line)
+        return forged
 
 
 def subprocess_environment(endpoint: str, extra: dict[str, str] | None = None) -> dict[str, str]:

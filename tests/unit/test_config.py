@@ -80,7 +80,7 @@ def test_placeholder_precedence_cli_then_process_then_environment_vars(tmp_path:
     assert from_env.service("web").health_url == "http://from-env"
     from_cli = config.resolve("local", {"WEB_URL": "http://from-cli"}, {"WEB_URL": "http://from-env"})
     assert from_cli.service("web").health_url == "http://from-cli"
-    prod = config.resolve("prod", {"ROLE_ARN": "arn:aws:iam::111122223333:role/deploy"}, {"WEB_URL": "x"})
+    prod = config.resolve("prod", {"ROLE_ARN": "arn:aws:iam::111122223333:role/deploy"}, {"WEB_URL": "https://x.example"})
     assert prod.environment.role_arn == "arn:aws:iam::111122223333:role/deploy"
     assert prod.environment.region == "eu-central-1"
     assert prod.environment.sources["account"] == "ecsdeploy.toml [environments.prod]"
@@ -153,7 +153,7 @@ BAD_CONFIGS = [
      "{path}: [environments.local] wait_timeout: expected a positive number, got -5 (an integer)."),
     ("wait_timeout boolean", ENV + "wait_timeout = true\n", None,
      "{path}: [environments.local] wait_timeout: expected a positive number, got true (a boolean)."),
-    ("unknown defaults key", "[defaults]\nregion = 'x'\ntimeout = 3\n" + ENV, None,
+    ("unknown defaults key", "[defaults]\nregion = 'eu-west-1'\ntimeout = 3\n" + ENV, None,
      "{path}: [defaults] has an unknown key 'timeout'; did you mean 'wait_timeout'? (valid keys are: "
      + ", ".join(sorted(DEFAULTS_KEYS)) + ")."),
     ("bad severity", "[defaults]\nscan_severity = 'SEVERE'\n" + ENV, None,
@@ -260,3 +260,13 @@ def test_a_choice_may_come_from_a_placeholder(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ENV + "runner = '${RUNNER:-auto}'\n"))
     assert config.resolve("local", {}, {}).environment.runner == "auto"
     assert config.resolve("local", {"RUNNER": "simulated"}, {}).environment.runner == "simulated"
+
+
+def test_an_empty_optional_url_or_role_is_unset_and_an_empty_cluster_is_refused(tmp_path: Path) -> None:
+    text = ENV + 'role_arn = "${ROLE:-}"\nendpoint_url = ""\n[services.web]\nhealth_url = "${WEB_URL:-}"\n'
+    deployment = load_config(write(tmp_path, text)).resolve("local", {}, {})
+    assert (deployment.environment.role_arn, deployment.environment.endpoint_url) == (None, None)
+    assert deployment.service("web").health_url is None
+    path = write(tmp_path, ENV.replace('cluster = "local"', 'cluster = "${CLUSTER:-}"'))
+    with pytest.raises(ConfigError, match=r"\[environments.local\] cluster: expected an ECS cluster name"):
+        load_config(path).resolve("local", {}, {})

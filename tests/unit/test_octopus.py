@@ -501,5 +501,5 @@ def test_everything_a_run_writes_is_read_back_whole(tmp_path: Path, out: Lines, 
     assert [m.name for m in parsed].count("setVariable") == 8
     assert variables(parsed)["EcsDeploy.wéb-ü].Outcome"]["value"] == "rolled back"
     assert parsed[-1].name == "resultMessage"
-    assert "##octopus[x]" in parsed[-1]["message"]
+    assert "# #octopus[x]" in parsed[-1]["message"] and "##octopus" not in parsed[-1]["message"]
     assert [m["length"] for m in parsed if m.name == "createArtifact"][1] == "0"  # junit not written yet

@@ -484,5 +484,43 @@ def test_the_containers_a_deploy_replaces_and_the_image_the_record_keeps(
     containers: tuple[str, ...] | None, repository: str | None, names: tuple[str, ...], image: str | None
 ) -> None:
     service = Service(name="web", service_name="web", repository=repository, containers=containers)
-    assert deploy_containers(TWO_IMAGES, service) == names
-    assert deploy_image(TWO_IMAGES, service) == image
+    assert deploy_containers(TWO_IMAGES, service, region="eu-west-1") == names
+    assert deploy_image(TWO_IMAGES, service, region="eu-west-1") == image
+
+
+ECR_WEB = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web"
+
+
+@pytest.mark.parametrize(
+    ("image", "in_it"),
+    [
+        (f"{ECR_WEB}:1.0.0", True),
+        (f"{ECR_WEB}@sha256:{'a' * 64}", True),
+        ("111122223333.dkr-ecr.eu-west-1.on.aws/web:1", True),  # the registry's dual-stack host
+        ("registry.example.com:5000/web:4.2", False),  # another registry
+        ("444455556666.dkr.ecr.eu-west-1.amazonaws.com/web:1", False),  # another account
+        ("111122223333.dkr.ecr.us-east-1.amazonaws.com/web:1", False),  # another region
+        ("web:placeholder", True),  # no registry named: a template's stand-in
+        ("public.ecr.aws/web:1", False),  # ECR Public
+        ("localhost:5000/web:1", False),
+        ("docker.io/library/web:1", False),  # Docker Hub, named
+        (f"{ECR_WEB}-sidecar:1", False),  # another repository of the registry
+    ],
+)
+def test_only_an_image_of_the_same_registry_account_and_region_is_in_the_repository(image: str, in_it: bool) -> None:
+    service = Service(name="web", service_name="web", repository="web")
+    payload = {"family": "web", "containerDefinitions": [{"name": "app", "image": f"{ECR_WEB}:0"},
+                                                         {"name": "side", "image": image}]}
+    expected = ("app", "side") if in_it else ("app",)
+    assert deploy_containers(payload, service, registry="111122223333.dkr.ecr.eu-west-1.amazonaws.com") == expected
+    assert deploy_containers(payload, service, region="eu-west-1", account="111122223333") == expected
+    # Before ECR has named the registry and without a pinned account, another account's image is not told apart.
+    unpinned = deploy_containers(payload, service, region="eu-west-1")
+    assert unpinned == expected or image.startswith("444455556666")
+
+
+def test_a_registry_host_with_a_port_is_compared_whole() -> None:
+    service = Service(name="web", service_name="web", repository="web")
+    payload = {"family": "web", "containerDefinitions": [{"name": "app", "image": "127.0.0.1:5000/web:1"},
+                                                         {"name": "side", "image": "127.0.0.1:5001/web:1"}]}
+    assert deploy_containers(payload, service, registry="127.0.0.1:5000") == ("app",)

@@ -30,6 +30,7 @@ from .revision import (
     describe,
     images_of,
     latest_active,
+    repository_place,
 )
 from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
 from .validation import payload_warnings, validate_payload
@@ -175,7 +176,7 @@ class TaskDefinition:
 
     def deploy_containers_of(self, payload: Mapping[str, Any]) -> tuple[str, ...]:
         """The deploy containers (see :attr:`deploy_containers`) of any payload."""
-        return deploy_containers(payload, self.ctx.service)
+        return deploy_containers(payload, self.ctx.service, **repository_place(self.ctx))
 
     @property
     def running(self) -> Revision | None:
@@ -257,7 +258,7 @@ class TaskDefinition:
         payload = self._final()
         checks, log, record = self.ctx.checks, self.ctx.log, self.ctx.record
         running = self._running()
-        record.image_after = deploy_image(payload, self.ctx.service) or record.image_after
+        record.image_after = deploy_image(payload, self.ctx.service, **repository_place(self.ctx)) or record.image_after
         wanted = normalise(payload)
         if running is not None and normalise(running.payload) == wanted:
             checks.passed(REGISTER, "pre", "already registered",
@@ -395,7 +396,8 @@ class TaskDefinition:
         described = describe(self.ctx.aws, str(service["taskDefinition"]))
         self.ctx.record.revision_before = described.arn
         if self.ctx.record.image_before is None:
-            self.ctx.record.image_before = deploy_image(described.payload, self.ctx.service)
+            self.ctx.record.image_before = deploy_image(described.payload, self.ctx.service,
+                                                        **repository_place(self.ctx))
         return described
 
 

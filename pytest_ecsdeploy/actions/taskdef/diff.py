@@ -1,8 +1,10 @@
 """Masking and the diff: two payloads in their normalised, readable form, with nothing secret in it.
 
-Environment values, docker labels and log options whose names look secret (``redact.looks_secret``) are shown
-as :data:`MASK` (``"<masked> (changed)"`` on the new side when they changed), passwords inside URLs are masked
-everywhere (:func:`mask_text`), and ``secrets`` (ARNs, never values) are shown as they are.
+Environment values whose names look secret (``redact.looks_secret``) are shown as :data:`MASK` (``"<masked>
+(changed)"`` on the new side when they changed); everything else goes through ``redact.mask_tree`` (docker labels,
+log and driver options, tags by their names; commands, entry points and health-check commands as command lines;
+secrets by shape and URL passwords in every string); ``secrets`` (ARNs and parameter names, never values) are
+shown as they are, and a ``valueFrom`` that is no reference is masked (it may be the secret itself).
 
 >>> print(render_diff(running_payload, new_payload, "web:12 (running)", "web (new)"))
 --- web:12 (running)
@@ -19,15 +21,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...redact import looks_secret, mask_url_passwords
+from ...redact import MASK, looks_secret, mask, mask_tree
 from .payload import normalise
-
-MASK = "<masked>"
+from .secret_refs import is_reference
 
 
 def mask_text(text: str) -> str:
-    """``text`` with the password of any ``scheme://user:password@host`` replaced by the mask."""
-    return mask_url_passwords(text, MASK)
+    """``text`` with every secret found by structure or shape replaced by the mask (``redact.mask``)."""
+    return mask(text)
 
 
 def _masked_value(name: str, value: Any, other: Any) -> Any:
@@ -57,18 +58,18 @@ def _diff_view(payload: Mapping[str, Any] | None, other: Mapping[str, Any] | Non
                 for item in container["environment"]
             }
         if "secrets" in container:
-            container["secrets"] = {item.get("name"): item.get("valueFrom") for item in container["secrets"]}
-        for key in ("dockerLabels",):
-            if isinstance(container.get(key), dict):
-                container[key] = {k: _masked_value(k, v, None) for k, v in container[key].items()}
-        log = container.get("logConfiguration")
-        if isinstance(log, dict) and isinstance(log.get("options"), dict):
-            log["options"] = {k: _masked_value(k, v, None) for k, v in log["options"].items()}
-        for key in ("command", "entryPoint"):
-            if isinstance(container.get(key), list):
-                container[key] = [mask_text(part) if isinstance(part, str) else part for part in container[key]]
+            container["secrets"] = {
+                item.get("name"): value if is_reference(value) else MASK
+                for item in container["secrets"] for value in [str(item.get("valueFrom") or "")]
+            }
+        shown = {key: container.pop(key) for key in ("environment", "secrets") if key in container}
+        container.update(mask_tree(container), **shown)
     if "tags" in view:
         view["tags"] = {tag.get("key"): tag.get("value") for tag in view["tags"]}
+    containers = view.pop("containerDefinitions", None)
+    view = mask_tree(view)
+    if containers is not None:
+        view["containerDefinitions"] = containers
     return view
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import render_template
 from ...errors import ActionError, ConfigError
+from ...tomlfile import read_text
 
 if TYPE_CHECKING:
     from botocore.model import Shape, StructureShape
@@ -93,15 +94,13 @@ def payload_from(document: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def payload_from_template(template: Path, variables: Mapping[str, str]) -> dict[str, Any]:
-    """The payload of a JSON template file, its ``${VAR}`` filled from ``variables``; every problem (missing or
-    unreadable file, unknown variable, bad JSON, a key the model does not know) is a ConfigError naming the file.
+    """The payload of a JSON template file, its ``${VAR}`` filled from ``variables``; every problem is a ConfigError
+    naming the file, found without hanging: a missing file, one that is no regular file (a FIFO, ``/dev/zero``), is
+    larger than ``tomlfile.MAX_FILE_BYTES`` or is not UTF-8 (``tomlfile.read_text``), an unknown variable, bad
+    JSON, JSON nested deeper than :data:`MAX_TEMPLATE_DEPTH`, a key the model does not know.
     """
-    try:
-        text = template.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{template}: the task-definition template does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{template}: the task-definition template cannot be read ({exc}).") from None
+    text = read_text(template, missing="create the task-definition template or correct its path",
+                     kind="a task-definition template")
     rendered = render_template(text, variables, str(template))
     try:
         document = json.loads(rendered)
@@ -109,10 +108,30 @@ def payload_from_template(template: Path, variables: Mapping[str, str]) -> dict[
         raise ConfigError(
             f"{template}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})."
         ) from None
+    except RecursionError:
+        document = None
+    if document is None or _depth(document) > MAX_TEMPLATE_DEPTH:
+        raise ConfigError(f"{template}: the JSON is nested deeper than {MAX_TEMPLATE_DEPTH} levels; a task "
+                          f"definition needs fewer than ten.")
     try:
         return payload_from(document, str(template))
     except ActionError as exc:
         raise ConfigError(str(exc)) from None
+
+
+#: How deep a template's JSON may nest (a task definition nests about six levels: container, healthCheck, command).
+MAX_TEMPLATE_DEPTH = 32
+
+
+def _depth(document: Any) -> int:
+    """How deep ``document`` nests (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_TEMPLATE_DEPTH and isinstance(value, (dict, list)):
+            stack += [(item, level + 1) for item in (value.values() if isinstance(value, dict) else value)]
+    return deepest
 
 
 def _conform(value: Any, shape: Shape, path: str, where: str, top: bool = False) -> Any:

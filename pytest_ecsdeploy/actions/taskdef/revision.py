@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ...arns import parse_family_revision, parse_image, short_revision
+from ...arns import in_repository, parse_family_revision, short_revision
 from ...aws import call
 from ...errors import ActionError
 from .payload import payload_from
@@ -85,24 +85,35 @@ def images_of(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((str(c.get("name")), str(c.get("image"))) for c in payload.get("containerDefinitions") or [])
 
 
-def deploy_containers(payload: Mapping[str, Any], service: Service) -> tuple[str, ...]:
+def repository_place(ctx: ServiceContext) -> dict[str, str | None]:
+    """Where the service's repository is, as :func:`deploy_containers` takes it: the registry host once ECR has
+    described the repository (``ctx.registry``), else the environment's region and pinned account."""
+    return {"registry": ctx.registry, "region": ctx.environment.region, "account": ctx.environment.account_id}
+
+
+def deploy_containers(payload: Mapping[str, Any], service: Service, *, registry: str | None = None,
+                      region: str | None = None, account: str | None = None) -> tuple[str, ...]:
     """The containers of ``payload`` a deploy replaces: the service's ``containers`` key, else those whose image is
-    in the service's ``repository`` (sidecars from other repositories keep theirs); () when it names neither."""
+    in the service's ``repository`` (``arns.in_repository``: the same repository in the same registry, account and
+    region; sidecars from other repositories or registries keep theirs); () when it names neither."""
     if service.containers is not None:
         return tuple(service.containers)
     if not service.repository:
         return ()
     return tuple(str(c.get("name")) for c in payload.get("containerDefinitions") or []
-                 if parse_image(str(c.get("image", ""))).repository == service.repository)
+                 if in_repository(str(c.get("image", "")), service.repository, registry=registry, region=region,
+                                  account=account))
 
 
-def deploy_image(payload: Mapping[str, Any], service: Service) -> str | None:
-    """The image of the first container of ``payload`` a deploy replaces (:func:`deploy_containers`; the first
-    container when the service names neither ``containers`` nor ``repository``), as the record keeps it in
-    ``image_before`` and ``image_after``; None when ``payload`` has no such container."""
+def deploy_image(payload: Mapping[str, Any], service: Service, **place: str | None) -> str | None:
+    """The image of the first container of ``payload`` a deploy replaces (:func:`deploy_containers`, with ``place``
+    as :func:`repository_place` gives it; the first container when the service names neither ``containers`` nor
+    ``repository``), as the record keeps it in ``image_before`` and ``image_after``; None when ``payload`` has no
+    such container."""
     images = dict(images_of(payload))
     named = service.containers is not None or bool(service.repository)
-    return next((images[n] for n in (deploy_containers(payload, service) if named else images) if n in images), None)
+    chosen = deploy_containers(payload, service, **place) if named else tuple(images)
+    return next((images[n] for n in chosen if n in images), None)
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """Validation without AWS: every problem of a payload that can be found before anything is sent.
 
-:func:`validate_payload` returns one sentence per problem, naming the container and field (Fargate's cpu/memory
-table :data:`FARGATE_SIZES`, network mode, essential containers, memory, image references by Docker's rules,
-port mappings, references between containers and volumes); :func:`payload_warnings` lists what ECS accepts but
-is probably a mistake. Whether referenced secrets exist is asked of AWS in ``secret_refs.py``.
+:func:`validate_payload` returns one sentence per problem, naming the container and field (ECS's limits: at most
+:data:`~pytest_ecsdeploy.forms.MAX_CONTAINERS` containers, the forms of the family, container names, tags and
+ports, as ``forms.py`` has them; Fargate's cpu/memory table :data:`FARGATE_SIZES`, network mode, essential
+containers, memory, image references by Docker's rules, port mappings, references between containers and volumes,
+and every secret reference: ``secrets``, ``logConfiguration.secretOptions`` and ``repositoryCredentials`` each
+need a name and an ARN or parameter name, whose value is never quoted); :func:`payload_warnings` lists what ECS
+accepts but is probably a mistake. Whether referenced secrets exist is asked of AWS in ``secret_refs.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...arns import is_tag, parse_image
+from ... import forms
+from ...arns import is_tag, parse_arn, parse_image
 from .payload import cpu_units, memory_mib, network_mode
+from .secret_refs import NOT_A_REFERENCE, is_reference
 
 #: Valid Fargate task sizes (the ECS API reference, RegisterTaskDefinition ``memory``; the ECS Developer Guide, "Task
 #: CPU and memory"): cpu units -> (first MiB, last MiB, step), or the explicit list.
@@ -85,7 +90,7 @@ def validate_payload(payload: Mapping[str, Any]) -> list[str]:
     field: Fargate cpu/memory pairs and network mode, essential containers, container memory within task
     memory, image references, port mappings, dependsOn/links/volumesFrom/mountPoints references, duplicate
     names. An empty list means valid."""
-    problems: list[str] = []
+    problems: list[str] = _limit_problems(payload)
     containers = [c for c in payload.get("containerDefinitions") or [] if isinstance(c, Mapping)]
     compat = set(payload.get("requiresCompatibilities") or ())
     fargate = "FARGATE" in compat
@@ -199,14 +204,75 @@ def validate_payload(payload: Mapping[str, Any]) -> list[str]:
             problems.append(f"{label} links: Fargate (awsvpc) tasks do not support links.")
         if fargate and container.get("privileged"):
             problems.append(f"{label} privileged: Fargate does not run privileged containers.")
-        for item in container.get("secrets") or []:
-            if not str(item.get("valueFrom") or "").strip():
-                problems.append(f"{label} secrets {item.get('name')}: valueFrom is empty.")
+        problems += _secret_reference_problems(label, container)
     if memory is not None and reserved > memory:
         problems.append(
             f"containerDefinitions: the containers reserve {reserved} MiB in total, more than the task's memory "
             f"{memory} MiB."
         )
+    return problems
+
+
+def _limit_problems(payload: Mapping[str, Any]) -> list[str]:
+    """What ECS refuses of a task definition's size and names (``forms.py``, ``ecs_limits.toml``)."""
+    problems: list[str] = []
+    family = payload.get("family")
+    expected = forms.family_name(family)
+    if expected is not None:
+        problems.append(f"family: expected {expected}, got '{family}'.")
+    containers = [c for c in payload.get("containerDefinitions") or [] if isinstance(c, Mapping)]
+    if len(containers) > forms.MAX_CONTAINERS:
+        problems.append(f"containerDefinitions: ECS allows at most {forms.MAX_CONTAINERS} containers in a task "
+                        f"definition, found {len(containers)}.")
+    for container in containers:
+        name = container.get("name")
+        expected = forms.container_name(name)
+        if expected is not None:
+            shown = f"'{name[:40]}…'" if isinstance(name, str) and len(name) > 40 else f"'{name}'"
+            problems.append(f"container {shown} name: expected {expected}.")
+        for index, mapping in enumerate(container.get("portMappings") or []):
+            for key in ("containerPort", "hostPort"):
+                if key in mapping and forms.port(mapping[key]) is not None:
+                    problems.append(f"container '{name}' portMappings[{index}] {key}: expected {forms.port(-1)}, "
+                                    f"got {mapping[key]}.")
+    tags = payload.get("tags") or []
+    if len(tags) > forms.MAX_TAGS:
+        problems.append(f"tags: ECS allows at most {forms.MAX_TAGS} tags, found {len(tags)}.")
+    for index, tag in enumerate(tags):
+        key, value = tag.get("key"), tag.get("value", "")
+        for part, checker, shown in (("key", forms.tag_key, key), ("value", forms.tag_value, value)):
+            expected = checker(shown)
+            if expected is not None:
+                problems.append(f"tags[{index}] {part}: expected {expected}, got '{shown}'.")
+    return problems
+
+
+def _secret_reference_problems(label: str, container: Mapping[str, Any]) -> list[str]:
+    """Every secret reference of ``container`` named and pointing at an ARN or parameter name; the value is never
+    quoted (it may be the secret itself, pasted by mistake)."""
+    problems: list[str] = []
+    entries = [("secrets", item) for item in container.get("secrets") or []]
+    entries += [("logConfiguration.secretOptions", item)
+                for item in (container.get("logConfiguration") or {}).get("secretOptions") or []]
+    for field, item in entries:
+        name = str(item.get("name") or "")
+        value = str(item.get("valueFrom") or "")
+        where = f"{label} {field}" + (f" {name}" if name.strip() else "")
+        if not name.strip():
+            problems.append(f"{where}: an entry has an empty name.")
+        if not value.strip():
+            problems.append(f"{where}: valueFrom is empty.")
+        elif not is_reference(value):
+            problems.append(f"{where}: {NOT_A_REFERENCE}.")
+    credentials = container.get("repositoryCredentials")
+    if credentials is not None:
+        value = str((credentials or {}).get("credentialsParameter") or "")
+        arn = parse_arn(value)
+        if not value.strip():
+            problems.append(f"{label} repositoryCredentials credentialsParameter: it is empty.")
+        elif arn is None or arn.service != "secretsmanager":
+            problems.append(f"{label} repositoryCredentials credentialsParameter: expected the ARN of a Secrets "
+                            f"Manager secret; the value given is not shown, as it may be the secret itself.")
     return problems
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...tomlfile import read_toml
 from .. import moto_state
 from .exceptions import (
     ClientException,
@@ -42,9 +44,13 @@ Params = dict[str, Any]
 NETWORK_REQUIRED = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 BOTH_LAUNCH_TYPE_AND_STRATEGY = ("Specifying both a launch type and capacity provider strategy is not supported. "
                                  "Remove one and try again.")
-MAX_CONTAINERS = 10  # ECS's quota "Containers per task definition", not adjustable
-_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
-_NAME_LENGTH = 255
+#: ECS's limits on a task definition, the same data the product checks before it registers one (the file names its
+#: sources): read here through tomlfile.py, the one product module besides errors.py the emulator may import.
+LIMITS = read_toml(Path(__file__).resolve().parents[2] / "ecs_limits.toml", missing="reinstall pytest-ecsdeploy",
+                   kind="a limits file")
+MAX_CONTAINERS: int = LIMITS["containers_per_task_definition"]  # the quota "Containers per task definition"
+_NAME = re.compile(LIMITS["name_pattern"] + r"\Z", re.ASCII)
+_NAME_LENGTH: int = LIMITS["name_length"]
 
 
 def has_network_configuration(network_configuration: Any) -> bool:
