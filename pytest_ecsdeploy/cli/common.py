@@ -28,6 +28,7 @@ from ..aws import call, pages
 from ..checks import Check
 from ..config import DEFAULT_CONFIG, load_config
 from ..context import RunOptions
+from ..errors import ConfigError
 from ..options import parse_vars
 from ..redact import mask_url_passwords
 from ..run import Run
@@ -99,7 +100,10 @@ def open_run(args: argparse.Namespace, *, wait_timeout: float | None = None) -> 
 
     A command never rolls back what it did itself (``rollback=False``): ``ecsdeploy rollback`` is the rollback."""
     options = RunOptions(variables=parse_vars(args.var, "--var"), wait_timeout=wait_timeout, rollback=False)
-    deployment = load_config(config_path(args)).resolve(args.env, options.variables, dict(os.environ))
+    path = config_path(args)
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist; pass --dir DIR or --config PATH, or write one with ecsdeploy init.")
+    deployment = load_config(path).resolve(args.env, options.variables, dict(os.environ))
     run = Run(deployment, options)
     try:
         yield run
