@@ -19,7 +19,6 @@ from pytest_ecsdeploy.actions.taskdef import (
     normalise,
     payload_from,
     read_only_fields,
-    secret_references,
 )
 from pytest_ecsdeploy.context import ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
