@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 MASK = "<masked>"
 #: How many lines are read back when the caller says nothing (the same default as the failure report's).
 DEFAULT_LINES = 20
-_PAIR = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>\s*[=:]\s*)(?P<quote>[\"']?)(?P<value>[^\s\"',;&]+)")
+_PAIR = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<sep>[\"']?\s*[=:]\s*)(?P<quote>[\"']?)"
+                   r"(?P<value>[^\s\"',;&]+)")
 _SHAPES = (
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # an AWS access key id
     re.compile(r"\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),  # a JWT (header and payload are JSON)

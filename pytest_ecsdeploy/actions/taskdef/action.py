@@ -106,7 +106,7 @@ class TaskDefinition:
         env = self.ctx.environment
         variables = TemplateVariables({**dict(env.variables), **dict(self.ctx.options.variables)},
                                       region=lambda: env.region, account_id=lambda: self.ctx.aws.account_id,
-                                      image_tag=lambda: self.ctx.options.image_tag, where=str(template))
+                                      image_tag=lambda: self.ctx.options.image_tag)
         payload = payload_from_template(template, variables)
         self._set_source(payload, str(template))
         self.ctx.checks.passed(SOURCE, "pre", "source", f"rendered {template} (family '{payload['family']}')")

@@ -6,8 +6,8 @@ docs/configuration.md), and then with these built-in names, so that one template
 - ``${REGION}``: the environment's region;
 - ``${ACCOUNT_ID}``: the caller's account (STS GetCallerIdentity, asked only when a template names it; the
   account guard compares it with the environment's ``account_id`` before any write);
-- ``${IMAGE_TAG}``: the run's ``--image-tag``; a template that names it without one is a ConfigError naming
-  the template.
+- ``${IMAGE_TAG}``: the run's ``--image-tag``; a template that names it (without a ``:-fallback``) when none
+  was given is a ConfigError naming the template and ``--image-tag``.
 
 ``ecsdeploy init`` writes templates with them. A name the user sets wins over a built-in one.
 """
@@ -15,8 +15,6 @@ docs/configuration.md), and then with these built-in names, so that one template
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-
-from ...errors import ConfigError
 
 BUILT_IN = ("ACCOUNT_ID", "REGION", "IMAGE_TAG")
 
@@ -31,9 +29,8 @@ class TemplateVariables(Mapping[str, str]):
     """
 
     def __init__(self, user: Mapping[str, str], *, region: Callable[[], str], account_id: Callable[[], str],
-                 image_tag: Callable[[], str | None], where: str = "the task-definition template") -> None:
+                 image_tag: Callable[[], str | None]) -> None:
         self._user = user
-        self._where = where
         self._built_in: dict[str, Callable[[], str | None]] = {
             "ACCOUNT_ID": account_id, "REGION": region, "IMAGE_TAG": image_tag,
         }
@@ -47,10 +44,13 @@ class TemplateVariables(Mapping[str, str]):
         if name not in self._known:
             value = self._built_in[name]()
             if value is None:
-                raise ConfigError(f"{self._where}: ${{{name}}} is the run's --image-tag and none was given; pass "
-                                  f"--image-tag TAG.")
+                raise KeyError(name)
             self._known[name] = value
         return self._known[name]
+
+    def advice(self, name: str) -> str | None:
+        """What to do about an unset built-in name (``render_template`` puts it in its message)."""
+        return "it is the run's --image-tag: pass --image-tag TAG" if name == "IMAGE_TAG" else None
 
     def __iter__(self) -> Iterator[str]:
         return iter({**{name: None for name in self._user}, **{name: None for name in BUILT_IN}})
