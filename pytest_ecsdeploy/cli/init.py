@@ -7,9 +7,11 @@ writes, overwriting nothing:
   DescribeTaskDefinition has (taskDefinitionArn, revision, status, requiresAttributes, compatibilities,
   registeredAt/By, deregisteredAt …) are dropped; the caller's account id and the environment's region become
   ``${ACCOUNT_ID}`` and ``${REGION}`` wherever they appear, the deployed containers' image tag becomes
-  ``${IMAGE_TAG}`` (the run's ``--image-tag``), and a ``${`` already in a value is written ``$${`` so it stays as
-  it is. Before anything is written, the template is rendered back with the values read and compared with the
-  running revision in the form registration compares them (``normalise``): it must be the same task definition.
+  ``${IMAGE_TAG}`` (the run's ``--image-tag``), a ``${`` already in a value is written ``$${`` so it stays as
+  it is, and empty lists and objects (ECS's answer for what was not set) are left out. An environment variable
+  whose name looks secret is named in a warning (its value never): it belongs in ``secrets``. Before anything
+  is written, the template is rendered back with the values read and compared with the running revision in
+  the form registration compares them (``normalise``): it must be the same task definition.
 - ``DIR/test_SERVICE.py``: a scenario in the project's style (the image checked in ECR when it is there, the
   revision registered, the service updated and watched).
 - ``[services.SERVICE]`` appended to ``DIR/ecsdeploy.toml`` (with ``[environments.ENV]`` first when the
@@ -37,6 +39,7 @@ from ..config import BACKENDS, ConfigFile, load_config
 from ..context import RunOptions
 from ..errors import ActionError, ConfigError
 from ..options import parse_vars
+from ..redact import looks_secret
 from ..run import Run
 from ..tomlfile import render_template
 from .common import EXIT_OK, Output, add_common_arguments, config_path
@@ -120,6 +123,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.line(f"wrote {written}")
     out.line(f"{'added to' if existed else 'wrote'} {path}: "
              + (f"[environments.{args.env}], " if new_environment is not None else "") + f"[services.{name}]")
+    for container in revision.payload["containerDefinitions"]:
+        secret = [str(e.get("name")) for e in container.get("environment") or [] if looks_secret(str(e.get("name")))]
+        if secret:
+            out.warning(f"container {container.get('name')} sets {', '.join(secret)} in its environment, now in "
+                        f"{template_path} as plain text; move them to secrets (ARNs) before committing it")
     out.line(f"next: pytest {base} --env {args.env} --image-tag {tag} --plan  (shows no change), then a new tag")
     return EXIT_OK
 
@@ -143,8 +151,8 @@ def template_of(payload: Mapping[str, Any], *, account: str, region: str,
             return text(value)
         if isinstance(value, list):
             return [walk(item) for item in value]
-        if isinstance(value, Mapping):
-            return {str(key).replace("${", "$${"): walk(item) for key, item in value.items()}
+        if isinstance(value, Mapping):  # empty lists and objects are what ECS assumes anyway: not written
+            return {str(key).replace("${", "$${"): walk(item) for key, item in value.items() if item not in ([], {})}
         return value
 
     template = walk(payload)
