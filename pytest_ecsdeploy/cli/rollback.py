@@ -8,9 +8,10 @@ The revision to return to is learned from ECS, never from memory (a run that was
    or FAILED), the revision of the newest such deployment: what served before the rollout;
 3. else the family's highest ACTIVE revision below the running one (ListTaskDefinitions).
 
-The rollout itself is ``ecs_service.deploy()``: the same pre-checks (account guard, cluster and service ACTIVE,
-the revision ACTIVE, no one else's deployment in progress), UpdateService, the same watch (service events and
-task state changes as they arrive) and post-checks. A rollback that fails is not rolled back again. Only the
+The rollout itself is ``ecs_service.deploy(supersede=True)``: the same pre-checks (account guard, cluster and
+service ACTIVE, the revision ACTIVE), except that a rollout still in progress is replaced rather than waited
+for (that is what a rollback is for), then UpdateService, the same watch (service events and task state changes
+as they arrive) and post-checks. A rollback that fails is not rolled back again. Only the
 ECS deployment controller's rolling update is handled yet; another controller is refused with one sentence.
 """
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         # deploy() is the one write path, so whatever guards a deployment (the account guard, a per-service
         # lease) guards a rollback too.
         try:
-            rollout = ecs_service.deploy(target)
+            rollout = ecs_service.deploy(target, supersede=True)
         except RolloutFailed:
             failed = ecs_service.rollout
             reason = failed.reason if failed is not None else "the rollout failed"

@@ -401,3 +401,30 @@ def test_usage_errors_exit_4(tmp_path: Path) -> None:
     assert (missing.returncode, missing.stderr) == (
         4, "ecsdeploy status: deployments/ecsdeploy.toml does not exist; pass --dir DIR or --config PATH, or write "
            "one with ecsdeploy init.\n")
+
+
+@pytest.mark.parametrize("breaker", [False, True], ids=["in-progress", "failed"])
+def test_rollback_of_a_rollout_that_does_not_end_returns_to_what_served_before_it(
+        breaker: bool, aws: LocalAWS, project: Path) -> None:
+    """The revision before is learned from the deployments ECS lists (the old one beside the PRIMARY), not from the
+    family's order: web:3 is the newest ACTIVE revision below the crashing web:4, but web:1 served before it."""
+    good = register(aws, web_document("web:1.0.0"))
+    register(aws, web_document("web:1.1.0"))
+    register(aws, web_document("web:1.2.0"))
+    bad = register(aws, web_document("web:2.0.0"))
+    config = {"deploymentCircuitBreaker": {"enable": True, "rollback": False}} if breaker else {}
+    run_service(aws, "web", good, desired=2, deploymentConfiguration=config)
+    aws.set_image_behaviour("web:2.0.0", "crash", exit_code=1)
+    aws.client("ecs").update_service(cluster=CLUSTER, service="web", taskDefinition=bad)
+    deadline = time.monotonic() + 120
+    wanted = "FAILED" if breaker else "IN_PROGRESS"
+    while not ((now := service(aws, "web"))["deployments"][0].get("rolloutState") == wanted
+               and any(d["taskDefinition"] == good for d in now["deployments"][1:])
+               and aws.client("ecs").list_tasks(cluster=CLUSTER, serviceName="web",
+                                                desiredStatus="STOPPED")["taskArns"]):
+        assert time.monotonic() < deadline, now["deployments"]
+        time.sleep(0.2)
+    done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rolling service web back: web:4 -> web:1" in done.stdout
+    assert service(aws, "web")["taskDefinition"] == good
