@@ -89,6 +89,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, service: str,
                         help="a value for ${KEY} placeholders (repeatable); wins over the process environment")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above 0 (anything else is a usage error, exit 4)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {value}")
+    return value
+
+
 def config_path(args: argparse.Namespace) -> Path:
     return Path(args.config) if args.config else Path(args.dir) / DEFAULT_CONFIG.name
 

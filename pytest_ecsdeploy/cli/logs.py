@@ -13,8 +13,8 @@ import argparse
 from ..actions.logs import DEFAULT_LINES
 from ..actions.reads import describe_service
 from ..actions.watch import TaskView
-from ..errors import ActionError, ConfigError
-from .common import EXIT_OK, Output, TaskLogs, add_common_arguments, describe_tasks, open_run, task_arns
+from ..errors import ActionError
+from .common import EXIT_OK, Output, TaskLogs, add_common_arguments, describe_tasks, open_run, positive_int, task_arns
 
 HELP = "show the last lines the service's containers wrote to CloudWatch Logs, masked"
 DESCRIPTION = """\
@@ -29,13 +29,11 @@ STOPPED_SHOWN = 3  # tasks shown when none is running
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, service="required")
     parser.add_argument("--task", metavar="ID", help="one task: its id or ARN (default: the running tasks)")
-    parser.add_argument("--lines", type=int, default=DEFAULT_LINES, metavar="N",
+    parser.add_argument("--lines", type=positive_int, default=DEFAULT_LINES, metavar="N",
                         help="lines shown per container (default: %(default)s)")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    if args.lines < 1:
-        raise ConfigError(f"--lines expects a positive number of lines, got {args.lines}.")
     with open_run(args) as the_run:
         service = the_run.deployment.service(args.service)
         cluster = service.cluster or the_run.deployment.environment.cluster

@@ -14,7 +14,17 @@ from ..actions.reads import describe_service
 from ..actions.watch import TaskView, running_revision, service_deployments
 from ..arns import short_revision
 from ..errors import ActionError
-from .common import EXIT_FAILED, EXIT_OK, Output, TaskLogs, add_common_arguments, describe_tasks, open_run, task_arns
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Output,
+    TaskLogs,
+    add_common_arguments,
+    describe_tasks,
+    open_run,
+    positive_int,
+    task_arns,
+)
 
 HELP = "show each service's revision, tasks, deployments in progress and last failed tasks with their log lines"
 DESCRIPTION = """\
@@ -27,7 +37,7 @@ FAILED_TASKS = 3  # the last failed tasks shown per service
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, service="optional")
-    parser.add_argument("--lines", type=int, default=10, metavar="N",
+    parser.add_argument("--lines", type=positive_int, default=10, metavar="N",
                         help="log lines shown per container of a failed task (default: %(default)s)")
 
 

@@ -397,6 +397,9 @@ def test_usage_errors_exit_4(tmp_path: Path) -> None:
     done = cli(tmp_path, "logs", "--service", "web")
     assert (done.returncode, done.stderr) == (
         4, "ecsdeploy logs: The following arguments are required: --env; see ecsdeploy logs --help.\n")
+    for lines in ("0", "x"):
+        bad = cli(tmp_path, "status", "--env", "prod", "--lines", lines)
+        assert bad.returncode == 4 and bad.stderr.startswith("ecsdeploy status: Argument --lines: expected a whole number")
     missing = cli(tmp_path, "status", "--env", "prod")
     assert (missing.returncode, missing.stderr) == (
         4, "ecsdeploy status: deployments/ecsdeploy.toml does not exist; pass --dir DIR or --config PATH, or write "
