@@ -94,11 +94,13 @@ def read_toml(path: Path, *, missing: str, kind: str) -> dict[str, Any]:
 def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> str:
     """Fill ``${VAR}`` and ``${VAR:-fallback}`` in ``text``; ``$${`` is a literal ``${``.
 
-    ``lookup`` is a mapping or a callable returning ``None`` for an unset name. ``where`` starts the error
+    ``lookup`` is a mapping or a callable returning ``None`` for an unset name; when it has an ``advice(name)``
+    method, its answer (if any) replaces the usual "pass --var" in the message. ``where`` starts the error
     message (``"deployments/ecsdeploy.toml: [environments.prod] role_arn"``); an unset variable without a
     fallback, a ``${`` never closed or a name that is not one is a ConfigError.
     """
     get = lookup if callable(lookup) else lookup.get
+    advice = getattr(lookup, "advice", None)  # what to do about an unset name, when the lookup knows better
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -114,9 +116,9 @@ def render_template(text: str, lookup: Mapping[str, str] | Any, where: str) -> s
         if value is None:
             if has_default:
                 return default
-            raise ConfigError(
-                f"{where}: variable ${{{name}}} is not set; pass --var {name}=VALUE or set it in the environment."
-            )
+            what = (advice(name) if advice is not None else None) or \
+                f"pass --var {name}=VALUE or set it in the environment"
+            raise ConfigError(f"{where}: variable ${{{name}}} is not set; {what}.")
         return str(value)
 
     return _PLACEHOLDER.sub(replace, text)

@@ -101,3 +101,21 @@ def container_instance(account: str, region: str, cluster: str) -> str:
     [instance] = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
     registered = ecs_backends[account][region].register_container_instance(cluster, instance["InstanceId"])
     return str(registered.container_instance_arn).rsplit("/", 1)[1]
+
+
+def seed_secrets(local: Any, payload: dict[str, Any]) -> None:
+    """Create every secret ``payload`` references, in its region (a Secrets Manager secret is named after the
+    ARN's last part, which ECR, ECS and moto all resolve as a partial ARN)."""
+    from pytest_ecsdeploy.actions.taskdef import secret_references
+
+    for ref in secret_references(payload):
+        region = ref.region or local.region
+        if ref.service == "secretsmanager":
+            name = ref.lookup_id.split(":")[-1]
+            client = local.client("secretsmanager", region_name=region)
+            if not client.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]:
+                client.create_secret(Name=name, SecretString="s3cr3t-value-never-shown")
+        else:
+            local.client("ssm", region_name=region).put_parameter(
+                Name=ref.lookup_id, Value="s3cr3t-value-never-shown", Type="SecureString", Overwrite=True
+            )

@@ -178,13 +178,15 @@ class EcsService:
 
     # -- deploy ---------------------------------------------------------------------------------------------
 
-    def deploy(self, revision: Any, *, timeout: float | None = None, force_new_deployment: bool = False) -> Rollout:
+    def deploy(self, revision: Any, *, timeout: float | None = None, force_new_deployment: bool = False,
+               supersede: bool = False) -> Rollout:
         """Roll ``revision`` (a Revision from ``task_definition.register()``, or a task-definition ARN) out.
 
         Waits until the outcome is known (at most ``timeout`` seconds, default ``--wait-timeout``); a failed
         rollout is rolled back (see the module docstring) and raises RolloutFailed naming the service, the
         revision, the deployment, the counts expected and found, and how the rollback ended. A service already
-        steady on the revision is left alone unless ``force_new_deployment``.
+        steady on the revision is left alone unless ``force_new_deployment``. ``supersede`` replaces a deployment
+        of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
         """
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
@@ -192,7 +194,7 @@ class EcsService:
         arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
                                      method=f"service '{self.name}': deploy()", verb="deploy")
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
-        service, described = self._pre_checks(revision, arn, label)
+        service, described = self._pre_checks(revision, arn, label, supersede)
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
         if not self._updated:
@@ -318,7 +320,8 @@ class EcsService:
 
     # -- the steps of deploy --------------------------------------------------------------------------------
 
-    def _pre_checks(self, revision: Any, arn: str | None, label: str) -> tuple[dict[str, Any], Described | None]:
+    def _pre_checks(self, revision: Any, arn: str | None, label: str, supersede: bool = False
+                    ) -> tuple[dict[str, Any], Described | None]:
         """Every check before the write; returns the service and the revision (None in a plan that registered
         none) as described."""
         __tracebackhide__ = True
@@ -358,13 +361,16 @@ class EcsService:
                 ctx.record.image_after = deploy_image(described.payload, ctx.service, **repository_place(ctx))
         self._check_progress_possible(service)
         primary = primary_deployment(service)
-        if primary is not None and is_in_progress(service) and primary.revision != arn:
+        if primary is not None and is_in_progress(service) and primary.revision != arn and not supersede:
             checks.failed(DEPLOY, "pre", "no other deployment in progress",
                           f"deployment {primary.id} of {short_revision(primary.revision)} is IN_PROGRESS on service "
                           f"'{self.name}' ({primary.running} of {primary.desired} tasks running); wait for it to end "
                           f"(or stop it) and run again")
         if primary is None:
             detail = "the service has no deployment"
+        elif is_in_progress(service) and primary.revision != arn:
+            detail = (f"deployment {primary.id} of {short_revision(primary.revision)} is IN_PROGRESS: {label} "
+                      f"supersedes it")
         elif is_in_progress(service):
             detail = f"deployment {primary.id} of {label} is IN_PROGRESS: it is this revision, so it is waited for"
         else:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import seed_secrets
 
 from pytest_ecsdeploy.actions.taskdef import (
     MASK,
@@ -18,7 +19,6 @@ from pytest_ecsdeploy.actions.taskdef import (
     normalise,
     payload_from,
     read_only_fields,
-    secret_references,
 )
 from pytest_ecsdeploy.context import ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
@@ -103,22 +103,6 @@ def create_service(local: LocalAWS, arn: str, payload: dict[str, Any], name: str
         extra["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": [subnets["Subnets"][0]["SubnetId"]]}}
     local.client("ecs").create_service(cluster="local", serviceName=name, taskDefinition=arn, desiredCount=0,
                                        **extra)
-
-
-def seed_secrets(local: LocalAWS, payload: dict[str, Any]) -> None:
-    """Create every secret ``payload`` references, in its region (a Secrets Manager secret is named after the
-    ARN's last part, which ECR, ECS and moto all resolve as a partial ARN)."""
-    for ref in secret_references(payload):
-        region = ref.region or local.region
-        if ref.service == "secretsmanager":
-            name = ref.lookup_id.split(":")[-1]
-            client = local.client("secretsmanager", region_name=region)
-            if not client.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]:
-                client.create_secret(Name=name, SecretString="s3cr3t-value-never-shown")
-        else:
-            local.client("ssm", region_name=region).put_parameter(
-                Name=ref.lookup_id, Value="s3cr3t-value-never-shown", Type="SecureString", Overwrite=True
-            )
 
 
 def revisions(local: LocalAWS, family: str) -> list[str]:

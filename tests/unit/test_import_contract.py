@@ -1,6 +1,7 @@
 """The walls between the package's layers, checked on the import graph (grimp, the library behind import-linter).
 
-- The actions and the report import no pytest, pluggy or xdist: any program can drive them.
+- The actions, the report and the ``ecsdeploy`` command import no pytest, pluggy or xdist: any program can drive
+  them, and the command starts without the test framework.
 - The embedded local AWS imports nothing of the product but its errors and the shared TOML reader, so it can run
   (and be upgraded with moto) on its own.
 - No import cycle anywhere in the package. Imports under ``if TYPE_CHECKING:`` are left out: they never run.
@@ -27,7 +28,7 @@ def graph() -> grimp.ImportGraph:
     )
 
 
-@pytest.mark.parametrize("layer", [f"{PACKAGE}.actions", f"{PACKAGE}.report"])
+@pytest.mark.parametrize("layer", [f"{PACKAGE}.actions", f"{PACKAGE}.report", f"{PACKAGE}.cli"])
 def test_layer_imports_no_test_framework(graph: grimp.ImportGraph, layer: str) -> None:
     reached = graph.find_upstream_modules(layer, as_package=True)
     assert sorted(reached & set(PYTEST_WORLD)) == []

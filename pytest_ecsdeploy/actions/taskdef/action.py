@@ -33,6 +33,7 @@ from .revision import (
     repository_place,
 )
 from .secret_refs import NOT_A_REFERENCE, SecretCheck, is_reference
+from .template_vars import TemplateVariables
 from .validation import payload_warnings, validate_payload
 
 if TYPE_CHECKING:
@@ -95,14 +96,18 @@ class TaskDefinition:
         return self
 
     def from_file(self, path: str | Path | None = None) -> TaskDefinition:
-        """Start from a JSON template: ``${VAR}`` filled from the environment's ``vars`` and ``--var``.
+        """Start from a JSON template: ``${VAR}`` filled from ``--var``, the environment's ``vars`` and the built-in
+        ``${REGION}``, ``${ACCOUNT_ID}`` and ``${IMAGE_TAG}`` (``template_vars.py``).
 
         ``path`` defaults to the service's ``task_definition`` key; a relative path is read from the directory
         of ecsdeploy.toml. A bare RegisterTaskDefinition document and describe-task-definition output are both
         accepted; read-only fields are dropped. Write ``$${`` for a literal ``${`` the container resolves itself.
         """
         template = self._template_path(path)
-        variables = {**dict(self.ctx.environment.variables), **dict(self.ctx.options.variables)}
+        env = self.ctx.environment
+        variables = TemplateVariables({**dict(env.variables), **dict(self.ctx.options.variables)},
+                                      region=lambda: env.region, account_id=lambda: self.ctx.aws.account_id,
+                                      image_tag=lambda: self.ctx.options.image_tag)
         payload = payload_from_template(template, variables)
         self._set_source(payload, str(template))
         self.ctx.checks.passed(SOURCE, "pre", "source", f"rendered {template} (family '{payload['family']}')")

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...arns import parse_image
 from ...config import render_template
 from ...errors import ActionError, ConfigError
 from ...tomlfile import read_text
@@ -294,7 +295,8 @@ _HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeri
 
 def normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
     """``payload`` in the one form used for comparison: ECS's defaults removed (container ``cpu`` 0,
-    ``essential`` true, port ``protocol`` tcp, ``hostPort`` equal to ``containerPort`` in awsvpc/host mode,
+    ``essential`` true, an image without tag or digest given Docker's ``:latest``, port ``protocol`` tcp,
+    ``hostPort`` equal to ``containerPort`` in awsvpc/host mode,
     health-check intervals, EFS ``rootDirectory`` "/", false flags), task ``cpu``/``memory`` as unit strings,
     ``networkMode`` made explicit, lists whose order means nothing sorted (containers, environment, secrets,
     tags, volumes), and null, empty lists and empty objects pruned.
@@ -318,6 +320,9 @@ def normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
             del container["cpu"]
         if container.get("essential") is True:
             del container["essential"]
+        image = container.get("image")
+        if isinstance(image, str) and image and (ref := parse_image(image)).tag is None and ref.digest is None:
+            container["image"] = f"{image}:latest"  # Docker pulls the same image for 'nginx' and 'nginx:latest'
         mappings = []
         for mapping in container.get("portMappings") or []:
             mapping = dict(mapping)
