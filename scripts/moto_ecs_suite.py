@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,14 +49,17 @@ def sdist(moto_version: str) -> Path:
     target = CACHE / f"moto-{moto_version}.tar.gz"
     if target.exists():
         return target
-    with urllib.request.urlopen(f"https://pypi.org/pypi/moto/{moto_version}/json", timeout=60) as answer:
-        release = json.load(answer)
-    found = [f for f in release["urls"] if f["packagetype"] == "sdist"]
-    if not found:
+    # The simple index (PEP 503) is what every PyPI mirror and proxy serves; its links carry the file's SHA-256.
+    name = f"moto-{moto_version}.tar.gz"
+    with urllib.request.urlopen("https://pypi.org/simple/moto/", timeout=60) as answer:
+        index = answer.read().decode()
+    found = re.search(r'href="([^"#]+/' + re.escape(name) + r')#sha256=([0-9a-f]{64})"', index)
+    if found is None:
         raise SystemExit(f"moto {moto_version} has no sdist on PyPI.")
-    with urllib.request.urlopen(found[0]["url"], timeout=300) as answer:
+    url, digest = found.groups()
+    with urllib.request.urlopen(url, timeout=300) as answer:
         data = answer.read()
-    if hashlib.sha256(data).hexdigest() != found[0]["digests"]["sha256"]:
+    if hashlib.sha256(data).hexdigest() != digest:
         raise SystemExit(f"the sdist of moto {moto_version} does not match PyPI's SHA-256.")
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")

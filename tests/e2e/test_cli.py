@@ -88,8 +88,20 @@ def register(aws: LocalAWS, document: dict[str, Any]) -> str:
 
 def run_service(aws: LocalAWS, name: str, arn: str, desired: int = 1, **extra: Any) -> None:
     """Service ``name`` steady on ``arn`` (on a default subnet when its network mode is awsvpc)."""
-    mode = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"].get("networkMode")
+    revision = aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    mode = revision.get("networkMode")
+    for container in revision["containerDefinitions"]:  # the log groups its awslogs containers write to, as in AWS
+        config = container.get("logConfiguration") or {}
+        options = config.get("options") or {}
+        if config.get("logDriver") == "awslogs" and options.get("awslogs-group"):
+            logs = aws.client("logs", region_name=options.get("awslogs-region") or aws.region)
+            if not logs.describe_log_groups(logGroupNamePrefix=options["awslogs-group"])["logGroups"]:
+                logs.create_log_group(logGroupName=options["awslogs-group"])
     network = {"networkConfiguration": default_network(aws.account_id, aws.region)} if mode == "awsvpc" else {}
+    if "FARGATE" not in (revision.get("requiresCompatibilities") or []):  # EC2 tasks need a container instance
+        [instance] = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
+        aws.client("ecs").register_container_instance(
+            cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
     aws.seed_service({"cluster": CLUSTER, "serviceName": name, "taskDefinition": arn, "desiredCount": desired,
                       **network, **extra})
 
