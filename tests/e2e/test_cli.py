@@ -98,10 +98,14 @@ def run_service(aws: LocalAWS, name: str, arn: str, desired: int = 1, **extra: A
             if not logs.describe_log_groups(logGroupNamePrefix=options["awslogs-group"])["logGroups"]:
                 logs.create_log_group(logGroupName=options["awslogs-group"])
     network = {"networkConfiguration": default_network(aws.account_id, aws.region)} if mode == "awsvpc" else {}
-    if "FARGATE" not in (revision.get("requiresCompatibilities") or []):  # EC2 tasks need a container instance
-        [instance] = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
-        aws.client("ecs").register_container_instance(
-            cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
+    if "FARGATE" not in (revision.get("requiresCompatibilities") or []):
+        # EC2 tasks need container instances; two per task, so a rolling update of a task with static host ports
+        # (host or bridge mode) finds an instance where they are free, as it must on ECS.
+        count = 2 * max(desired, 1)
+        for instance in aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=count,
+                                                         MaxCount=count)["Instances"]:
+            aws.client("ecs").register_container_instance(
+                cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
     aws.seed_service({"cluster": CLUSTER, "serviceName": name, "taskDefinition": arn, "desiredCount": desired,
                       **network, **extra})
 
@@ -333,12 +337,12 @@ def crashed_web(aws: LocalAWS) -> str:
         cluster=CLUSTER, serviceName="web", desiredStatus="STOPPED")["taskArns"])["tasks"]
         if t["taskDefinitionArn"] == bad]
     assert stopped
-    logs = aws.client("logs")
-    logs.create_log_group(logGroupName="/ecs/web")
+    logs = aws.client("logs")  # the group exists: run_service made it, as the task definition's infrastructure
     now = int(time.time() * 1000)
     for arn in stopped:  # the awslogs driver's stream: prefix/container/task-id
         stream = f"web/app/{arn.rsplit('/', 1)[-1]}"
-        logs.create_log_stream(logGroupName="/ecs/web", logStreamName=stream)
+        if not logs.describe_log_streams(logGroupName="/ecs/web", logStreamNamePrefix=stream)["logStreams"]:
+            logs.create_log_stream(logGroupName="/ecs/web", logStreamName=stream)
         logs.put_log_events(logGroupName="/ecs/web", logStreamName=stream, logEvents=[
             {"timestamp": now, "message": "starting"},
             {"timestamp": now + 1, "message": "connecting with hunter2-db to postgres://app:pw0rd@db/x"},
