@@ -233,6 +233,7 @@ class EcsDeploySession:
         if self.octopus is not None:
             done = self._finished_count()
             self.octopus.service_finished(record, done, max(done, int(finished["scenarios"])))
+            self._reported.add(record.service)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
