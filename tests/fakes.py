@@ -91,6 +91,18 @@ def default_network(account: str, region: str) -> dict[str, Any]:
     return {"awsvpcConfiguration": {"subnets": [subnet.id]}}
 
 
+def registered_instances(aws: Any, cluster: str, count: int = 1) -> list[str]:
+    """The ARNs of ``count`` new EC2 instances registered as container instances of ``cluster`` through the API of
+    ``aws`` (a LocalAWS or anything with ``client(name)``): EC2 tasks run only on container instances."""
+    import json
+
+    ecs = aws.client("ecs")
+    instances = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=count, MaxCount=count)["Instances"]
+    return [str(ecs.register_container_instance(
+        cluster=cluster, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]})
+    )["containerInstance"]["containerInstanceArn"]) for instance in instances]
+
+
 def container_instance(account: str, region: str, cluster: str) -> str:
     """The ID of a new EC2 instance of moto registered as a container instance of ``cluster`` (EC2 tasks run only on
     container instances); call it inside moto's mock, for moto's default account."""

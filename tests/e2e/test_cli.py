@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import default_network, seed_secrets
+from fakes import default_network, registered_instances, seed_secrets
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.taskdef import differences, normalise, payload_from
@@ -101,11 +101,7 @@ def run_service(aws: LocalAWS, name: str, arn: str, desired: int = 1, **extra: A
     if "FARGATE" not in (revision.get("requiresCompatibilities") or []):
         # EC2 tasks need container instances; two per task, so a rolling update of a task with static host ports
         # (host or bridge mode) finds an instance where they are free, as it must on ECS.
-        count = 2 * max(desired, 1)
-        for instance in aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=count,
-                                                         MaxCount=count)["Instances"]:
-            aws.client("ecs").register_container_instance(
-                cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
+        registered_instances(aws, CLUSTER, 2 * max(desired, 1))
     aws.seed_service({"cluster": CLUSTER, "serviceName": name, "taskDefinition": arn, "desiredCount": desired,
                       **network, **extra})
 

@@ -5,7 +5,6 @@ service or tasks."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fakes import registered_instances
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.runners.awslogs import MISSING_GROUP
@@ -83,9 +83,7 @@ def local(example_image: Callable[..., str], wait_for: Callable[..., Any]) -> It
         subprocess.run(["docker", "push", f"{uri}:1.0.0"], check=True, capture_output=True, timeout=120)
         aws.client("ecs").create_cluster(clusterName=CLUSTER)
         # EC2 tasks run on container instances; two leave room for every task of the module's services
-        for instance in aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=2, MaxCount=2)["Instances"]:
-            aws.client("ecs").register_container_instance(
-                cluster=CLUSTER, instanceIdentityDocument=json.dumps({"instanceId": instance["InstanceId"]}))
+        registered_instances(aws, CLUSTER, 2)
         aws.client("logs").create_log_group(logGroupName=GROUP)
         yield Local(aws, f"{uri}:1.0.0", wait_for)
 

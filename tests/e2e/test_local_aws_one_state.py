@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from fakes import registered_instances
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -31,16 +32,6 @@ def driven_aws() -> Iterator[tuple[LocalAWS, FakeClock]]:
         ecs.create_cluster(clusterName="local")
         ecs.register_task_definition(**TASK_DEFINITION)
         yield aws, clock
-
-
-def _container_instance(aws: LocalAWS, cluster: str) -> str:
-    """The ARN of a new EC2 instance registered in ``cluster``: EC2 tasks run only on container instances."""
-    instance = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
-    document = json.dumps({"instanceId": instance["InstanceId"], "region": "us-east-1",
-                           "availabilityZone": instance["Placement"]["AvailabilityZone"],
-                           "instanceType": instance["InstanceType"], "accountId": aws.account_id})
-    registered = aws.client("ecs").register_container_instance(cluster=cluster, instanceIdentityDocument=document)
-    return str(registered["containerInstance"]["containerInstanceArn"])
 
 
 def _until(clock: FakeClock, what: str, condition: Callable[[], bool]) -> None:
@@ -96,7 +87,7 @@ def test_a_tasks_tags_agree_across_run_task_tag_resource_describe_and_the_taggin
         driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, _ = driven_aws
     ecs = aws.client("ecs")
-    _container_instance(aws, "local")
+    registered_instances(aws, "local")
     arn = ecs.run_task(cluster="local", taskDefinition="web", tags=[{"key": "job", "value": "migrate"}])[
         "tasks"][0]["taskArn"]
 
@@ -144,7 +135,7 @@ def test_describe_clusters_counts_the_engines_services_and_tasks(driven_aws: tup
         return cluster["activeServicesCount"], cluster["runningTasksCount"], cluster["pendingTasksCount"]
 
     assert counts() == (0, 0, 0)
-    _container_instance(aws, "local")
+    registered_instances(aws, "local")
     ecs.create_service(cluster="local", serviceName="web", taskDefinition="web", desiredCount=2)
     ecs.run_task(cluster="local", taskDefinition="web")
     assert counts() == (1, 0, 3)  # provisioning: pending
@@ -161,7 +152,7 @@ def test_delete_cluster_is_refused_while_container_instances_are_registered(
         driven_aws: tuple[LocalAWS, FakeClock]) -> None:
     aws, _ = driven_aws
     ecs = aws.client("ecs")
-    registered = _container_instance(aws, "local")
+    [registered] = registered_instances(aws, "local")
     assert ecs.describe_clusters(clusters=["local"])["clusters"][0]["registeredContainerInstancesCount"] == 1
 
     with pytest.raises(ClientError) as refused:
@@ -216,7 +207,7 @@ def test_a_cloudformation_service_is_the_engines_and_rolls_out_on_stack_updates(
     ecs, cfn = aws.client("ecs"), aws.client("cloudformation")
 
     cfn.create_stack(StackName="api", TemplateBody=_template("api:1.0.0", 2))
-    _container_instance(aws, "stacked")  # EC2 tasks wait, with ECS's placement back-off, for an instance
+    registered_instances(aws, "stacked")  # EC2 tasks wait, with ECS's placement back-off, for an instance
 
     stack = cfn.describe_stacks(StackName="api")["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from fakes import registered_instances
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -36,10 +37,8 @@ def _cluster_with_task_definition(aws: LocalAWS) -> str:
     ecs = aws.client("ecs")
     ecs.create_cluster(clusterName="local")
     ecs.register_task_definition(**TASK_DEFINITION)
-    [instance] = aws.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"]
-    document = json.dumps({"instanceId": instance["InstanceId"]})
-    registered = ecs.register_container_instance(cluster="local", instanceIdentityDocument=document)
-    return str(registered["containerInstance"]["containerInstanceArn"])
+    [instance] = registered_instances(aws, "local")
+    return instance
 
 
 def _until(clock: FakeClock, what: str, condition: Any) -> None:
