@@ -69,6 +69,12 @@ class Local:
         events = self.logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
         return [event["message"] for event in events]
 
+    def rollout(self, service_deployment_arn: str, status: str) -> dict[str, Any] | None:
+        """The service deployment once it has ``status``; None before."""
+        (found,) = self.ecs.describe_service_deployments(serviceDeploymentArns=[service_deployment_arn])[
+            "serviceDeployments"]
+        return dict(found) if found["status"] == status else None
+
     def stopped(self, task_arn: str) -> dict[str, Any] | None:
         task = self.ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
         return task if task["lastStatus"] == "STOPPED" else None
@@ -110,10 +116,14 @@ def test_a_release_that_fails_right_after_services_stable_rolls_back_with_its_lo
     local.ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[name], WaiterConfig=WAIT)
     (original,) = local.tasks(name, "RUNNING")
 
-    local.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=broken)
-    local.wait_for("the circuit breaker", lambda: any(
-        d["rolloutState"] == "FAILED" for d in local.ecs.describe_services(cluster=CLUSTER, services=[name])[
-            "services"][0]["deployments"]), timeout=PATIENCE)
+    arn = local.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=broken)["service"][
+        "currentServiceDeployment"]
+    # The service deployment keeps what happened; the FAILED deployment in DescribeServices does not: ECS lists it
+    # only while it drains, and after a third task that stopped on its own there is nothing left to drain.
+    rollout = local.wait_for("the circuit breaker's rollback", lambda: local.rollout(arn, "ROLLBACK_SUCCESSFUL"),
+                             timeout=PATIENCE)
+    assert rollout["deploymentCircuitBreaker"]["status"] == "TRIGGERED"
+    assert rollout["deploymentCircuitBreaker"]["failureCount"] >= 3
     local.ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[name], WaiterConfig=WAIT)
 
     service = local.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
