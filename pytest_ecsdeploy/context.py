@@ -61,6 +61,7 @@ class RunOptions:
     plan: bool = False
     rollback: bool = True
     wait_timeout: float | None = None
+    failed_log_lines: int = 20  # last lines of each failed task's containers to read from CloudWatch Logs
     variables: dict[str, str] = field(default_factory=dict)
 
 

@@ -24,7 +24,7 @@ class Option:
     flag: str
     dest: str
     help: str
-    kind: str = "str"  # str, bool, float, list
+    kind: str = "str"  # str, bool, float, int, list
     metavar: str | None = None
 
     @property
@@ -49,6 +49,9 @@ OPTIONS: tuple[Option, ...] = (
            "the revision it ran before.", kind="bool"),
     Option("--wait-timeout", "ecsdeploy_wait_timeout", "Seconds a rollout may take before it counts as failed "
            "(default: wait_timeout in ecsdeploy.toml, else 600).", kind="float", metavar="SECONDS"),
+    Option("--failed-log-lines", "ecsdeploy_failed_log_lines", "How many of the last lines each container of a "
+           "failed task wrote to CloudWatch Logs to show, record and report (default 20; 0 reads none).",
+           kind="int", metavar="N"),
     Option("--ecsdeploy-config", "ecsdeploy_config", "Path of the configuration file (default: ecsdeploy.toml in a "
            "directory given on the command line, else deployments/ecsdeploy.toml).", metavar="PATH"),
     Option("--ecsdeploy-report", "ecsdeploy_report", "Write the deployment record (JSON: images, revisions, "
@@ -128,6 +131,11 @@ def _convert(opt: Option, value: Any, source: str) -> Any:
         if not number > 0:
             raise ConfigError(f"{source} expects a positive number of seconds, got '{value}'.")
         return number
+    if opt.kind == "int":
+        text = str(value).strip()
+        if not text.isdigit():
+            raise ConfigError(f"{source} expects a whole number of 0 or more, got '{value}'.")
+        return int(text)
     if opt.kind == "list":
         return list(value)
     text = str(value).strip()

@@ -28,6 +28,7 @@ import pytest
 from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
+from .junit import FAILED_LOGS, failed_logs_text, write_failed_logs
 from .options import Setting, get_setting, parse_vars
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord
@@ -67,6 +68,8 @@ class EcsDeploySession:
         self.env_setting = env_setting
         self.octopus = octopus
         self.report_path: Path | None = None
+        self.config: pytest.Config | None = None  # known from pytest_sessionstart
+        self._logs_reported: dict[str, int] = {}  # service -> its failed tasks already in a step's JUnit entry
 
     @classmethod
     def from_config(cls, config: pytest.Config, env: Setting) -> EcsDeploySession:
@@ -143,10 +146,29 @@ class EcsDeploySession:
             return report
         if report.when in ("setup", "call"):
             module.stash.setdefault(FAILED_STEP, item.name)
+        self._attach_failed_logs(report, module.stash[SERVICE])
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
         return report
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.config = session.config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.config is not None and report.failed:
+            write_failed_logs(self.config, report)
+
+    def _attach_failed_logs(self, report: pytest.TestReport, service: str) -> None:
+        """Give a failed step's report the logs of the tasks that failed since the last failed step."""
+        record = self.run.record.services.get(service)
+        if record is None:
+            return
+        shown = self._logs_reported.get(service, 0)
+        if len(record.failed_tasks) > shown:
+            setattr(report, FAILED_LOGS, failed_logs_text(record.failed_tasks[shown:]))
+            self._logs_reported[service] = len(record.failed_tasks)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
@@ -276,11 +298,13 @@ def _scenario_count(item: pytest.Item) -> int:
 
 def _load_run(config: pytest.Config, env: Setting) -> Run:
     variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
+    log_lines = get_setting(config, "ecsdeploy_failed_log_lines").value
     options = RunOptions(
         image_tag=get_setting(config, "ecsdeploy_image_tag").value,
         plan=bool(get_setting(config, "ecsdeploy_plan").value),
         rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
         wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
+        failed_log_lines=RunOptions.failed_log_lines if log_lines is None else log_lines,
         variables=variables,
     )
     run = Run.load(

@@ -26,6 +26,7 @@ from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..report.record import Rollback, ServiceRecord
+from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import Described, active_revision, deploy_image, describe
@@ -438,6 +439,7 @@ class EcsService:
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
+        failed_logs = FailedTaskLogs(self.ctx, who=self._who)
 
         def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             service = self.describe()
@@ -450,6 +452,7 @@ class EcsService:
                 log.info(line)
             for created_at, message in look.events:
                 record.add_event(created_at, message)
+            failed_logs.follow(watch.failures, final=look.verdict is not None)
             return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))
 
         verdict = wait_for(service_and_tasks, judge, timeout=timeout,

@@ -26,7 +26,8 @@ The ``pytest_ecsdeploy_pre_checks`` and ``pytest_ecsdeploy_post_checks`` hooks a
 succeeded.
 
 In ``--plan`` the reads run, the RunTask that would be made is printed and recorded, and nothing is started.
-Environment overrides are printed by name only: their values may be secrets.
+Environment overrides are printed by name only: their values may be secrets; a password inside a URL in the
+command is masked.
 Checks are recorded under the action ``ecs_task.run``.
 """
 
@@ -42,6 +43,8 @@ from ..aws import call, mask_account
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
+from ..redact import mask_url_passwords
+from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import active_revision
@@ -214,6 +217,9 @@ class EcsTask:
         failures = [(task, task_problems(task, essentials)) for task in stopped]
         failures = [(task, problems) for task, problems in failures if problems]
         if failures:
+            failed_logs = FailedTaskLogs(self.ctx, who=WHO)
+            for task, _ in failures:
+                failed_logs.read(task)
             sentence = "; ".join(f"task {task.id} of {label}: {', '.join(problems)}" for task, problems in failures)
             self._fail("every container exited 0", f"{sentence}.")
         summary = "; ".join(
@@ -305,7 +311,7 @@ class EcsTask:
             where.append(f"security groups {', '.join(network.get('securityGroups') or [])}")
         text = f"{count} task{'s' if count > 1 else ''} of {label} on cluster {self.cluster} ({', '.join(where)})"
         if container is not None and command is not None:
-            text += f" with {container} command {list(command)}"
+            text += f" with {container} command {[mask_url_passwords(part, '<masked>') for part in command]}"
         if container is not None and environment:
             shown = ", ".join(str(k) for k in environment)  # names only: a value may be a secret
             text += f" and environment {shown}" if command is not None else f" with {container} environment {shown}"
