@@ -89,7 +89,7 @@ class EcsDeploySession:
         env, opts = self.run.environment, self.run.options
         account = f"{mask_account(env.account_id)} (from {env.sources['account']})" if env.account_id else "not pinned"
         lines = [
-            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
+            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend}{_runner(env)} "
             f"region={env.region} (from {env.sources['region']}) account={account}",
             f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.image_tag or '-'} "
             f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
@@ -329,6 +329,19 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
     if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
         return None
     return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
+
+
+def _runner(env: Any) -> str:
+    """`` runner=docker (auto: a Docker engine answers)`` for an embedded local AWS (the check its start makes
+    too); "" for any other backend, and for an emulator at an endpoint, which chose its runner itself."""
+    if env.backend != "emulator" or env.endpoint_url:
+        return ""
+    from .emulator.runners.docker import resolve_runner
+
+    runner = resolve_runner(env.runner)
+    if env.runner != "auto":
+        return f" runner={runner}"
+    return f" runner={runner} (auto: {'a' if runner == 'docker' else 'no'} Docker engine answers)"
 
 
 def _octopus_source(config: pytest.Config) -> str:
