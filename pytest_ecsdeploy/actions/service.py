@@ -108,6 +108,29 @@ class Rollout:
         return self.outcome == TIMED_OUT
 
 
+#: How the first line of a failed rollout's message says how the deployment ended.
+_ENDED = {FAILED: "failed", ROLLED_BACK: "failed", SUPERSEDED: "was replaced by another deployment",
+          TIMED_OUT: "did not complete in time"}
+
+
+def failure_message(service: str, deployment_id: str, label: str, verdict: Verdict, summary: str,
+                    record: ServiceRecord) -> str:
+    """A failed rollout's message: one short sentence, then the details on the lines below it::
+
+        service 'web': deployment ecs-svc/4426 of web:7 failed; rolled back to web:6.
+          why: 3 of its tasks stopped with failures (threshold 3), the last task 1f2e (web:7) with …
+          rollback: rolled back to web:6 (deployment ecs-svc/5513 completed in 41.0 s)
+    """
+    if record.outcome == "rolled back" and record.rollback is not None:
+        after = f"rolled back to {short_revision(record.rollback.to_revision)}"
+    elif record.outcome == "rollback failed":
+        after = "its rollback failed too"
+    else:
+        after = "not rolled back"
+    headline = f"service '{service}': deployment {deployment_id} of {label} {_ENDED[verdict.outcome]}; {after}."
+    return f"{headline}\n  why: {verdict.reason}\n  rollback: {summary}"
+
+
 class EcsService:
     """The ``ecs_service`` fixture: the scenario's ECS service.
 
@@ -250,7 +273,7 @@ class EcsService:
         ctx.log.warning(verdict.reason)
         self._done(arn, before, deployment_id, verdict.outcome, verdict.reason, started, watch, detected_after)
         summary = self._roll_back(verdict.reason, verdict, deployment_id)
-        raise RolloutFailed(f"service '{self.name}': {verdict.reason}; {summary}.")
+        raise RolloutFailed(failure_message(self.name, deployment_id, label, verdict, summary, record))
 
     def finish(self, failed_step: str | None) -> None:
         """End of the scenario (the fixture's teardown): when ``failed_step`` failed after this run changed the
