@@ -1,4 +1,10 @@
-"""What a scenario step adds to pytest's JUnit report (``--junitxml``): the logs of the tasks that failed in it.
+"""What a scenario step adds to pytest's JUnit report (``--junitxml``): its checks, and the logs of the tasks that
+failed in it.
+
+Each check recorded while a step ran becomes a property of the step's ``<testcase>`` (through the item's
+``user_properties``, as ``record_property`` does): name ``check: <action> <phase> <name>``, value
+``<result>: <detail>``, for example ``check: ecs_service.deploy post rolloutState COMPLETED`` =
+``passed: deployment ecs-svc/4426 of web:7: rolloutState COMPLETED``.
 
 The step's report carries the text as the attribute :data:`FAILED_LOGS` (set where the report is made, so it
 reaches a pytest-xdist controller with the report), and :func:`write_failed_logs` appends it to the step's
@@ -19,8 +25,14 @@ import pytest
 from _pytest.junitxml import bin_xml_escape, xml_key
 
 from .actions.logs import render_recorded
+from .checks import Check
 
 FAILED_LOGS = "ecsdeploy_failed_logs"
+
+
+def check_property(check: Check) -> tuple[str, str]:
+    """A check as a JUnit property: ``("check: ACTION PHASE NAME", "RESULT: DETAIL")``."""
+    return f"check: {check.action} {check.phase} {check.name}", f"{check.result}: {check.detail}"
 
 
 def failed_logs_text(entries: Sequence[Mapping[str, Any]]) -> str:

@@ -28,7 +28,7 @@ import pytest
 from .aws import mask_account
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
-from .junit import FAILED_LOGS, failed_logs_text, write_failed_logs
+from .junit import FAILED_LOGS, check_property, failed_logs_text, write_failed_logs
 from .options import Setting, get_setting, parse_vars
 from .report.octopus import OctopusReporter, ServiceMessages, octopus_signal
 from .report.record import ServiceRecord
@@ -69,6 +69,7 @@ class EcsDeploySession:
         self.octopus = octopus
         self.report_path: Path | None = None
         self.config: pytest.Config | None = None  # known from pytest_sessionstart
+        self._checks_reported: dict[str, int] = {}  # service -> its checks already given to a step as properties
         self._logs_reported: dict[str, int] = {}  # service -> its failed tasks already in a step's JUnit entry
 
     @classmethod
@@ -133,8 +134,10 @@ class EcsDeploySession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-        report = yield
         module = _scenario_module(item)
+        if module is not None:
+            self._checks_as_properties(item, module.stash[SERVICE])
+        report = yield
         if module is None:
             return report
         if report.skipped and FAILED_STEP in module.stash and report.when == "setup":
@@ -159,6 +162,17 @@ class EcsDeploySession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.config is not None and report.failed:
             write_failed_logs(self.config, report)
+
+    def _checks_as_properties(self, item: pytest.Item, service: str) -> None:
+        """The checks recorded since the last report of this service, as JUnit properties of the step
+        (``user_properties``, which ``--junitxml`` writes as ``<property>`` elements of its testcase)."""
+        record = self.run.record.services.get(service)
+        if record is None:
+            return
+        shown = self._checks_reported.get(service, 0)
+        for check in record.checks.items[shown:]:
+            item.user_properties.append(check_property(check))
+        self._checks_reported[service] = len(record.checks.items)
 
     def _attach_failed_logs(self, report: pytest.TestReport, service: str) -> None:
         """Give a failed step's report the logs of the tasks that failed since the last failed step."""

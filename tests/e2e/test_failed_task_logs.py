@@ -151,6 +151,12 @@ def test_the_last_lines_of_a_crashed_container_are_in_every_output(pytester: pyt
     (case,) = ET.parse(junit).getroot().iter("testcase")
     outputs = "\n".join(element.text or "" for element in case.iter("system-out"))
     assert FATAL in outputs and MASKED_LINE in outputs
+    # JUnit: each check of the step as a property
+    properties = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+    action = "ecs_service.deploy" if scenario == "roll out" else "ecs_task.run"
+    assert [(name, value.split(":")[0]) for name, value in properties] == [
+        (f"check: {c['action']} {c['phase']} {c['name']}", c["result"]) for c in record["checks"]]
+    assert (f"check: {action} pre account", "passed: caller account 1234****9012 (account_id not pinned)") in properties
     # Octopus: the result message
     assert f"app logged: {FATAL}" in octopus_result(stdout)
     # the password, nowhere
