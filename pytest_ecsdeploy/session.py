@@ -9,6 +9,8 @@ give scenario files their semantics:
 - after a step fails (in setup or call), the module's later steps are skipped, pointing at the step;
 - a deployment error is reported as one sentence, not a traceback;
 - when a module's last step is torn down, Octopus hears how its service ended;
+- with ``--junitxml``, each step carries the checks recorded while it ran as properties, and a failed step the
+  last log lines of the tasks that failed in it as system-out (``junit.py``);
 - at the end the record is written (``--ecsdeploy-report``), summarised, and handed to Octopus; on a
   pytest-xdist worker it goes to the controller instead, which merges every worker's services.
 
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 
 from .aws import mask_account
+from .config import Environment
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
 from .junit import FAILED_LOGS, check_property, failed_logs_text, write_failed_logs
@@ -345,7 +348,7 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
     return OctopusReporter(ServiceMessages(write=lambda line: write_lines(config, [line])))
 
 
-def _runner(env: Any) -> str:
+def _runner(env: Environment) -> str:
     """`` runner=docker (auto: a Docker engine answers)`` for an embedded local AWS (the check its start makes
     too); "" for any other backend, and for an emulator at an endpoint, which chose its runner itself."""
     if env.backend != "emulator" or env.endpoint_url:
