@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..actions.logs import TaskLogReader
 from ..actions.reads import describe_service
 from ..actions.watch import TaskView, running_revision, service_deployments
 from ..arns import short_revision
@@ -18,11 +19,11 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     Output,
-    TaskLogs,
     add_common_arguments,
     describe_tasks,
     open_run,
     positive_int,
+    show_task_logs,
     task_arns,
 )
 
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 out.line("  no failed tasks among those ECS still lists")
                 continue
             out.line(f"  last failed tasks ({len(failed)}):")
-            logs = TaskLogs(aws, out, who)
+            reader = TaskLogReader(aws, who=who, region=deployment.environment.region)
             for task in failed:
                 out.line(f"    {task.stop_line()}")
-                logs.show(task, args.lines, indent="      ")
+                show_task_logs(reader, task, args.lines, out, indent="      ")
         return code
