@@ -29,7 +29,7 @@ from ..config import DEFAULT_CONFIG, load_config
 from ..context import RunOptions
 from ..errors import ConfigError
 from ..options import parse_vars
-from ..redact import mask_url_passwords
+from ..redact import clean_block
 from ..run import Run
 
 if TYPE_CHECKING:
@@ -38,13 +38,13 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 4
-MASK = "<masked>"
 
 
 def mask(text: str) -> str:
-    """``text`` as it may leave the process: passwords inside URLs masked (values known to be secret are masked
-    by the caller that knows them, see ``actions/logs.py``)."""
-    return mask_url_passwords(text, MASK)
+    """``text`` as it may leave the process: through the one masking layer every output of a run goes through
+    (``redact.clean_block``: secrets masked, each line kept a line, ``##octopus`` defused); values a task
+    definition marks as secret are masked by the caller that knows them (``actions/logs.py``)."""
+    return clean_block(text)
 
 
 class Output:
