@@ -67,6 +67,7 @@ class RunOptions:
     rollback: bool = True
     wait_timeout: float | None = None
     cancel_grace: float = DEFAULT_GRACE  # seconds a cancelled run waits for its rollback
+    failed_log_lines: int = 20  # last lines of each failed task's containers to read from CloudWatch Logs
     variables: dict[str, str] = field(default_factory=dict)
 
     def tag_for(self, service: str) -> str | None:

@@ -27,7 +27,7 @@ class Option:
     flag: str
     dest: str
     help: str
-    kind: str = "str"  # str, bool, float, list, words (repeatable; its variable and ini key are split on blanks)
+    kind: str = "str"  # str, bool, float, int, list, words (repeatable; its variable and ini key are split on blanks)
     metavar: str | None = None
 
     @property
@@ -56,6 +56,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--cancel-grace", "ecsdeploy_cancel_grace", "Seconds a run stopped by SIGINT, SIGTERM or a step "
            "time-out waits for the rollback to the revision that ran before (default 120); a second signal ends "
            "the run at once.", kind="float", metavar="SECONDS"),
+    Option("--failed-log-lines", "ecsdeploy_failed_log_lines", "How many of the last lines each container of a "
+           "failed task wrote to CloudWatch Logs to show, record and report (default 20; 0 reads none).",
+           kind="int", metavar="N"),
     Option("--ecsdeploy-config", "ecsdeploy_config", "Path of the configuration file (default: ecsdeploy.toml in a "
            "directory given on the command line, else deployments/ecsdeploy.toml).", metavar="PATH"),
     Option("--ecsdeploy-report", "ecsdeploy_report", "Write the deployment record (JSON: images, revisions, "
@@ -186,6 +189,11 @@ def _convert(opt: Option, value: Any, source: str) -> Any:
         if not number > 0:
             raise ConfigError(f"{source} expects a positive number of seconds, got '{value}'.")
         return number
+    if opt.kind == "int":
+        text = str(value).strip()
+        if not text.isdigit():
+            raise ConfigError(f"{source} expects a whole number of 0 or more, got '{value}'.")
+        return int(text)
     if opt.kind in ("list", "words"):
         return list(value)
     text = str(value).strip()

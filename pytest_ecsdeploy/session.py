@@ -9,6 +9,8 @@ give scenario files their semantics:
 - after a step fails (in setup or call), the module's later steps are skipped, pointing at the step;
 - a deployment error is reported as one sentence, not a traceback;
 - when a module's last step is torn down, Octopus hears how its service ended;
+- with ``--junitxml``, each step carries the checks recorded while it ran as properties, and a failed step the
+  last log lines of the tasks that failed in it as system-out (``junit.py``);
 - at the end the record is written (``--ecsdeploy-report``), summarised, and handed to Octopus.
 
 With pytest-xdist (``parallel.py`` keeps each scenario on one worker) a worker writes none of these: when a
@@ -32,8 +34,10 @@ import pytest
 
 from .aws import mask_account
 from .cancel import DEFAULT_GRACE
+from .config import Environment
 from .context import RunOptions
 from .errors import ConfigError, EcsDeployError
+from .junit import FAILED_LOGS, check_property, failed_logs_text, write_failed_logs
 from .options import Setting, get_setting, parse_image_tags, parse_vars
 from .parallel import worker_endpoint
 from .redact import clean_block, clean_line, clean_report
@@ -85,6 +89,8 @@ class EcsDeploySession:
         self._config: pytest.Config | None = None
         self.is_worker = False  # a pytest-xdist worker: its controller reports
         self._order: dict[str, int] = {}  # service -> its scenario's place in the collection (from the workers)
+        self._checks_reported: dict[str, int] = {}  # service -> its checks already given to a step as properties
+        self._logs_reported: dict[str, int] = {}  # service -> its failed tasks already in a step's JUnit entry
 
     @classmethod
     def from_config(cls, config: pytest.Config, env: Setting) -> EcsDeploySession:
@@ -117,7 +123,7 @@ class EcsDeploySession:
         env, opts = self.run.environment, self.run.options
         account = f"{mask_account(env.account_id)} (from {env.sources['account']})" if env.account_id else "not pinned"
         lines = [
-            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend} "
+            f"ecsdeploy: env={env.name} (from {self.env_setting.source}) backend={env.backend}{_runner(env)} "
             f"region={env.region} (from {env.sources['region']}) account={account}",
             f"ecsdeploy: config={self.run.deployment.path} image-tag={opts.tags_label()} "
             f"plan={'yes' if opts.plan else 'no'} rollback={'on' if opts.rollback else 'off'} "
@@ -165,10 +171,12 @@ class EcsDeploySession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        module = _scenario_module(item)
+        if module is not None:
+            self._checks_as_properties(item, module.stash[SERVICE])
         report = yield
         if report.when == "teardown" and FINISHED in item.stash:
             setattr(report, REPORTED_SERVICE, item.stash[FINISHED])  # serialised with the report to the controller
-        module = _scenario_module(item)
         if module is None:
             return report
         if report.skipped and FAILED_STEP in module.stash and report.when == "setup":
@@ -196,10 +204,32 @@ class EcsDeploySession:
             module.stash.setdefault(FAILED_STEP, item.name)
             if FAILURE not in module.stash and call.excinfo is not None:
                 module.stash[FAILURE] = _one_line_failure(call.excinfo)
+        self._attach_failed_logs(report, module.stash[SERVICE])
         if call.excinfo is not None and isinstance(call.excinfo.value, EcsDeployError):
             # A deployment error is a sentence for the user, not a traceback.
-            report.longrepr = f"{type(call.excinfo.value).__name__}: {clean_line(str(call.excinfo.value))}"
+            report.longrepr = f"{type(call.excinfo.value).__name__}: {clean_block(str(call.excinfo.value))}"
         return clean_report(report)
+
+    def _checks_as_properties(self, item: pytest.Item, service: str) -> None:
+        """The checks recorded since the last report of this service, as JUnit properties of the step
+        (``user_properties``, which ``--junitxml`` writes as ``<property>`` elements of its testcase)."""
+        record = self.run.record.services.get(service)
+        if record is None:
+            return
+        shown = self._checks_reported.get(service, 0)
+        for check in record.checks.items[shown:]:
+            item.user_properties.append(check_property(check))
+        self._checks_reported[service] = len(record.checks.items)
+
+    def _attach_failed_logs(self, report: pytest.TestReport, service: str) -> None:
+        """Give a failed step's report the logs of the tasks that failed since the last failed step."""
+        record = self.run.record.services.get(service)
+        if record is None:
+            return
+        shown = self._logs_reported.get(service, 0)
+        if len(record.failed_tasks) > shown:
+            setattr(report, FAILED_LOGS, failed_logs_text(record.failed_tasks[shown:]))
+            self._logs_reported[service] = len(record.failed_tasks)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
@@ -222,8 +252,12 @@ class EcsDeploySession:
             self.octopus.service_finished(record, done, max(done, _scenario_count(item)))
             self._reported.add(record.service)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """pytest-xdist controller: merge the record of a scenario a worker finished, and tell Octopus."""
+        """A failed step's task logs go into its JUnit testcase (after ``--junitxml`` made it: trylast); on a
+        pytest-xdist controller, the record of a scenario a worker finished is merged, and Octopus told."""
+        if self._config is not None and report.failed:
+            write_failed_logs(self._config, report)
         finished = getattr(report, REPORTED_SERVICE, None)
         if self.is_worker or not isinstance(finished, dict):
             return
@@ -447,6 +481,7 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
     variables = parse_vars(get_setting(config, "ecsdeploy_vars").value, "--var")
     tags = get_setting(config, "ecsdeploy_image_tag")
     image_tag, image_tags = parse_image_tags(tags.value, tags.source, None)
+    log_lines = get_setting(config, "ecsdeploy_failed_log_lines").value
     options = RunOptions(
         image_tag=image_tag,
         image_tags=image_tags,
@@ -454,6 +489,7 @@ def _load_run(config: pytest.Config, env: Setting) -> Run:
         rollback=not get_setting(config, "ecsdeploy_no_rollback").value,
         wait_timeout=get_setting(config, "ecsdeploy_wait_timeout").value,
         cancel_grace=get_setting(config, "ecsdeploy_cancel_grace").value or DEFAULT_GRACE,
+        failed_log_lines=RunOptions.failed_log_lines if log_lines is None else log_lines,
         variables=variables,
     )
     run = Run.load(
@@ -480,6 +516,19 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
     if not (get_setting(config, "ecsdeploy_octopus").value or octopus_signal(os.environ)):
         return None
     return OctopusReporter(ServiceMessages(write=lambda line: write_service_messages(config, [line])))
+
+
+def _runner(env: Environment) -> str:
+    """`` runner=docker (auto: a Docker engine answers)`` for an embedded local AWS (the check its start makes
+    too); "" for any other backend, and for an emulator at an endpoint, which chose its runner itself."""
+    if env.backend != "emulator" or env.endpoint_url:
+        return ""
+    from .emulator.runners.docker import resolve_runner
+
+    runner = resolve_runner(env.runner)
+    if env.runner != "auto":
+        return f" runner={runner}"
+    return f" runner={runner} (auto: {'a' if runner == 'docker' else 'no'} Docker engine answers)"
 
 
 def _octopus_source(config: pytest.Config) -> str:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ..aws import ClientFactory
     from ..context import Log, ServiceContext
 
-__all__ = ["Holder", "Leases", "RENEW_EVERY", "TABLE", "TTL"]
+__all__ = ["Holder", "Leases", "RENEW_EVERY", "TABLE", "TTL", "describe_lease", "read_lease"]
 
 TABLE = "ecsdeploy-leases"
 KEY = "lease"  # the table's partition key
@@ -94,10 +94,19 @@ class Holder:
     def owner(self) -> str:
         return f"{self.run_id}/{self.host}/{self.pid}"
 
+    @property
+    def name(self) -> str:
+        """``run 3f2a9c0d1e2b on host ci-7 (pid 4242)``"""
+        return f"run {self.run_id} on host {self.host} (pid {self.pid})"
+
+    @property
+    def octopus(self) -> str:
+        """``, Octopus deployment Deployments-123``, or "" without one."""
+        return f", Octopus deployment {self.octopus_deployment}" if self.octopus_deployment else ""
+
     def describe(self) -> str:
         """``run 3f2a9c0d1e2b on host ci-7 (pid 4242), started 2026-11-30T15:10:43Z, Octopus deployment …``"""
-        octopus = f", Octopus deployment {self.octopus_deployment}" if self.octopus_deployment else ""
-        return f"run {self.run_id} on host {self.host} (pid {self.pid}), started {self.started_at}{octopus}"
+        return f"{self.name}, started {self.started_at}{self.octopus}"
 
     def item(self, key: str, expires_at: float) -> dict[str, Any]:
         item = {KEY: {"S": key}, "owner": {"S": self.owner}, "runId": {"S": self.run_id}, "host": {"S": self.host},
@@ -127,6 +136,36 @@ def _expires_at(item: Mapping[str, Any]) -> float:
 
 def _utc(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _get_item(aws: ClientFactory, key: str, who: str) -> dict[str, Any] | None:
+    answer = call(aws, "dynamodb", "get_item", f"read the lease (DynamoDB table {TABLE}, item {key})", who=who,
+                  TableName=TABLE, Key={KEY: {"S": key}}, ConsistentRead=True)
+    item = answer.get("Item")
+    return dict(item) if item else None
+
+
+def read_lease(aws: ClientFactory, cluster: str, service_name: str, *, who: str) -> tuple[Holder, float] | None:
+    """Who holds the lease of service ``service_name`` in ``cluster`` and when it expires (epoch seconds; a time
+    passed means its holder stopped renewing it), read consistently; None when no item names the service or the
+    table does not exist. Reads only (GetItem); ActionError when DynamoDB refuses."""
+    try:
+        item = _get_item(aws, f"{cluster}/{service_name}", who)
+    except ActionError as exc:
+        if exc.code == NO_TABLE:
+            return None
+        raise
+    return None if item is None else (Holder.from_item(item), _expires_at(item))
+
+
+def describe_lease(holder: Holder, expires_at: float, now: float) -> str:
+    """A lease as ``ecsdeploy status`` shows it (``now`` and ``expires_at`` in epoch seconds):
+    ``held by run 3f2a9c0d1e2b on host ci-7 (pid 4242) since 2026-11-30T15:10:43Z; expires at … unless renewed``,
+    or, past ``expires_at``, ``…; expired at … without being renewed: the next run takes it over``."""
+    held = f"held by {holder.name} since {holder.started_at}{holder.octopus}"
+    if expires_at < now:
+        return f"{held}; expired at {_utc(expires_at)} without being renewed: the next run takes it over"
+    return f"{held}; expires at {_utc(expires_at)} unless renewed"
 
 
 def process_alive(pid: int) -> bool:
@@ -229,7 +268,7 @@ class Leases:
                 if old and old.get("owner", {}).get("S") != me:
                     return Holder.from_item(old), f"it expired at {_utc(_expires_at(old))} without being renewed"
                 return None
-            item = self._get(aws, key, who)
+            item = _get_item(aws, key, who)
             if item is None:
                 continue  # released between our write and our read
             holder = Holder.from_item(item)
@@ -268,12 +307,6 @@ class Leases:
                 raise
         self._create_table(aws, who)
         return put()
-
-    def _get(self, aws: ClientFactory, key: str, who: str) -> dict[str, Any] | None:
-        answer = call(aws, "dynamodb", "get_item", f"read the lease (DynamoDB table {TABLE}, item {key})", who=who,
-                      TableName=TABLE, Key={KEY: {"S": key}}, ConsistentRead=True)
-        item = answer.get("Item")
-        return dict(item) if item else None
 
     def _create_table(self, aws: ClientFactory, who: str) -> None:
         try:

@@ -25,7 +25,9 @@ from ..aws import Patience, call, mask_account, pages
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
+from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
+from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import Described, active_revision, deploy_image, describe, repository_place
@@ -105,6 +107,30 @@ class Rollout:
     @property
     def is_timed_out(self) -> bool:
         return self.outcome == TIMED_OUT
+
+
+#: How the first line of a failed rollout's message says how the deployment ended.
+_ENDED = {FAILED: "failed", ROLLED_BACK: "failed", SUPERSEDED: "was replaced by another deployment",
+          TIMED_OUT: "did not complete in time"}
+
+
+def failure_message(service: str, deployment_id: str, label: str, verdict: Verdict, summary: str,
+                    record: ServiceRecord) -> str:
+    """A failed rollout's message: one short sentence, then the details on the lines below it::
+
+        service 'web': deployment ecs-svc/4426 of web:7 failed; rolled back to web:6.
+          why: 3 of its tasks stopped with failures (threshold 3), the last task 1f2e (web:7) with …
+          rollback: rolled back to web:6 (deployment ecs-svc/5513 completed in 41.0 s)
+    """
+    if record.outcome == "rolled back" and record.rollback is not None:
+        after = f"rolled back to {short_revision(record.rollback.to_revision)}"
+    elif record.outcome == "rollback failed":
+        after = "its rollback failed too"
+    else:
+        after = "not rolled back"
+    headline = f"service '{service}': deployment {deployment_id} of {label} {_ENDED[verdict.outcome]}; {after}."
+    # Each detail stays on its line whatever AWS wrote into it (clean_line escapes line breaks).
+    return f"{headline}\n  why: {clean_line(verdict.reason)}\n  rollback: {clean_line(summary)}"
 
 
 class EcsService:
@@ -253,7 +279,7 @@ class EcsService:
         ctx.log.warning(verdict.reason)
         self._done(arn, before, deployment_id, verdict.outcome, verdict.reason, started, watch, detected_after)
         summary = self._roll_back(verdict.reason, verdict, deployment_id)
-        raise RolloutFailed(f"service '{self.name}': {verdict.reason}; {summary}.")
+        raise RolloutFailed(failure_message(self.name, deployment_id, label, verdict, summary, record))
 
     def finish(self, failed_step: str | None, cause: str | None = None) -> None:
         """End of the scenario (the fixture's teardown): when ``failed_step`` failed after this run changed the
@@ -493,6 +519,7 @@ class EcsService:
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
+        failed_logs = FailedTaskLogs(self.ctx, who=self._who)
 
         def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             service = self.describe()
@@ -510,6 +537,7 @@ class EcsService:
                 log.info(line)
             for created_at, message in look.events:
                 record.add_event(created_at, message)
+            failed_logs.follow(watch.failures, final=look.verdict is not None)
             if look.verdict is None and bounded and cancellation.expired():
                 return Seen(grace_over())
             return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))

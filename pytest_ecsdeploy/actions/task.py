@@ -43,6 +43,7 @@ from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError
 from ..redact import mask_argv, mask_tree
+from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
 from .taskdef.revision import active_revision
@@ -215,6 +216,9 @@ class EcsTask:
         failures = [(task, task_problems(task, essentials)) for task in stopped]
         failures = [(task, problems) for task, problems in failures if problems]
         if failures:
+            failed_logs = FailedTaskLogs(self.ctx, who=WHO)
+            for task, _ in failures:
+                failed_logs.read(task)
             sentence = "; ".join(f"task {task.id} of {label}: {', '.join(problems)}" for task, problems in failures)
             self._fail("every container exited 0", f"{sentence}.")
         summary = "; ".join(

@@ -21,8 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..actions.logs import LogMask, last_lines, log_source
-from ..actions.taskdef.revision import describe
+from ..actions.logs import TaskLogReader
 from ..actions.watch import TaskView
 from ..aws import call, pages
 from ..checks import Check
@@ -30,7 +29,7 @@ from ..config import DEFAULT_CONFIG, load_config
 from ..context import RunOptions
 from ..errors import ConfigError
 from ..options import parse_vars
-from ..redact import mask_url_passwords
+from ..redact import clean_block
 from ..run import Run
 
 if TYPE_CHECKING:
@@ -39,13 +38,13 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 4
-MASK = "<masked>"
 
 
 def mask(text: str) -> str:
-    """``text`` as it may leave the process: passwords inside URLs masked (values known to be secret are masked
-    by the caller that knows them, see ``actions/logs.py``)."""
-    return mask_url_passwords(text, MASK)
+    """``text`` as it may leave the process: through the one masking layer every output of a run goes through
+    (``redact.clean_block``: secrets masked, each line kept a line, ``##octopus`` defused); values a task
+    definition marks as secret are masked by the caller that knows them (``actions/logs.py``)."""
+    return clean_block(text)
 
 
 class Output:
@@ -144,34 +143,8 @@ def describe_tasks(aws: ClientFactory, cluster: str, arns: list[str], who: str) 
     return tasks
 
 
-class TaskLogs:
-    """Prints the last lines each container of a task wrote, masked; task definitions are described once each."""
-
-    def __init__(self, aws: ClientFactory, out: Output, who: str) -> None:
-        self.aws = aws
-        self.out = out
-        self.who = who
-        self._payloads: dict[str, dict[str, Any]] = {}
-
-    def show(self, task: TaskView, limit: int, indent: str = "") -> None:
-        """For each container of ``task``: a header with where its logs are, then its last ``limit`` lines."""
-        if task.revision is None:
-            self.out.line(f"{indent}{task.label()}: no task definition to read its log configuration from")
-            return
-        if task.revision not in self._payloads:
-            self._payloads[task.revision] = describe(self.aws, task.revision, who=self.who).payload
-        payload = self._payloads[task.revision]
-        log_mask = LogMask.of_task_definition(payload)
-        for container in payload.get("containerDefinitions") or []:
-            source = log_source(container, task.id)
-            if not source.readable:
-                self.out.line(f"{indent}{source.note}")
-                continue
-            lines = last_lines(self.aws, source, limit, log_mask, who=self.who)
-            where = f"{source.group} {source.stream}"
-            if not lines:
-                self.out.line(f"{indent}container {source.container}: no log events in {where}")
-                continue
-            self.out.line(f"{indent}container {source.container} ({where}), last {len(lines)} lines:")
-            for text in lines:
-                self.out.line(f"{indent}  {source.container} | {text}")
+def show_task_logs(reader: TaskLogReader, task: TaskView, limit: int, out: Output, indent: str) -> None:
+    """For each container of ``task``: where its logs are and its last ``limit`` lines, masked, or one line
+    saying why none (``actions/logs.py``)."""
+    for line in reader.read(task, limit).render(indent):
+        out.line(line)

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import argparse
 
-from ..actions.logs import DEFAULT_LINES
+from ..actions.logs import DEFAULT_LINES, TaskLogReader
 from ..actions.reads import describe_service
 from ..actions.watch import TaskView
 from ..errors import ActionError
-from .common import EXIT_OK, Output, TaskLogs, add_common_arguments, describe_tasks, open_run, positive_int, task_arns
+from .common import (
+    EXIT_OK,
+    Output,
+    add_common_arguments,
+    describe_tasks,
+    open_run,
+    positive_int,
+    show_task_logs,
+    task_arns,
+)
 
 HELP = "show the last lines the service's containers wrote to CloudWatch Logs, masked"
 DESCRIPTION = """\
@@ -52,8 +61,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     aws, cluster, task_arns(aws, cluster, service.service_name, "STOPPED"), who)]
                 tasks = sorted(stopped, key=lambda t: t.stopping_at or 0.0, reverse=True)[:STOPPED_SHOWN]
                 out.line(f"service {service.name} runs no task; the last {len(tasks)} that stopped:")
-        logs = TaskLogs(aws, out, who)
+        reader = TaskLogReader(aws, who=who, region=the_run.deployment.environment.region)
         for task in tasks:
             out.line(f"{task.label()} {task.last_status}")
-            logs.show(task, args.lines, indent="  ")
+            show_task_logs(reader, task, args.lines, out, indent="  ")
         return EXIT_OK

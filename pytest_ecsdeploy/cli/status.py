@@ -1,15 +1,19 @@
 """``ecsdeploy status``: where each service stands, read-only.
 
 Per service (every ``[services.NAME]``, or ``--service NAME``): the revision it runs, desired / running /
-pending tasks, each deployment with its rolloutState, and the last tasks that stopped with a failure, with
-their stoppedReason, exit codes and, for containers that log through awslogs, their last log lines, masked.
+pending tasks, the run that holds its lease (when the lease table names one), each deployment with its
+rolloutState, and the last tasks that stopped with a failure, with their stoppedReason, exit codes and, for
+containers that log through awslogs, their last log lines, masked.
 Exit 0 when every service was read, 1 when one is not in its cluster.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
+from ..actions.lease import describe_lease, read_lease
+from ..actions.logs import TaskLogReader
 from ..actions.reads import describe_service
 from ..actions.watch import TaskView, running_revision, service_deployments
 from ..arns import short_revision
@@ -18,19 +22,20 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     Output,
-    TaskLogs,
     add_common_arguments,
     describe_tasks,
     open_run,
     positive_int,
+    show_task_logs,
     task_arns,
 )
 
 HELP = "show each service's revision, tasks, deployments in progress and last failed tasks with their log lines"
 DESCRIPTION = """\
 Show where each service of the environment stands: the revision it runs, desired/running/pending tasks,
-every deployment with its rolloutState, and the last tasks that stopped with a failure (stoppedReason, exit
-codes) with the last lines their containers wrote to CloudWatch Logs (awslogs driver), masked. Reads only.
+the run that holds its lease (DynamoDB table ecsdeploy-leases), every deployment with its rolloutState, and
+the last tasks that stopped with a failure (stoppedReason, exit codes) with the last lines their containers
+wrote to CloudWatch Logs (awslogs driver), masked. Reads only.
 """
 FAILED_TASKS = 3  # the last failed tasks shown per service
 
@@ -61,6 +66,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
             out.line(f"service {service.name} (cluster {cluster}): {short_revision(running_revision(described))}, "
                      f"{described.get('desiredCount', 0)} desired, {described.get('runningCount', 0)} running, "
                      f"{described.get('pendingCount', 0)} pending")
+            lease = read_lease(aws, cluster, service.service_name, who=who)
+            if lease is not None:
+                out.line(f"  lease: {describe_lease(*lease, now=time.time())}")
             for d in service_deployments(described):
                 state = f"rolloutState {d.rollout_state}" if d.rollout_state else "no rolloutState"
                 reason = f": {d.reason}" if d.reason else ""
@@ -74,8 +82,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 out.line("  no failed tasks among those ECS still lists")
                 continue
             out.line(f"  last failed tasks ({len(failed)}):")
-            logs = TaskLogs(aws, out, who)
+            reader = TaskLogReader(aws, who=who, region=deployment.environment.region)
             for task in failed:
                 out.line(f"    {task.stop_line()}")
-                logs.show(task, args.lines, indent="      ")
+                show_task_logs(reader, task, args.lines, out, indent="      ")
         return code

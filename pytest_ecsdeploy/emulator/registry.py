@@ -49,8 +49,10 @@ _CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"
 #: The seeded images' program: /health and /version on $PORT, exits 0 on SIGTERM.
 SEED_START_SCRIPT = """\
 #!/bin/sh
-# pytest-ecsdeploy seeded image: GET /health -> ok, GET /version -> the image tag, on $PORT (default 8080).
+# pytest-ecsdeploy seeded image: GET /health -> ok, GET /version -> the image tag, on $PORT (default 8080); given
+# a command (a task definition's or a RunTask override's), it runs that instead, as an image's entrypoint does.
 /bin/busybox --install -s /bin
+[ "$#" -gt 0 ] && exec "$@"
 mkdir -p /www
 echo ok > /www/health
 echo "$IMAGE_TAG" > /www/version
@@ -320,8 +322,9 @@ class LocalRegistry:
     # -- seeded images ------------------------------------------------------------------------------------------
 
     def seed_manifest(self, repository: str, tag: str) -> str:
-        """Upload a real image for ``repository:tag`` (busybox serving /health and /version on $PORT) and
-        return its manifest (Docker v2 schema 2) for PutImage; the tag itself is set by PutImage."""
+        """Upload a real image for ``repository:tag`` (busybox serving /health and /version on $PORT, or running the
+        command it is given) and return its manifest (Docker v2 schema 2) for PutImage; the tag itself is set by
+        PutImage."""
         layer, diff_id = seed_layer()
         config = json.dumps(
             {

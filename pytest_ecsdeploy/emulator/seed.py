@@ -6,7 +6,7 @@ The same tables come from three places:
 - an environment's ``seed`` table in ``deployments/ecsdeploy.toml`` (``[environments.local.seed]``);
 - ``ecsdeploy-emulator --seed FILE``: a TOML file with the same tables at its top level.
 
-Schema (every key optional)::
+Schema (every key optional; docs/seed.md is the reference, with an example per runner)::
 
     clusters = ["local"]                        # ECS clusters (clusters that services name are created too)
 
@@ -49,7 +49,8 @@ Schema (every key optional)::
     "/web/api-key" = { value = "k", type = "SecureString" }
 
     [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
-    image = "api:1.1.0"                         #   runner, where the image's own process decides): image,
+    image = "api:1.1.0"                         #   runner, where the image's own process decides): image (one
+                                                #   a seeded repository holds, else an error with "did you mean"),
     behaviour = "exit"                          #   behaviour (healthy, crash, unhealthy, pull-error, exit) and
     exit_code = 0                               #   its parameters (exit_code, after, reason, logs); with command,
     after = 1.0                                 #   only containers started with exactly that command (a
@@ -86,6 +87,7 @@ from ..errors import ConfigError
 from ..tomlfile import choices, closest, describe, read_toml, render_template
 
 __all__ = [
+    "SEED_TABLES",
     "Seed",
     "SeedDeploymentConfiguration",
     "SeedImageBehaviour",
@@ -118,6 +120,16 @@ _REPOSITORY_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
 _LOG_GROUP = re.compile(r"[A-Za-z0-9_./#-]{1,512}\Z")  # CloudWatch Logs CreateLogGroup's logGroupName
+#: Every table of the seed and the keys it takes, as docs/seed.md lists them (tests/unit/test_seed_docs.py).
+SEED_TABLES: dict[str, tuple[str, ...]] = {
+    "The seed table": _TOP_KEYS,
+    "[repositories.NAME]": _REPOSITORY_KEYS,
+    "[services.NAME]": _SERVICE_KEYS,
+    "[services.NAME.deployment_configuration]": _DEPLOYMENT_KEYS,
+    "[services.NAME.load_balancer]": _LOAD_BALANCER_KEYS,
+    "[ssm_parameters.NAME]": _PARAMETER_KEYS,
+    "[[image_behaviours]]": _BEHAVIOUR_KEYS,
+}
 
 
 @dataclass(frozen=True)
@@ -305,6 +317,7 @@ def parse_seed(
         parameters[name] = (text, _choice(w, inner, "type", value.get("type", "String"), _PARAMETER_TYPES))
 
     behaviours = _image_behaviours(w, top, mapping.get("image_behaviours", []))
+    _check_behaviour_images(w, behaviours, repositories)
     log_groups = tuple(_string_list(w, top, "log_groups", mapping.get("log_groups", []), _LOG_GROUP,
                                     "a log group name"))
     return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups)
@@ -335,6 +348,21 @@ def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehavio
                 raise w.error(table, "command", "expected at least one string.")
         result.append(SeedImageBehaviour(image, behaviour, params))
     return tuple(result)
+
+
+def _check_behaviour_images(w: _Where, behaviours: tuple[SeedImageBehaviour, ...],
+                            repositories: Mapping[str, SeedRepository]) -> None:
+    """Each behaviour must name an image a seeded repository holds (``repository:tag``, or a registry URI ending
+    in it): a typo would otherwise leave the image healthy, and a crash drill would deploy green."""
+    held = [f"{repository.name}:{tag}" for repository in repositories.values() for tag in repository.tags]
+    for index, behaviour in enumerate(behaviours, start=1):
+        image = behaviour.image
+        if any(image == ref or image.endswith(f"/{ref}") for ref in held):
+            continue
+        listing = (choices(image.rsplit("/", 1)[-1], held, "the seeded images are") if held else
+                   "the seed has no repository with tags (repositories.NAME.tags)")
+        raise w.error(f"{w.table('image_behaviours')} entry {index}", "image",
+                      f"no seeded repository holds '{image}'; {listing}.")
 
 
 def load_seed_file(path: Path, variables: Mapping[str, str]) -> Seed:

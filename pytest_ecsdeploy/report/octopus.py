@@ -260,8 +260,25 @@ def _failure_reason(record: ServiceRecord) -> str:
     return "no reason was recorded"
 
 
+#: Log lines of failed tasks a result message carries: the last ones each container wrote, different ones only.
+RESULT_LOG_LINES = 3
+
+
+def _logged(record: ServiceRecord) -> str:
+    """`` (app logged: FATAL: ORDERS_QUEUE_URL is not set)``: the last line each failed task's container wrote
+    (masked in the record already), at most :data:`RESULT_LOG_LINES` different ones; "" when none was read."""
+    seen: dict[str, str] = {}
+    for task in record.failed_tasks:
+        for container in task.get("containers") or []:
+            lines = container.get("lines") or []
+            last = _one_line(str(lines[-1])) if lines else ""
+            if last and last not in seen and len(seen) < RESULT_LOG_LINES:
+                seen[last] = str(container.get("container"))
+    return f" ({'; '.join(f'{name} logged: {line}' for line, name in seen.items())})" if seen else ""
+
+
 def _failure(record: ServiceRecord) -> str:
-    reason = _failure_reason(record)
+    reason = _failure_reason(record) + _logged(record)
     if record.outcome == "rolled back" and record.rollback is not None:
         to = short_revision(record.rollback.to_revision, "the previous revision")
         return f"{record.service} was rolled back to {to}: {reason}"
@@ -327,7 +344,8 @@ class OctopusReporter:
 
         Call it after both files are written (a file that does not exist yet is announced with length 0 and
         collected by Octopus when the step ends). The result message names every service that failed, was
-        rolled back or did not finish, with its reason, on one line of at most 1000 characters.
+        rolled back or did not finish, with its reason and the last line each container of its failed tasks
+        wrote (masked), on one line of at most 1000 characters.
         """
         if report_path is not None:
             self.messages.create_artifact(report_path)

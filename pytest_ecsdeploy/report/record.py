@@ -1,8 +1,8 @@
 """The deployment record: what happened, per service, in one run.
 
 Written as JSON with ``--ecsdeploy-report PATH``, summarised in the terminal, handed to Octopus as an artifact
-and output variables. Nothing secret is stored: images, ARNs, check lines and service events only, and the file
-is written through ``redact.mask_tree`` so a secret inside a reason or an event is masked too.
+and output variables. Nothing secret is stored: images, ARNs, check lines, service events and masked log lines
+only, and the file is written through ``redact.mask_tree`` so a secret inside a reason or an event is masked too.
 
 Outcomes of a service: ``pending`` (nothing decided yet), ``unchanged`` (already live, nothing written),
 ``planned`` (``--plan``), ``refused`` (another run holds the service's lease; nothing was written), ``deployed``,
@@ -65,6 +65,8 @@ class ServiceRecord:
     rollback: Rollback | None = None
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
+    #: Failed tasks with their containers' last log lines, masked (``actions/logs.py``: TaskLogs.to_dict()).
+    failed_tasks: list[dict[str, Any]] = field(default_factory=list)
 
     def set_outcome(self, outcome: str, reason: str | None = None) -> None:
         if outcome not in OUTCOMES:
@@ -97,6 +99,7 @@ class ServiceRecord:
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
             "durationSeconds": round(self.duration, 3),
+            "failedTasks": list(self.failed_tasks),
         }
 
     @classmethod
@@ -123,6 +126,7 @@ class ServiceRecord:
             rollback=Rollback(**rollback) if rollback else None,
             started_at=data["startedAt"],
             finished_at=data.get("finishedAt"),
+            failed_tasks=list(data.get("failedTasks", [])),
         )
 
 

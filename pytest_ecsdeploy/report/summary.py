@@ -4,7 +4,7 @@ Example (two services, one rolled back)::
 
     service  from -> to      outcome                 duration  checks ok/failed
     web      web:6 -> web:7  deployed                42.1s     9/0
-    api      api:3 -> api:4  rolled back (to api:3)  61.0s     5/1
+    api      api:3 -> api:4  rolled back (to api:3)  61.0s     5/1, rollback 4/0
     api: step test_smoke failed after the rollout
 
 A pure function of the :class:`~pytest_ecsdeploy.report.record.RunRecord`: the session writes the lines it
@@ -14,9 +14,12 @@ returns under its own ``ecsdeploy summary`` separator.
 from __future__ import annotations
 
 from ..arns import short_revision
+from ..checks import Check
 from .record import RunRecord, ServiceRecord
 
 HEADER = ("service", "from -> to", "outcome", "duration", "checks ok/failed")
+#: The action a rollback's checks are recorded under (``actions/service.py``), counted apart from the deployment's.
+ROLLBACK_ACTION = "ecs_service.rollback"
 #: Outcomes whose reason, when one is recorded, is not worth a line of its own: nothing went wrong.
 QUIET_OUTCOMES = ("deployed", "unchanged", "planned")
 
@@ -27,7 +30,8 @@ def summary_lines(record: RunRecord) -> list[str]:
     Columns are ``service``, ``from -> to`` (short revisions, ``-`` when unknown, ``(new revision)`` for a
     ``--plan`` that would register one), ``outcome`` (with ``(to family:revision)`` after a rollback,
     ``(rolled back to family:revision)`` after a cancelled run's rollback), ``duration`` (seconds, one decimal)
-    and ``checks ok/failed`` (counts). Every column but the last is padded to its widest cell, two spaces apart.
+    and ``checks ok/failed`` (counts; once a rollback started, the rollback's checks are counted apart:
+    ``5/1, rollback 4/0``). Every column but the last is padded to its widest cell, two spaces apart.
     A reason line, ``SERVICE: REASON``, follows for each service that did not end well and recorded why; a rollback
     that did not complete adds ``SERVICE: rollback OUTCOME: REASON``.
     An empty record gives the header row alone.
@@ -51,8 +55,14 @@ def _row(rec: ServiceRecord) -> tuple[str, str, str, str, str]:
         to = short_revision(rec.rollback.to_revision)
         outcome += f" (rolled back to {to})" if rec.rollback.outcome == "completed" else f" (rollback to {to} " \
             f"{rec.rollback.outcome})"
-    checks = f"{rec.checks.count('passed')}/{rec.checks.count('failed')}"
+    checks = _counts([c for c in rec.checks.items if c.action != ROLLBACK_ACTION])
+    if rec.rollback is not None:
+        checks += f", rollback {_counts([c for c in rec.checks.items if c.action == ROLLBACK_ACTION])}"
     return rec.service, f"{before} -> {after}", outcome, f"{rec.duration:.1f}s", checks
+
+
+def _counts(checks: list[Check]) -> str:
+    return f"{sum(c.result == 'passed' for c in checks)}/{sum(c.result == 'failed' for c in checks)}"
 
 
 def _reasons(rec: ServiceRecord) -> list[str]:

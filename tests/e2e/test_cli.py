@@ -7,7 +7,7 @@ pytest_ecsdeploy.cli`` in a subprocess, an ``emulator`` environment with the end
 - ``rollback`` to the revision before, or the one named, watched to its end; refused without a previous revision
   and for another deployment controller;
 - ``status`` and ``logs``: revisions, deployments, failed tasks and their awslogs lines (written here with
-  PutLogEvents into the stream the awslogs driver names), masked;
+  PutLogEvents into the stream the awslogs driver names), masked; the lease holder (an item written here);
 - every usage error exits 4 with one sentence; ``--help`` of each command explains it.
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from fakes import default_network, registered_instances, seed_secrets
 
+from pytest_ecsdeploy.actions.lease import KEY, TABLE, Holder
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.taskdef import differences, normalise, payload_from
 from pytest_ecsdeploy.arns import parse_image
@@ -355,9 +356,34 @@ def test_status_shows_revision_deployments_and_failed_tasks_with_their_log_lines
     assert out.startswith("service web (cluster local): web:1, 1 desired, 1 running, 0 pending\n  deployment ecs-svc/")
     assert "PRIMARY web:1, rolloutState COMPLETED, 1 of 1 running" in out
     assert "(web:2) STOPPED: EssentialContainerExited: Essential container in task exited, app exited 3" in out
-    assert "app | FATAL: ORDERS_QUEUE_URL is not set" in out
-    assert "app | connecting with <masked> to postgres://app:<masked>@db/x" in out
+    assert "        FATAL: ORDERS_QUEUE_URL is not set\n" in out
+    assert "        connecting with <masked> to postgres://app:<masked>@db/x\n" in out
     assert "hunter2-db" not in out and "pw0rd" not in out
+
+
+def test_status_names_the_run_that_holds_the_lease_while_the_table_has_its_item(aws: LocalAWS, project: Path) -> None:
+    run_service(aws, "web", register(aws, web_document("web:1.0.0")))
+    no_table = cli(with_web(project), "status", "--env", "local")
+    assert no_table.returncode == 0, no_table.stderr
+    assert "lease" not in no_table.stdout
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    holder = Holder(run_id="3f2a9c0d1e2b", host="ci-7", pid=4242, started_at="2026-11-30T15:10:43Z")
+    dynamodb.put_item(TableName=TABLE, Item=holder.item("other/web", time.time() + 120))  # another cluster's web
+    assert "lease" not in cli(project, "status", "--env", "local").stdout
+    dynamodb.put_item(TableName=TABLE, Item=holder.item(f"{CLUSTER}/web", time.time() + 120))
+    held = cli(project, "status", "--env", "local")
+    assert held.returncode == 0, held.stderr
+    lines = held.stdout.splitlines()
+    assert lines[1].startswith("  lease: held by run 3f2a9c0d1e2b on host ci-7 (pid 4242) since 2026-11-30T15:10:43Z; "
+                               "expires at ") and lines[1].endswith(" unless renewed")
+    dynamodb.put_item(TableName=TABLE, Item=holder.item(f"{CLUSTER}/web", 1000.0))
+    expired = cli(project, "status", "--env", "local")
+    assert expired.stdout.splitlines()[1] == (
+        "  lease: held by run 3f2a9c0d1e2b on host ci-7 (pid 4242) since 2026-11-30T15:10:43Z; expired at "
+        "1970-01-01T00:16:40Z without being renewed: the next run takes it over")
 
 
 def test_logs_of_one_task_masked(aws: LocalAWS, project: Path) -> None:
@@ -366,9 +392,9 @@ def test_logs_of_one_task_masked(aws: LocalAWS, project: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"task {task_id} (web:2) STOPPED",
-        f"  container app (/ecs/web web/app/{task_id}), last 2 lines:",
-        "    app | connecting with <masked> to postgres://app:<masked>@db/x",
-        "    app | FATAL: ORDERS_QUEUE_URL is not set",
+        f"  app, last 2 lines of log group /ecs/web, stream web/app/{task_id} (us-east-1):",
+        "    connecting with <masked> to postgres://app:<masked>@db/x",
+        "    FATAL: ORDERS_QUEUE_URL is not set",
     ]
 
 
@@ -380,9 +406,9 @@ def test_logs_say_where_firelens_and_other_drivers_send_the_output(aws: LocalAWS
     run_service(aws, "web", register(aws, document))
     done = cli(with_web(project), "logs", "--env", "local", "--service", "web")
     assert done.returncode == 0, done.stderr
-    assert "  container app logs through FireLens (Host=intake, Name=datadog): read them where its log router " \
+    assert "  app: logs go through FireLens (Host=intake, Name=datadog), not read here: look where its log router " \
            "sends them" in done.stdout
-    assert "  container log_router has no logConfiguration" in done.stdout
+    assert "  log_router: no logConfiguration" in done.stdout
     assert "s3cr3t" not in done.stdout
 
 

@@ -26,6 +26,8 @@ FARGATE = {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu
 def aws(tmp_path: Path) -> Iterator[tuple[LocalAWS, FakeClock]]:
     clock = FakeClock()
     with LocalAWS({"clusters": ["local"]}, base_dir=tmp_path, clock=clock) as local:
+        # RunTask and StartTask tasks here run until stopped: without a behaviour a one-off task ends as a job does.
+        local.set_image_behaviour("busybox", "healthy")
         yield local, clock
 
 

@@ -267,18 +267,21 @@ def test_a_crashing_image_fails_is_rolled_back_once_and_the_run_fails(
     ])
     if rolled_back_by == "ecs":
         result.stdout.fnmatch_lines([
-            "RolloutFailed: service 'web': ECS's circuit breaker failed deployment ecs-svc/* of web:2 (ECS deployment "
-            "circuit breaker: tasks failed to start) and is rolling the service back to web:1 (deployment ecs-svc/*); "
-            "ECS rolled it back to web:1 (deployment ecs-svc/* completed in *s).",
+            "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 failed; rolled back to web:1.",
+            "  why: ECS's circuit breaker failed deployment ecs-svc/* of web:2 (ECS deployment circuit breaker: tasks "
+            "failed to start) and is rolling the service back to web:1 (deployment ecs-svc/*)",
+            "  rollback: ECS rolled it back to web:1 (deployment ecs-svc/* completed in *s)",
         ])
         assert "updating service web: web:2 -> web:1" not in result.stdout.str()  # no second rollback
     else:
         result.stdout.fnmatch_lines([
-            "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 failed: * (* of 2 tasks running on web:2, "
-            "* failed (threshold 3), rolloutState *); rolled back to web:1 (deployment ecs-svc/* completed in *s).",
+            "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 failed; rolled back to web:1.",
+            "  why: deployment ecs-svc/* of web:2 failed: * (* of 2 tasks running on web:2, * failed (threshold 3), "
+            "rolloutState *)",
+            "  rollback: rolled back to web:1 (deployment ecs-svc/* completed in *s)",
         ])
         result.stdout.fnmatch_lines(["*[[]web] updating service web: web:2 -> web:1"])
-    result.stdout.fnmatch_lines(["web      web:1 -> web:2  rolled back (to web:1)  *", "web: *"])
+    result.stdout.fnmatch_lines(["web      web:1 -> web:2  rolled back (to web:1)  *s  */*, rollback */0", "web: *"])
     record = project.record()
     assert record["outcome"] == "rolled back"
     assert record["rollback"]["outcome"] == "completed"
@@ -320,9 +323,10 @@ def test_no_rollback_after_a_failed_rollout(project: Project) -> None:
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     result.stdout.fnmatch_lines([
         "*[[]web] task * (web:2) *: TaskFailedToStart: CannotPullContainerError: * not found",
-        "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 failed: * of its tasks stopped with failures "
-        "(threshold 3), the last task * (web:2) with TaskFailedToStart: CannotPullContainerError: *; not rolled back "
-        "(--no-rollback).",
+        "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 failed; not rolled back.",
+        "  why: deployment ecs-svc/* of web:2 failed: * of its tasks stopped with failures (threshold 3), the last "
+        "task * (web:2) with TaskFailedToStart: CannotPullContainerError: *",
+        "  rollback: not rolled back (--no-rollback)",
     ])
     assert project.record()["outcome"] == "failed"
     state = project.state()
@@ -492,9 +496,11 @@ def test_a_timeout_fails_and_the_rollback_is_watched_the_same_way(
     result.assert_outcomes(failed=1)
     no_traceback(result)
     result.stdout.fnmatch_lines([
-        "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 did not complete within 1 s (0 of 2 tasks "
-        "running on web:2, * pending, 0 failed (threshold 3), rolloutState IN_PROGRESS); the rollback to web:1 failed "
-        "too: deployment ecs-svc/* of web:1 did not complete within 1 s (*).",
+        "RolloutFailed: service 'web': deployment ecs-svc/* of web:2 did not complete in time; its rollback failed "
+        "too.",
+        "  why: deployment ecs-svc/* of web:2 did not complete within 1 s (0 of 2 tasks running on web:2, * pending, "
+        "0 failed (threshold 3), rolloutState IN_PROGRESS)",
+        "  rollback: the rollback to web:1 failed too: deployment ecs-svc/* of web:1 did not complete within 1 s (*)",
         "web      web:1 -> web:2  rollback failed (to web:1)  *",
     ])
     record = project.record()
@@ -507,8 +513,10 @@ def test_a_timeout_without_rollback(project: Project, frozen: tuple[LocalAWS, Fa
     local, _ = frozen
     result = project.run("--wait-timeout", "1", "--no-rollback", env="outside")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["RolloutFailed: service 'web': deployment ecs-svc/* of web:2 did not complete "
-                                 "within 1 s (*); not rolled back (--no-rollback)."])
+    result.stdout.fnmatch_lines(["RolloutFailed: service 'web': deployment ecs-svc/* of web:2 did not complete in "
+                                 "time; not rolled back.",
+                                 "  why: deployment ecs-svc/* of web:2 did not complete within 1 s (*)",
+                                 "  rollback: not rolled back (--no-rollback)"])
     assert service_of(local)["deployments"][0]["taskDefinition"].endswith("web:2")
 
 

@@ -335,8 +335,11 @@ def test_someone_elses_deployment_during_the_watch_is_not_rolled_back(world: Wor
                                                              taskDefinition=theirs) if n == 2 else None
     with pytest.raises(RolloutFailed) as error:
         world.service(ctx).deploy(ours)
-    assert "was replaced by deployment ecs-svc/" in str(error.value)
-    assert str(error.value).endswith(", which someone else started; not rolled back: another deployment replaced it.")
+    headline, why, rollback = str(error.value).splitlines()
+    assert headline.startswith("service 'web': deployment ecs-svc/") and headline.endswith(
+        " of web:2 was replaced by another deployment; not rolled back.")
+    assert "was replaced by deployment ecs-svc/" in why and why.endswith(", which someone else started")
+    assert rollback == "  rollback: not rolled back: another deployment replaced it"
     assert ctx.record.outcome == "failed" and ctx.record.rollback is None
     assert world.primary()["taskDefinition"] == theirs
 
@@ -346,7 +349,8 @@ def test_a_rerun_after_a_failed_deployment_of_the_same_revision_starts_a_new_one
     world.local.set_image_behaviour("web:2.0.0", "crash")
     revision = world.revision("2.0.0")
     first = world.context(rollback=False)
-    with pytest.raises(RolloutFailed, match=r"tasks failed to start .*; not rolled back \(--no-rollback\)\.$"):
+    with pytest.raises(RolloutFailed, match=r"(?s)failed; not rolled back\.\n  why: .*tasks failed to start .*\n"
+                                            r"  rollback: not rolled back \(--no-rollback\)$"):
         world.service(first).deploy(revision)
     assert world.primary()["rolloutState"] == "FAILED"
     world.local.set_image_behaviour("web:2.0.0", "healthy")

@@ -9,10 +9,26 @@ import pytest
 def test_header_shows_environment_and_sources(project: pytest.Pytester) -> None:
     result = project.runpytest("deployments", "--env", "local", "--image-tag", "1.4.2", "--co")
     result.stdout.fnmatch_lines([
-        "ecsdeploy: env=local (from --env) backend=emulator region=eu-west-1 "
-        "(from ecsdeploy.toml [defaults]) account=not pinned",
+        "ecsdeploy: env=local (from --env) backend=emulator runner=* (auto: * Docker engine answers) region=eu-west-1 "
+        "(from ecsdeploy.toml [[]defaults]) account=not pinned",
         "ecsdeploy: config=*ecsdeploy.toml image-tag=1.4.2 plan=no rollback=on wait-timeout=600s",
     ])
+
+
+@pytest.mark.parametrize("runner", ["simulated", "docker"])
+def test_header_names_the_runner_an_environment_chose(project: pytest.Pytester, runner: str) -> None:
+    config = project.path.joinpath("deployments", "ecsdeploy.toml")
+    config.write_text(config.read_text().replace('cluster = "local"\n', f'cluster = "local"\nrunner = "{runner}"\n'))
+
+    result = project.runpytest("deployments", "--env", "local", "--co")
+
+    result.stdout.fnmatch_lines([f"ecsdeploy: env=local (from --env) backend=emulator runner={runner} region=*"])
+
+
+def test_header_names_no_runner_where_the_emulator_chose_it(project: pytest.Pytester) -> None:
+    result = project.runpytest("deployments", "--env", "ci", "--co")
+
+    result.stdout.fnmatch_lines(["ecsdeploy: env=ci (from --env) backend=emulator region=eu-west-1 *"])
 
 
 def test_header_masks_the_pinned_account(project: pytest.Pytester) -> None:

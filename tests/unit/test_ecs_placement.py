@@ -223,6 +223,7 @@ def test_an_auto_scaling_group_provider_places_its_tasks_on_container_instances(
 
 
 def test_an_ec2_task_takes_its_resources_from_its_instance_until_it_stops(env: Env) -> None:
+    env.engine.set_image_behaviour("web:1", "healthy")  # runs until stopped (a one-off task would end as a job)
     instance = env.instance()
     full = env.remaining(instance)
     arn = env.taskdef("web", cpu=1024, memory=2048, ports=[{"containerPort": 80, "hostPort": 8080}])
@@ -345,6 +346,7 @@ def test_an_awsvpc_task_has_its_own_network_interface_while_it_runs(env: Env) ->
     vpc = env.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnet = env.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.4.0/24")["Subnet"]["SubnetId"]
     group = env.ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    env.engine.set_image_behaviour("web:1", "healthy")  # runs until stopped (a one-off task would end as a job)
     arn = env.taskdef("web", mode="awsvpc", fargate=True)
     network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
     [task] = env.call("RunTask", cluster="local", taskDefinition=arn, networkConfiguration=network)["tasks"]

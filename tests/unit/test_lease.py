@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from fakes import stubbed
 
-from pytest_ecsdeploy.actions.lease import Holder
+from pytest_ecsdeploy.actions.lease import TABLE, Holder, describe_lease, read_lease
 from pytest_ecsdeploy.emulator.middleware import DYNAMODB_WRITES, Middleware
+from pytest_ecsdeploy.errors import ActionError
 from pytest_ecsdeploy.report.octopus import octopus_deployment_id
 
 
@@ -42,6 +44,56 @@ def test_a_holder_is_named_in_full_and_survives_the_round_trip_through_its_item(
 def test_an_item_another_tool_wrote_still_names_what_it_can() -> None:
     holder = Holder.from_item({"lease": {"S": "local/web"}, "host": {"S": "ci-3"}, "pid": {"S": "x"}})
     assert (holder.run_id, holder.host, holder.pid, holder.started_at) == ("?", "ci-3", -1, "?")
+
+
+class DynamoDB:
+    """The ClientFactory of a stubbed DynamoDB client."""
+
+    def __init__(self, client: Any) -> None:
+        self.dynamodb = client
+
+    def client(self, name: str, region: str | None = None) -> Any:
+        assert name == "dynamodb"
+        return self.dynamodb
+
+
+GET = {"TableName": TABLE, "Key": {"lease": {"S": "prod/web"}}, "ConsistentRead": True}
+
+
+def test_the_holder_of_a_lease_is_read_with_its_expiry() -> None:
+    holder = Holder.here({"OCTOPUS_DEPLOYMENT_ID": "Deployments-9"}, now=0)
+    with stubbed("dynamodb") as (client, stubber):
+        stubber.add_response("get_item", {"Item": holder.item("prod/web", 150.5)}, GET)
+        assert read_lease(DynamoDB(client), "prod", "web", who="service 'web'") == (holder, 150.5)
+
+
+@pytest.mark.parametrize("answer", ["no item", "ResourceNotFoundException"])
+def test_no_item_or_no_table_is_no_lease(answer: str) -> None:
+    with stubbed("dynamodb") as (client, stubber):
+        if answer == "no item":
+            stubber.add_response("get_item", {}, GET)
+        else:
+            stubber.add_client_error("get_item", answer, "Requested resource not found")
+        assert read_lease(DynamoDB(client), "prod", "web", who="service 'web'") is None
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ValidationException"])
+def test_a_lease_that_cannot_be_read_is_an_error(code: str) -> None:
+    with stubbed("dynamodb") as (client, stubber):
+        stubber.add_client_error("get_item", code, "no")
+        with pytest.raises(ActionError, match=f"read the lease .*{code}") as raised:
+            read_lease(DynamoDB(client), "prod", "web", who="service 'web'")
+    assert raised.value.code == code
+
+
+def test_a_lease_is_described_as_held_until_it_expires() -> None:
+    holder = Holder(run_id="3f2a9c0d1e2b", host="ci-7", pid=4242, started_at="1970-01-01T00:00:00Z",
+                    octopus_deployment="Deployments-9")
+    held = ("held by run 3f2a9c0d1e2b on host ci-7 (pid 4242) since 1970-01-01T00:00:00Z, Octopus deployment "
+            "Deployments-9; ")
+    assert describe_lease(holder, 240.0, now=239.0) == held + "expires at 1970-01-01T00:04:00Z unless renewed"
+    assert describe_lease(holder, 240.0, now=241.0) == held + ("expired at 1970-01-01T00:04:00Z without being "
+                                                               "renewed: the next run takes it over")
 
 
 class CheckThenSet:

@@ -17,23 +17,28 @@ def test_awslogs_names_the_stream_as_the_driver_does() -> None:
 
 
 @pytest.mark.parametrize(("config", "note"), [
-    (None, "container app has no logConfiguration: its output stays with the Docker daemon's default log driver "
-           "on the container instance"),
+    (None, "no logConfiguration: ECS kept none of its output where it can be read"),
     ({"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web"}},
-     "container app logs to /ecs/web without awslogs-stream-prefix, so its stream is named by the Docker container "
-     "id on the instance"),
-    ({"logDriver": "awslogs", "options": {}}, "container app logs through awslogs without awslogs-group"),
+     "log group /ecs/web (eu-west-1), in a stream named after the container's runtime id (no awslogs-stream-prefix): "
+     "not read"),
+    ({"logDriver": "awslogs", "options": {}}, "awslogs without awslogs-group: not read"),
     ({"logDriver": "awsfirelens", "options": {"Name": "datadog", "apikey": "s3cr3t", "dd_service": "web"}},
-     "container app logs through FireLens (Name=datadog, dd_service=web): read them where its log router sends "
-     "them"),
-    ({"logDriver": "awsfirelens"}, "container app logs through FireLens: read them where its log router sends them"),
+     "logs go through FireLens (Name=datadog, dd_service=web), not read here: look where its log router sends them"),
+    ({"logDriver": "awsfirelens"}, "logs go through FireLens, not read here: look where its log router sends them"),
     ({"logDriver": "splunk", "options": {"splunk-url": "https://splunk:8088", "splunk-token": "s3cr3t"}},
-     "container app logs through the splunk driver (splunk-url=https://splunk:8088): read them there"),
-])
+     "logs go to the splunk log driver (splunk-url=https://splunk:8088), not CloudWatch Logs: not read here"),
+], ids=["none", "no-prefix", "no-group", "firelens", "firelens-bare", "other-driver"])
 def test_every_other_place_is_one_sentence_without_secrets(config: dict[str, object] | None, note: str) -> None:
     container = {"name": "app", **({"logConfiguration": config} if config else {})}
-    source = log_source(container, "0123abcd")
-    assert (source.readable, source.note) == (False, note)
+    source = log_source(container, "0123abcd", "eu-west-1")
+    assert (source.readable, source.note, source.where) == (False, note, note)
+
+
+def test_the_region_defaults_to_the_environments_and_says_where() -> None:
+    source = log_source({"name": "app", "logConfiguration": {"logDriver": "awslogs", "options": {
+        "awslogs-group": "g", "awslogs-stream-prefix": "p"}}}, "t", "eu-west-1")
+    assert (source.group, source.stream, source.region) == ("g", "p/app/t", "eu-west-1")
+    assert source.where == "log group g, stream p/app/t (eu-west-1)"
 
 
 @pytest.mark.parametrize(("line", "shown"), [

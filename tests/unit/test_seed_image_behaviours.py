@@ -21,8 +21,40 @@ WHERE = "deployments/ecsdeploy.toml: [environments.local.seed]"
 MIGRATE = ["/bin/sh", "-c", "echo migrating"]
 
 
-def parse(behaviours: Any) -> tuple[SeedImageBehaviour, ...]:
-    return parse_seed({"image_behaviours": behaviours}, WHERE, Path.cwd(), {}).image_behaviours
+REPOSITORIES = {"api": {"tags": ["1.0.0", "1.1.0"]}, "web": {"tags": ["2.0.0"]}}
+
+
+def parse(behaviours: Any, repositories: Any = None) -> tuple[SeedImageBehaviour, ...]:
+    seed = {"image_behaviours": behaviours, "repositories": REPOSITORIES if repositories is None else repositories}
+    return parse_seed(seed, WHERE, Path.cwd(), {}).image_behaviours
+
+
+@pytest.mark.parametrize(
+    ("image", "repositories", "message"),
+    [
+        ("api:1.1.1", None, "no seeded repository holds 'api:1.1.1'; did you mean 'api:1.1.0'? (the seeded images "
+                            "are: api:1.0.0, api:1.1.0, web:2.0.0)."),
+        ("wbe:2.0.0", None, "no seeded repository holds 'wbe:2.0.0'; did you mean 'web:2.0.0'? (the seeded images "
+                            "are: api:1.0.0, api:1.1.0, web:2.0.0)."),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:3.1.4", None,
+         "no seeded repository holds '123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:3.1.4'; the seeded "
+         "images are: api:1.0.0, api:1.1.0, web:2.0.0."),
+        ("api:1.1.0", {}, "no seeded repository holds 'api:1.1.0'; the seed has no repository with tags "
+                          "(repositories.NAME.tags)."),
+    ],
+    ids=["tag-typo", "repository-typo", "unseeded-uri", "no-repositories"],
+)
+def test_a_behaviour_for_an_image_no_seeded_repository_holds_is_an_error(image: str, repositories: Any,
+                                                                         message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse([{"image": image, "behaviour": "crash"}, {"image": "api:1.0.0", "behaviour": "healthy"}], repositories)
+    assert str(caught.value) == f"{WHERE.split(':')[0]}: [environments.local.seed.image_behaviours] entry 1 image: " \
+                                f"{message}"
+
+
+def test_a_behaviour_may_name_a_seeded_image_by_its_registry_uri() -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:2.0.0"
+    assert parse([{"image": image, "behaviour": "crash"}])[0].image == image
 
 
 def test_entries_parse_with_their_parameters_and_command() -> None:

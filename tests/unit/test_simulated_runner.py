@@ -25,8 +25,9 @@ DIGEST = "sha256:" + "ab" * 32
 T = Timings()
 
 
-def spec(*containers: ContainerSpec, task_id: str = "t1") -> TaskSpec:
-    return TaskSpec(task_id, f"arn:aws:ecs:{R}:{A}:task/local/{task_id}", "local", "td", containers)
+def spec(*containers: ContainerSpec, task_id: str = "t1", group: str = "service:web") -> TaskSpec:
+    """A task of ``containers``: by default a service's (a RunTask's group is ``family:NAME``)."""
+    return TaskSpec(task_id, f"arn:aws:ecs:{R}:{A}:task/local/{task_id}", "local", "td", containers, group)
 
 
 @pytest.mark.parametrize(
@@ -124,6 +125,23 @@ def test_crash_exit_unhealthy_and_pull_error_timelines() -> None:
     assert at["gone"].failed_to_start and at["gone"].reason == "CannotPullContainerError: denied"
     later = runner.poll("t1", running + 2)
     assert (later["crash"].exit_code, later["job"].exit_code) == (4, 0)
+
+
+@pytest.mark.parametrize("group", ["family:web", "", "migrations"])
+def test_a_task_no_service_started_ends_with_exit_0_unless_a_behaviour_says_otherwise(group: str) -> None:
+    runner = SimulatedRunner(T)
+    runner.set_image_behaviour("web:1", "exit", exit_code=3, after=2, command=["migrate"])
+    runner.start(spec(ContainerSpec("app", "web:1"), ContainerSpec("job", "job:1"),
+                      ContainerSpec("migrate", "web:1", definition={"command": ["migrate"]}), group=group), 0.0)
+    runner.start(spec(ContainerSpec("app", "web:1"), task_id="t2"), 0.0)  # a service's task: runs until stopped
+    running = T.pull + T.container_start
+    assert {name: state.phase for name, state in runner.poll("t1", running + 0.49).items()} == {
+        "app": "RUNNING", "job": "RUNNING", "migrate": "RUNNING"}
+    assert runner.next_change("t1", running) == pytest.approx(running + 0.5)
+    ended = runner.poll("t1", running + 0.5)
+    assert (ended["app"].exit_code, ended["job"].exit_code, ended["migrate"].phase) == (0, 0, "RUNNING")
+    assert runner.poll("t1", running + 2)["migrate"].exit_code == 3
+    assert runner.poll("t2", running + 1000)["app"].phase == "RUNNING"
 
 
 def test_behaviour_is_fixed_when_a_task_starts() -> None:

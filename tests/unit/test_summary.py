@@ -57,13 +57,16 @@ def test_a_plan_that_would_register_shows_a_new_revision_and_no_reason_line() ->
 def test_a_rollback_names_its_target_and_the_reason_follows_the_table() -> None:
     run = RunRecord(environment="prod", backend="aws", region="eu-west-1")
     web = service(run, "web", "web:6", "web:7")
+    web.checks.passed("ecs_service.deploy", "post", "rolloutState COMPLETED", "deployment ecs-svc/1")
     web.checks.record(Check("smoke.http", "post", "GET /health", "failed", "503"))
+    web.checks.passed("ecs_service.rollback", "post", "rolloutState COMPLETED", "deployment ecs-svc/2")
+    web.checks.passed("ecs_service.rollback", "post", "rolled back", "to web:6")
     web.rollback = Rollback(ARN.format("web:7"), ARN.format("web:6"), outcome="completed")
     finish(web, "rolled back", "step test_smoke failed after the rollout", seconds=61)
 
     assert summary_lines(run) == [
         "service  from -> to      outcome                 duration  checks ok/failed",
-        "web      web:6 -> web:7  rolled back (to web:6)  61.0s     0/1",
+        "web      web:6 -> web:7  rolled back (to web:6)  61.0s     1/1, rollback 2/0",
         "web: step test_smoke failed after the rollout",
     ]
 
@@ -79,7 +82,7 @@ def test_a_failed_rollback_adds_its_own_reason_line_and_a_quiet_outcome_none() -
 
     assert summary_lines(run) == [
         "service  from -> to      outcome                     duration  checks ok/failed",
-        "api      api:3 -> api:4  rollback failed (to api:3)  1.0s      0/0",
+        "api      api:3 -> api:4  rollback failed (to api:3)  1.0s      0/0, rollback 0/0",
         "web      web:6 -> web:6  unchanged                   1.0s      0/0",
         "api: circuit breaker: 3 tasks failed to start",
         "api: rollback timed out: api:3 did not reach steady state within 600 s",

@@ -8,6 +8,9 @@ clock. Outcomes are set per image::
     runner.set_image_behaviour("api:1.1", "exit", command=["migrate"])   # only containers run with that command
     runner.set_image_behaviour("web:v3", "crash", logs=["panic: no DATABASE_URL"])  # lines for CloudWatch Logs
 
+Without a behaviour, a service's container runs healthy until it is stopped, and a container of any other task
+(RunTask: a migration, a job) exits 0 after :data:`ONE_OFF`'s 0.5 s, as a job that did its work would.
+
 A container whose logConfiguration is awslogs gets its log stream when its task starts, and a task whose log
 group does not exist fails to start as on Fargate (``runners.awslogs``).
 """
@@ -105,6 +108,10 @@ def normalise_key(image: str) -> str:
     return image
 
 
+#: What a container of a task no service started does when no behaviour names its image: a job that ends well.
+ONE_OFF = ImageBehaviour.build("exit", exit_code=0, after=0.5)
+
+
 @dataclass
 class _SimTask:
     spec: TaskSpec
@@ -159,8 +166,9 @@ class SimulatedRunner:
             else:
                 self._command_behaviours[(normalise_key(image), tuple(command))] = built
 
-    def behaviour_for(self, container: ContainerSpec) -> ImageBehaviour:
-        """The behaviour that applies to a container: the most specific key of its image or of an alias."""
+    def behaviour_for(self, container: ContainerSpec, default: ImageBehaviour | None = None) -> ImageBehaviour:
+        """The behaviour that applies to a container: the most specific key of its image or of an alias; else
+        ``default`` (healthy, running until stopped)."""
         own = image_keys(container.image)
         digests = [k for k in own[1:] if k.startswith("sha256:")]
         digests += [a for a in container.aliases if a.startswith("sha256:")]
@@ -177,12 +185,14 @@ class SimulatedRunner:
             for key in keys:
                 if key in self._behaviours:
                     return self._behaviours[key]
-        return ImageBehaviour()
+        return default if default is not None else ImageBehaviour()
 
     # Runner protocol -------------------------------------------------------------------------------------
 
     def start(self, spec: TaskSpec, now: float) -> None:
-        behaviours = {c.name: self.behaviour_for(c) for c in spec.containers}
+        # A service's task runs until it is stopped; any other task (RunTask: a migration) is a job that ends.
+        default = None if spec.group.startswith("service:") else ONE_OFF
+        behaviours = {c.name: self.behaviour_for(c, default) for c in spec.containers}
         task = _SimTask(spec=spec, started=now, behaviours=behaviours)
         for container in spec.containers:
             where = awslogs.destination(spec.task_arn, spec.task_id, container, _runtime_id(spec, container))
