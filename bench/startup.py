@@ -5,11 +5,8 @@
   ``-p no:ecsdeploy`` (pytest alone; the scenario files are collected as plain test modules, their unknown marker
   warning ignored). Baseline: ``python -c pass``.
 - The emulator's cold start in a fresh process: importing LocalAWS, ``LocalAWS().start()``, and the first ECS
-  answer (ListClusters, through a new boto3 client), from before the import and from the call to ``start()``;
-  empty, and seeded with the example's ``local`` seed (simulated runner); with the warm-up (moto's ECS app and
-  models, the engine's modules) in its background thread, joined before the first request (as an eager warm-up
-  inside ``start()`` would be), and switched off (as before it existed), in the same run. And
-  ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS answer.
+  answer (ListClusters), from before the import; empty, and seeded with the example's ``local`` seed (simulated
+  runner). And ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS answer.
 
     .venv/bin/python bench/startup.py [--runs N]
 """
@@ -26,39 +23,24 @@ import time
 import boto3
 from _common import ROOT, Series, header, table
 
-#: how the emulator's warm-up is run in a cold start
-WARMING = {
-    "none": "none (as before: the first ECS request builds what it needs)",
-    "background": "background thread from start() (the default)",
-    "eager": "joined before start() returns",
-}
-
 COLD_START = textwrap.dedent('''
     import json, sys, time
     t0 = time.perf_counter()
     from pytest_ecsdeploy.emulator import LocalAWS
     t_import = time.perf_counter()
-    kind, warming = sys.argv[1], sys.argv[2]
-    if warming == "none":  # as before the warm-up: the first ECS request builds what it needs
-        LocalAWS._warm_up = lambda self: None
     kwargs = {}
-    if kind == "seeded":
+    if sys.argv[1] == "seeded":
         from pathlib import Path
         from pytest_ecsdeploy.config import load_config
         env = load_config(Path("deployments/ecsdeploy.toml")).resolve("local", {}, {}).environment
         kwargs = dict(seed=env.seed, base_dir="deployments", variables=env.variables, runner="simulated")
-    t_call = time.perf_counter()
     aws = LocalAWS(**kwargs).start()
-    if warming == "eager":  # as if start() warmed up before returning
-        aws._warming.join()
     t_start = time.perf_counter()
     aws.client("ecs").list_clusters()
     t_first = time.perf_counter()
     aws.stop()
-    print(json.dumps({"import": t_import - t0, "start": t_start - t0, "first": t_first - t0,
-                      "since start": t_first - t_call}))
+    print(json.dumps({"import": t_import - t0, "start": t_start - t0, "first": t_first - t0}))
 ''')
-
 
 
 def timed(command: list[str]) -> float:
@@ -110,30 +92,25 @@ def main() -> None:
             for name, series in collect.items()]
     print(table(["command", "wall (s), median / max", "vs pytest without the plugin"], rows))
 
-    cold: dict[tuple[str, str], dict[str, Series]] = {}
+    cold: dict[str, dict[str, Series]] = {}
     for kind in ("empty", "seeded"):
-        for warming in WARMING:
-            cold[kind, warming] = {"import": Series(), "start": Series(), "first": Series(), "since start": Series()}
-    for _ in range(args.runs):  # the settings interleaved, so that a change in the machine's load hits them alike
-        for (kind, warming), phases in cold.items():
-            done = subprocess.run([sys.executable, "-c", COLD_START, kind, warming], cwd=ROOT, capture_output=True,
-                                  text=True, check=True)
+        phases = cold.setdefault(kind, {"import": Series(), "start": Series(), "first": Series()})
+        for _ in range(args.runs):
+            done = subprocess.run([sys.executable, "-c", COLD_START, kind], cwd=ROOT, capture_output=True, text=True,
+                                  check=True)
             for phase, seconds in json.loads(done.stdout.strip().splitlines()[-1]).items():
                 phases[phase].add(seconds)
     cli = Series()
     for _ in range(args.runs):
         cli.add(cli_first_answer())
     print()
-    rows = []
-    for (kind, warming), p in cold.items():
-        before = cold[kind, "none"]["since start"].median
-        rows.append((f"LocalAWS(), {kind}" if kind == "empty" else "LocalAWS(seed=<example local seed>)",
-                     WARMING[warming], p["import"], p["start"], p["first"], p["since start"],
-                     f"{p['since start'].median / before:.2f}x"))
-    rows.append(("ecsdeploy-emulator --port 0 --runner simulated (process start to first answer)", "background",
-                 "-", "-", cli, "-", "-"))
-    print(table(["emulator cold start (fresh process)", "warm-up", "import LocalAWS (s)", "start() returned (s)",
-                 "first ECS answer (s)", "start() called to first ECS answer (s)", "vs no warm-up"], rows))
+    print(table(
+        ["emulator cold start (fresh process)", "import LocalAWS (s)", "start() returned (s)",
+         "first ECS answer (s)"],
+        [(f"LocalAWS(), {kind}" if kind == "empty" else "LocalAWS(seed=<example local seed>)",
+          p["import"], p["start"], p["first"]) for kind, p in cold.items()]
+        + [("ecsdeploy-emulator --port 0 --runner simulated (process start to first answer)", "-", "-", cli)],
+    ))
     print(f"\nseconds, median / max of {args.runs} runs; times of LocalAWS are counted from before its import.")
 
 

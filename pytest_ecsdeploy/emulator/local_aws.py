@@ -20,10 +20,7 @@ one start to the next.
 
 The rollout engine is created on the first request that needs it (an ECS service or task action,
 ``set_image_behaviour``, a seeded service), so a LocalAWS whose clients never touch ECS services runs no ticker
-thread. ``reset()`` replaces it, so image behaviours set before a reset are gone after it. What the first ECS
-request would otherwise build (moto's ECS app and models, botocore's endpoint data, the engine's modules: most of
-a second) is built by a warm-up thread that ``start()`` leaves running, so a client that starts the emulator and
-then makes its own client overlaps the two; ``stop()`` and ``reset()`` wait for it.
+thread. ``reset()`` replaces it, so image behaviours set before a reset are gone after it.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from . import moto_state
 from .middleware import DEFAULT_REGION, Middleware
 from .runners.base import check_runner_name
-from .wsgi import Server, WsgiApp, make_server, moto_app, url_host, warm_up
+from .wsgi import Server, make_server, moto_app, url_host
 
 if TYPE_CHECKING:
     import boto3.session
@@ -120,10 +117,8 @@ class LocalAWS:
         self._variables: Mapping[str, str] = dict(variables or {})
         self._seed: Seed | None = None
         self._app: Middleware | None = None
-        self._moto: WsgiApp | None = None  # moto's own app, behind the middleware
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        self._warming: threading.Thread | None = None
         self._engine: RolloutEngine | None = None
         self._engine_lock = threading.RLock()
         self._session: boto3.session.Session | None = None
@@ -170,9 +165,6 @@ class LocalAWS:
                 self._seed_privately(seed)
             self._load_balancers().update()  # seeded services' endpoints listen when start() returns
             self._serve()
-            self._warming = threading.Thread(target=self._warm_up, name=f"ecsdeploy-emulator-warm-up:{self.port}",
-                                             daemon=True)
-            self._warming.start()
         except BaseException:
             self.stop()
             raise
@@ -181,7 +173,6 @@ class LocalAWS:
     def stop(self) -> None:
         """Stop the server (closing open connections), close the engine and join every thread; idempotent."""
         global _running
-        self._join_warm_up()
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         if server is not None:
@@ -284,7 +275,6 @@ class LocalAWS:
         ``seed=False``."""
         if self._server is None:
             raise RuntimeError("LocalAWS is not running; call start() or use it as a context manager.")
-        self._join_warm_up()  # its request must not land in the state being emptied
         with self._engine_lock:
             old, self._engine = self._engine, None
             if old is not None:
@@ -417,28 +407,10 @@ class LocalAWS:
         engine.start()
         return engine
 
-    def _warm_up(self) -> None:
-        """Build what the first ECS request needs while nobody waits for it (see the module docstring): moto's ECS
-        app, models and backend (through one ListClusters answered in process, which changes no state) and the
-        rollout engine's modules (which import moto's ECS and EC2 models). A failure here only means the first
-        request does the work itself."""
-        try:
-            assert self._app is not None
-            warm_up(self._app, "AmazonEC2ContainerServiceV20141113.ListClusters", "ecs", self.region)
-            from .ecs import responses  # noqa: F401 - imported for its cost, not its names
-        except Exception:  # noqa: BLE001 - warming is an optimisation; the request path reports real errors
-            pass
-
-    def _join_warm_up(self) -> None:
-        warming, self._warming = self._warming, None
-        if warming is not None:
-            warming.join()
-
     def _listen(self) -> None:
         """Reset moto's state and bind the endpoint's socket, listening but not yet accepting."""
         moto_state.reset()
-        self._moto = moto_app()
-        self._app = Middleware(self._moto, engine=self._require_engine, current_engine=lambda: self._engine,
+        self._app = Middleware(moto_app(), engine=self._require_engine, current_engine=lambda: self._engine,
                                docker=lambda: self._docker, control=self)
         self._server = make_server(self._host, self._port, self._app)
 

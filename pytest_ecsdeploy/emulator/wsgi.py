@@ -34,20 +34,6 @@ def moto_app() -> WsgiApp:
     return app
 
 
-def warm_up(app: WsgiApp, target: str, service: str, region: str) -> None:
-    """Answer one read-only JSON request (``X-Amz-Target: target``, signed for ``service`` in ``region``) in
-    process and drop the answer, so that what the first real request of that service needs (moto's app for the
-    service, its models and backend, botocore's endpoint data) is built before anyone asks for it."""
-    from werkzeug.test import EnvironBuilder
-
-    credential = f"warm-up/20200101/{region}/{service}/aws4_request"
-    headers = [("X-Amz-Target", target), ("Content-Type", "application/x-amz-json-1.1"),
-               ("Authorization", f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0")]
-    environ = EnvironBuilder(method="POST", path="/", data=b"{}", headers=headers).get_environ()
-    for _ in app(environ, lambda status, headers, exc_info=None: None):
-        pass
-
-
 # -- requests and answers --------------------------------------------------------------------------------
 
 
