@@ -4,11 +4,12 @@
 cluster and service ACTIVE, the ECS deployment controller, the revision ACTIVE, a deployment configuration that
 can make progress, no deployment of someone else in progress, the ``pytest_ecsdeploy_pre_checks`` hook), then
 UpdateService with the revision's exact ARN, then watches the deployment (``watch.py``: new service events and
-task state changes as they arrive, polling fast at first and never slower than every 5 s) until its outcome is
-known, then the post-checks. A failed rollout, a failed post-check, or a later step of the scenario failing
-returns the service to the revision it ran before this run, watched the same way; when ECS's own circuit breaker
-already rolls back, that rollback is followed instead of starting a second one. A rollback never deregisters
-anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
+task state changes as they arrive; DescribeServices fast after a change and never slower than every second, the
+tasks read only when the service shows one changed) until its outcome is known, then the post-checks. A failed
+rollout, a failed post-check, or a later step of the scenario failing returns the service to the revision it ran
+before this run, watched the same way; when ECS's own circuit breaker already rolls back, that rollback is followed
+instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our rollback
+off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
 """
@@ -121,8 +122,9 @@ class EcsService:
     how soon a decision was noticed) replace ``time.monotonic``, ``time.sleep`` and ``time.time`` in tests.
     """
 
-    poll_first = 0.25  # seconds between the first looks at a rollout
-    poll_max = 5.0  # never slower than this
+    poll_first = 0.5  # seconds between the looks at a rollout right after a change
+    poll_max = 1.0  # never slower than this, so that a completion is seen within about a second
+    poll_factor = 1.5  # how the pause grows while nothing changes
     progress_every = 30.0  # print where the rollout stands when nothing else was printed for this long
     ecs_rollback_grace = 30.0  # how long to wait for ECS's circuit breaker to start its rollback
 
@@ -494,17 +496,16 @@ class EcsService:
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
 
-        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
             service = self.describe()
-            arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
-            return service, self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
+            return service, self._watched_tasks(watch) if watch.needs_tasks(service) else None
 
         def grace_over() -> Verdict:
             return Verdict(TIMED_OUT, f"{cancellation.reason}: deployment {deployment_id} of {short_revision(arn)} "
                                       f"did not complete within the {cancellation.grace:g} s grace period "
                                       f"({watch.progress()})")
 
-        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]]]) -> Seen[Verdict]:
+        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None]) -> Seen[Verdict]:
             look = watch.observe(*answer)
             for line in look.lines:
                 log.info(line)
@@ -515,7 +516,7 @@ class EcsService:
             return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))
 
         verdict = wait_for(service_and_tasks, judge, timeout=cancellation.bounded(timeout) if bounded else timeout,
-                           schedule=PollSchedule(self.poll_first, self.poll_max),
+                           schedule=PollSchedule(self.poll_first, self.poll_max, self.poll_factor),
                            clock=self._clock, sleep=self._sleep, warn=log.warning,
                            progress=lambda: log.info(f"waiting for deployment {deployment_id}: {watch.progress()}"),
                            progress_every=self.progress_every)
@@ -525,6 +526,11 @@ class EcsService:
             return watch.timed_out(timeout), watch, None
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
+
+    def _watched_tasks(self, watch: DeploymentWatch) -> list[dict[str, Any]]:
+        """The service's tasks a watch does not know to be STOPPED: ListTasks RUNNING and STOPPED, DescribeTasks."""
+        arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
+        return self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
 
     # -- rolling back ---------------------------------------------------------------------------------------
 

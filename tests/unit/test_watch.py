@@ -250,13 +250,54 @@ def test_timed_out_names_the_deployment_and_where_it_stands() -> None:
                               "on web:2, 1 pending, 0 failed (threshold 3), rolloutState IN_PROGRESS)")
 
 
+@pytest.mark.parametrize(
+    ("change", "read"),
+    [
+        ({}, False),
+        ({"runningCount": 1}, True),
+        ({"pendingCount": 1}, True),
+        ({"desiredCount": 3}, True),
+        ({"status": "DRAINING"}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, runningCount=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, pendingCount=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, failedTasks=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, state="FAILED")]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2), deployment("ecs-svc/1", 1, status="ACTIVE")]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, updatedAt=105.0)]}, False),  # touched, no task moved
+        ({"events": [{"id": "e2", "createdAt": 104.0, "message": "(service web) has started 1 tasks: (task 9)."}]},
+         True),
+    ],
+)
+def test_tasks_are_read_at_the_first_look_and_then_only_when_the_service_shows_a_change(change: dict[str, Any],
+                                                                                        read: bool) -> None:
+    before = service(deployment("ecs-svc/2", 2), runningCount=0, pendingCount=0,
+                     events=(("e1", 101.0, "(service web) has started 2 tasks: (task 1) (task 2)."),))
+    watch = new_watch()
+    assert watch.needs_tasks(before)
+    watch.observe(before, None)
+    assert watch.needs_tasks(before), "not read yet: the next look still reads them"
+    watch.observe(before, [task(1, 2, "ecs-svc/2", last="PENDING")])
+    assert not watch.needs_tasks(before)
+    assert watch.needs_tasks({**before, **change}) is read
+
+
+def test_tasks_are_not_read_once_the_service_alone_shows_the_deployment_completed() -> None:
+    watch = new_watch()
+    done = service(deployment("ecs-svc/2", 2, state="COMPLETED", runningCount=2))
+    assert not watch.needs_tasks(done)
+    assert watch.needs_tasks(service(deployment("ecs-svc/2", 2, state="FAILED")))  # a failure's reasons are read
+
+
 # -- the rollout engine's answers ----------------------------------------------------------------------------
 
 
 class Engine:
-    """The rollout engine under a fake clock, with a watch looking at it every ``step`` seconds."""
+    """The rollout engine under a fake clock, with a watch looking at it every ``step`` seconds; ``gated``: the
+    watch is given the tasks only when it asks for them (``needs_tasks``), as ``ecs_service`` reads them."""
 
-    def __init__(self) -> None:
+    def __init__(self, gated: bool = False) -> None:
+        self.gated = gated
+        self.task_reads = 0
         self.clock = FakeClock()
         self.engine = RolloutEngine(clock=self.clock, seed=7)
         ecs_backends[A][R].create_cluster("local")
@@ -298,7 +339,9 @@ class Engine:
             self.clock.advance(step)
             self.engine.tick()
             service, tasks = self.service(), self.tasks()
-            look = watch.observe(service, tasks)
+            given = tasks if not self.gated or watch.needs_tasks(service) else None
+            self.task_reads += given is not None
+            look = watch.observe(service, given)
             looks.append(look)
             assert (look.verdict is not None) == decisive(service, tasks), f"look {len(looks)}: {look.verdict}"
             if look.verdict is not None:
@@ -306,10 +349,10 @@ class Engine:
         raise AssertionError("no verdict in simulated time")
 
 
-@pytest.fixture
-def engine() -> Iterator[Engine]:
+@pytest.fixture(params=[False, True], ids=["tasks-every-look", "tasks-on-change"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     with mock_aws():
-        env = Engine()
+        env = Engine(gated=request.param)
         yield env
         env.engine.close()
 
@@ -329,6 +372,8 @@ def test_engine_rollout_completes_at_the_first_look_that_shows_it(engine: Engine
     assert lines[-2:] == [f"(service web) (deployment {watch.deployment_id}) deployment completed.",
                           "(service web) has reached a steady state."]
     assert watch.failures == {}
+    if engine.gated:  # the tasks are read when something moved, not at each of the ~40 looks
+        assert engine.task_reads <= len(looks) // 4, (engine.task_reads, len(looks))
 
 
 def test_engine_crash_with_the_breaker_is_a_rollback_by_ecs_seen_at_once(engine: Engine) -> None:
