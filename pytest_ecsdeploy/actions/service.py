@@ -209,7 +209,7 @@ class EcsService:
             ctx.log.info(f"service {self.name} already runs {label}; nothing to update")
             ctx.checks.passed(DEPLOY, "pre", "already live", f"{self.name} runs {label} with "
                               f"{service.get('runningCount')} of {service.get('desiredCount')} tasks; not updated")
-            self._post_checks(DEPLOY, arn, primary.id, label)
+            self._post_checks(DEPLOY, arn, primary.id, label, service)
             record.deployment_id = primary.id
             record.set_outcome("unchanged", f"already running {label}")
             return self._done(arn, before, primary.id, UNCHANGED, f"{self.name} already runs {label}", started)
@@ -243,7 +243,7 @@ class EcsService:
             record.timings["steady"] = round(self._clock() - update_at, 3)
             ctx.log.info(verdict.reason)
             try:
-                self._post_checks(DEPLOY, arn, deployment_id, label)
+                self._post_checks(DEPLOY, arn, deployment_id, label, watch.service)
             except CheckFailed as exc:
                 verdict = Verdict(FAILED, f"deployment {deployment_id} of {label} completed, but a post-check "
                                           f"failed: {exc.check.name}: {exc.check.detail}")
@@ -430,11 +430,15 @@ class EcsService:
         self.ctx.log.info(f"deployment {primary.id} of {label} started")
         return primary.id, asked
 
-    def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str) -> None:
+    def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str,
+                     service: Mapping[str, Any] | None = None) -> None:
+        """The checks once ``deployment_id`` is over; ``service``: a DescribeServices answer just read (the one
+        the watch's verdict came from), so it is not read again."""
         __tracebackhide__ = True
         checks = self.ctx.checks
-        service, tasks, groups = Patience(self.ctx.log.warning).retry(self._post_check_reads, attempts=4,
-                                                                      pause=self.poll_max, sleep=self._sleep)
+        service, tasks, groups = Patience(self.ctx.log.warning).retry(lambda: self._post_check_reads(service),
+                                                                      attempts=4, pause=self.poll_max,
+                                                                      sleep=self._sleep)
         ours = next((d for d in service_deployments(service) if d.id == deployment_id), None)
         state = ours.rollout_state if ours else "not listed"
         if ours is not None and state is None and len(service_deployments(service)) == 1:
@@ -462,9 +466,11 @@ class EcsService:
         for name, ok, detail in self.ctx.hooks.post_checks(action):
             checks.expect(ok, action, "post", name, detail)
 
-    def _post_check_reads(self) -> tuple[dict[str, Any], list[TaskView], dict[str, list[str]]]:
-        """The service, its RUNNING tasks, and the target states of each of its target groups."""
-        service = self.describe()
+    def _post_check_reads(self, service: Mapping[str, Any] | None = None
+                          ) -> tuple[Mapping[str, Any], list[TaskView], dict[str, list[str]]]:
+        """The service (``service``, or DescribeServices without one), its RUNNING tasks, and the target states of
+        each of its target groups."""
+        service = service if service is not None else self.describe()
         tasks = [TaskView.from_api(t) for t in self._describe_tasks(self._task_arns("RUNNING"))]
         groups: dict[str, list[str]] = {}
         for lb in service.get("loadBalancers") or []:
@@ -498,7 +504,7 @@ class EcsService:
 
         def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
             service = self.describe()
-            return service, self._watched_tasks(watch) if watch.needs_tasks(service) else None
+            return service, self._watched_tasks(watch, service) if watch.needs_tasks(service) else None
 
         def grace_over() -> Verdict:
             return Verdict(TIMED_OUT, f"{cancellation.reason}: deployment {deployment_id} of {short_revision(arn)} "
@@ -527,10 +533,10 @@ class EcsService:
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
 
-    def _watched_tasks(self, watch: DeploymentWatch) -> list[dict[str, Any]]:
-        """The service's tasks a watch does not know to be STOPPED: ListTasks RUNNING and STOPPED, DescribeTasks."""
-        arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
-        return self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
+    def _watched_tasks(self, watch: DeploymentWatch, service: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The service's tasks a watch does not know to be STOPPED: ListTasks RUNNING, then DescribeTasks of those,
+        of the watch's tasks not yet STOPPED and of the tasks the service's new events name."""
+        return self._describe_tasks(watch.tasks_to_describe(service, self._task_arns("RUNNING")))
 
     # -- rolling back ---------------------------------------------------------------------------------------
 
@@ -579,10 +585,11 @@ class EcsService:
             current = running_revision(service)
             rollback_id, _ = self._update(target, label, current == target, current)
             record.rollback.deployment_id = rollback_id
-            outcome, _, _ = self._watch(target, rollback_id, [str(e.get("id")) for e in service.get("events") or []],
-                                        float(ctx.wait_timeout), bounded=True)
+            outcome, watch, _ = self._watch(target, rollback_id,
+                                            [str(e.get("id")) for e in service.get("events") or []],
+                                            float(ctx.wait_timeout), bounded=True)
             if outcome.outcome == COMPLETED:
-                self._post_checks(ROLLBACK, target, rollback_id, label)
+                self._post_checks(ROLLBACK, target, rollback_id, label, watch.service)
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)

@@ -34,7 +34,11 @@ What the service says decides when the tasks are worth reading (:meth:`Deploymen
 that starts, stops, fails or turns healthy shows in the service's or a deployment's counts (running, pending,
 failedTasks), its deployments, or a new service event (``has started 1 tasks: (task …)``, ``has stopped …``), so
 a look at a service where none of these moved since the last task read costs one DescribeServices, and the
-ListTasks / DescribeTasks calls follow change, not time.
+ListTasks / DescribeTasks calls follow change, not time. A task read is ListTasks RUNNING and one DescribeTasks of
+:meth:`DeploymentWatch.tasks_to_describe`: the listed tasks, the known ones not yet STOPPED (a task leaves the
+RUNNING list once it is asked to stop) and those the new events name, so a task that started and stopped between
+two reads is still seen without ListTasks STOPPED (the service scheduler names every task it starts or stops in
+an event: "has started 1 tasks: (task …)", ECS Developer Guide, "Amazon ECS service event messages").
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ TIMED_OUT = "TIMED_OUT"
 FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
 _ERROR_REASON = re.compile(r"^\s*\w+Error\b")
 _ROLLING_BACK = re.compile(r"circuit breaker.*rolling back", re.IGNORECASE)
+_TASK_IN_EVENT = re.compile(r"\(task ([\w-]+)\)")  # "has started 2 tasks: (task 1f2e…) (task 9a8b…)."
 
 
 def timestamp(value: Any) -> float | None:
@@ -363,6 +368,22 @@ class DeploymentWatch:
             return True
         return any(str(e.get("id")) not in self.seen_events for e in service.get("events") or [])
 
+    def tasks_to_describe(self, service: Mapping[str, Any], running: Iterable[str]) -> list[str]:
+        """The tasks to DescribeTasks along with ``service`` (a DescribeServices entry): ``running`` (ARNs from
+        ListTasks RUNNING), the tasks this watch knows that are not STOPPED, and the task ids named in the
+        service's events not yet seen; each once, ARNs and ids alike (DescribeTasks takes either)."""
+        wanted = dict.fromkeys(running)
+        wanted.update(dict.fromkeys(arn for arn, task in self.tasks.items() if not task.is_stopped))
+        known = {task_id(arn) for arn in [*self.tasks, *wanted]}
+        for event in service.get("events") or []:
+            if str(event.get("id")) in self.seen_events:
+                continue
+            for named in _TASK_IN_EVENT.findall(str(event.get("message", ""))):
+                if named not in known:
+                    known.add(named)
+                    wanted[named] = None
+        return list(wanted)
+
     def observe(self, service: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]] | None = ()) -> Look:
         """Take one look: ``service`` from DescribeServices, ``tasks`` from DescribeTasks (any subset: tasks
         not given keep their last known state; None when they were not read this time, see :meth:`needs_tasks`)."""
@@ -393,11 +414,6 @@ class DeploymentWatch:
         )
 
     # -- what the caller may ask ----------------------------------------------------------------------------
-
-    @property
-    def finished_tasks(self) -> frozenset[str]:
-        """ARNs of tasks that are STOPPED: they cannot change, so they need not be described again."""
-        return frozenset(arn for arn, task in self.tasks.items() if task.is_stopped)
 
     def progress(self) -> str:
         """``1 of 2 tasks running on web:7, 1 pending, 3 failed (threshold 3), rolloutState IN_PROGRESS``."""

@@ -206,19 +206,19 @@ def test_throttling_and_connection_resets_while_watching_do_not_end_the_deploy(w
     ctx = world.context()
     faults: dict[str, list[BaseException | None]] = {
         # pre-checks and post-checks pass; the watch's looks meet throttling and a reset connection
-        "describe_services": [None, None, throttled("DescribeServices"), throttled("DescribeServices"), None,
+        "describe_services": [None, None, throttled("DescribeServices"), None,
                               ConnectionClosedError(endpoint_url=world.local.endpoint_url)],
-        "list_tasks": [None, throttled("ListTasks")],
+        "list_tasks": [throttled("ListTasks")],
     }
     aws = FlakyFactory(ctx.environment, world.local.endpoint_url, faults)
     ctx = world.context(aws=aws)
     rollout = world.service(ctx).deploy(revision)
     assert rollout.is_completed
-    # One warning per run of failed looks: ListTasks, then DescribeServices twice (one streak), then after a good
-    # look the reset connection.
+    # One warning per run of failed looks: ListTasks, then DescribeServices (one streak), then after a good look
+    # the reset connection.
     warnings = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
     assert warnings == [
-        "WARNING: service 'web': could not list its STOPPED tasks (ListTasks: ThrottlingException: "
+        "WARNING: service 'web': could not list its RUNNING tasks (ListTasks: ThrottlingException: "
         "Rate exceeded); trying again",
         "WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: Connection was "
         "closed before we received a valid response from endpoint URL: \"" + world.local.endpoint_url + "\"); "
