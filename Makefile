@@ -20,7 +20,7 @@ test: $(BIN)/.installed
 	$(BIN)/pytest tests/ -n 2 -p no:cacheprovider
 
 bench: $(BIN)/.installed
-	for script in startup rollout_time api_calls completion_latency failure_latency many_services; do \
+	for script in startup rollout_time api_calls completion_latency failure_latency watch_cost many_services; do \
 		$(BIN)/python bench/$$script.py || exit 1; \
 	done
 

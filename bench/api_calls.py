@@ -5,9 +5,11 @@ once per API call (what a CloudTrail trail or an account's rate limit sees as on
 ``before-send`` once per HTTP attempt. The recipe is describe-services -> describe-task-definition ->
 register-task-definition -> describe-services -> update-service -> ``aws ecs wait services-stable`` (15 s).
 
-The plugin looks at the service while it waits (DescribeServices, ListTasks RUNNING and STOPPED, DescribeTasks of
-tasks not yet STOPPED), fast while things change and backing off to every 5 s while nothing does, so its count
-grows with the rollout's length; the quiet rollout (new tasks run 8 s before they count as healthy) shows that.
+The plugin looks at the service while it waits (DescribeServices, 0.5 s apart after a change and never more than
+1 s apart), and reads the tasks (ListTasks RUNNING and STOPPED, DescribeTasks of tasks not yet STOPPED) only when
+the service shows a task changed, so its count grows by about one call a second in a quiet stretch; the quiet
+rollout (new tasks run 8 s before they count as healthy) shows that. bench/watch_cost.py compares it with the
+watch as it was.
 
     .venv/bin/python bench/api_calls.py [--runs N]
 """

@@ -5,8 +5,9 @@
   ``-p no:ecsdeploy`` (pytest alone; the scenario files are collected as plain test modules, their unknown marker
   warning ignored). Baseline: ``python -c pass``.
 - The emulator's cold start in a fresh process: importing LocalAWS, ``LocalAWS().start()``, and the first ECS
-  answer (ListClusters), from before the import; empty, and seeded with the example's ``local`` seed (simulated
-  runner). And ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS answer.
+  answer (ListClusters), from before the import; empty, empty with moto's ECS models imported as before
+  (``moto_state.one_boto3_session`` off), and seeded with the example's ``local`` seed (simulated runner). And
+  ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS answer.
 
     .venv/bin/python bench/startup.py [--runs N]
 """
@@ -29,6 +30,10 @@ COLD_START = textwrap.dedent('''
     from pytest_ecsdeploy.emulator import LocalAWS
     t_import = time.perf_counter()
     kwargs = {}
+    if sys.argv[1] == "several-sessions":  # the import as it was: moto's region tables make their own Sessions
+        import contextlib
+        from pytest_ecsdeploy.emulator import moto_state
+        moto_state.one_boto3_session = contextlib.nullcontext
     if sys.argv[1] == "seeded":
         from pathlib import Path
         from pytest_ecsdeploy.config import load_config
@@ -41,6 +46,13 @@ COLD_START = textwrap.dedent('''
     aws.stop()
     print(json.dumps({"import": t_import - t0, "start": t_start - t0, "first": t_first - t0}))
 ''')
+
+
+LABELS = {
+    "empty": "LocalAWS(), empty",
+    "several-sessions": "LocalAWS(), empty, moto's ECS models imported as before (a boto3 Session per region table)",
+    "seeded": "LocalAWS(seed=<example local seed>)",
+}
 
 
 def timed(command: list[str]) -> float:
@@ -92,10 +104,9 @@ def main() -> None:
             for name, series in collect.items()]
     print(table(["command", "wall (s), median / max", "vs pytest without the plugin"], rows))
 
-    cold: dict[str, dict[str, Series]] = {}
-    for kind in ("empty", "seeded"):
-        phases = cold.setdefault(kind, {"import": Series(), "start": Series(), "first": Series()})
-        for _ in range(args.runs):
+    cold = {kind: {"import": Series(), "start": Series(), "first": Series()} for kind in LABELS}
+    for _ in range(args.runs):  # the kinds interleaved, so that a change in the machine's load meets each alike
+        for kind, phases in cold.items():
             done = subprocess.run([sys.executable, "-c", COLD_START, kind], cwd=ROOT, capture_output=True, text=True,
                                   check=True)
             for phase, seconds in json.loads(done.stdout.strip().splitlines()[-1]).items():
@@ -107,8 +118,7 @@ def main() -> None:
     print(table(
         ["emulator cold start (fresh process)", "import LocalAWS (s)", "start() returned (s)",
          "first ECS answer (s)"],
-        [(f"LocalAWS(), {kind}" if kind == "empty" else "LocalAWS(seed=<example local seed>)",
-          p["import"], p["start"], p["first"]) for kind, p in cold.items()]
+        [(LABELS[kind], p["import"], p["start"], p["first"]) for kind, p in cold.items()]
         + [("ecsdeploy-emulator --port 0 --runner simulated (process start to first answer)", "-", "-", cli)],
     ))
     print(f"\nseconds, median / max of {args.runs} runs; times of LocalAWS are counted from before its import.")

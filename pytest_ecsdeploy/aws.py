@@ -9,7 +9,10 @@ is found by name in :data:`BACKENDS`:
 - ``localstack``: LocalStack, its endpoint from ``endpoint_url`` or localstack-client's settings
   (``LOCALSTACK_HOST``, ``EDGE_PORT``).
 
-Every client retries in botocore's adaptive mode, so throttling slows a deployment down instead of ending it.
+Every client retries in botocore's standard mode (up to 10 attempts, jittered exponential back-off), so throttling
+slows a deployment down instead of ending it. Not the adaptive mode: its client-side rate limiter is per client,
+so one throttled RegisterTaskDefinition (a 1-per-second bucket) would slow every other call of the client that
+many deployments in one process share (bench/many_services.py: 50 services took twice as long).
 Credentials are never formatted into any message.
 
 Every AWS call of the actions goes through :func:`call` (or :func:`pages`), which turns a botocore error into
@@ -261,11 +264,11 @@ class ClientFactory:
 
 
 def client_config() -> Any:
-    """botocore settings every client shares: adaptive retries, bounded timeouts, our user agent."""
+    """botocore settings every client shares: standard retries, bounded timeouts, our user agent."""
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         connect_timeout=10,
         read_timeout=60,
         user_agent_extra=USER_AGENT,

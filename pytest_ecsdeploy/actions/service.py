@@ -4,11 +4,12 @@
 cluster and service ACTIVE, the ECS deployment controller, the revision ACTIVE, a deployment configuration that
 can make progress, no deployment of someone else in progress, the ``pytest_ecsdeploy_pre_checks`` hook), then
 UpdateService with the revision's exact ARN, then watches the deployment (``watch.py``: new service events and
-task state changes as they arrive, polling fast at first and never slower than every 5 s) until its outcome is
-known, then the post-checks. A failed rollout, a failed post-check, or a later step of the scenario failing
-returns the service to the revision it ran before this run, watched the same way; when ECS's own circuit breaker
-already rolls back, that rollback is followed instead of starting a second one. A rollback never deregisters
-anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
+task state changes as they arrive; DescribeServices fast after a change and never slower than every second, the
+tasks read only when the service shows one changed) until its outcome is known, then the post-checks. A failed
+rollout, a failed post-check, or a later step of the scenario failing returns the service to the revision it ran
+before this run, watched the same way; when ECS's own circuit breaker already rolls back, that rollback is followed
+instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our rollback
+off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
 """
@@ -147,8 +148,9 @@ class EcsService:
     how soon a decision was noticed) replace ``time.monotonic``, ``time.sleep`` and ``time.time`` in tests.
     """
 
-    poll_first = 0.25  # seconds between the first looks at a rollout
-    poll_max = 5.0  # never slower than this
+    poll_first = 0.5  # seconds between the looks at a rollout right after a change
+    poll_max = 1.0  # never slower than this, so that a completion is seen within about a second
+    poll_factor = 1.5  # how the pause grows while nothing changes
     progress_every = 30.0  # print where the rollout stands when nothing else was printed for this long
     ecs_rollback_grace = 30.0  # how long to wait for ECS's circuit breaker to start its rollback
 
@@ -233,7 +235,7 @@ class EcsService:
             ctx.log.info(f"service {self.name} already runs {label}; nothing to update")
             ctx.checks.passed(DEPLOY, "pre", "already live", f"{self.name} runs {label} with "
                               f"{service.get('runningCount')} of {service.get('desiredCount')} tasks; not updated")
-            self._post_checks(DEPLOY, arn, primary.id, label)
+            self._post_checks(DEPLOY, arn, primary.id, label, service)
             record.deployment_id = primary.id
             record.set_outcome("unchanged", f"already running {label}")
             return self._done(arn, before, primary.id, UNCHANGED, f"{self.name} already runs {label}", started)
@@ -267,7 +269,7 @@ class EcsService:
             record.timings["steady"] = round(self._clock() - update_at, 3)
             ctx.log.info(verdict.reason)
             try:
-                self._post_checks(DEPLOY, arn, deployment_id, label)
+                self._post_checks(DEPLOY, arn, deployment_id, label, watch.service)
             except CheckFailed as exc:
                 verdict = Verdict(FAILED, f"deployment {deployment_id} of {label} completed, but a post-check "
                                           f"failed: {exc.check.name}: {exc.check.detail}")
@@ -454,11 +456,15 @@ class EcsService:
         self.ctx.log.info(f"deployment {primary.id} of {label} started")
         return primary.id, asked
 
-    def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str) -> None:
+    def _post_checks(self, action: str, arn: str, deployment_id: str | None, label: str,
+                     service: Mapping[str, Any] | None = None) -> None:
+        """The checks once ``deployment_id`` is over; ``service``: a DescribeServices answer just read (the one
+        the watch's verdict came from), so it is not read again."""
         __tracebackhide__ = True
         checks = self.ctx.checks
-        service, tasks, groups = Patience(self.ctx.log.warning).retry(self._post_check_reads, attempts=4,
-                                                                      pause=self.poll_max, sleep=self._sleep)
+        service, tasks, groups = Patience(self.ctx.log.warning).retry(lambda: self._post_check_reads(service),
+                                                                      attempts=4, pause=self.poll_max,
+                                                                      sleep=self._sleep)
         ours = next((d for d in service_deployments(service) if d.id == deployment_id), None)
         state = ours.rollout_state if ours else "not listed"
         if ours is not None and state is None and len(service_deployments(service)) == 1:
@@ -486,9 +492,11 @@ class EcsService:
         for name, ok, detail in self.ctx.hooks.post_checks(action):
             checks.expect(ok, action, "post", name, detail)
 
-    def _post_check_reads(self) -> tuple[dict[str, Any], list[TaskView], dict[str, list[str]]]:
-        """The service, its RUNNING tasks, and the target states of each of its target groups."""
-        service = self.describe()
+    def _post_check_reads(self, service: Mapping[str, Any] | None = None
+                          ) -> tuple[Mapping[str, Any], list[TaskView], dict[str, list[str]]]:
+        """The service (``service``, or DescribeServices without one), its RUNNING tasks, and the target states of
+        each of its target groups."""
+        service = service if service is not None else self.describe()
         tasks = [TaskView.from_api(t) for t in self._describe_tasks(self._task_arns("RUNNING"))]
         groups: dict[str, list[str]] = {}
         for lb in service.get("loadBalancers") or []:
@@ -521,17 +529,16 @@ class EcsService:
         log, record = self.ctx.log, self.ctx.record
         failed_logs = FailedTaskLogs(self.ctx, who=self._who)
 
-        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
             service = self.describe()
-            arns = self._task_arns("RUNNING") + self._task_arns("STOPPED")
-            return service, self._describe_tasks([a for a in arns if a not in watch.finished_tasks])
+            return service, self._watched_tasks(watch, service) if watch.needs_tasks(service) else None
 
         def grace_over() -> Verdict:
             return Verdict(TIMED_OUT, f"{cancellation.reason}: deployment {deployment_id} of {short_revision(arn)} "
                                       f"did not complete within the {cancellation.grace:g} s grace period "
                                       f"({watch.progress()})")
 
-        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]]]) -> Seen[Verdict]:
+        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None]) -> Seen[Verdict]:
             look = watch.observe(*answer)
             for line in look.lines:
                 log.info(line)
@@ -543,7 +550,7 @@ class EcsService:
             return Seen(look.verdict, changed=look.changed, printed=bool(look.lines))
 
         verdict = wait_for(service_and_tasks, judge, timeout=cancellation.bounded(timeout) if bounded else timeout,
-                           schedule=PollSchedule(self.poll_first, self.poll_max),
+                           schedule=PollSchedule(self.poll_first, self.poll_max, self.poll_factor),
                            clock=self._clock, sleep=self._sleep, warn=log.warning,
                            progress=lambda: log.info(f"waiting for deployment {deployment_id}: {watch.progress()}"),
                            progress_every=self.progress_every)
@@ -553,6 +560,11 @@ class EcsService:
             return watch.timed_out(timeout), watch, None
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
+
+    def _watched_tasks(self, watch: DeploymentWatch, service: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The service's tasks a watch does not know to be STOPPED: ListTasks RUNNING, then DescribeTasks of those,
+        of the watch's tasks not yet STOPPED and of the tasks the service's new events name."""
+        return self._describe_tasks(watch.tasks_to_describe(service, self._task_arns("RUNNING")))
 
     # -- rolling back ---------------------------------------------------------------------------------------
 
@@ -601,10 +613,11 @@ class EcsService:
             current = running_revision(service)
             rollback_id, _ = self._update(target, label, current == target, current)
             record.rollback.deployment_id = rollback_id
-            outcome, _, _ = self._watch(target, rollback_id, [str(e.get("id")) for e in service.get("events") or []],
-                                        float(ctx.wait_timeout), bounded=True)
+            outcome, watch, _ = self._watch(target, rollback_id,
+                                            [str(e.get("id")) for e in service.get("events") or []],
+                                            float(ctx.wait_timeout), bounded=True)
             if outcome.outcome == COMPLETED:
-                self._post_checks(ROLLBACK, target, rollback_id, label)
+                self._post_checks(ROLLBACK, target, rollback_id, label, watch.service)
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)

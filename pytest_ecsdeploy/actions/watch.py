@@ -7,7 +7,9 @@ exit codes) and, once the outcome is known, a :class:`Verdict`::
 
     watch = DeploymentWatch("web", revision=arn, deployment_id="ecs-svc/4426", seen_events=ids_before)
     while True:
-        look = watch.observe(ecs.describe_services(...)["services"][0], tasks)
+        service = ecs.describe_services(...)["services"][0]
+        tasks = list_and_describe_tasks() if watch.needs_tasks(service) else None
+        look = watch.observe(service, tasks)
         for line in look.lines:
             log.info(line)
         if look.verdict is not None:
@@ -27,6 +29,16 @@ The outcome is decided, in this order, by:
    above 0), ECS's own verdict is waited for, so that its rollback and ours never race.
 
 A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.timed_out` for that verdict.
+
+What the service says decides when the tasks are worth reading (:meth:`DeploymentWatch.needs_tasks`): a task
+that starts, stops, fails or turns healthy shows in the service's or a deployment's counts (running, pending,
+failedTasks), its deployments, or a new service event (``has started 1 tasks: (task …)``, ``has stopped …``), so
+a look at a service where none of these moved since the last task read costs one DescribeServices, and the
+ListTasks / DescribeTasks calls follow change, not time. A task read is ListTasks RUNNING and one DescribeTasks of
+:meth:`DeploymentWatch.tasks_to_describe`: the listed tasks, the known ones not yet STOPPED (a task leaves the
+RUNNING list once it is asked to stop) and those the new events name, so a task that started and stopped between
+two reads is still seen without ListTasks STOPPED (the service scheduler names every task it starts or stops in
+an event: "has started 1 tasks: (task …)", ECS Developer Guide, "Amazon ECS service event messages").
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ TIMED_OUT = "TIMED_OUT"
 FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
 _ERROR_REASON = re.compile(r"^\s*\w+Error\b")
 _ROLLING_BACK = re.compile(r"circuit breaker.*rolling back", re.IGNORECASE)
+_TASK_IN_EVENT = re.compile(r"\(task ([\w-]+)\)")  # "has started 2 tasks: (task 1f2e…) (task 9a8b…)."
 
 
 def timestamp(value: Any) -> float | None:
@@ -336,19 +349,53 @@ class DeploymentWatch:
         self.events: list[str] = []
         self._printed_stop: set[str] = set()
         self._looks = 0
+        self._read_at: tuple[Any, ...] | None = None  # the service's task signature at the last task read
 
     # -- the look -------------------------------------------------------------------------------------------
 
-    def observe(self, service: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]] = ()) -> Look:
+    def needs_tasks(self, service: Mapping[str, Any]) -> bool:
+        """Whether the tasks must be read along with this DescribeServices answer: at the first look, and when
+        the service shows a task changed since the last look that read them (a new event, or a change in its
+        running/pending/desired counts, its deployments' counts, failedTasks, rolloutState or status). Not when
+        the service alone shows the deployment completed: no task changes that verdict (the caller's post-checks
+        read the running tasks)."""
+        deployments = service_deployments(service)
+        ours = next((d for d in deployments if d.id == self.deployment_id), None)
+        verdict = self._decide(service, deployments, ours)
+        if verdict is not None and verdict.is_completed:
+            return False
+        if self._read_at is None or _task_signature(service) != self._read_at:
+            return True
+        return any(str(e.get("id")) not in self.seen_events for e in service.get("events") or [])
+
+    def tasks_to_describe(self, service: Mapping[str, Any], running: Iterable[str]) -> list[str]:
+        """The tasks to DescribeTasks along with ``service`` (a DescribeServices entry): ``running`` (ARNs from
+        ListTasks RUNNING), the tasks this watch knows that are not STOPPED, and the task ids named in the
+        service's events not yet seen; each once, ARNs and ids alike (DescribeTasks takes either)."""
+        wanted = dict.fromkeys(running)
+        wanted.update(dict.fromkeys(arn for arn, task in self.tasks.items() if not task.is_stopped))
+        known = {task_id(arn) for arn in [*self.tasks, *wanted]}
+        for event in service.get("events") or []:
+            if str(event.get("id")) in self.seen_events:
+                continue
+            for named in _TASK_IN_EVENT.findall(str(event.get("message", ""))):
+                if named not in known:
+                    known.add(named)
+                    wanted[named] = None
+        return list(wanted)
+
+    def observe(self, service: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]] | None = ()) -> Look:
         """Take one look: ``service`` from DescribeServices, ``tasks`` from DescribeTasks (any subset: tasks
-        not given keep their last known state)."""
+        not given keep their last known state; None when they were not read this time, see :meth:`needs_tasks`)."""
         look = Look()
         first = self._looks == 0
         self._looks += 1
         self.service = service
+        if tasks is not None:
+            self._read_at = _task_signature(service)
         self.threshold = failure_threshold(service)
         self._new_events(service, look)
-        for raw in tasks:
+        for raw in tasks or ():
             self._task(TaskView.from_api(raw), look, first)
         deployments = service_deployments(service)
         ours = next((d for d in deployments if d.id == self.deployment_id), None)
@@ -367,11 +414,6 @@ class DeploymentWatch:
         )
 
     # -- what the caller may ask ----------------------------------------------------------------------------
-
-    @property
-    def finished_tasks(self) -> frozenset[str]:
-        """ARNs of tasks that are STOPPED: they cannot change, so they need not be described again."""
-        return frozenset(arn for arn, task in self.tasks.items() if task.is_stopped)
 
     def progress(self) -> str:
         """``1 of 2 tasks running on web:7, 1 pending, 3 failed (threshold 3), rolloutState IN_PROGRESS``."""
@@ -480,3 +522,11 @@ class DeploymentWatch:
     def _last_failure(self) -> str:
         last = max(self.failures.values(), key=lambda t: t.stopping_at or 0.0)
         return f"{last.label()} with {last.stop_detail()}"
+
+
+def _task_signature(service: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of a DescribeServices entry moves when one of its tasks changes (events aside)."""
+    counts = tuple(service.get(key) for key in ("status", "desiredCount", "runningCount", "pendingCount"))
+    deployments = tuple(sorted((d.id, d.status, d.rollout_state, d.desired, d.running, d.pending, d.failed_tasks)
+                               for d in service_deployments(service)))
+    return counts + deployments

@@ -41,12 +41,14 @@ them, so a LocalAWS that never sees an ECS request never imports moto's ECS and 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import logging
+import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -321,7 +323,8 @@ def use_ecs_engine(provider: EngineProvider | None) -> None:
     The HTTP requests for services and tasks go to the engine's handlers directly (the middleware), so their
     answers keep the engine's shapes; moto's methods are for moto's other callers.
     """
-    from moto.ecs import models
+    with one_boto3_session():
+        from moto.ecs import models
 
     global _engine_provider
     _engine_provider = provider
@@ -333,6 +336,39 @@ def use_ecs_engine(provider: EngineProvider | None) -> None:
     for account_backend in list(dict.values(models.ecs_backends)):
         account_backend.backend = target
     _patch_cloudformation_service(provider is not None)
+
+
+@contextlib.contextmanager
+def one_boto3_session() -> Iterator[None]:
+    """While it lasts, ``boto3.Session()`` without arguments, in this thread, is one shared session.
+
+    For importing moto's ECS models, which import its EC2 models: ``RegionsAndZonesBackend``'s class body makes
+    three ``Session()`` to list EC2's regions, and each new session loads botocore's endpoint data and EC2's
+    service model again (about half of that import's ~0.6 s; botocore caches loaded data per session). Other
+    threads, calls with arguments and calls after it are the real ``boto3.Session``, and so is the name moto's
+    module bound."""
+    import boto3
+
+    real, importer = boto3.Session, threading.get_ident()
+    shared: list[Any] = []
+    active = True
+
+    def session(*args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not active or threading.get_ident() != importer:
+            return real(*args, **kwargs)
+        if not shared:
+            shared.append(real())
+        return shared[0]
+
+    boto3.Session = session  # type: ignore[misc,assignment]
+    try:
+        yield
+    finally:
+        active = False
+        boto3.Session = real  # type: ignore[misc]
+        for module in list(sys.modules.values()):
+            if getattr(module, "Session", None) is session:
+                module.__dict__["Session"] = real
 
 
 def _engine() -> EcsEngine:

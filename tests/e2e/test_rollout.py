@@ -262,7 +262,9 @@ def test_a_crashing_image_fails_is_rolled_back_once_and_the_run_fails(
     assert result.ret == 1
     no_traceback(result)
     result.stdout.fnmatch_lines([
-        "*[[]web] task * (web:2) stopping: EssentialContainerExited: Essential container in task exited, app exited 3",
+        # "stopping" when it is read while its other container still runs, "STOPPED" when read later
+        "*[[]web] task * (web:2) [sS][tT][oO][pP]*: EssentialContainerExited: Essential container in task exited, "
+        "app exited 3*",
         "*SKIPPED*test_web.py:*: an earlier step failed: test_roll_out",
     ])
     if rolled_back_by == "ecs":

@@ -7,6 +7,7 @@ ECS client, for a rollout's watch and a one-off task's wait alike; controllers t
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -124,17 +125,24 @@ def world(make_world: Callable[..., World]) -> World:
     return make_world()
 
 
-def test_a_rollout_polls_fast_then_never_slower_than_5_s_and_notices_completion_within_one_look(
+def test_a_rollout_polls_fast_then_never_slower_than_1_s_reads_tasks_on_change_and_notices_completion_at_once(
     make_world: Callable[..., World],
 ) -> None:
     # Each task takes 30 simulated seconds to pull: long stretches where nothing changes.
     world = make_world(Timings(pull=30.0))
     world.seed()
     revision = world.revision("2.0.0")
-    rollout = world.service(world.context()).deploy(revision)
+    ctx = world.context()
+    calls: Counter[str] = Counter()
+    ctx.aws.session.events.register("before-call.ecs", lambda event_name, **_: calls.update([event_name]))
+    rollout = world.service(ctx).deploy(revision)
     assert rollout.is_completed and not rollout.is_failed and rollout.outcome == "COMPLETED"
     sleeps = world.time.sleeps
-    assert sleeps[0] == 0.25 and max(sleeps) == 5.0  # fast at first, backing off to (and never past) 5 s
+    assert sleeps[0] == EcsService.poll_first and max(sleeps) == EcsService.poll_max == 1.0
+    assert sleeps.count(1.0) > 25  # the 30 s pull: looked at every second, no back-off past it
+    # The service's counts and events say when a task changed: the tasks are read then, not at every look.
+    looks, reads = calls["before-call.ecs.DescribeServices"], calls["before-call.ecs.DescribeTasks"]
+    assert looks > len(sleeps) and reads <= 8, (looks, reads, len(sleeps))
     assert rollout.detected_after is not None and rollout.detected_after <= sleeps[-1]
     assert rollout.duration == pytest.approx(sum(sleeps))
     assert rollout.events[-2:] == (f"(service web) (deployment {rollout.deployment_id}) deployment completed.",
@@ -198,19 +206,19 @@ def test_throttling_and_connection_resets_while_watching_do_not_end_the_deploy(w
     ctx = world.context()
     faults: dict[str, list[BaseException | None]] = {
         # pre-checks and post-checks pass; the watch's looks meet throttling and a reset connection
-        "describe_services": [None, None, throttled("DescribeServices"), throttled("DescribeServices"), None,
+        "describe_services": [None, None, throttled("DescribeServices"), None,
                               ConnectionClosedError(endpoint_url=world.local.endpoint_url)],
-        "list_tasks": [None, throttled("ListTasks")],
+        "list_tasks": [throttled("ListTasks")],
     }
     aws = FlakyFactory(ctx.environment, world.local.endpoint_url, faults)
     ctx = world.context(aws=aws)
     rollout = world.service(ctx).deploy(revision)
     assert rollout.is_completed
-    # One warning per run of failed looks: ListTasks, then DescribeServices twice (one streak), then after a good
-    # look the reset connection.
+    # One warning per run of failed looks: ListTasks, then DescribeServices (one streak), then after a good look
+    # the reset connection.
     warnings = [line for line in ctx.log.lines if line.startswith("WARNING:")]  # type: ignore[attr-defined]
     assert warnings == [
-        "WARNING: service 'web': could not list its STOPPED tasks (ListTasks: ThrottlingException: "
+        "WARNING: service 'web': could not list its RUNNING tasks (ListTasks: ThrottlingException: "
         "Rate exceeded); trying again",
         "WARNING: service 'web': could not describe service 'web' in cluster 'local' (DescribeServices: Connection was "
         "closed before we received a valid response from endpoint URL: \"" + world.local.endpoint_url + "\"); "
@@ -420,9 +428,10 @@ def test_a_family_and_revision_number_is_deployed_by_its_arn(world: World) -> No
     assert world.primary()["taskDefinition"] == arn
 
 
-def test_a_deploy_through_task_definition_describes_each_revision_once(world: World) -> None:
-    """The running revision when task_definition reads it (and finds it is the family's latest), the new one when it
-    is registered; ecs_service.deploy() checks the Revision it is given without describing it again."""
+def test_a_deploy_through_task_definition_describes_only_the_running_revision(world: World) -> None:
+    """The running revision when task_definition reads it (and finds it is the family's latest); the new one is
+    checked on RegisterTaskDefinition's answer, and ecs_service.deploy() checks the Revision it is given without
+    describing it again."""
     world.seed()
     base = world.context()
     aws = FlakyFactory(base.environment, world.local.endpoint_url, {})
@@ -433,7 +442,8 @@ def test_a_deploy_through_task_definition_describes_each_revision_once(world: Wo
     rollout = world.service(ctx).deploy(revision)
 
     assert rollout.is_completed and revision.is_new
-    assert aws.flaky is not None and aws.flaky.calls.count("describe_task_definition") == 2
+    assert aws.flaky is not None and aws.flaky.calls.count("describe_task_definition") == 1
+    assert ("revision is ACTIVE", "passed", "web:2 is ACTIVE") in [(c.name, c.result, c.detail) for c in ctx.checks.items]
     assert ("revision ACTIVE", "passed", "web:2 is ACTIVE") in [(c.name, c.result, c.detail) for c in ctx.checks.items]
     assert ctx.record.revision_before is not None and ctx.record.revision_before.endswith("web:1")
     assert ctx.record.image_before is not None and ctx.record.image_before.endswith("/web:1.0.0")

@@ -329,12 +329,12 @@ def test_the_post_check_fails_when_the_revision_lacks_the_requested_image(
             if container["name"] == "app":
                 container["image"] = "tampered:1"
 
-    ecs.meta.events.register("after-call.ecs.DescribeTaskDefinition", tamper)
+    ecs.meta.events.register("after-call.ecs.RegisterTaskDefinition", tamper)
     try:
         with pytest.raises(CheckFailed, match=r"carries the requested images: app: tampered:1 instead of web:2"):
             TaskDefinition(ctx).with_image("app", "web:2").register()
     finally:
-        ecs.meta.events.unregister("after-call.ecs.DescribeTaskDefinition", tamper)
+        ecs.meta.events.unregister("after-call.ecs.RegisterTaskDefinition", tamper)
     assert [c.result for c in ctx.checks.items if c.action == "task_definition.register"] == ["passed", "failed"]
 
 

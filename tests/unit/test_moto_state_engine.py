@@ -3,6 +3,7 @@ and DeleteCluster's refusals in ECS's order."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,3 +152,34 @@ def test_delete_cluster_refusals_in_order(instances: int, services: int, tasks: 
     with pytest.raises(EngineError) as refused:
         check_delete_cluster(instances, services, tasks)
     assert refused.value.code == code
+
+
+@pytest.mark.parametrize("raises", [False, True], ids=["imported", "import-failed"])
+def test_one_boto3_session_only_for_argument_free_calls_of_this_thread_and_only_while_it_lasts(raises: bool) -> None:
+    import sys
+    import threading
+    import types
+
+    import boto3
+
+    real = boto3.Session
+    seen: dict[str, Any] = {}
+    bound = types.ModuleType("bound_session")  # a module that did `from boto3 import Session` meanwhile
+    sys.modules[bound.__name__] = bound
+    try:
+        with pytest.raises(RuntimeError) if raises else contextlib.nullcontext():
+            with moto_state.one_boto3_session():
+                bound.Session = boto3.Session  # type: ignore[attr-defined]
+                seen["first"], seen["again"] = boto3.Session(), boto3.Session()
+                seen["with args"] = boto3.Session(region_name=REGION)
+                other = threading.Thread(target=lambda: seen.setdefault("other thread", boto3.Session()))
+                other.start()
+                other.join()
+                if raises:
+                    raise RuntimeError("the import failed")
+    finally:
+        del sys.modules[bound.__name__]
+    assert seen["first"] is seen["again"]
+    assert all(seen[key] is not seen["first"] for key in ("with args", "other thread"))
+    assert boto3.Session is real and bound.Session is real  # type: ignore[attr-defined]
+    assert boto3.Session() is not seen["first"]

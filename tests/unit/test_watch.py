@@ -157,7 +157,24 @@ def test_task_lines_running_once_failures_once_with_exit_codes_history_ignored()
     scaled = task(8, 1, "ecs-svc/1", last="STOPPED", desired="STOPPED", stopCode="ServiceSchedulerInitiated",
                   stoppedReason="Scaling activity initiated by (deployment ecs-svc/2)")
     assert watch.observe(service(deployment("ecs-svc/2", 2)), [scaled]).lines == []
-    assert watch.finished_tasks == {later["taskArn"], scaled["taskArn"], old_stopped["taskArn"]}
+    # STOPPED tasks cannot change: they are not described again; the still-RUNNING ones are, listed or not.
+    assert watch.tasks_to_describe(service(deployment("ecs-svc/2", 2)), []) == []
+    assert watch.tasks_to_describe(service(deployment("ecs-svc/2", 2)), [old_running["taskArn"]]) == [old_running["taskArn"]]
+
+
+def test_tasks_to_describe_the_listed_the_known_unstopped_and_those_new_events_name_once_each() -> None:
+    watch = new_watch(seen_events=["e0"])
+    leaving, gone = task(1, 1, "ecs-svc/1"), task(2, 1, "ecs-svc/1", last="STOPPED", desired="STOPPED")
+    watch.observe(service(deployment("ecs-svc/2", 2)), [leaving, gone])
+    new = task(3, 2, "ecs-svc/2")["taskArn"]
+    events = (("e0", 100.0, f"(service web) has started 1 tasks: (task {9:032x})."),  # seen: not again
+              ("e1", 101.0, f"(service web) has started 2 tasks: (task {4:032x}) (task {3:032x})."),
+              ("e2", 102.0, f"(service web) has stopped 2 running tasks: (task {1:032x}) (task {2:032x})."),
+              ("e3", 103.0, "(service web) has reached a steady state."))
+    # the listed new task, the known task not yet STOPPED (it left the RUNNING list), and the task that started
+    # and stopped between two reads, named only by its event; the STOPPED task and the listed one not twice.
+    assert watch.tasks_to_describe(service(deployment("ecs-svc/2", 2), events=events), [new]) == [
+        new, leaving["taskArn"], f"{4:032x}"]
 
 
 def test_failed_tasks_reaching_the_threshold_fail_the_deployment_when_the_breaker_is_off() -> None:
@@ -250,13 +267,54 @@ def test_timed_out_names_the_deployment_and_where_it_stands() -> None:
                               "on web:2, 1 pending, 0 failed (threshold 3), rolloutState IN_PROGRESS)")
 
 
+@pytest.mark.parametrize(
+    ("change", "read"),
+    [
+        ({}, False),
+        ({"runningCount": 1}, True),
+        ({"pendingCount": 1}, True),
+        ({"desiredCount": 3}, True),
+        ({"status": "DRAINING"}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, runningCount=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, pendingCount=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, failedTasks=1)]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, state="FAILED")]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2), deployment("ecs-svc/1", 1, status="ACTIVE")]}, True),
+        ({"deployments": [deployment("ecs-svc/2", 2, updatedAt=105.0)]}, False),  # touched, no task moved
+        ({"events": [{"id": "e2", "createdAt": 104.0, "message": "(service web) has started 1 tasks: (task 9)."}]},
+         True),
+    ],
+)
+def test_tasks_are_read_at_the_first_look_and_then_only_when_the_service_shows_a_change(change: dict[str, Any],
+                                                                                        read: bool) -> None:
+    before = service(deployment("ecs-svc/2", 2), runningCount=0, pendingCount=0,
+                     events=(("e1", 101.0, "(service web) has started 2 tasks: (task 1) (task 2)."),))
+    watch = new_watch()
+    assert watch.needs_tasks(before)
+    watch.observe(before, None)
+    assert watch.needs_tasks(before), "not read yet: the next look still reads them"
+    watch.observe(before, [task(1, 2, "ecs-svc/2", last="PENDING")])
+    assert not watch.needs_tasks(before)
+    assert watch.needs_tasks({**before, **change}) is read
+
+
+def test_tasks_are_not_read_once_the_service_alone_shows_the_deployment_completed() -> None:
+    watch = new_watch()
+    done = service(deployment("ecs-svc/2", 2, state="COMPLETED", runningCount=2))
+    assert not watch.needs_tasks(done)
+    assert watch.needs_tasks(service(deployment("ecs-svc/2", 2, state="FAILED")))  # a failure's reasons are read
+
+
 # -- the rollout engine's answers ----------------------------------------------------------------------------
 
 
 class Engine:
-    """The rollout engine under a fake clock, with a watch looking at it every ``step`` seconds."""
+    """The rollout engine under a fake clock, with a watch looking at it every ``step`` seconds; ``gated``: the
+    watch is given the tasks only when it asks for them (``needs_tasks``), and only those ``ecs_service`` reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, gated: bool = False) -> None:
+        self.gated = gated
+        self.task_reads = 0
         self.clock = FakeClock()
         self.engine = RolloutEngine(clock=self.clock, seed=7)
         ecs_backends[A][R].create_cluster("local")
@@ -272,8 +330,14 @@ class Engine:
     def service(self) -> dict[str, Any]:
         return self.call("DescribeServices", services=["web"])["services"][0]  # type: ignore[no-any-return]
 
-    def tasks(self) -> list[dict[str, Any]]:
-        arns = [a for status in ("RUNNING", "STOPPED") for a in self.call("ListTasks", serviceName="web", desiredStatus=status)["taskArns"]]
+    def tasks(self, watch: DeploymentWatch | None = None, service: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every task of the service (ListTasks RUNNING and STOPPED); with ``watch``, those ``ecs_service`` reads:
+        ListTasks RUNNING, then DescribeTasks of ``watch.tasks_to_describe``."""
+        if watch is None:
+            arns = [a for status in ("RUNNING", "STOPPED") for a in self.call("ListTasks", serviceName="web", desiredStatus=status)["taskArns"]]
+        else:
+            assert service is not None
+            arns = watch.tasks_to_describe(service, self.call("ListTasks", serviceName="web", desiredStatus="RUNNING")["taskArns"])
         return self.call("DescribeTasks", tasks=arns)["tasks"] if arns else []  # type: ignore[no-any-return]
 
     def seed(self, desired: int = 2, **config: Any) -> None:
@@ -298,7 +362,9 @@ class Engine:
             self.clock.advance(step)
             self.engine.tick()
             service, tasks = self.service(), self.tasks()
-            look = watch.observe(service, tasks)
+            given = tasks if not self.gated else self.tasks(watch, service) if watch.needs_tasks(service) else None
+            self.task_reads += given is not None
+            look = watch.observe(service, given)
             looks.append(look)
             assert (look.verdict is not None) == decisive(service, tasks), f"look {len(looks)}: {look.verdict}"
             if look.verdict is not None:
@@ -306,10 +372,10 @@ class Engine:
         raise AssertionError("no verdict in simulated time")
 
 
-@pytest.fixture
-def engine() -> Iterator[Engine]:
+@pytest.fixture(params=[False, True], ids=["tasks-every-look", "tasks-on-change"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     with mock_aws():
-        env = Engine()
+        env = Engine(gated=request.param)
         yield env
         env.engine.close()
 
@@ -329,6 +395,8 @@ def test_engine_rollout_completes_at_the_first_look_that_shows_it(engine: Engine
     assert lines[-2:] == [f"(service web) (deployment {watch.deployment_id}) deployment completed.",
                           "(service web) has reached a steady state."]
     assert watch.failures == {}
+    if engine.gated:  # the tasks are read when something moved, not at each of the ~40 looks
+        assert engine.task_reads <= len(looks) // 4, (engine.task_reads, len(looks))
 
 
 def test_engine_crash_with_the_breaker_is_a_rollback_by_ecs_seen_at_once(engine: Engine) -> None:

@@ -28,6 +28,7 @@ from .revision import (
     deploy_containers,
     deploy_image,
     describe,
+    described_from,
     images_of,
     latest_active,
     repository_place,
@@ -255,8 +256,9 @@ class TaskDefinition:
         """Register the payload as a new revision, unless an identical one exists; returns the Revision to deploy.
 
         Validates first. When the normalised payload equals the running revision (or the family's latest ACTIVE
-        revision), nothing is registered and that exact ARN is returned. Post-checks: the new revision is ACTIVE
-        and carries the requested images. In ``--plan`` the diff is printed and a ``planned`` Revision returned.
+        revision), nothing is registered and that exact ARN is returned. Post-checks, on RegisterTaskDefinition's
+        answer: the new revision is ACTIVE and carries the requested images. In ``--plan`` the diff is printed and a
+        ``planned`` Revision returned.
         """
         __tracebackhide__ = True
         self.validate()
@@ -299,7 +301,9 @@ class TaskDefinition:
                       f"register a revision of family '{payload['family']}'", who=WHO, **payload)
         arn = str(answer["taskDefinition"]["taskDefinitionArn"])
         log.info(f"registered {arn}")
-        described = describe(self.ctx.aws, arn)
+        # RegisterTaskDefinition answers with the revision as ECS stored it (the body and tags DescribeTaskDefinition
+        # would return), so the post-checks read that answer rather than asking again.
+        described = described_from(answer, arn)
         checks.expect(described.status == "ACTIVE", REGISTER, "post", "revision is ACTIVE",
                       f"{described.name} is {described.status}")
         sent = dict(images_of(payload))

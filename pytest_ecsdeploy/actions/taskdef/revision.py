@@ -141,8 +141,14 @@ def describe(aws: ClientFactory, arn: str, *, who: str = WHO, hint: str | None =
     """
     answer = call(aws, "ecs", "describe_task_definition", f"describe task definition {short_revision(arn)}", who=who,
                   hint=hint, taskDefinition=arn, include=["TAGS"])
+    return described_from(answer, arn)
+
+
+def described_from(answer: Mapping[str, Any], reference: str) -> Described:
+    """A DescribeTaskDefinition or RegisterTaskDefinition answer (both are ``{"taskDefinition": {...}, "tags":
+    [...]}``) as a :class:`Described`; ``reference`` names the revision in a message about a malformed body."""
     body = answer["taskDefinition"]
-    payload = payload_from({"taskDefinition": body, "tags": answer.get("tags") or []}, f"revision {arn}")
+    payload = payload_from({"taskDefinition": body, "tags": answer.get("tags") or []}, f"revision {reference}")
     return Described(
         arn=str(body["taskDefinitionArn"]),
         family=str(body["family"]),
