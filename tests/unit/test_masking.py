@@ -49,8 +49,10 @@ SHAPES: dict[str, st.SearchStrategy[str]] = {
     "private key": text_of(ALNUM + "+/", 64).map(
         lambda s: f"-----BEGIN RSA PRIVATE KEY-----\\nMII{s}\\n-----END RSA PRIVATE KEY-----"),
 }
-# Secret values with no shape: found only by where they stand.
-PLAIN = st.text(ALNUM + "_.~%!*", min_size=8, max_size=40).filter(lambda s: s != MASK)
+# Secret values with no shape: found only by where they stand. Letters and digits both, so a drawn value is not a
+# word or a number the outputs' own text holds ("register", a timestamp), which would be found without leaking.
+PLAIN = st.text(ALNUM + "_.~%!*", min_size=12, max_size=40).filter(
+    lambda s: s != MASK and any(c.isdigit() for c in s) and any(c.isalpha() for c in s))
 # Where a value stands: a function of the secret giving a task definition (what the diff and the record show).
 STRUCTURES: dict[str, Callable[[str], dict[str, Any]]] = {
     "environment": lambda s: container(environment=[{"name": "DB_PASSWORD", "value": s}]),
