@@ -34,7 +34,7 @@ from .. import moto_state
 from ..clock import Clock, RealClock, Timings
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
-from . import capacity, launching, network
+from . import bluegreen, capacity, launching, network
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -102,6 +102,7 @@ def deployment_configuration(params: Params, current: DeploymentConfiguration | 
         breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
         breaker_threshold=_threshold(breaker["thresholdConfiguration"]) if "thresholdConfiguration" in breaker
         else base.breaker_threshold,
+        **bluegreen.parse(given, base),
     )
     if config.minimum_healthy_percent > 100:
         raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
@@ -588,7 +589,7 @@ class RolloutEngine:
                         "type": config.breaker_threshold.type, "value": config.breaker_threshold.value},
                 ),
                 "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
-                "strategy": "ROLLING",
+                **bluegreen.configuration_json(config),
             },
             "deployments": [self._deployment_json(service, d, tasks) for d in service.deployments],
             "events": [{"id": e.id, "createdAt": e.created_at, "message": e.message} for e in service.events],

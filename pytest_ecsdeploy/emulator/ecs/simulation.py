@@ -17,7 +17,7 @@ from typing import Any
 
 from ..clock import Timings
 from ..runners.base import Runner
-from . import models
+from . import bluegreen, models
 from .events import TargetEvents
 from .models import DeploymentConfiguration, RegionState, Service, Task, TaskDefinitionInfo
 from .scheduler import Scheduler
@@ -82,22 +82,26 @@ class Simulation:
                     consider(service.last_steady_event + self.timings.steady_event_interval)
                 if service.deleted_at is not None:
                     consider(service.deleted_at + self.timings.inactive_service_retention)
+        for due in self.service_deployments.lifecycle_due(self.timings):
+            consider(due)
         return best
 
     def _step(self, t: float) -> None:
         self.now = t
         for state in list(self.regions.values()):
-            for _ in range(50):
-                changed = False
-                for task in [task for task in state.tasks.values() if task.live]:
-                    changed |= self.lifecycle.advance(state, task, t)
-                for service in list(state.services.values()):
-                    changed |= self.scheduler.schedule(state, service, t)
-                self.target_events.flush(t)
-                if not changed:
+            for _ in range(len(bluegreen.STAGES) + 1):  # a blue/green stage that ends lets the scheduler act
+                for _ in range(50):
+                    changed = False
+                    for task in [task for task in state.tasks.values() if task.live]:
+                        changed |= self.lifecycle.advance(state, task, t)
+                    for service in list(state.services.values()):
+                        changed |= self.scheduler.schedule(state, service, t)
+                    self.target_events.flush(t)
+                    if not changed:
+                        break
+                self._sweep(state, t)
+                if not self.service_deployments.observe(state, t, self.timings):
                     break
-            self._sweep(state, t)
-            self.service_deployments.observe(state, t)
         self.dirty = False
 
     def _sweep(self, state: RegionState, t: float) -> None:
