@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..arns import short_revision
-from ..aws import ClientFactory, call, pages
+from ..aws import ClientFactory, call
 from .watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look, Verdict, service_deployments, timestamp
 
 __all__ = ["SHIFTING", "StageVerdict", "StageWatch", "budget", "strategy_of"]
@@ -118,10 +118,16 @@ class StageWatch:
         ours = next((d for d in service_deployments(service) if d.id == self.deployment_id), None)
         if ours is None or ours.created_at is None:
             return None
-        listed = pages(self.aws, "ecs", "list_service_deployments", f"list the service deployments of {self.service}",
-                       who=self.who, cluster=self.cluster, service=self.service,
-                       createdAt={"after": ours.created_at - MATCH_WINDOW})
-        briefs = [b for page in listed for b in page.get("serviceDeployments") or []]
+        briefs: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"cluster": self.cluster, "service": self.service,
+                                  "createdAt": {"after": ours.created_at - MATCH_WINDOW}}
+        while True:  # botocore has no paginator for ListServiceDeployments
+            page = call(self.aws, "ecs", "list_service_deployments",
+                        f"list the service deployments of {self.service}", who=self.who, **params)
+            briefs += page.get("serviceDeployments") or []
+            if not page.get("nextToken"):
+                break
+            params["nextToken"] = page["nextToken"]
         briefs.sort(key=lambda b: abs((timestamp(b.get("createdAt")) or 0.0) - (ours.created_at or 0.0)))
         for brief in briefs:
             if self._task_definition(str(brief.get("targetServiceRevisionArn"))) == self.revision:
