@@ -159,8 +159,9 @@ class SeedDeploymentConfiguration:
             "minimumHealthyPercent": self.minimum_healthy_percent,
             "maximumPercent": self.maximum_percent,
             "deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": self.rollback},
-            "strategy": self.strategy,
         }
+        if self.strategy != "ROLLING":
+            body["strategy"] = self.strategy
         if self.bake_time_minutes is not None:
             body["bakeTimeInMinutes"] = self.bake_time_minutes
         return body
