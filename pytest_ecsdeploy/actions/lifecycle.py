@@ -159,12 +159,17 @@ class StageWatch:
         than the pause between two looks is not seen: the API keeps no history of stages."""
         if found is None:
             return None
+        weight = self._production_weight()
         self.last = found
         stage = found.get("lifecycleStage")
         status = str(found.get("status"))
         if stage and (not self.stages or self.stages[-1] != stage):
             self.stages.append(str(stage))
             look.lines.append(f"{self._label()}: lifecycle stage {stage} ({self.progress()})")
+            look.changed = True
+        elif self.stages and status == "IN_PROGRESS" and weight != self._production_weight():
+            look.lines.append(f"{self._label()}: production traffic {self._production_weight():g}% on "
+                              f"{short_revision(self.revision)}")  # a LINEAR or CANARY step within the stage
             look.changed = True
         if status != self.status:
             if status not in (*FAILURES, "SUCCESSFUL", "PENDING", "IN_PROGRESS"):  # the verdict says how it ended
@@ -186,6 +191,10 @@ class StageWatch:
                                 decided_at=decided_at, service_deployment=self._name(), rolled_back_to=restored,
                                 rollback_seconds=decided_at - began if decided_at and began else None)
         return StageVerdict(FAILED, f"{self._label()} ended {status}: {why.rstrip('.')}", decided_at=decided_at)
+
+    def _production_weight(self) -> float:
+        weight = (self.last.get("targetServiceRevision") or {}).get("requestedProductionTrafficWeight")
+        return float(weight or 0.0)
 
     def _restored(self, found: Mapping[str, Any]) -> str | None:
         arn = (found.get("rollback") or {}).get("serviceRevisionArn")
