@@ -146,6 +146,7 @@ class EcsService:
         self._rollback_summary: str | None = None
         self._seen_events: set[str] = set()
         self._service_deployments: dict[str, str] = {}  # deployment id -> the service deployment UpdateService named
+        self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -355,9 +356,9 @@ class EcsService:
             checks.record(Check(DEPLOY, "pre", "deployment controller ECS", "failed", detail))
             raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
                                f"not {controller}.")
-        strategy = strategy_of(service)
-        checks.passed(DEPLOY, "pre", "deployment controller ECS",
-                      "rolling update" if strategy not in SHIFTING else f"{strategy} deployment strategy")
+        self._strategy = strategy_of(service)
+        checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update" if self._strategy not in SHIFTING
+                      else f"{self._strategy} deployment strategy")
         described = None
         if arn is not None:
             described = active_revision(ctx, revision, arn, label, action=DEPLOY, who=self._who,
@@ -502,7 +503,7 @@ class EcsService:
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
         stages = None  # a blue/green, linear or canary deployment is judged by its service deployment (lifecycle.py)
-        if strategy_of(self.describe()) in SHIFTING:
+        if self._strategy in SHIFTING:
             stages = StageWatch(self.ctx.aws, who=self._who, cluster=self.cluster, service=self.name, revision=arn,
                                 deployment_id=deployment_id, hint=self._service_deployments.get(deployment_id))
 
