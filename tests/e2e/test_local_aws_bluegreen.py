@@ -252,11 +252,20 @@ def test_linear_and_canary_shift_production_in_steps_with_a_bake_between(
         ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.0}}, "stepPercent must be between 3"),
         ({"strategy": "CANARY", "canaryConfiguration": {"canaryBakeTimeInMinutes": 2000}},
          "canaryBakeTimeInMinutes must be an integer"),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [
+            {"targetType": "AWS_LAMBDA", "hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+             "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
+         "does not run AWS_LAMBDA lifecycle hooks yet"),
         ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
-          "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
-         "does not run lifecycleHooks yet"),
+          "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}]},
+         "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
+          "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"],
+                              "timeoutConfiguration": {"timeoutInMinutes": 20161}}]},
+         "timeoutInMinutes must be an integer between 1 and 20160"),
     ],
-    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long", "hooks"],
+    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long", "lambda-hook",
+         "pause-at-a-shift", "hook-timeout-too-long"],
 )
 def test_what_the_engine_refuses(driven: Driven, config: dict[str, Any], message: str) -> None:
     with pytest.raises(ClientError) as refused:
@@ -264,3 +273,85 @@ def test_what_the_engine_refuses(driven: Driven, config: dict[str, Any], message
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
     assert message in refused.value.response["Error"]["Message"]
     assert driven.service()["deploymentConfiguration"]["strategy"] == "ROLLING"
+
+
+# -- PAUSE hooks -------------------------------------------------------------------------------------------------
+
+PAUSE_AT_TEST_TRAFFIC = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+
+
+def paused(driven: Driven, arn: str) -> dict[str, Any]:
+    """Follow ``arn`` until its current stage awaits a hook; that hook detail."""
+    driven.follow(arn, until=lambda found: any(h["status"] == "AWAITING_ACTION"
+                                               for h in found.get("lifecycleHookDetails") or []))
+    (hook,) = driven.describe(arn)["lifecycleHookDetails"]
+    return dict(hook)
+
+
+def test_a_pause_hook_holds_the_deployment_with_test_traffic_on_green_until_continued(driven: Driven) -> None:
+    echoed = driven.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[PAUSE_AT_TEST_TRAFFIC])
+    assert echoed["deploymentConfiguration"]["lifecycleHooks"] == [
+        {**PAUSE_AT_TEST_TRAFFIC, "timeoutConfiguration": {"timeoutInMinutes": 1440, "action": "ROLLBACK"}}]
+    arn = driven.deploy("1.1.0")
+    hook = paused(driven, arn)
+    assert (hook["targetType"], hook["status"], hook["timeoutAction"]) == ("PAUSE", "AWAITING_ACTION", "ROLLBACK")
+    driven.clock.advance(3600)  # an hour later, still waiting
+    found = driven.describe(arn)
+    assert (found["status"], found["lifecycleStage"]) == ("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT")
+    target = found["targetServiceRevision"]
+    assert (target["requestedTestTrafficWeight"], target["requestedProductionTrafficWeight"]) == (100.0, 0.0)
+    assert (hook["expiresAt"] - found["createdAt"]).total_seconds() == pytest.approx(1440 * 60, abs=10)
+    answer = driven.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="CONTINUE")
+    assert answer["serviceDeploymentArn"] == arn
+    looks = driven.follow(arn)
+    assert looks[-1]["status"] == "SUCCESSFUL"
+    assert stages(looks) == ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+
+
+def test_continue_with_rollback_at_the_pause_moves_traffic_back_to_blue(driven: Driven) -> None:
+    driven.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[PAUSE_AT_TEST_TRAFFIC])
+    blue_tasks = driven.running_tasks()
+    arn = driven.deploy("1.1.0")
+    hook = paused(driven, arn)
+    driven.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"], action="ROLLBACK")
+    assert driven.describe(arn)["lifecycleHookDetails"][0]["status"] == "FAILED"
+    assert driven.follow(arn)[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+    done = driven.describe(arn)
+    reason = f"Lifecycle hook {hook['hookId']} at POST_TEST_TRAFFIC_SHIFT asked for a rollback."
+    assert done["statusReason"] == done["rollback"]["reason"] == reason
+    assert done["targetServiceRevision"]["requestedTestTrafficWeight"] == 0.0
+    assert driven.running_tasks() == blue_tasks
+
+
+@pytest.mark.parametrize("action", ["ROLLBACK", "CONTINUE"])
+def test_a_hook_nobody_answers_times_out_into_its_timeout_action(driven: Driven, action: str) -> None:
+    driven.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[
+        {**PAUSE_AT_TEST_TRAFFIC, "timeoutConfiguration": {"timeoutInMinutes": 2, "action": action}}])
+    arn = driven.deploy("1.1.0")
+    hook = paused(driven, arn)
+    looks = driven.follow(arn)
+    expected = {"ROLLBACK": "ROLLBACK_SUCCESSFUL", "CONTINUE": "SUCCESSFUL"}[action]
+    assert looks[-1]["status"] == expected
+    timed_out = next(look["t"] for look in looks if look["stage"] != "POST_TEST_TRAFFIC_SHIFT" or look["status"] !=
+                     "IN_PROGRESS")
+    assert timed_out - hook["expiresAt"].timestamp() == pytest.approx(0, abs=STEP)
+    if action == "ROLLBACK":
+        assert driven.describe(arn)["statusReason"] == (f"Lifecycle hook {hook['hookId']} at POST_TEST_TRAFFIC_SHIFT "
+                                                        f"timed out.")
+
+
+def test_continue_refuses_what_is_not_awaiting_action(driven: Driven) -> None:
+    driven.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[PAUSE_AT_TEST_TRAFFIC])
+    arn = driven.deploy("1.1.0")
+    hook = paused(driven, arn)
+
+    def refused(**params: Any) -> str:
+        with pytest.raises(ClientError) as error:
+            driven.ecs.continue_service_deployment(**params)
+        return str(error.value.response["Error"]["Code"])
+
+    assert refused(serviceDeploymentArn=arn, hookId="no-such-hook") == "InvalidParameterException"
+    assert refused(serviceDeploymentArn=arn[:-4] + "XXXX", hookId=hook["hookId"]) == "ServiceDeploymentNotFoundException"
+    driven.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook["hookId"])  # CONTINUE by default
+    assert refused(serviceDeploymentArn=arn, hookId=hook["hookId"]) == "InvalidParameterException"  # answered
+    assert driven.follow(arn)[-1]["status"] == "SUCCESSFUL"

@@ -32,14 +32,20 @@ deployment FAILED; with ``rollback`` off the service deployment is STOPPED and g
 StopServiceDeployment (ROLLBACK_REQUESTED at the request's instant, ROLLBACK_IN_PROGRESS from the next).
 The stage shown during a rollback stays the stage it failed in (what ECS shows is unverified).
 
-Not emulated yet, and refused rather than ignored: ``lifecycleHooks`` (Lambda and PAUSE hooks,
-ContinueServiceDeployment). Listener rules are not rewritten: the weights are the requested ones
-DescribeServiceDeployments reports.
+PAUSE lifecycle hooks (botocore ecs DeploymentLifecycleHook, ContinueServiceDeployment): a stage with hooks
+does not end before each of them is resolved; each shows in ``lifecycleHookDetails`` AWAITING_ACTION with its
+``expiresAt``; ContinueServiceDeployment CONTINUE makes it SUCCEEDED, ROLLBACK makes it FAILED and rolls back;
+at ``expiresAt`` it is TIMED_OUT and its ``timeoutAction`` applies (:func:`resolve`).
+
+Not emulated yet, and refused rather than ignored: AWS_LAMBDA hooks, and hooks at PRE_PRODUCTION_TRAFFIC_SHIFT.
+Listener rules are not rewritten: the weights are the requested ones DescribeServiceDeployments reports.
 """
 
 from __future__ import annotations
 
 import math
+import random
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +64,17 @@ MAX_BAKE_MINUTES = 1440  # bakeTimeInMinutes, stepBakeTimeInMinutes and canaryBa
 LINEAR_DEFAULTS = (10.0, 6)  # stepPercent, stepBakeTimeInMinutes (botocore ecs LinearConfiguration)
 CANARY_DEFAULTS = (5.0, 10)  # canaryPercent, canaryBakeTimeInMinutes (botocore ecs CanaryConfiguration)
 
-HOOKS_REFUSED = "The local ECS engine does not run lifecycleHooks yet; deploy without them."
+HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+               "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
+MAX_PAUSE_HOOKS = 10  # pause hooks per service (aws-samples summary of the AWS docs; unverified in AWS's own text)
+DEFAULT_HOOK_MINUTES, MAX_HOOK_MINUTES = 1440, 20160  # botocore ecs DeploymentLifecycleHookTimeoutConfiguration
+LAMBDA_REFUSED = "The local ECS engine does not run AWS_LAMBDA lifecycle hooks yet; only PAUSE hooks."
+PAUSE_AT_SHIFT = "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
+HOOK_ROLLBACK_REASON = "Lifecycle hook {hook} at {stage} asked for a rollback."
+HOOK_TIMEOUT_REASON = "Lifecycle hook {hook} at {stage} timed out."
 ROLLBACK_EVENT = "rolling back to deployment {deployment}: traffic moves back to it and the new tasks stop."
+
+_ID_CHARACTERS = string.ascii_letters + string.digits
 
 # What the scheduler may do while a stage runs (``Service.hold``): nothing for green yet, or green beside blue.
 WAIT, BOTH = "wait", "both"
@@ -76,8 +91,7 @@ def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, 
     strategy = given.get("strategy", base.strategy)
     if strategy not in STRATEGIES:
         raise InvalidParameterException(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy}.")
-    if given.get("lifecycleHooks"):
-        raise InvalidParameterException(HOOKS_REFUSED)
+    hooks = base.hooks if "lifecycleHooks" not in given else _hooks(given["lifecycleHooks"])
     bake = given.get("bakeTimeInMinutes", base.bake_time_minutes)
     if strategy == "BLUE_GREEN" and bake is None:
         raise InvalidParameterException("bakeTimeInMinutes must be specified for the BLUE_GREEN deployment strategy.")
@@ -98,7 +112,40 @@ def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, 
                      _minutes(canary.get("canaryBakeTimeInMinutes", CANARY_DEFAULTS[1]), "canaryBakeTimeInMinutes"))
     else:
         shift = None
-    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift}
+    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks}
+
+
+def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
+    """``lifecycleHooks`` checked and with the defaults filled in (botocore ecs DeploymentLifecycleHook and
+    DeploymentLifecycleHookTimeoutConfiguration: 1440 minutes, ROLLBACK). Only PAUSE hooks are emulated: an
+    AWS_LAMBDA hook, or a hook at PRE_PRODUCTION_TRAFFIC_SHIFT (a stage the engine does not step through), is
+    refused."""
+    if not isinstance(given, list) or len(given) > MAX_PAUSE_HOOKS:
+        raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_PAUSE_HOOKS} hooks.")
+    hooks = []
+    for hook in given:
+        if not isinstance(hook, dict):
+            raise InvalidParameterException("Each lifecycle hook must be an object.")
+        if hook.get("targetType", "AWS_LAMBDA") != "PAUSE":
+            raise InvalidParameterException(LAMBDA_REFUSED)
+        stages = hook.get("lifecycleStages")
+        if not isinstance(stages, list) or not stages or any(stage not in HOOK_STAGES for stage in stages):
+            raise InvalidParameterException(f"lifecycleStages must list stages among {', '.join(HOOK_STAGES)}.")
+        if any(stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT") for stage in stages):
+            raise InvalidParameterException(PAUSE_AT_SHIFT)  # botocore ecs DeploymentLifecycleHook.lifecycleStages
+        if "PRE_PRODUCTION_TRAFFIC_SHIFT" in stages:
+            raise InvalidParameterException("The local ECS engine does not step through PRE_PRODUCTION_TRAFFIC_SHIFT "
+                                            "yet; pause at POST_TEST_TRAFFIC_SHIFT instead.")
+        timeout = hook.get("timeoutConfiguration") or {}
+        minutes = timeout.get("timeoutInMinutes", DEFAULT_HOOK_MINUTES)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_HOOK_MINUTES:
+            raise InvalidParameterException(f"timeoutInMinutes must be an integer between 1 and {MAX_HOOK_MINUTES}.")
+        action = timeout.get("action", "ROLLBACK")
+        if action not in ("ROLLBACK", "CONTINUE"):
+            raise InvalidParameterException("timeoutConfiguration action must be ROLLBACK or CONTINUE.")
+        hooks.append({"targetType": "PAUSE", "lifecycleStages": list(stages),
+                      "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": action}})
+    return tuple(hooks)
 
 
 def _minutes(value: Any, name: str) -> int:
@@ -118,6 +165,8 @@ def configuration_json(config: DeploymentConfiguration) -> dict[str, Any]:
     body: dict[str, Any] = {"strategy": config.strategy}
     if config.bake_time_minutes is not None:
         body["bakeTimeInMinutes"] = config.bake_time_minutes
+    if config.hooks:
+        body["lifecycleHooks"] = [dict(hook) for hook in config.hooks]
     if config.shift is not None and config.strategy == "LINEAR":
         body["linearConfiguration"] = {"stepPercent": config.shift[0], "stepBakeTimeInMinutes": config.shift[1]}
     elif config.shift is not None and config.strategy == "CANARY":
@@ -157,6 +206,10 @@ class Lifecycle:
     bake_seconds: float
     step_bake_seconds: float
     steps: list[float]
+    pause_hooks: tuple[dict[str, Any], ...] = ()  # the lifecycleHooks the deployment started with
+    rng: random.Random = field(default_factory=random.Random)
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # the current stage's lifecycleHookDetails
+    reason: str | None = None  # why a hook rolled it back
     stage: str = ""
     since: float = 0.0
     test_weight: float = 0.0
@@ -167,10 +220,18 @@ class Lifecycle:
     done: bool = False
     history: list[tuple[str, float]] = field(default_factory=list)
 
+    def hook(self, hook_id: str) -> dict[str, Any] | None:
+        """The current stage's hook ``hook_id`` while it awaits action."""
+        return next((h for h in self.hooks if h["hookId"] == hook_id and h["status"] == "AWAITING_ACTION"), None)
+
     def due(self, timings: Timings) -> float | None:
-        """When this stage ends by the clock alone (None: it waits for tasks, or it is done)."""
+        """When this stage ends, or a hook of it times out, by the clock alone (None: it waits for tasks, or it is
+        done)."""
         if self.done or self.rolling_back or self.stage in ("SCALE_UP", "CLEAN_UP"):
             return None
+        waiting = [float(hook["expiresAt"]) for hook in self.hooks if hook["status"] == "AWAITING_ACTION"]
+        if waiting:
+            return min(waiting)
         if self.stage == "PRODUCTION_TRAFFIC_SHIFT" and self.step_at is not None and self.steps:
             return self.step_at + self.step_bake_seconds
         if self.stage == "BAKE_TIME":
@@ -178,7 +239,7 @@ class Lifecycle:
         return self.since + timings.lifecycle_stage
 
 
-def start(service: Service, green: Deployment, t: float) -> Lifecycle | None:
+def start(service: Service, green: Deployment, t: float, rng: random.Random) -> Lifecycle | None:
     """The lifecycle of the service deployment that makes ``green`` (just PRIMARY) the service's revision, when
     the service deploys with a traffic-shifting strategy and runs a revision to shift from; None otherwise (the
     service's first deployment starts its tasks as a rolling one does). Holds green's tasks back until SCALE_UP."""
@@ -189,16 +250,44 @@ def start(service: Service, green: Deployment, t: float) -> Lifecycle | None:
     running = [d for d in service.deployments[1:] if d.status != "INACTIVE"]
     stages = list(STAGES if len(running) > 1 else STAGES[1:])
     lifecycle = Lifecycle(config.strategy, blue, green, stages, 60.0 * (config.bake_time_minutes or 0),
-                          60.0 * (config.shift[1] if config.shift else 0), production_steps(config.strategy,
-                                                                                            config.shift))
+                          60.0 * (config.shift[1] if config.shift else 0),
+                          production_steps(config.strategy, config.shift), config.hooks, rng)
     _enter(lifecycle, stages[0], t)
     service.hold = lifecycle.hold  # before the scheduler's reaction at the request's own instant
     return lifecycle
 
 
 def _enter(lifecycle: Lifecycle, stage: str, t: float) -> None:
+    """Start ``stage`` at ``t``, with a hook detail AWAITING_ACTION for each PAUSE hook configured at it."""
     lifecycle.stage, lifecycle.since = stage, t
     lifecycle.history.append((stage, t))
+    lifecycle.hooks = [
+        {"hookId": "".join(lifecycle.rng.choice(_ID_CHARACTERS) for _ in range(20)), "targetType": "PAUSE",
+         "status": "AWAITING_ACTION", "expiresAt": t + 60.0 * hook["timeoutConfiguration"]["timeoutInMinutes"],
+         "timeoutAction": hook["timeoutConfiguration"]["action"]}
+        for hook in lifecycle.pause_hooks if stage in hook["lifecycleStages"]
+    ]
+
+
+def resolve(service: Service, lifecycle: Lifecycle, hook: dict[str, Any], action: str, t: float) -> None:
+    """ContinueServiceDeployment's effect on an AWAITING_ACTION ``hook``: CONTINUE lets its stage end (once its
+    other hooks are done), ROLLBACK rolls the deployment back."""
+    if action == "CONTINUE":
+        hook["status"] = "SUCCEEDED"
+        return
+    hook["status"] = "FAILED"
+    lifecycle.reason = HOOK_ROLLBACK_REASON.format(hook=hook["hookId"], stage=lifecycle.stage)
+    roll_back(service, lifecycle, t)
+
+
+def _time_out_hooks(service: Service, lifecycle: Lifecycle, t: float) -> None:
+    """Hooks past ``expiresAt`` are TIMED_OUT; the first whose timeoutAction is ROLLBACK rolls back."""
+    for hook in lifecycle.hooks:
+        if hook["status"] == "AWAITING_ACTION" and t >= hook["expiresAt"]:
+            hook["status"] = "TIMED_OUT"
+            if hook["timeoutAction"] == "ROLLBACK" and not lifecycle.rolling_back:
+                lifecycle.reason = HOOK_TIMEOUT_REASON.format(hook=hook["hookId"], stage=lifecycle.stage)
+                roll_back(service, lifecycle, t)
 
 
 def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, timings: Timings,
@@ -223,6 +312,9 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         lifecycle.done = True
         finish("STOPPED", superseded)
         return
+    _time_out_hooks(service, lifecycle, t)
+    if lifecycle.rolling_back:
+        return
     for _ in range(len(STAGES) + len(lifecycle.steps) + 1):
         if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
             break
@@ -246,7 +338,7 @@ def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, 
         return _shift_production(lifecycle, t, timings)
     else:
         due = lifecycle.due(timings)
-        if due is None or t < due:
+        if due is None or t < due or any(hook["status"] == "AWAITING_ACTION" for hook in lifecycle.hooks):
             return False
     if stage == "TEST_TRAFFIC_SHIFT":
         lifecycle.test_weight = 100.0

@@ -169,7 +169,7 @@ class ServiceEvent:
 class DeploymentConfiguration:
     """A service's deploymentConfiguration; ``breaker_threshold`` is the circuit breaker's
     ``thresholdConfiguration``, None when the service gives none (ECS's default applies). ``strategy``,
-    ``bake_time_minutes`` and ``shift`` (LINEAR's stepPercent and stepBakeTimeInMinutes, or CANARY's
+    ``bake_time_minutes``, ``hooks`` and ``shift`` (LINEAR's stepPercent and stepBakeTimeInMinutes, or CANARY's
     canaryPercent and canaryBakeTimeInMinutes) are read by ``bluegreen.py``."""
 
     minimum_healthy_percent: int = 100
@@ -180,6 +180,7 @@ class DeploymentConfiguration:
     strategy: str = "ROLLING"
     bake_time_minutes: int | None = None
     shift: tuple[float, int] | None = None
+    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE only)
 
 
 @dataclass(frozen=True)

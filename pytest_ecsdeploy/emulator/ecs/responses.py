@@ -471,6 +471,9 @@ class RolloutEngine:
     def _stop_service_deployment(self, state: RegionState, params: Params) -> Params:
         return self._sim.service_deployments.stop(state, params, self._sim.now)
 
+    def _continue_service_deployment(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.continue_deployment(state, params, self._sim.now)
+
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
         services, failures = _find_each(state, cluster.name, params, "service", 10, "service names",
@@ -722,4 +725,5 @@ ACTIONS: dict[str, Action] = {
     "DescribeServiceDeployments": Action(RolloutEngine._describe_service_deployments, mutating=False),
     "DescribeServiceRevisions": Action(RolloutEngine._describe_service_revisions, mutating=False),
     "StopServiceDeployment": Action(RolloutEngine._stop_service_deployment, mutating=True),
+    "ContinueServiceDeployment": Action(RolloutEngine._continue_service_deployment, mutating=True),
 }

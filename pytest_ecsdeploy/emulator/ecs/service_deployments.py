@@ -171,7 +171,7 @@ class ServiceDeployments:
         record = ServiceDeployment(deployment_id, arn, service, primary, target, sources,
                                    _configuration_json(service.config), t, t)
         if sources:
-            record.lifecycle = bluegreen.start(service, primary, t)
+            record.lifecycle = bluegreen.start(service, primary, t, self.rng)
         history.deployments.append(record)
 
     def lifecycle_due(self, timings: Timings) -> list[float]:
@@ -280,11 +280,12 @@ class ServiceDeployments:
             record.status_reason = green.rollout_state_reason
             if record.status == "STOPPED":
                 record.stopped_at = t
-        if tripped and lifecycle.rolling_back:
+        if lifecycle.rolling_back and record.rollback is None:  # the circuit breaker or a hook rolls it back
+            reason = green.rollout_state_reason if tripped else lifecycle.reason
             restored = history.revision_of.get(lifecycle.blue.id)
-            record.rollback = {"reason": green.rollout_state_reason, "startedAt": t,
+            record.rollback = {"reason": reason, "startedAt": t,
                                "serviceRevisionArn": restored.arn if restored else None}
-            record.status = "ROLLBACK_IN_PROGRESS"
+            record.status, record.status_reason = "ROLLBACK_IN_PROGRESS", reason
         if tripped or lifecycle.stage != stage:
             record.updated_at = t
 
@@ -345,6 +346,31 @@ class ServiceDeployments:
         record.rollback = {"reason": USER_ROLLBACK_REASON, "startedAt": t, "serviceRevisionArn": restored.arn}
         record.status, record.status_reason, record.stopped_at, record.updated_at = (
             "ROLLBACK_REQUESTED", USER_ROLLBACK_REASON, t, t)
+        return {"serviceDeploymentArn": record.arn}
+
+    # ContinueServiceDeployment --------------------------------------------------------------------------------
+
+    def continue_deployment(self, state: RegionState, params: Params, t: float) -> Params:
+        """ContinueServiceDeployment: ``action`` CONTINUE (the default) or ROLLBACK on the PAUSE hook ``hookId``
+        that the service deployment's current stage awaits (``bluegreen.resolve``). Raises
+        InvalidParameterException (no ARN or hook id, another action, no such hook awaiting action) and
+        ServiceDeploymentNotFoundException."""
+        arn, hook_id = params.get("serviceDeploymentArn"), params.get("hookId")
+        if not isinstance(arn, str) or not arn or not isinstance(hook_id, str) or not hook_id:
+            raise InvalidParameterException("serviceDeploymentArn and hookId must be specified.")
+        action = params.get("action", "CONTINUE")
+        if action not in ("CONTINUE", "ROLLBACK"):
+            raise InvalidParameterException(f"action must be CONTINUE or ROLLBACK, got {action}.")
+        found = self._find(state, arn, "service-deployment")
+        record = None if found is None else self._record(*found)
+        if found is None or record is None:
+            raise ServiceDeploymentNotFoundException()
+        lifecycle = record.lifecycle
+        hook = lifecycle.hook(hook_id) if lifecycle is not None and not record.finished else None
+        if lifecycle is None or hook is None or lifecycle.rolling_back:
+            raise InvalidParameterException(f"The service deployment has no lifecycle hook {hook_id} awaiting action.")
+        bluegreen.resolve(found[0].service, lifecycle, hook, str(action), t)
+        record.updated_at = t
         return {"serviceDeploymentArn": record.arn}
 
     # Reads ----------------------------------------------------------------------------------------------------
@@ -487,7 +513,9 @@ class ServiceDeployments:
             "createdAt": record.created_at, "updatedAt": record.updated_at,
             "sourceServiceRevisions": [_summary(state, history, record, r) for r in record.sources],
             "targetServiceRevision": _summary(state, history, record, record.target),
-            **({"lifecycleStage": record.lifecycle.stage} if record.lifecycle is not None else {}),
+            **({"lifecycleStage": record.lifecycle.stage,
+                "lifecycleHookDetails": [dict(hook) for hook in record.lifecycle.hooks]}
+               if record.lifecycle is not None else {}),
             "status": record.status, "deploymentConfiguration": record.configuration,
             "deploymentCircuitBreaker": {
                 "status": breaker_status, "failureCount": record.failure_count,
