@@ -18,12 +18,15 @@ searched for the one whose target is this revision, never "the newest in progres
 
 Success is SUCCESSFUL with this revision as the target; ROLLBACK_SUCCESSFUL (ECS moved traffic back: the
 service runs the previous revision), STOPPED and ROLLBACK_FAILED are failures with ECS's ``statusReason``.
-A stage this module does not know (the API's list and its documentation disagree) is shown like any other.
+A stage this module does not know (the API's list and its documentation disagree) is shown like any other. A
+PAUSE lifecycle hook awaiting action is shown with its expiry and time-out action; the watch does not answer it
+(someone's ContinueServiceDeployment, or its time-out, moves the deployment on).
 The time-out (:func:`budget`) adds the bake times the configuration asks for, unless the user set one.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +98,7 @@ class StageWatch:
         self.status: str | None = None
         self.last: Mapping[str, Any] = {}
         self._revisions: dict[str, str] = {}  # service revision ARN -> task-definition ARN
+        self._hooks_shown: set[str] = set()
 
     # -- the look -------------------------------------------------------------------------------------------
 
@@ -171,6 +175,15 @@ class StageWatch:
             look.lines.append(f"{self._label()}: production traffic {self._production_weight():g}% on "
                               f"{short_revision(self.revision)}")  # a LINEAR or CANARY step within the stage
             look.changed = True
+        for hook in found.get("lifecycleHookDetails") or []:
+            if hook.get("status") == "AWAITING_ACTION" and str(hook.get("hookId")) not in self._hooks_shown:
+                self._hooks_shown.add(str(hook.get("hookId")))
+                expires = timestamp(hook.get("expiresAt"))
+                until = (datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                         if expires is not None else "its time-out")
+                look.lines.append(f"{self._label()}: lifecycle hook {hook.get('hookId')} at {stage} awaits "
+                                  f"ContinueServiceDeployment until {until} (then {hook.get('timeoutAction')})")
+                look.changed = True
         if status != self.status:
             if status not in (*FAILURES, "SUCCESSFUL", "PENDING", "IN_PROGRESS"):  # the verdict says how it ended
                 reason = found.get("statusReason")

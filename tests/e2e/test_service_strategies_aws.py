@@ -172,3 +172,31 @@ def test_someone_stopping_the_deployment_is_a_failure_ecs_already_rolled_back(wo
     record = service.ctx.record
     assert record.outcome == "rolled back" and record.rollback is not None and record.rollback.outcome == "completed"
     assert service.revision is not None and service.revision.endswith("web:1")
+
+
+@pytest.mark.parametrize(("action", "completed"), [("CONTINUE", True), ("ROLLBACK", False)])
+def test_a_pause_hook_is_shown_and_someone_elses_answer_decides(world: World, action: str, completed: bool) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
+    world.ecs.update_service(cluster="local", service="web", deploymentConfiguration={"lifecycleHooks": [
+        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]})
+    service, log = world.service()
+    answered: list[str] = []
+
+    def answer_after_five_minutes() -> None:
+        current = world.describe().get("currentServiceDeployment")
+        found = world.ecs.describe_service_deployments(serviceDeploymentArns=[current])["serviceDeployments"][0]
+        waiting = [h for h in found.get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
+        if waiting and not answered and world.clock.now() - world.start > 300:
+            world.ecs.continue_service_deployment(serviceDeploymentArn=current, hookId=waiting[0]["hookId"],
+                                                  action=action)
+            answered.append(waiting[0]["hookId"])
+
+    world.on_sleep = answer_after_five_minutes
+    if completed:
+        assert service.deploy(world.revision("2.0.0")).is_completed
+    else:
+        with pytest.raises(RolloutFailed, match="asked for a rollback"):
+            service.deploy(world.revision("2.0.0"))
+    assert any(f"lifecycle hook {answered[0]} at POST_TEST_TRAFFIC_SHIFT awaits ContinueServiceDeployment until "
+               in line for line in log.lines)
+    assert service.revision is not None and service.revision.endswith("web:2" if completed else "web:1")

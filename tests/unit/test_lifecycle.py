@@ -186,3 +186,16 @@ def test_the_time_out_adds_the_bake_times_of_the_strategy(config: dict[str, Any]
     service = {"deploymentConfiguration": config}
     assert budget(service, 600) == seconds
     assert strategy_of(service) == config.get("strategy", "ROLLING")
+
+
+def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn = f"{SD}/new"
+    hook = {"hookId": "h1", "targetType": "PAUSE", "status": "AWAITING_ACTION", "expiresAt": 1_767_312_000.0,
+            "timeoutAction": "ROLLBACK"}
+    first, second = Look(), Look()
+    stages.judge(first, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
+    stages.judge(second, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
+    assert first.lines[-1] == ("service deployment new of web:2: lifecycle hook h1 at POST_TEST_TRAFFIC_SHIFT awaits "
+                               "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK)")
+    assert second.lines == []
