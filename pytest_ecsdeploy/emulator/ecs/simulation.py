@@ -17,7 +17,7 @@ from typing import Any
 
 from ..clock import Timings
 from ..runners.base import Runner
-from . import bluegreen, models
+from . import models
 from .events import TargetEvents
 from .models import DeploymentConfiguration, RegionState, Service, Task, TaskDefinitionInfo
 from .scheduler import Scheduler
@@ -88,21 +88,22 @@ class Simulation:
 
     def _step(self, t: float) -> None:
         self.now = t
+        held = False
         for state in list(self.regions.values()):
-            for _ in range(len(bluegreen.STAGES) + 1):  # a blue/green stage that ends lets the scheduler act
-                for _ in range(50):
-                    changed = False
-                    for task in [task for task in state.tasks.values() if task.live]:
-                        changed |= self.lifecycle.advance(state, task, t)
-                    for service in list(state.services.values()):
-                        changed |= self.scheduler.schedule(state, service, t)
-                    self.target_events.flush(t)
-                    if not changed:
-                        break
-                self._sweep(state, t)
-                if not self.service_deployments.observe(state, t, self.timings):
+            for _ in range(50):
+                changed = False
+                for task in [task for task in state.tasks.values() if task.live]:
+                    changed |= self.lifecycle.advance(state, task, t)
+                for service in list(state.services.values()):
+                    changed |= self.scheduler.schedule(state, service, t)
+                self.target_events.flush(t)
+                if not changed:
                     break
+            self._sweep(state, t)
+            held |= self.service_deployments.observe(state, t, self.timings)
         self.dirty = False
+        if held:  # a blue/green stage changed what the scheduler may do: it acts at this same instant
+            self._step(t)
 
     def _sweep(self, state: RegionState, t: float) -> None:
         for task in list(state.tasks.values()):
