@@ -5,10 +5,13 @@ cluster and service ACTIVE, the ECS deployment controller, the revision ACTIVE, 
 can make progress, no deployment of someone else in progress, the ``pytest_ecsdeploy_pre_checks`` hook), then
 UpdateService with the revision's exact ARN, then watches the deployment (``watch.py``: new service events and
 task state changes as they arrive, polling fast at first and never slower than every 5 s) until its outcome is
-known, then the post-checks. A failed rollout, a failed post-check, or a later step of the scenario failing
-returns the service to the revision it ran before this run, watched the same way; when ECS's own circuit breaker
-already rolls back, that rollback is followed instead of starting a second one. A rollback never deregisters
-anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes nothing.
+known, then the post-checks. A service on the BLUE_GREEN, LINEAR or CANARY strategy is judged by the service
+deployment its UpdateService created, stage by stage (``lifecycle.py``), its bake times added to the time-out. A
+failed rollout, a failed post-check, or a later step of the scenario failing returns the service to the revision
+it ran before this run, watched the same way; when ECS's own circuit breaker already rolls back (or, for those
+strategies, already rolled back), that rollback is followed instead of starting a second one. A rollback never
+deregisters anything. ``--no-rollback`` turns our rollback off; ``--plan`` prints the service change and changes
+nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
 """
