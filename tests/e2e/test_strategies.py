@@ -75,7 +75,8 @@ def scenario(pytester: pytest.Pytester) -> Scenario:
 def printed_stages(result: pytest.RunResult, revision: str) -> list[str]:
     """The stages printed for the service deployment of ``revision``, checked to be in ECS's order. The watch
     looks every quarter second or more, in wall time, so a stage as short as that may pass unseen on a loaded
-    machine: the exact sequence is the conformance tests' (test_local_aws_bluegreen.py, on a fake clock)."""
+    machine (the last look always prints the stage it ended in): the exact sequence is the conformance tests'
+    (test_local_aws_bluegreen.py) and test_service_strategies_aws.py's, on a fake clock."""
     pattern = re.compile(rf"service deployment \S+ of {revision}: lifecycle stage (\w+) \(")
     printed = [m.group(1) for m in pattern.finditer(result.stdout.str())]
     assert [STAGES.index(stage) for stage in printed] == sorted({STAGES.index(stage) for stage in printed}), printed
@@ -106,10 +107,10 @@ def test_a_crashing_image_is_rolled_back_by_ecs_once_and_the_run_fails(scenario:
     result = scenario.add("conftest.py", BEHAVIOURS).run()
     result.assert_outcomes(failed=1)
     assert set(printed_stages(result, "web:2")) <= {"PRE_SCALE_UP", "SCALE_UP"}  # it never got past SCALE_UP
+    # A task may be seen first STOPPED, and the rollback's 0.3 s unseen, when the machine is loaded: what every
+    # run prints is the failure of a task, then the verdict.
     result.stdout.fnmatch_lines([
-        "*[[]web] task * (web:2) stopping: EssentialContainerExited: Essential container in task exited, app exited 3",
-        "*[[]web] service deployment * of web:2: ROLLBACK_IN_PROGRESS: ECS deployment circuit breaker: tasks failed "
-        "to start",
+        "*[[]web] task * (web:2) *: EssentialContainerExited: Essential container in task exited, app exited 3",
         "RolloutFailed: service 'web': service deployment * of web:2 failed and ECS rolled it back to web:1: ECS "
         "deployment circuit breaker: tasks failed to start; ECS rolled it back to web:1 (deployment * completed in *",
     ])
