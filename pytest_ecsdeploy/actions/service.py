@@ -5,11 +5,13 @@ cluster and service ACTIVE, the ECS deployment controller, the revision ACTIVE, 
 can make progress, no deployment of someone else in progress, the ``pytest_ecsdeploy_pre_checks`` hook), then
 UpdateService with the revision's exact ARN, then watches the deployment (``watch.py``: new service events and
 task state changes as they arrive; DescribeServices fast after a change and never slower than every second, the
-tasks read only when the service shows one changed) until its outcome is known, then the post-checks. A failed
-rollout, a failed post-check, or a later step of the scenario failing returns the service to the revision it ran
-before this run, watched the same way; when ECS's own circuit breaker already rolls back, that rollback is followed
-instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our rollback
-off; ``--plan`` prints the service change and changes nothing.
+tasks read only when the service shows one changed) until its outcome is known, then the post-checks. A service on
+the BLUE_GREEN, LINEAR or CANARY strategy is judged by the service deployment its UpdateService created, stage by
+stage (``lifecycle.py``), its bake times added to the time-out. A failed rollout, a failed post-check, or a later
+step of the scenario failing returns the service to the revision it ran before this run, watched the same way;
+when ECS's own circuit breaker already rolls back (or, for those strategies, already rolled back), that rollback is
+followed instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our
+rollback off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
 """
@@ -28,6 +30,7 @@ from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
+from .lifecycle import SHIFTING, StageVerdict, StageWatch, budget, strategy_of
 from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
@@ -172,6 +175,8 @@ class EcsService:
         self._adopted = False  # this run waits for a deployment of its revision that it found in progress
         self._rollback_summary: str | None = None
         self._seen_events: set[str] = set()
+        self._service_deployments: dict[str, str] = {}  # deployment id -> the service deployment UpdateService named
+        self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -221,8 +226,10 @@ class EcsService:
         started = self._clock()
         arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
                                      method=f"service '{self.name}': deploy()", verb="deploy")
+        chosen = timeout is not None or ctx.options.wait_timeout is not None
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
         service, described = self._pre_checks(revision, arn, label, supersede)
+        timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
         if not self._updated:
@@ -379,7 +386,9 @@ class EcsService:
             checks.record(Check(DEPLOY, "pre", "deployment controller ECS", "failed", detail))
             raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
                                f"not {controller}.")
-        checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update")
+        self._strategy = strategy_of(service)
+        checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update" if self._strategy not in SHIFTING
+                      else f"{self._strategy} deployment strategy")
         described = None
         if arn is not None:
             described = active_revision(ctx, revision, arn, label, action=DEPLOY, who=self._who,
@@ -450,6 +459,8 @@ class EcsService:
         self._updated = True
         self.ctx.record.timings["update"] = round(self._clock() - asked, 3)
         primary = primary_deployment(answer)
+        if primary is not None and answer.get("currentServiceDeployment"):
+            self._service_deployments[primary.id] = str(answer["currentServiceDeployment"])
         if primary is None or primary.revision != arn:
             raise ActionError(f"service '{self.name}': UpdateService to {label} answered with PRIMARY deployment "
                               f"of {short_revision(primary.revision if primary else None)}, not {label}.")
@@ -528,18 +539,25 @@ class EcsService:
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
         failed_logs = FailedTaskLogs(self.ctx, who=self._who)
+        stages = None  # a blue/green, linear or canary deployment is judged by its service deployment (lifecycle.py)
+        if self._strategy in SHIFTING:
+            stages = StageWatch(self.ctx.aws, who=self._who, cluster=self.cluster, service=self.name, revision=arn,
+                                deployment_id=deployment_id, hint=self._service_deployments.get(deployment_id))
 
-        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+        def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any] | None]:
             service = self.describe()
-            return service, self._watched_tasks(watch, service) if watch.needs_tasks(service) else None
+            tasks = self._watched_tasks(watch, service) if watch.needs_tasks(service) else None
+            return service, tasks, stages.look(service) if stages is not None else None
 
         def grace_over() -> Verdict:
             return Verdict(TIMED_OUT, f"{cancellation.reason}: deployment {deployment_id} of {short_revision(arn)} "
                                       f"did not complete within the {cancellation.grace:g} s grace period "
                                       f"({watch.progress()})")
 
-        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None]) -> Seen[Verdict]:
-            look = watch.observe(*answer)
+        def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any] | None]) -> Seen[Verdict]:
+            look = watch.observe(answer[0], answer[1])
+            if stages is not None:
+                look.verdict = stages.judge(look, answer[2])
             for line in look.lines:
                 log.info(line)
             for created_at, message in look.events:
@@ -552,12 +570,13 @@ class EcsService:
         verdict = wait_for(service_and_tasks, judge, timeout=cancellation.bounded(timeout) if bounded else timeout,
                            schedule=PollSchedule(self.poll_first, self.poll_max, self.poll_factor),
                            clock=self._clock, sleep=self._sleep, warn=log.warning,
-                           progress=lambda: log.info(f"waiting for deployment {deployment_id}: {watch.progress()}"),
+                           progress=lambda: log.info(f"waiting for deployment {deployment_id}: "
+                                                     f"{(stages or watch).progress()}"),
                            progress_every=self.progress_every)
         if verdict is None:
             if bounded and cancellation.expired():
                 return grace_over(), watch, None
-            return watch.timed_out(timeout), watch, None
+            return (stages or watch).timed_out(timeout), watch, None
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
 
@@ -578,6 +597,13 @@ class EcsService:
     def _roll_back_shielded(self, why: str, verdict: Verdict | None, deployment_id: str | None) -> str:
         ctx, record = self.ctx, self.ctx.record
         failed_revision, target = record.revision_after, record.revision_before
+        if isinstance(verdict, StageVerdict) and verdict.outcome == ROLLED_BACK:  # ECS moved traffic back already
+            restored = verdict.rolled_back_to or target
+            record.rollback = Rollback(from_revision=failed_revision, to_revision=restored,
+                                       deployment_id=verdict.service_deployment)
+            return self._rolled_back(why, replace(verdict, outcome=COMPLETED), short_revision(restored),
+                                     verdict.service_deployment, self._clock() - (verdict.rollback_seconds or 0.0),
+                                     by_ecs=True)
         ecs_rollback = verdict.ecs_rollback if verdict else None
         changed = self._updated or self._adopted
         if ecs_rollback is None and verdict is not None and verdict.outcome == FAILED and changed:
@@ -613,9 +639,10 @@ class EcsService:
             current = running_revision(service)
             rollback_id, _ = self._update(target, label, current == target, current)
             record.rollback.deployment_id = rollback_id
+            limit = ctx.wait_timeout if ctx.options.wait_timeout is not None else budget(service, ctx.wait_timeout)
             outcome, watch, _ = self._watch(target, rollback_id,
                                             [str(e.get("id")) for e in service.get("events") or []],
-                                            float(ctx.wait_timeout), bounded=True)
+                                            float(limit), bounded=True)
             if outcome.outcome == COMPLETED:
                 self._post_checks(ROLLBACK, target, rollback_id, label, watch.service)
         except EcsDeployError as exc:

@@ -91,6 +91,7 @@ class Timings:
     inactive_service_retention: float = 3600.0  # how long a deleted service stays describable as INACTIVE
     launch_backoff: float = 10.0  # a service's first relaunch delay after a task failed to start, then doubled
     launch_backoff_max: float = 1620.0  # ECS's documented cap of that delay: 27 minutes
+    lifecycle_stage: float = 0.5  # a blue/green lifecycle stage without work to wait for (bluegreen.py)
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():

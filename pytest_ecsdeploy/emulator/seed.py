@@ -33,7 +33,10 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                  circuit_breaker = true, rollback = true }
                                                 # each key optional; left out: 100, 200, and the circuit
                                                 #   breaker and rollback off (CreateService's defaults);
-                                                #   rollback needs circuit_breaker = true
+                                                #   rollback needs circuit_breaker = true;
+                                                #   strategy = "BLUE_GREEN" (or LINEAR, CANARY; default
+                                                #   ROLLING) with bake_time_minutes = 0..1440 (BLUE_GREEN
+                                                #   needs it): see docs/strategies.md
     load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
                                                 # listen_port = 8080 (optional): the target group's local
                                                 #   endpoint listens on 127.0.0.1:8080
@@ -109,7 +112,9 @@ _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reaso
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
                  "deployment_configuration", "load_balancer")
-_DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback")
+_DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback", "strategy",
+                    "bake_time_minutes")
+_STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port")
 _PARAMETER_KEYS = ("value", "type")
 _PARAMETER_TYPES = ("String", "StringList", "SecureString")
@@ -152,19 +157,26 @@ class SeedTaskDefinition:
 
 @dataclass(frozen=True)
 class SeedDeploymentConfiguration:
-    """A service's deploymentConfiguration (ECS's defaults: 100 / 200, circuit breaker off)."""
+    """A service's deploymentConfiguration (ECS's defaults: 100 / 200, circuit breaker off, ROLLING)."""
 
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
     circuit_breaker: bool = False
     rollback: bool = False
+    strategy: str = "ROLLING"
+    bake_time_minutes: int | None = None
 
     def as_api(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "minimumHealthyPercent": self.minimum_healthy_percent,
             "maximumPercent": self.maximum_percent,
             "deploymentCircuitBreaker": {"enable": self.circuit_breaker, "rollback": self.rollback},
         }
+        if self.strategy != "ROLLING":
+            body["strategy"] = self.strategy
+        if self.bake_time_minutes is not None:
+            body["bakeTimeInMinutes"] = self.bake_time_minutes
+        return body
 
 
 @dataclass(frozen=True)
@@ -437,7 +449,12 @@ def _service(
         if rollback and not breaker:
             raise w.error(inner, "rollback", "needs circuit_breaker = true (ECS rolls back only when the "
                                              "circuit breaker trips).")
-        deployment = SeedDeploymentConfiguration(minimum, maximum, breaker, rollback)
+        strategy = _choice(w, inner, "strategy", value.get("strategy", "ROLLING"), _STRATEGIES)
+        bake = value.get("bake_time_minutes")
+        bake = None if bake is None else _integer(w, inner, "bake_time_minutes", bake, 0, 1440)
+        if strategy == "BLUE_GREEN" and bake is None:
+            raise w.error(inner, "strategy", "BLUE_GREEN needs bake_time_minutes (ECS asks for bakeTimeInMinutes).")
+        deployment = SeedDeploymentConfiguration(minimum, maximum, breaker, rollback, strategy, bake)
 
     load_balancer = None
     if "load_balancer" in raw:

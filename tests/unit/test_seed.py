@@ -96,6 +96,23 @@ def test_defaults(base: Path) -> None:
     assert parse_seed({}, "s.toml", base, {}) == Seed()
 
 
+@pytest.mark.parametrize(
+    ("given", "api"),
+    [
+        ({"strategy": "BLUE_GREEN", "bake_time_minutes": 0}, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0}),
+        ({"strategy": "LINEAR"}, {"strategy": "LINEAR"}),
+        ({"strategy": "ROLLING", "bake_time_minutes": 5}, {"bakeTimeInMinutes": 5}),
+    ],
+)
+def test_a_deployment_strategy_goes_to_create_service(base: Path, given: dict[str, Any], api: dict[str, Any]) -> None:
+    seed = parse_seed({"services": {"api": {"task_definition": "web/taskdef.json", "deployment_configuration": given}}},
+                      "s.toml", base, {})
+    assert seed.services["api"].deployment_configuration.as_api() == {
+        "minimumHealthyPercent": 100, "maximumPercent": 200,
+        "deploymentCircuitBreaker": {"enable": False, "rollback": False}, **api,
+    }
+
+
 def test_the_default_cluster_is_the_environments(base: Path) -> None:
     seed = {"clusters": ["a", "b"], "services": {"api": {"task_definition": "web/taskdef.json"},
                                                  "web": {"task_definition": "web/taskdef.json", "cluster": "a"}}}
@@ -232,8 +249,17 @@ T = "deployments/ecsdeploy.toml: "
              "true (ECS rolls back only when the circuit breaker trips)."),
         (_service(deployment_configuration={"minimum_healthy": 50}),
          T + "[environments.local.seed.services.web.deployment_configuration]: unknown key 'minimum_healthy'; did "
-             "you mean 'minimum_healthy_percent'? (valid keys are: circuit_breaker, maximum_percent, "
-             "minimum_healthy_percent, rollback)."),
+             "you mean 'minimum_healthy_percent'? (valid keys are: bake_time_minutes, circuit_breaker, "
+             "maximum_percent, minimum_healthy_percent, rollback, strategy)."),
+        (_service(deployment_configuration={"strategy": "BLUE_GREEN"}),
+         T + "[environments.local.seed.services.web.deployment_configuration] strategy: BLUE_GREEN needs "
+             "bake_time_minutes (ECS asks for bakeTimeInMinutes)."),
+        (_service(deployment_configuration={"strategy": "PURPLE"}),
+         T + "[environments.local.seed.services.web.deployment_configuration] strategy: 'PURPLE' is not one of "
+             "ROLLING, BLUE_GREEN, LINEAR, CANARY."),
+        (_service(deployment_configuration={"strategy": "CANARY", "bake_time_minutes": 1441}),
+         T + "[environments.local.seed.services.web.deployment_configuration] bake_time_minutes: expected an "
+             "integer from 0 to 1440, got 1441."),
         (_service(load_balancer={"target_group": "web", "container": "app"}),
          T + "[environments.local.seed.services.web.load_balancer]: missing the key 'port'."),
         (_service(load_balancer={"target_group": "web", "container": "sidecar", "port": 80}),

@@ -168,13 +168,19 @@ class ServiceEvent:
 @dataclass
 class DeploymentConfiguration:
     """A service's deploymentConfiguration; ``breaker_threshold`` is the circuit breaker's
-    ``thresholdConfiguration``, None when the service gives none (ECS's default applies)."""
+    ``thresholdConfiguration``, None when the service gives none (ECS's default applies). ``strategy``,
+    ``bake_time_minutes``, ``hooks`` and ``shift`` (LINEAR's stepPercent and stepBakeTimeInMinutes, or CANARY's
+    canaryPercent and canaryBakeTimeInMinutes) are read by ``bluegreen.py``."""
 
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
     breaker_enable: bool = False
     breaker_rollback: bool = False
     breaker_threshold: ThresholdConfiguration | None = None
+    strategy: str = "ROLLING"
+    bake_time_minutes: int | None = None
+    shift: tuple[float, int] | None = None
+    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE only)
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,7 @@ class Service:
     start_failures: int = 0  # tasks in a row that stopped before RUNNING (throttle.py)
     launch_not_before: float | None = None
     throttle_reported: bool = False
+    hold: str | None = None  # a blue/green deployment's say over the scheduler (bluegreen.py): "wait" or "both"
 
     @property
     def arn(self) -> str:
@@ -393,6 +400,8 @@ def _fail_deployment(service: Service, deployment: Deployment, t: float, rng: ra
     service.add_event(t, events.DEPLOYMENT_FAILED.format(deployment=deployment.id))
     target = service.last_completed
     if not service.config.breaker_rollback or target is None or deployment.is_rollback:
+        return
+    if service.hold is not None:  # a blue/green deployment rolls back by moving traffic back (bluegreen.py)
         return
     service.add_event(t, events.ROLLING_BACK.format(deployment=target.id))
     rollback = Deployment(new_deployment_id(rng), target.task_definition, t, t, deployment.launch_type,

@@ -34,7 +34,7 @@ from .. import moto_state
 from ..clock import Clock, RealClock, Timings
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
-from . import capacity, launching, network
+from . import bluegreen, capacity, launching, network
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -102,6 +102,7 @@ def deployment_configuration(params: Params, current: DeploymentConfiguration | 
         breaker_rollback=bool(breaker.get("rollback", base.breaker_rollback)),
         breaker_threshold=_threshold(breaker["thresholdConfiguration"]) if "thresholdConfiguration" in breaker
         else base.breaker_threshold,
+        **bluegreen.parse(given, base),
     )
     if config.minimum_healthy_percent > 100:
         raise InvalidParameterException("minimumHealthyPercent must be between 0 and 100.")
@@ -470,6 +471,9 @@ class RolloutEngine:
     def _stop_service_deployment(self, state: RegionState, params: Params) -> Params:
         return self._sim.service_deployments.stop(state, params, self._sim.now)
 
+    def _continue_service_deployment(self, state: RegionState, params: Params) -> Params:
+        return self._sim.service_deployments.continue_deployment(state, params, self._sim.now)
+
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
         services, failures = _find_each(state, cluster.name, params, "service", 10, "service names",
@@ -588,7 +592,7 @@ class RolloutEngine:
                         "type": config.breaker_threshold.type, "value": config.breaker_threshold.value},
                 ),
                 "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
-                "strategy": "ROLLING",
+                **bluegreen.configuration_json(config),
             },
             "deployments": [self._deployment_json(service, d, tasks) for d in service.deployments],
             "events": [{"id": e.id, "createdAt": e.created_at, "message": e.message} for e in service.events],
@@ -721,4 +725,5 @@ ACTIONS: dict[str, Action] = {
     "DescribeServiceDeployments": Action(RolloutEngine._describe_service_deployments, mutating=False),
     "DescribeServiceRevisions": Action(RolloutEngine._describe_service_revisions, mutating=False),
     "StopServiceDeployment": Action(RolloutEngine._stop_service_deployment, mutating=True),
+    "ContinueServiceDeployment": Action(RolloutEngine._continue_service_deployment, mutating=True),
 }

@@ -73,7 +73,9 @@ class Scheduler:
                 stopped += surplus[: len(mine) - desired]
             serving = sum(1 for task in tasks if task.serving and task not in stopped)
             rank = {d.id: i for i, d in enumerate(reversed(service.deployments))}
-            for task in sorted(old, key=lambda x: (x.serving, rank.get(x.deployment_id or "", 0), x.created_at)):
+            keep_old = service.hold is not None  # blue/green: blue runs until CLEAN_UP (bluegreen.py)
+            for task in sorted(old if not keep_old else [],
+                               key=lambda x: (x.serving, rank.get(x.deployment_id or "", 0), x.created_at)):
                 if self._proving(state, task):
                     if serving >= minimum:  # not counted as serving: stopping it leaves the minimum whole
                         stopped.append(task)
@@ -86,6 +88,8 @@ class Scheduler:
             live = sum(1 for task in tasks if task.live)
             need = desired - sum(1 for task in mine if task.wanted)
             room = max(0, min(need, maximum - live))
+            if service.hold is not None:  # green starts all its tasks beside blue's, from SCALE_UP on
+                room = max(0, need) if service.hold == "both" else 0
             blocked = room > 0 and throttle.held_back(service, t)
             for _ in range(room if not blocked else 0):
                 launched = self.launch(state, service, primary, t)
@@ -100,7 +104,7 @@ class Scheduler:
             pending_work = need > 0 or any(task.wanted for task in old)
             settled = all(task.serving or not task.live for task in tasks)
             quiet = not started and not stopped and not blocked
-            if pending_work and settled and quiet and not service.stuck_reported:
+            if pending_work and settled and quiet and not service.stuck_reported and service.hold is None:
                 service.stuck_reported = True
                 service.add_event(t, events.CANNOT_START_OR_STOP)
                 changed = True

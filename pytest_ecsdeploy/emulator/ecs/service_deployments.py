@@ -32,6 +32,10 @@ breaker counted, ``threshold`` :func:`models.breaker_threshold`. The engine has 
 is DISABLED. A revision's task counts are live while its deployment runs and frozen when it finishes (ECS: "the
 number of running tasks when the deployment completes"). Deleting a service forgets its history, as ECS does.
 
+A service deploying with the BLUE_GREEN, LINEAR or CANARY strategy steps its service deployments (all but its
+first) through lifecycle stages instead: ``bluegreen.py`` decides their statuses, ``lifecycleStage`` and the
+revisions' requested traffic weights, and rolls them back by moving traffic back to the revision they replace.
+
 The wording of ``statusReason`` and ``rollback.reason`` for a rollback a user asked for, a superseded deployment
 and a deleted service, and the refusals' messages, are the engine's own (ECS's are unpublished); the circuit
 breaker's reason is the deployment's ``rolloutStateReason``.
@@ -48,7 +52,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from . import events, models
+from ..clock import Timings
+from . import bluegreen, events, models
 from .exceptions import ConflictException, InvalidParameterException, ServiceDeploymentNotFoundException
 from .models import Deployment, RegionState, Service, Task, TaskDefinitionInfo
 
@@ -113,6 +118,7 @@ class ServiceDeployment:
     failure_count: int = 0
     breaker_triggered: bool = False
     frozen_counts: dict[str, tuple[int, int, int]] | None = None  # revision ARN -> (requested, running, pending)
+    lifecycle: bluegreen.Lifecycle | None = None  # a BLUE_GREEN, LINEAR or CANARY deployment's stages
 
     @property
     def finished(self) -> bool:
@@ -162,12 +168,23 @@ class ServiceDeployments:
         deployment_id = "".join(self.rng.choice(_ID_CHARACTERS) for _ in range(20))
         arn = (f"arn:aws:ecs:{service.region}:{service.account}:service-deployment/{service.cluster_name}/"
                f"{service.name}/{deployment_id}")
-        history.deployments.append(ServiceDeployment(
-            deployment_id, arn, service, primary, target, sources, _configuration_json(service.config), t, t))
+        record = ServiceDeployment(deployment_id, arn, service, primary, target, sources,
+                                   _configuration_json(service.config), t, t)
+        if sources:
+            record.lifecycle = bluegreen.start(service, primary, t, self.rng)
+        history.deployments.append(record)
 
-    def observe(self, state: RegionState, t: float) -> None:
+    def lifecycle_due(self, timings: Timings) -> list[float]:
+        """When the blue/green stages under way end by the clock alone (epoch seconds of simulated time)."""
+        return [due for history in self._histories.values() for record in history.deployments
+                if record.lifecycle is not None and not record.finished
+                and (due := record.lifecycle.due(timings)) is not None]
+
+    def observe(self, state: RegionState, t: float, timings: Timings) -> bool:
         """After a simulated step at ``t``: move every unfinished service deployment of ``state`` along with the
-        engine's deployments, and forget the histories of services that are gone."""
+        engine's deployments, and forget the histories of services that are gone. True when what a blue/green
+        deployment lets the scheduler do changed (``Service.hold``): the scheduler must look again at ``t``."""
+        held = False
         for key in [k for k in self._histories if k[:2] == (state.account, state.region)]:
             history = self._histories[key]
             if state.services.get(key[2:]) is not history.service:
@@ -179,7 +196,12 @@ class ServiceDeployments:
                 self._attach_breaker_rollback(history, primary, t)
             for record in history.deployments:
                 if not record.finished:
-                    self._advance(state, history, record, t)
+                    self._advance(state, history, record, t, timings)
+            newest = history.deployments[-1].lifecycle if history.deployments else None
+            hold = newest.hold if newest is not None and not newest.done else None
+            if service.hold != hold:
+                service.hold, held = hold, True
+        return held
 
     def _attach_breaker_rollback(self, history: _History, rollback: Deployment, t: float) -> None:
         """The circuit breaker made ``rollback`` PRIMARY: it belongs to the service deployment whose engine
@@ -200,7 +222,8 @@ class ServiceDeployments:
         failed.status_reason = failed.deployment.rollout_state_reason
         failed.updated_at = t
 
-    def _advance(self, state: RegionState, history: _History, record: ServiceDeployment, t: float) -> None:
+    def _advance(self, state: RegionState, history: _History, record: ServiceDeployment, t: float,
+                 timings: Timings) -> None:
         service, deployment = history.service, record.deployment
         if not deployment.succeeded:
             record.failure_count = max(record.failure_count, deployment.failed_tasks)
@@ -211,6 +234,9 @@ class ServiceDeployments:
             if t <= record.created_at:  # the request's own instant: the scheduler starts it at the next one
                 return
             record.status, record.started_at, record.updated_at = "IN_PROGRESS", t, t
+        if record.lifecycle is not None:
+            self._advance_lifecycle(state, history, record, record.lifecycle, t, timings)
+            return
         rollback = record.rollback_deployment
         if rollback is None:
             if deployment.rollout_state == "COMPLETED":
@@ -232,6 +258,36 @@ class ServiceDeployments:
             self._finish(state, history, record, "ROLLBACK_FAILED", t, rollback.rollout_state_reason)
         elif rollback is not service.primary:
             self._finish(state, history, record, "STOPPED", t, SUPERSEDED_REASON)
+
+    def _advance_lifecycle(self, state: RegionState, history: _History, record: ServiceDeployment,
+                           lifecycle: bluegreen.Lifecycle, t: float, timings: Timings) -> None:
+        """A blue/green, linear or canary service deployment: its stages (``bluegreen.py``) decide; a circuit
+        breaker that trips rolls it back (ROLLBACK_IN_PROGRESS) or, without rollback, stops it."""
+        if record.status == "ROLLBACK_REQUESTED":
+            if record.rollback is not None and t <= record.rollback["startedAt"]:
+                return
+            record.status, record.updated_at = "ROLLBACK_IN_PROGRESS", t
+        green = record.deployment
+        tripped = green.rollout_state == "FAILED" and not lifecycle.rolling_back
+        stage = lifecycle.stage
+
+        def finish(status: str, reason: str | None) -> None:
+            self._finish(state, history, record, status, t, reason)
+
+        bluegreen.advance(state, history.service, lifecycle, t, timings, finish, SUPERSEDED_REASON)
+        if tripped:
+            record.breaker_triggered = True
+            record.status_reason = green.rollout_state_reason
+            if record.status == "STOPPED":
+                record.stopped_at = t
+        if lifecycle.rolling_back and record.rollback is None:  # the circuit breaker or a hook rolls it back
+            reason = green.rollout_state_reason if tripped else lifecycle.reason
+            restored = history.revision_of.get(lifecycle.blue.id)
+            record.rollback = {"reason": reason, "startedAt": t,
+                               "serviceRevisionArn": restored.arn if restored else None}
+            record.status, record.status_reason = "ROLLBACK_IN_PROGRESS", reason
+        if tripped or lifecycle.stage != stage:
+            record.updated_at = t
 
     def _finish(self, state: RegionState, history: _History, record: ServiceDeployment, status: str, t: float,
                 reason: str | None = None) -> None:
@@ -267,6 +323,14 @@ class ServiceDeployments:
         if record.finished:
             raise ConflictException(f"The service deployment is {record.status} and can no longer be stopped.")
         service = history.service
+        if record.lifecycle is not None:  # traffic moves back to the revision still running beside it
+            bluegreen.roll_back(service, record.lifecycle, t)
+            restored = history.revision_of.get(record.lifecycle.blue.id)
+            record.rollback = {"reason": USER_ROLLBACK_REASON, "startedAt": t,
+                               "serviceRevisionArn": restored.arn if restored else None}
+            record.status, record.status_reason, record.stopped_at, record.updated_at = (
+                "ROLLBACK_REQUESTED", USER_ROLLBACK_REASON, t, t)
+            return {"serviceDeploymentArn": record.arn}
         completed = service.last_completed
         restored = history.revision_of.get(completed.id) if completed is not None else None
         if completed is None or restored is None:
@@ -282,6 +346,31 @@ class ServiceDeployments:
         record.rollback = {"reason": USER_ROLLBACK_REASON, "startedAt": t, "serviceRevisionArn": restored.arn}
         record.status, record.status_reason, record.stopped_at, record.updated_at = (
             "ROLLBACK_REQUESTED", USER_ROLLBACK_REASON, t, t)
+        return {"serviceDeploymentArn": record.arn}
+
+    # ContinueServiceDeployment --------------------------------------------------------------------------------
+
+    def continue_deployment(self, state: RegionState, params: Params, t: float) -> Params:
+        """ContinueServiceDeployment: ``action`` CONTINUE (the default) or ROLLBACK on the PAUSE hook ``hookId``
+        that the service deployment's current stage awaits (``bluegreen.resolve``). Raises
+        InvalidParameterException (no ARN or hook id, another action, no such hook awaiting action) and
+        ServiceDeploymentNotFoundException."""
+        arn, hook_id = params.get("serviceDeploymentArn"), params.get("hookId")
+        if not isinstance(arn, str) or not arn or not isinstance(hook_id, str) or not hook_id:
+            raise InvalidParameterException("serviceDeploymentArn and hookId must be specified.")
+        action = params.get("action", "CONTINUE")
+        if action not in ("CONTINUE", "ROLLBACK"):
+            raise InvalidParameterException(f"action must be CONTINUE or ROLLBACK, got {action}.")
+        found = self._find(state, arn, "service-deployment")
+        record = None if found is None else self._record(*found)
+        if found is None or record is None:
+            raise ServiceDeploymentNotFoundException()
+        lifecycle = record.lifecycle
+        hook = lifecycle.hook(hook_id) if lifecycle is not None and not record.finished else None
+        if lifecycle is None or hook is None or lifecycle.rolling_back:
+            raise InvalidParameterException(f"The service deployment has no lifecycle hook {hook_id} awaiting action.")
+        bluegreen.resolve(found[0].service, lifecycle, hook, str(action), t)
+        record.updated_at = t
         return {"serviceDeploymentArn": record.arn}
 
     # Reads ----------------------------------------------------------------------------------------------------
@@ -424,6 +513,9 @@ class ServiceDeployments:
             "createdAt": record.created_at, "updatedAt": record.updated_at,
             "sourceServiceRevisions": [_summary(state, history, record, r) for r in record.sources],
             "targetServiceRevision": _summary(state, history, record, record.target),
+            **({"lifecycleStage": record.lifecycle.stage,
+                "lifecycleHookDetails": [dict(hook) for hook in record.lifecycle.hooks]}
+               if record.lifecycle is not None else {}),
             "status": record.status, "deploymentConfiguration": record.configuration,
             "deploymentCircuitBreaker": {
                 "status": breaker_status, "failureCount": record.failure_count,
@@ -435,6 +527,7 @@ class ServiceDeployments:
                     "statusReason": record.status_reason, "rollback": record.rollback}
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
+
 
 
 def _key(service: Service) -> tuple[str, str, str, str]:
@@ -455,9 +548,21 @@ def _revision_counts(state: RegionState, history: _History, revision: ServiceRev
 
 
 def _summary(state: RegionState, history: _History, record: ServiceDeployment, revision: ServiceRevision) -> Params:
+    """A ServiceRevisionSummary; with the requested test and production traffic weights (0.0-100.0) of a
+    blue/green, linear or canary deployment: green's for the target, the rest for the revision it replaces."""
     frozen = record.frozen_counts
-    return _counts_json(revision, frozen[revision.arn] if frozen is not None else
+    body = _counts_json(revision, frozen[revision.arn] if frozen is not None else
                         _revision_counts(state, history, revision))
+    lifecycle = record.lifecycle
+    if lifecycle is not None:
+        if revision is record.target:
+            test, production = lifecycle.test_weight, lifecycle.production_weight
+        elif history.revision_of.get(lifecycle.blue.id) is revision:
+            test, production = 100.0 - lifecycle.test_weight, 100.0 - lifecycle.production_weight
+        else:
+            test = production = 0.0
+        body.update(requestedTestTrafficWeight=test, requestedProductionTrafficWeight=production)
+    return body
 
 
 def _counts_json(revision: ServiceRevision, counts: tuple[int, int, int]) -> Params:
@@ -503,7 +608,7 @@ def _configuration_json(config: models.DeploymentConfiguration) -> Params:
         breaker["thresholdConfiguration"] = {"type": config.breaker_threshold.type,
                                              "value": config.breaker_threshold.value}
     return {"deploymentCircuitBreaker": breaker, "maximumPercent": config.maximum_percent,
-            "minimumHealthyPercent": config.minimum_healthy_percent, "strategy": "ROLLING"}
+            "minimumHealthyPercent": config.minimum_healthy_percent, **bluegreen.configuration_json(config)}
 
 
 def _token_position(token: Any, arns: list[str]) -> int:

@@ -82,10 +82,13 @@ class Simulation:
                     consider(service.last_steady_event + self.timings.steady_event_interval)
                 if service.deleted_at is not None:
                     consider(service.deleted_at + self.timings.inactive_service_retention)
+        for due in self.service_deployments.lifecycle_due(self.timings):
+            consider(due)
         return best
 
     def _step(self, t: float) -> None:
         self.now = t
+        held = False
         for state in list(self.regions.values()):
             for _ in range(50):
                 changed = False
@@ -97,8 +100,10 @@ class Simulation:
                 if not changed:
                     break
             self._sweep(state, t)
-            self.service_deployments.observe(state, t)
+            held |= self.service_deployments.observe(state, t, self.timings)
         self.dirty = False
+        if held:  # a blue/green stage changed what the scheduler may do: it acts at this same instant
+            self._step(t)
 
     def _sweep(self, state: RegionState, t: float) -> None:
         for task in list(state.tasks.values()):

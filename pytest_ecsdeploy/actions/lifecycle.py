@@ -1,0 +1,240 @@
+"""Following an ECS-native BLUE_GREEN, LINEAR or CANARY deployment through its service deployment.
+
+For these strategies the rolling-update signals do not describe the deployment: during the bake both revisions
+run, so the service is never "steady" until clean-up, and a rollback ends as a service deployment status, not as
+a rolloutState. ECS reports it in DescribeServiceDeployments (botocore ecs ServiceDeployment): ``status``,
+``lifecycleStage`` and the revisions' requested traffic weights. ``service.py`` takes this path when the
+service's ``deploymentConfiguration.strategy`` is one of :data:`SHIFTING` (:func:`strategy_of`)::
+
+    stages = StageWatch(aws, who="service 'web'", cluster="prod", service="web", revision=arn,
+                        deployment_id="ecs-svc/4426", hint=update_answer.get("currentServiceDeployment"))
+    found = stages.look()          # DescribeServiceDeployments of this update's service deployment
+    verdict = stages.judge(look, found)   # adds a line per stage started; the verdict once it ended
+
+The service deployment followed is the one this UpdateService created, found by ARN (the update's answer names
+it as ``currentServiceDeployment``) and confirmed by its target revision's task definition; without that ARN, the
+service deployments created since the deployment ``deployment_id`` (DescribeServices ``deployments[]``) are
+searched for the one whose target is this revision, never "the newest in progress".
+
+Success is SUCCESSFUL with this revision as the target; ROLLBACK_SUCCESSFUL (ECS moved traffic back: the
+service runs the previous revision), STOPPED and ROLLBACK_FAILED are failures with ECS's ``statusReason``.
+A stage this module does not know (the API's list and its documentation disagree) is shown like any other. A
+PAUSE lifecycle hook awaiting action is shown with its expiry and time-out action; the watch does not answer it
+(someone's ContinueServiceDeployment, or its time-out, moves the deployment on).
+The time-out (:func:`budget`) adds the bake times the configuration asks for, unless the user set one.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..arns import short_revision
+from ..aws import ClientFactory, call
+from .watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look, Verdict, service_deployments, timestamp
+
+__all__ = ["SHIFTING", "StageVerdict", "StageWatch", "budget", "strategy_of"]
+
+ROLLING = "ROLLING"
+SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
+FAILURES = ("ROLLBACK_SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED")
+MATCH_WINDOW = 300.0  # seconds before our deployment's createdAt a service deployment may say it was created
+
+
+def strategy_of(service: Mapping[str, Any]) -> str:
+    """The service's ``deploymentConfiguration.strategy`` (ROLLING when the API gives none)."""
+    return str((service.get("deploymentConfiguration") or {}).get("strategy") or ROLLING)
+
+
+def budget(service: Mapping[str, Any], base: float) -> float:
+    """Seconds a deployment of ``service`` may take: ``base`` plus the bake times its configuration asks for
+    (``bakeTimeInMinutes``; LINEAR's ``stepBakeTimeInMinutes`` between steps, CANARY's
+    ``canaryBakeTimeInMinutes``; defaults from botocore ecs LinearConfiguration / CanaryConfiguration).
+
+    >>> budget({"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15}}, 600)
+    1500.0
+    >>> budget({"deploymentConfiguration": {"strategy": "LINEAR", "bakeTimeInMinutes": 5,
+    ...                                     "linearConfiguration": {"stepPercent": 25.0}}}, 600)
+    1980.0
+    """
+    config = service.get("deploymentConfiguration") or {}
+    strategy = strategy_of(service)
+    if strategy not in SHIFTING:
+        return float(base)
+    minutes = float(config.get("bakeTimeInMinutes") or 0)
+    if strategy == "LINEAR":
+        linear = config.get("linearConfiguration") or {}
+        step = float(linear.get("stepPercent") or 10.0)
+        steps = -(-100 // step) - 1  # bakes between steps, none after 100 %
+        minutes += steps * float(linear.get("stepBakeTimeInMinutes", 6))
+    elif strategy == "CANARY":
+        minutes += float((config.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes", 10))
+    return float(base) + 60.0 * minutes
+
+
+@dataclass(frozen=True)
+class StageVerdict(Verdict):
+    """A verdict on a service deployment (``service_deployment``: the last part of its ARN). For
+    ROLLBACK_SUCCESSFUL, ``rolled_back_to`` is the revision ECS restored and ``rollback_seconds`` how long its
+    rollback took (from ``rollback.startedAt`` to ``finishedAt``)."""
+
+    service_deployment: str | None = None
+    rolled_back_to: str | None = None
+    rollback_seconds: float | None = None
+
+
+class StageWatch:
+    """Follows the service deployment that deployment ``deployment_id`` of ``revision`` (a task-definition ARN)
+    belongs to; ``hint`` is the service deployment ARN the UpdateService answer named. See the module docstring."""
+
+    def __init__(self, aws: ClientFactory, *, who: str, cluster: str, service: str, revision: str,
+                 deployment_id: str, hint: str | None) -> None:
+        self.aws, self.who, self.cluster, self.service = aws, who, cluster, service
+        self.revision, self.deployment_id, self.hint = revision, deployment_id, hint
+        self.arn: str | None = None
+        self.stages: list[str] = []
+        self.status: str | None = None
+        self.last: Mapping[str, Any] = {}
+        self._revisions: dict[str, str] = {}  # service revision ARN -> task-definition ARN
+        self._hooks_shown: set[str] = set()
+
+    # -- the look -------------------------------------------------------------------------------------------
+
+    def look(self, service: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The service deployment as DescribeServiceDeployments shows it now; None while it cannot be found yet
+        (``service``: the DescribeServices entry of the same look)."""
+        if self.arn is None:
+            self.arn = self._locate(service)
+            if self.arn is None:
+                return None
+        answer = call(self.aws, "ecs", "describe_service_deployments",
+                      f"describe service deployment {self.arn}", who=self.who, serviceDeploymentArns=[self.arn])
+        found = answer.get("serviceDeployments") or []
+        return dict(found[0]) if found else None
+
+    def _locate(self, service: Mapping[str, Any]) -> str | None:
+        """The ARN of this deployment's service deployment: the update's answer's, when its target is this
+        revision; else the one created around deployment ``deployment_id`` whose target is this revision."""
+        if self.hint and self._targets_revision(self.hint):
+            return self.hint
+        ours = next((d for d in service_deployments(service) if d.id == self.deployment_id), None)
+        if ours is None or ours.created_at is None:
+            return None
+        briefs: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"cluster": self.cluster, "service": self.service,
+                                  "createdAt": {"after": ours.created_at - MATCH_WINDOW}}
+        while True:  # botocore has no paginator for ListServiceDeployments
+            page = call(self.aws, "ecs", "list_service_deployments",
+                        f"list the service deployments of {self.service}", who=self.who, **params)
+            briefs += page.get("serviceDeployments") or []
+            if not page.get("nextToken"):
+                break
+            params["nextToken"] = page["nextToken"]
+        briefs.sort(key=lambda b: abs((timestamp(b.get("createdAt")) or 0.0) - (ours.created_at or 0.0)))
+        for brief in briefs:
+            if self._task_definition(str(brief.get("targetServiceRevisionArn"))) == self.revision:
+                return str(brief["serviceDeploymentArn"])
+        return None
+
+    def _targets_revision(self, arn: str) -> bool:
+        answer = call(self.aws, "ecs", "describe_service_deployments", f"describe service deployment {arn}",
+                      who=self.who, serviceDeploymentArns=[arn])
+        found = answer.get("serviceDeployments") or []
+        target = (found[0].get("targetServiceRevision") or {}).get("arn") if found else None
+        return target is not None and self._task_definition(str(target)) == self.revision
+
+    def _task_definition(self, revision_arn: str) -> str | None:
+        if revision_arn not in self._revisions:
+            answer = call(self.aws, "ecs", "describe_service_revisions", f"describe service revision {revision_arn}",
+                          who=self.who, serviceRevisionArns=[revision_arn])
+            found = answer.get("serviceRevisions") or []
+            if not found:
+                return None
+            self._revisions[revision_arn] = str(found[0].get("taskDefinition"))
+        return self._revisions[revision_arn]
+
+    # -- the judgement --------------------------------------------------------------------------------------
+
+    def judge(self, look: Look, found: Mapping[str, Any] | None) -> Verdict | None:
+        """Add to ``look`` a line for each stage seen starting and each rollback or stop status reached; the
+        verdict once the service deployment has ended (None before, or while it is not found). A stage shorter
+        than the pause between two looks is not seen: the API keeps no history of stages."""
+        if found is None:
+            return None
+        weight = self._production_weight()
+        self.last = found
+        stage = found.get("lifecycleStage")
+        status = str(found.get("status"))
+        if stage and (not self.stages or self.stages[-1] != stage):
+            self.stages.append(str(stage))
+            look.lines.append(f"{self._label()}: lifecycle stage {stage} ({self.progress()})")
+            look.changed = True
+        elif self.stages and status == "IN_PROGRESS" and weight != self._production_weight():
+            look.lines.append(f"{self._label()}: production traffic {self._production_weight():g}% on "
+                              f"{short_revision(self.revision)}")  # a LINEAR or CANARY step within the stage
+            look.changed = True
+        for hook in found.get("lifecycleHookDetails") or []:
+            if hook.get("status") == "AWAITING_ACTION" and str(hook.get("hookId")) not in self._hooks_shown:
+                self._hooks_shown.add(str(hook.get("hookId")))
+                expires = timestamp(hook.get("expiresAt"))
+                until = (datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                         if expires is not None else "its time-out")
+                look.lines.append(f"{self._label()}: lifecycle hook {hook.get('hookId')} at {stage} awaits "
+                                  f"ContinueServiceDeployment until {until} (then {hook.get('timeoutAction')})")
+                look.changed = True
+        if status != self.status:
+            if status not in (*FAILURES, "SUCCESSFUL", "PENDING", "IN_PROGRESS"):  # the verdict says how it ended
+                reason = found.get("statusReason")
+                look.lines.append(f"{self._label()}: {status}" + (f": {str(reason).rstrip('.')}" if reason else ""))
+            self.status = status
+            look.changed = True
+        decided_at = timestamp(found.get("finishedAt")) or timestamp(found.get("updatedAt"))
+        if status == "SUCCESSFUL":
+            return StageVerdict(COMPLETED, f"{self._label()} SUCCESSFUL ({self.progress()})", decided_at=decided_at)
+        if status not in FAILURES:
+            return None
+        why = str(found.get("statusReason") or (found.get("rollback") or {}).get("reason") or "no reason given")
+        if status == "ROLLBACK_SUCCESSFUL":
+            restored = self._restored(found)
+            began = timestamp((found.get("rollback") or {}).get("startedAt"))
+            return StageVerdict(ROLLED_BACK, f"{self._label()} failed and ECS rolled it back to "
+                                             f"{short_revision(restored)}: {why.rstrip('.')}",
+                                decided_at=decided_at, service_deployment=self._name(), rolled_back_to=restored,
+                                rollback_seconds=decided_at - began if decided_at and began else None)
+        return StageVerdict(FAILED, f"{self._label()} ended {status}: {why.rstrip('.')}", decided_at=decided_at)
+
+    def _production_weight(self) -> float:
+        weight = (self.last.get("targetServiceRevision") or {}).get("requestedProductionTrafficWeight")
+        return float(weight or 0.0)
+
+    def _restored(self, found: Mapping[str, Any]) -> str | None:
+        arn = (found.get("rollback") or {}).get("serviceRevisionArn")
+        return self._task_definition(str(arn)) if arn else None
+
+    def timed_out(self, seconds: float) -> Verdict:
+        return StageVerdict(TIMED_OUT, f"{self._label()} did not end within {seconds:g} s ({self.progress()})")
+
+    def progress(self) -> str:
+        """``stage BAKE_TIME, production traffic 100% / test 100% on web:2, 2 of 2 tasks running, status
+        IN_PROGRESS``."""
+        found = self.last
+        target = found.get("targetServiceRevision") or {}
+        parts = [f"stage {found.get('lifecycleStage') or 'unknown'}"]
+        production, test = target.get("requestedProductionTrafficWeight"), target.get("requestedTestTrafficWeight")
+        if production is not None:
+            parts.append(f"production traffic {float(production):g}% / test {float(test or 0):g}% on "
+                         f"{short_revision(self.revision)}")
+        parts.append(f"{target.get('runningTaskCount', 0)} of {target.get('requestedTaskCount', 0)} tasks running")
+        running = sum(int(s.get("runningTaskCount") or 0) for s in found.get("sourceServiceRevisions") or [])
+        if running:
+            parts.append(f"{running} on the previous revision")
+        parts.append(f"status {found.get('status') or 'unknown'}")
+        return ", ".join(parts)
+
+    def _name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1] if self.arn else "?"
+
+    def _label(self) -> str:
+        return f"service deployment {self._name()} of {short_revision(self.revision)}"

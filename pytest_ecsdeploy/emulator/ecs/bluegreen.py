@@ -1,0 +1,386 @@
+"""ECS-native BLUE_GREEN, LINEAR and CANARY service deployments: the lifecycle stages a service deployment steps
+through, on the engine's simulated clock.
+
+A service whose ``deploymentConfiguration.strategy`` is one of :data:`SHIFTING` deploys a new revision (green)
+beside the running one (blue) instead of replacing tasks in place. :func:`start` gives the service deployment an
+UpdateService creates a :class:`Lifecycle`; :func:`advance` (run by ``service_deployments.py`` after every
+simulated step) moves it through the stages in ECS's order (botocore ecs ServiceDeployment.lifecycleStage; AWS
+doc blue-green-deployment-how-it-works)::
+
+    [RECONCILE_SERVICE] -> PRE_SCALE_UP -> SCALE_UP -> POST_SCALE_UP -> TEST_TRAFFIC_SHIFT
+      -> POST_TEST_TRAFFIC_SHIFT -> PRODUCTION_TRAFFIC_SHIFT -> POST_PRODUCTION_TRAFFIC_SHIFT -> BAKE_TIME
+      -> CLEAN_UP -> SUCCESSFUL
+
+- RECONCILE_SERVICE only when the service ran more than one revision when the deployment started (AWS: "only
+  happens when you start a new service deployment with more than 1 service revision in an ACTIVE state");
+- a stage without work lasts ``Timings.lifecycle_stage``; SCALE_UP lasts until green runs desiredCount healthy
+  tasks (the scheduler starts them beside blue's, whatever maximumPercent says: ``Service.hold``);
+- green's requested test traffic weight is 100 from the end of TEST_TRAFFIC_SHIFT, its production weight 100
+  from the end of PRODUCTION_TRAFFIC_SHIFT; LINEAR moves production in steps of ``stepPercent`` with
+  ``stepBakeTimeInMinutes`` between steps (not after 100 %), CANARY moves ``canaryPercent``, waits
+  ``canaryBakeTimeInMinutes``, then the rest (botocore ecs LinearConfiguration / CanaryConfiguration). The stage
+  stays PRODUCTION_TRAFFIC_SHIFT across the steps (whether ECS shows another stage during a step's bake is
+  unverified);
+- BAKE_TIME lasts ``bakeTimeInMinutes``, both revisions running, so DescribeServices lists two deployments and
+  the service is not steady (what users see on ECS);
+- CLEAN_UP stops blue's tasks; the deployment is SUCCESSFUL once they are gone.
+
+A failure rolls back by moving traffic back to blue and making blue's deployment PRIMARY again, without
+relaunching anything (the "weight flip back to blue" of the blue/green docs); green's tasks are stopped and the
+service deployment is ROLLBACK_SUCCESSFUL once they are gone. What fails it: the circuit breaker (green's
+deployment FAILED; with ``rollback`` off the service deployment is STOPPED and green stays as it is), and
+StopServiceDeployment (ROLLBACK_REQUESTED at the request's instant, ROLLBACK_IN_PROGRESS from the next).
+The stage shown during a rollback stays the stage it failed in (what ECS shows is unverified).
+
+PAUSE lifecycle hooks (botocore ecs DeploymentLifecycleHook, ContinueServiceDeployment): a stage with hooks
+does not end before each of them is resolved; each shows in ``lifecycleHookDetails`` AWAITING_ACTION with its
+``expiresAt``; ContinueServiceDeployment CONTINUE makes it SUCCEEDED, ROLLBACK makes it FAILED and rolls back;
+at ``expiresAt`` it is TIMED_OUT and its ``timeoutAction`` applies (:func:`resolve`).
+
+Not emulated yet, and refused rather than ignored: AWS_LAMBDA hooks, and hooks at PRE_PRODUCTION_TRAFFIC_SHIFT.
+Listener rules are not rewritten: the weights are the requested ones DescribeServiceDeployments reports.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import Timings
+from . import events
+from .exceptions import InvalidParameterException
+from .models import Deployment, DeploymentConfiguration, RegionState, Service
+
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
+SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
+STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+          "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
+          "CLEAN_UP")
+MAX_BAKE_MINUTES = 1440  # bakeTimeInMinutes, stepBakeTimeInMinutes and canaryBakeTimeInMinutes: 0-1440 (botocore)
+LINEAR_DEFAULTS = (10.0, 6)  # stepPercent, stepBakeTimeInMinutes (botocore ecs LinearConfiguration)
+CANARY_DEFAULTS = (5.0, 10)  # canaryPercent, canaryBakeTimeInMinutes (botocore ecs CanaryConfiguration)
+
+HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+               "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
+MAX_PAUSE_HOOKS = 10  # pause hooks per service (aws-samples summary of the AWS docs; unverified in AWS's own text)
+DEFAULT_HOOK_MINUTES, MAX_HOOK_MINUTES = 1440, 20160  # botocore ecs DeploymentLifecycleHookTimeoutConfiguration
+LAMBDA_REFUSED = "The local ECS engine does not run AWS_LAMBDA lifecycle hooks yet; only PAUSE hooks."
+PAUSE_AT_SHIFT = "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
+HOOK_ROLLBACK_REASON = "Lifecycle hook {hook} at {stage} asked for a rollback."
+HOOK_TIMEOUT_REASON = "Lifecycle hook {hook} at {stage} timed out."
+ROLLBACK_EVENT = "rolling back to deployment {deployment}: traffic moves back to it and the new tasks stop."
+
+_ID_CHARACTERS = string.ascii_letters + string.digits
+
+# What the scheduler may do while a stage runs (``Service.hold``): nothing for green yet, or green beside blue.
+WAIT, BOTH = "wait", "both"
+
+
+# The configuration --------------------------------------------------------------------------------------------
+
+
+def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, Any]:
+    """The strategy fields of a ``deploymentConfiguration`` (CreateService / UpdateService), checked, as keyword
+    arguments of :class:`DeploymentConfiguration`; what ``given`` leaves out keeps ``base``'s value. Raises
+    InvalidParameterException for an unknown strategy, BLUE_GREEN without ``bakeTimeInMinutes``, a value out of
+    range, or lifecycle hooks."""
+    strategy = given.get("strategy", base.strategy)
+    if strategy not in STRATEGIES:
+        raise InvalidParameterException(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy}.")
+    hooks = base.hooks if "lifecycleHooks" not in given else _hooks(given["lifecycleHooks"])
+    bake = given.get("bakeTimeInMinutes", base.bake_time_minutes)
+    if strategy == "BLUE_GREEN" and bake is None:
+        raise InvalidParameterException("bakeTimeInMinutes must be specified for the BLUE_GREEN deployment strategy.")
+    if bake is not None:
+        bake = _minutes(bake, "bakeTimeInMinutes")
+    shift = base.shift if strategy == base.strategy else None
+    if strategy == "LINEAR":
+        linear = given.get("linearConfiguration")
+        if linear is not None or shift is None:
+            linear = linear or {}
+            shift = (_percent(linear.get("stepPercent", LINEAR_DEFAULTS[0]), "stepPercent", 3.0),
+                     _minutes(linear.get("stepBakeTimeInMinutes", LINEAR_DEFAULTS[1]), "stepBakeTimeInMinutes"))
+    elif strategy == "CANARY":
+        canary = given.get("canaryConfiguration")
+        if canary is not None or shift is None:
+            canary = canary or {}
+            shift = (_percent(canary.get("canaryPercent", CANARY_DEFAULTS[0]), "canaryPercent", 0.1),
+                     _minutes(canary.get("canaryBakeTimeInMinutes", CANARY_DEFAULTS[1]), "canaryBakeTimeInMinutes"))
+    else:
+        shift = None
+    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks}
+
+
+def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
+    """``lifecycleHooks`` checked and with the defaults filled in (botocore ecs DeploymentLifecycleHook and
+    DeploymentLifecycleHookTimeoutConfiguration: 1440 minutes, ROLLBACK). Only PAUSE hooks are emulated: an
+    AWS_LAMBDA hook, or a hook at PRE_PRODUCTION_TRAFFIC_SHIFT (a stage the engine does not step through), is
+    refused."""
+    if not isinstance(given, list) or len(given) > MAX_PAUSE_HOOKS:
+        raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_PAUSE_HOOKS} hooks.")
+    hooks = []
+    for hook in given:
+        if not isinstance(hook, dict):
+            raise InvalidParameterException("Each lifecycle hook must be an object.")
+        if hook.get("targetType", "AWS_LAMBDA") != "PAUSE":
+            raise InvalidParameterException(LAMBDA_REFUSED)
+        stages = hook.get("lifecycleStages")
+        if not isinstance(stages, list) or not stages or any(stage not in HOOK_STAGES for stage in stages):
+            raise InvalidParameterException(f"lifecycleStages must list stages among {', '.join(HOOK_STAGES)}.")
+        if any(stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT") for stage in stages):
+            raise InvalidParameterException(PAUSE_AT_SHIFT)  # botocore ecs DeploymentLifecycleHook.lifecycleStages
+        if "PRE_PRODUCTION_TRAFFIC_SHIFT" in stages:
+            raise InvalidParameterException("The local ECS engine does not step through PRE_PRODUCTION_TRAFFIC_SHIFT "
+                                            "yet; pause at POST_TEST_TRAFFIC_SHIFT instead.")
+        timeout = hook.get("timeoutConfiguration") or {}
+        minutes = timeout.get("timeoutInMinutes", DEFAULT_HOOK_MINUTES)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_HOOK_MINUTES:
+            raise InvalidParameterException(f"timeoutInMinutes must be an integer between 1 and {MAX_HOOK_MINUTES}.")
+        action = timeout.get("action", "ROLLBACK")
+        if action not in ("ROLLBACK", "CONTINUE"):
+            raise InvalidParameterException("timeoutConfiguration action must be ROLLBACK or CONTINUE.")
+        hooks.append({"targetType": "PAUSE", "lifecycleStages": list(stages),
+                      "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": action}})
+    return tuple(hooks)
+
+
+def _minutes(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_BAKE_MINUTES:
+        raise InvalidParameterException(f"{name} must be an integer between 0 and {MAX_BAKE_MINUTES}.")
+    return value
+
+
+def _percent(value: Any, name: str, lowest: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not lowest <= value <= 100.0:
+        raise InvalidParameterException(f"{name} must be between {lowest:g} and 100.")
+    return float(value)
+
+
+def configuration_json(config: DeploymentConfiguration) -> dict[str, Any]:
+    """The strategy fields DescribeServices and DescribeServiceDeployments echo in ``deploymentConfiguration``."""
+    body: dict[str, Any] = {"strategy": config.strategy}
+    if config.bake_time_minutes is not None:
+        body["bakeTimeInMinutes"] = config.bake_time_minutes
+    if config.hooks:
+        body["lifecycleHooks"] = [dict(hook) for hook in config.hooks]
+    if config.shift is not None and config.strategy == "LINEAR":
+        body["linearConfiguration"] = {"stepPercent": config.shift[0], "stepBakeTimeInMinutes": config.shift[1]}
+    elif config.shift is not None and config.strategy == "CANARY":
+        body["canaryConfiguration"] = {"canaryPercent": config.shift[0], "canaryBakeTimeInMinutes": config.shift[1]}
+    return body
+
+
+def production_steps(strategy: str, shift: tuple[float, int] | None) -> list[float]:
+    """Green's production weights, step by step, up to 100.
+
+    >>> production_steps("BLUE_GREEN", None), production_steps("CANARY", (10.0, 5))
+    ([100.0], [10.0, 100.0])
+    >>> production_steps("LINEAR", (30.0, 1))
+    [30.0, 60.0, 90.0, 100.0]
+    """
+    if strategy == "BLUE_GREEN" or shift is None:
+        return [100.0]
+    if strategy == "CANARY":
+        return [shift[0], 100.0] if shift[0] < 100.0 else [100.0]
+    steps = [round(shift[0] * n, 1) for n in range(1, math.ceil(100.0 / shift[0]))]
+    return [s for s in steps if s < 100.0] + [100.0]
+
+
+# One deployment's progress ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Lifecycle:
+    """Where one blue/green, linear or canary service deployment stands: its stage (and since when, simulated
+    epoch seconds), green's requested test and production traffic weights (0.0-100.0), the production steps left,
+    and the deployment of the revision it replaces (``blue``)."""
+
+    strategy: str
+    blue: Deployment
+    green: Deployment
+    stages: list[str]
+    bake_seconds: float
+    step_bake_seconds: float
+    steps: list[float]
+    pause_hooks: tuple[dict[str, Any], ...] = ()  # the lifecycleHooks the deployment started with
+    rng: random.Random = field(default_factory=random.Random)
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # the current stage's lifecycleHookDetails
+    reason: str | None = None  # why a hook rolled it back
+    stage: str = ""
+    since: float = 0.0
+    test_weight: float = 0.0
+    production_weight: float = 0.0
+    step_at: float | None = None  # when the last production step was taken
+    hold: str | None = WAIT  # what the scheduler may do for the service now (``Service.hold``)
+    rolling_back: bool = False
+    done: bool = False
+    history: list[tuple[str, float]] = field(default_factory=list)
+
+    def hook(self, hook_id: str) -> dict[str, Any] | None:
+        """The current stage's hook ``hook_id`` while it awaits action."""
+        return next((h for h in self.hooks if h["hookId"] == hook_id and h["status"] == "AWAITING_ACTION"), None)
+
+    def due(self, timings: Timings) -> float | None:
+        """When this stage ends, or a hook of it times out, by the clock alone (None: it waits for tasks, or it is
+        done)."""
+        if self.done or self.rolling_back or self.stage in ("SCALE_UP", "CLEAN_UP"):
+            return None
+        waiting = [float(hook["expiresAt"]) for hook in self.hooks if hook["status"] == "AWAITING_ACTION"]
+        if waiting:
+            return min(waiting)
+        if self.stage == "PRODUCTION_TRAFFIC_SHIFT" and self.step_at is not None and self.steps:
+            return self.step_at + self.step_bake_seconds
+        if self.stage == "BAKE_TIME":
+            return self.since + self.bake_seconds
+        return self.since + timings.lifecycle_stage
+
+
+def start(service: Service, green: Deployment, t: float, rng: random.Random) -> Lifecycle | None:
+    """The lifecycle of the service deployment that makes ``green`` (just PRIMARY) the service's revision, when
+    the service deploys with a traffic-shifting strategy and runs a revision to shift from; None otherwise (the
+    service's first deployment starts its tasks as a rolling one does). Holds green's tasks back until SCALE_UP."""
+    config = service.config
+    blue = service.last_completed
+    if config.strategy not in SHIFTING or blue is None or blue is green or blue not in service.deployments:
+        return None
+    running = [d for d in service.deployments[1:] if d.status != "INACTIVE"]
+    stages = list(STAGES if len(running) > 1 else STAGES[1:])
+    lifecycle = Lifecycle(config.strategy, blue, green, stages, 60.0 * (config.bake_time_minutes or 0),
+                          60.0 * (config.shift[1] if config.shift else 0),
+                          production_steps(config.strategy, config.shift), config.hooks, rng)
+    _enter(lifecycle, stages[0], t)
+    service.hold = lifecycle.hold  # before the scheduler's reaction at the request's own instant
+    return lifecycle
+
+
+def _enter(lifecycle: Lifecycle, stage: str, t: float) -> None:
+    """Start ``stage`` at ``t``, with a hook detail AWAITING_ACTION for each PAUSE hook configured at it."""
+    lifecycle.stage, lifecycle.since = stage, t
+    lifecycle.history.append((stage, t))
+    lifecycle.hooks = [
+        {"hookId": "".join(lifecycle.rng.choice(_ID_CHARACTERS) for _ in range(20)), "targetType": "PAUSE",
+         "status": "AWAITING_ACTION", "expiresAt": t + 60.0 * hook["timeoutConfiguration"]["timeoutInMinutes"],
+         "timeoutAction": hook["timeoutConfiguration"]["action"]}
+        for hook in lifecycle.pause_hooks if stage in hook["lifecycleStages"]
+    ]
+
+
+def resolve(service: Service, lifecycle: Lifecycle, hook: dict[str, Any], action: str, t: float) -> None:
+    """ContinueServiceDeployment's effect on an AWAITING_ACTION ``hook``: CONTINUE lets its stage end (once its
+    other hooks are done), ROLLBACK rolls the deployment back."""
+    if action == "CONTINUE":
+        hook["status"] = "SUCCEEDED"
+        return
+    hook["status"] = "FAILED"
+    lifecycle.reason = HOOK_ROLLBACK_REASON.format(hook=hook["hookId"], stage=lifecycle.stage)
+    roll_back(service, lifecycle, t)
+
+
+def _time_out_hooks(service: Service, lifecycle: Lifecycle, t: float) -> None:
+    """Hooks past ``expiresAt`` are TIMED_OUT; the first whose timeoutAction is ROLLBACK rolls back."""
+    for hook in lifecycle.hooks:
+        if hook["status"] == "AWAITING_ACTION" and t >= hook["expiresAt"]:
+            hook["status"] = "TIMED_OUT"
+            if hook["timeoutAction"] == "ROLLBACK" and not lifecycle.rolling_back:
+                lifecycle.reason = HOOK_TIMEOUT_REASON.format(hook=hook["hookId"], stage=lifecycle.stage)
+                roll_back(service, lifecycle, t)
+
+
+def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, timings: Timings,
+            finish: Callable[[str, str | None], None], superseded: str) -> None:
+    """Move ``lifecycle`` on at ``t`` as far as it goes; ``finish(status, reason)`` ends its service deployment:
+    SUCCESSFUL, ROLLBACK_SUCCESSFUL, or STOPPED (with the circuit breaker's reason, or ``superseded`` when
+    another deployment replaced it). A tripped circuit breaker with rollback starts :func:`roll_back`."""
+    green = lifecycle.green
+    if lifecycle.rolling_back:
+        if green not in service.deployments:  # its tasks are gone
+            lifecycle.done = True
+            finish("ROLLBACK_SUCCESSFUL", None)
+        return
+    if green.rollout_state == "FAILED":
+        if service.config.breaker_rollback:
+            roll_back(service, lifecycle, t)
+            return
+        lifecycle.done = True  # green's FAILED deployment starts and stops nothing more; blue keeps serving
+        finish("STOPPED", green.rollout_state_reason)
+        return
+    if green is not service.primary:
+        lifecycle.done = True
+        finish("STOPPED", superseded)
+        return
+    _time_out_hooks(service, lifecycle, t)
+    if lifecycle.rolling_back:
+        return
+    for _ in range(len(STAGES) + len(lifecycle.steps) + 1):
+        if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
+            break
+
+
+def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, timings: Timings,
+          finish: Callable[[str, str | None], None]) -> bool:
+    """One transition if one is due at ``t``; whether one happened."""
+    stage, green = lifecycle.stage, lifecycle.green
+    if stage == "SCALE_UP":
+        serving = [task for task in state.service_tasks(service) if task.deployment_id == green.id and task.serving]
+        if len(serving) < service.desired_count:
+            return False
+    elif stage == "CLEAN_UP":
+        if lifecycle.blue in service.deployments:
+            return False
+        lifecycle.done = True
+        finish("SUCCESSFUL", None)
+        return True
+    elif stage == "PRODUCTION_TRAFFIC_SHIFT":
+        return _shift_production(lifecycle, t, timings)
+    else:
+        due = lifecycle.due(timings)
+        if due is None or t < due or any(hook["status"] == "AWAITING_ACTION" for hook in lifecycle.hooks):
+            return False
+    if stage == "TEST_TRAFFIC_SHIFT":
+        lifecycle.test_weight = 100.0
+    following = lifecycle.stages[lifecycle.stages.index(stage) + 1]
+    _enter(lifecycle, following, t)
+    lifecycle.hold = {"SCALE_UP": BOTH, "CLEAN_UP": None}.get(following, lifecycle.hold)
+    return True
+
+
+def _shift_production(lifecycle: Lifecycle, t: float, timings: Timings) -> bool:
+    """PRODUCTION_TRAFFIC_SHIFT: the first step after ``lifecycle_stage``, each next one after the step bake,
+    POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %)."""
+    if lifecycle.step_at is None:
+        if t < lifecycle.since + timings.lifecycle_stage:
+            return False
+    elif lifecycle.steps and t < lifecycle.step_at + lifecycle.step_bake_seconds:
+        return False
+    if lifecycle.steps:
+        lifecycle.production_weight = lifecycle.steps.pop(0)
+        lifecycle.step_at = t
+        if lifecycle.steps:
+            return True
+    _enter(lifecycle, "POST_PRODUCTION_TRAFFIC_SHIFT", t)
+    return True
+
+
+def roll_back(service: Service, lifecycle: Lifecycle, t: float) -> None:
+    """Traffic back to blue, blue's deployment PRIMARY again (its tasks still run), green's tasks stopped by the
+    scheduler as those of any replaced deployment; green's deployment FAILED, so it never counts as completed."""
+    blue, green = lifecycle.blue, lifecycle.green
+    lifecycle.rolling_back = True
+    lifecycle.test_weight = lifecycle.production_weight = 0.0
+    lifecycle.hold = None
+    if green.rollout_state != "FAILED":
+        green.rollout_state = "FAILED"
+        green.rollout_state_reason = events.ROLLBACK_REASON.format(deployment=blue.id)
+        green.updated_at = t
+    if blue in service.deployments:
+        service.deployments.remove(blue)
+        service.deployments.insert(0, blue)
+    for deployment in service.deployments:
+        deployment.status = "PRIMARY" if deployment is blue else "ACTIVE"
+    service.steady = False
+    service.stuck_reported = False
+    service.add_event(t, ROLLBACK_EVENT.format(deployment=blue.id))

@@ -1,0 +1,136 @@
+"""The blue/green scenario of docs/strategies.md, run as written through pytester (in a subprocess: one LocalAWS
+per process) against the embedded local AWS: a good deployment printed stage by stage, a crashing image that ECS
+rolls back (and we do not roll back again), and a later step failing, which deploys the previous revision the
+blue/green way and follows it to its end."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+STAGES = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+          "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+
+BEHAVIOURS = '''
+import json
+import urllib.request
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def crashing_image(aws):
+    body = json.dumps({"image": "web:2.0.0", "behaviour": "crash", "exit_code": 3}).encode()
+    request = urllib.request.Request(aws.endpoint_url + "/_ecsdeploy/image-behaviour", data=body, method="POST")
+    urllib.request.urlopen(request).read()
+'''
+
+LATER_STEP = '''
+
+def test_the_new_version_answers():
+    assert False, "the smoke check says no"
+'''
+
+
+def documented_files() -> dict[str, str]:
+    """``deployments/...`` path -> content, for each file docs/strategies.md shows in a fenced block."""
+    text = DOCS.read_text(encoding="utf-8")
+    found = re.findall(r"^`(deployments/[^`]+)`:\n\n```\w*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    return dict(found)
+
+
+class Scenario:
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+        for path, content in documented_files().items():
+            target = pytester.path / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+
+    def add(self, path: str, content: str) -> Scenario:
+        target = self.pytester.path / "deployments" / path
+        target.write_text(target.read_text() + content if target.exists() else content)
+        return self
+
+    def run(self) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess(
+            "deployments/", "--env", "local", "--image-tag", "2.0.0", "-p", "no:cacheprovider", "-rA",
+            "--ecsdeploy-report", str(self.pytester.path / "record.json"), timeout=300,
+        )
+
+    def record(self) -> dict[str, Any]:
+        return json.loads((self.pytester.path / "record.json").read_text())["services"]["web"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def scenario(pytester: pytest.Pytester) -> Scenario:
+    return Scenario(pytester)
+
+
+def printed_stages(result: pytest.RunResult, revision: str) -> list[str]:
+    """The stages printed for the service deployment of ``revision``, checked to be in ECS's order. The watch
+    looks every quarter second or more, in wall time, so a stage as short as that may pass unseen on a loaded
+    machine (the last look always prints the stage it ended in): the exact sequence is the conformance tests'
+    (test_local_aws_bluegreen.py) and test_service_strategies_aws.py's, on a fake clock."""
+    pattern = re.compile(rf"service deployment \S+ of {revision}: lifecycle stage (\w+) \(")
+    printed = [m.group(1) for m in pattern.finditer(result.stdout.str())]
+    assert [STAGES.index(stage) for stage in printed] == sorted({STAGES.index(stage) for stage in printed}), printed
+    return printed
+
+
+def test_the_documented_files_are_there() -> None:
+    assert set(documented_files()) == {"deployments/ecsdeploy.toml", "deployments/web/taskdef.json",
+                                       "deployments/test_web.py"}
+
+
+def test_the_documented_blue_green_scenario_deploys_stage_by_stage(scenario: Scenario) -> None:
+    result = scenario.run()
+    result.assert_outcomes(passed=1)
+    assert printed_stages(result, "web:2")
+    result.stdout.fnmatch_lines([
+        "*[[]ok  ] pre  ecs_service.deploy: deployment controller ECS — BLUE_GREEN deployment strategy",
+        "*[[]web] service deployment * of web:2: lifecycle stage *",
+        "*[[]web] service deployment * of web:2 SUCCESSFUL (stage CLEAN_UP, production traffic 100% / test 100% on "
+        "web:2, 2 of 2 tasks running, status SUCCESSFUL)",
+        "*[[]ok  ] post ecs_service.deploy: every running task on the new revision — 2 of 2 RUNNING tasks on web:2",
+    ])
+    record = scenario.record()
+    assert record["outcome"] == "deployed" and record["rollback"] is None
+
+
+def test_a_crashing_image_is_rolled_back_by_ecs_once_and_the_run_fails(scenario: Scenario) -> None:
+    result = scenario.add("conftest.py", BEHAVIOURS).run()
+    result.assert_outcomes(failed=1)
+    assert set(printed_stages(result, "web:2")) <= {"PRE_SCALE_UP", "SCALE_UP"}  # it never got past SCALE_UP
+    # A task may be seen first STOPPED, and the rollback's 0.3 s unseen, when the machine is loaded: what every
+    # run prints is the failure of a task, then the verdict.
+    result.stdout.fnmatch_lines([
+        "*[[]web] task * (web:2) *: EssentialContainerExited: Essential container in task exited, app exited 3",
+        "RolloutFailed: service 'web': deployment * of web:2 failed; rolled back to web:1.",
+        "  why: service deployment * of web:2 failed and ECS rolled it back to web:1: ECS deployment circuit breaker: "
+        "tasks failed to start",
+        "  rollback: ECS rolled it back to web:1 (deployment * completed in *",
+    ])
+    assert "updating service web: web:2 -> web:1" not in result.stdout.str()  # no second rollback
+    record = scenario.record()
+    assert record["outcome"] == "rolled back" and record["rollback"]["outcome"] == "completed"
+    assert record["rollback"]["to_revision"].endswith("web:1")
+
+
+def test_a_later_step_failing_deploys_the_previous_revision_the_blue_green_way(scenario: Scenario) -> None:
+    result = scenario.add("test_web.py", LATER_STEP).run()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*[[]web] WARNING: rolling service web back to web:1",
+        "*[[]web] updating service web: web:2 -> web:1",
+        "*[[]web] service deployment * of web:1: lifecycle stage *",
+        "*[[]ok  ] post ecs_service.rollback: rolled back — rolled back to web:1 (deployment ecs-svc/* completed in *",
+    ])
+    assert printed_stages(result, "web:1")
+    record = scenario.record()
+    assert record["outcome"] == "rolled back" and record["rollback"]["outcome"] == "completed"

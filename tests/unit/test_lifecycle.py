@@ -1,0 +1,201 @@
+"""The stage watch of blue/green, linear and canary deployments (``actions/lifecycle.py``) on stubbed ECS answers
+(botocore checks each against ECS's shapes): which service deployment it follows, the lines it prints, every way
+a service deployment ends, and the time-out it allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fakes import stubbed
+
+from pytest_ecsdeploy.actions.lifecycle import StageVerdict, StageWatch, budget, strategy_of
+from pytest_ecsdeploy.actions.watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look
+
+R, A = "eu-west-1", "123456789012"
+TD = f"arn:aws:ecs:{R}:{A}:task-definition/web"
+SD = f"arn:aws:ecs:{R}:{A}:service-deployment/prod/web"
+REV = f"arn:aws:ecs:{R}:{A}:service-revision/prod/web"
+
+
+class Aws:
+    """What ``call`` needs of a ClientFactory: one stubbed ECS client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        assert service == "ecs"
+        return self._client
+
+
+@pytest.fixture
+def ecs() -> Iterator[tuple[Aws, Any]]:
+    with stubbed("ecs", R) as (client, stubber):
+        yield Aws(client), stubber
+
+
+def watch(aws: Aws, hint: str | None = f"{SD}/new") -> StageWatch:
+    return StageWatch(aws, who="service 'web'", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                      deployment_id="ecs-svc/2", hint=hint)
+
+
+def found(status: str, stage: str | None = None, **more: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "serviceDeploymentArn": f"{SD}/new", "status": status,
+        "targetServiceRevision": {"arn": f"{REV}/2", "requestedTaskCount": 2, "runningTaskCount": 2,
+                                  "requestedProductionTrafficWeight": 100.0, "requestedTestTrafficWeight": 100.0},
+        "sourceServiceRevisions": [{"arn": f"{REV}/1", "runningTaskCount": 2}], **more,
+    }
+    if stage is not None:
+        body["lifecycleStage"] = stage
+    return body
+
+
+def expect_deployment(stubber: Any, arn: str, target: str) -> None:
+    stubber.add_response("describe_service_deployments", {"serviceDeployments": [
+        {"serviceDeploymentArn": arn, "status": "IN_PROGRESS", "targetServiceRevision": {"arn": target}}]},
+        {"serviceDeploymentArns": [arn]})
+
+
+def expect_revision(stubber: Any, arn: str, taskdef: str) -> None:
+    stubber.add_response("describe_service_revisions", {"serviceRevisions": [
+        {"serviceRevisionArn": arn, "taskDefinition": taskdef}]}, {"serviceRevisionArns": [arn]})
+
+
+def test_the_update_answers_service_deployment_is_followed_when_it_targets_the_revision(
+    ecs: tuple[Aws, Any],
+) -> None:
+    aws, stubber = ecs
+    expect_deployment(stubber, f"{SD}/new", f"{REV}/2")
+    expect_revision(stubber, f"{REV}/2", f"{TD}:2")
+    stubber.add_response("describe_service_deployments", {"serviceDeployments": [found("IN_PROGRESS", "SCALE_UP")]},
+                         {"serviceDeploymentArns": [f"{SD}/new"]})
+    stages = watch(aws)
+    assert stages.look({"deployments": []})["lifecycleStage"] == "SCALE_UP"  # type: ignore[index]
+    assert stages.arn == f"{SD}/new"
+
+
+def test_a_hint_of_another_revision_is_not_taken_the_one_created_with_our_deployment_is(ecs: tuple[Aws, Any]) -> None:
+    aws, stubber = ecs
+    expect_deployment(stubber, f"{SD}/other", f"{REV}/9")
+    expect_revision(stubber, f"{REV}/9", f"{TD}:9")
+    window = {"cluster": "prod", "service": "web", "createdAt": {"after": 200.0}}
+    stubber.add_response("list_service_deployments", {"serviceDeployments": [
+        {"serviceDeploymentArn": f"{SD}/later", "targetServiceRevisionArn": f"{REV}/9", "createdAt": 1_000.0},
+    ], "nextToken": "page2"}, window)
+    stubber.add_response("list_service_deployments", {"serviceDeployments": [
+        {"serviceDeploymentArn": f"{SD}/ours", "targetServiceRevisionArn": f"{REV}/2", "createdAt": 500.0},
+    ]}, {**window, "nextToken": "page2"})
+    expect_revision(stubber, f"{REV}/2", f"{TD}:2")  # nearest our deployment's createdAt first; REV/9 is known
+    stubber.add_response("describe_service_deployments", {"serviceDeployments": [found("PENDING")]},
+                         {"serviceDeploymentArns": [f"{SD}/ours"]})
+    stages = watch(aws, hint=f"{SD}/other")
+    service = {"deployments": [{"id": "ecs-svc/2", "status": "PRIMARY", "createdAt": 500.0}]}
+    assert stages.look(service) is not None and stages.arn == f"{SD}/ours"
+
+
+def test_without_our_deployment_listed_yet_nothing_is_followed_and_the_next_look_tries_again(
+    ecs: tuple[Aws, Any],
+) -> None:
+    aws, _ = ecs
+    stages = watch(aws, hint=None)
+    assert stages.look({"deployments": []}) is None and stages.arn is None
+
+
+def test_each_stage_is_printed_once_as_it_starts_unknown_ones_too_and_success_is_a_verdict(
+    ecs: tuple[Aws, Any],
+) -> None:
+    stages = watch(ecs[0])
+    stages.arn = f"{SD}/new"
+    lines: list[str] = []
+    for status, stage in [("PENDING", None), ("IN_PROGRESS", "PRE_SCALE_UP"), ("IN_PROGRESS", "PRE_SCALE_UP"),
+                          ("IN_PROGRESS", "PRE_PRODUCTION_TRAFFIC_SHIFT"), ("IN_PROGRESS", "A_STAGE_FROM_2027")]:
+        look = Look()
+        assert stages.judge(look, found(status, stage)) is None
+        lines += look.lines
+    assert lines == [
+        "service deployment new of web:2: lifecycle stage PRE_SCALE_UP (stage PRE_SCALE_UP, production traffic 100% "
+        "/ test 100% on web:2, 2 of 2 tasks running, 2 on the previous revision, status IN_PROGRESS)",
+        "service deployment new of web:2: lifecycle stage PRE_PRODUCTION_TRAFFIC_SHIFT (stage "
+        "PRE_PRODUCTION_TRAFFIC_SHIFT, production traffic 100% / test 100% on web:2, 2 of 2 tasks running, 2 on the "
+        "previous revision, status IN_PROGRESS)",
+        "service deployment new of web:2: lifecycle stage A_STAGE_FROM_2027 (stage A_STAGE_FROM_2027, production "
+        "traffic 100% / test 100% on web:2, 2 of 2 tasks running, 2 on the previous revision, status IN_PROGRESS)",
+    ]
+    look = Look()
+    verdict = stages.judge(look, found("SUCCESSFUL", "CLEAN_UP", finishedAt=1_234.0))
+    assert verdict is not None and verdict.outcome == COMPLETED and verdict.decided_at == 1_234.0
+    assert look.lines == ["service deployment new of web:2: lifecycle stage CLEAN_UP (stage CLEAN_UP, production "
+                          "traffic 100% / test 100% on web:2, 2 of 2 tasks running, 2 on the previous revision, "
+                          "status SUCCESSFUL)"]
+    assert stages.stages == ["PRE_SCALE_UP", "PRE_PRODUCTION_TRAFFIC_SHIFT", "A_STAGE_FROM_2027", "CLEAN_UP"]
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "expected"),
+    [
+        ("STOPPED", FAILED, "service deployment new of web:2 ended STOPPED: the breaker tripped"),
+        ("ROLLBACK_FAILED", FAILED, "service deployment new of web:2 ended ROLLBACK_FAILED: the breaker tripped"),
+        ("ROLLBACK_SUCCESSFUL", ROLLED_BACK,
+         "service deployment new of web:2 failed and ECS rolled it back to web:1: the breaker tripped"),
+    ],
+)
+def test_every_other_end_is_a_failure_with_ecs_reason(ecs: tuple[Aws, Any], status: str, outcome: str,
+                                                        expected: str) -> None:
+    aws, stubber = ecs
+    stages = watch(aws)
+    stages.arn = f"{SD}/new"
+    assert stages.judge(Look(), found("ROLLBACK_IN_PROGRESS", "SCALE_UP", statusReason="the breaker tripped.")) is None
+    more: dict[str, Any] = {"statusReason": "the breaker tripped.", "finishedAt": 160.0}
+    if status == "ROLLBACK_SUCCESSFUL":
+        more["rollback"] = {"reason": "the breaker tripped.", "startedAt": 150.0, "serviceRevisionArn": f"{REV}/1"}
+        expect_revision(stubber, f"{REV}/1", f"{TD}:1")
+    verdict = stages.judge(Look(), found(status, "SCALE_UP", **more))
+    assert isinstance(verdict, StageVerdict) and (verdict.outcome, verdict.reason) == (outcome, expected)
+    if status == "ROLLBACK_SUCCESSFUL":
+        assert (verdict.rolled_back_to, verdict.rollback_seconds, verdict.service_deployment) == (f"{TD}:1", 10.0, "new")
+
+
+def test_a_rollback_in_progress_is_printed_with_its_reason(ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn = f"{SD}/new"
+    look = Look()
+    stages.judge(look, found("ROLLBACK_IN_PROGRESS", statusReason="ECS deployment circuit breaker: tasks failed."))
+    assert look.lines == ["service deployment new of web:2: ROLLBACK_IN_PROGRESS: ECS deployment circuit breaker: "
+                          "tasks failed"]
+    assert stages.timed_out(90).outcome == TIMED_OUT
+
+
+@pytest.mark.parametrize(
+    ("config", "seconds"),
+    [
+        ({}, 600.0),
+        ({"strategy": "ROLLING", "bakeTimeInMinutes": 30}, 600.0),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15}, 600.0 + 900.0),
+        ({"strategy": "LINEAR", "bakeTimeInMinutes": 5}, 600.0 + 60.0 * (5 + 9 * 6)),  # defaults: 10 %, 6 min
+        ({"strategy": "LINEAR", "bakeTimeInMinutes": 5, "linearConfiguration": {"stepPercent": 30.0,
+                                                                                "stepBakeTimeInMinutes": 2}},
+         600.0 + 60.0 * (5 + 3 * 2)),
+        ({"strategy": "CANARY", "bakeTimeInMinutes": 0}, 600.0 + 600.0),  # default canary bake: 10 min
+        ({"strategy": "CANARY", "bakeTimeInMinutes": 1, "canaryConfiguration": {"canaryBakeTimeInMinutes": 0}}, 660.0),
+    ],
+)
+def test_the_time_out_adds_the_bake_times_of_the_strategy(config: dict[str, Any], seconds: float) -> None:
+    service = {"deploymentConfiguration": config}
+    assert budget(service, 600) == seconds
+    assert strategy_of(service) == config.get("strategy", "ROLLING")
+
+
+def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn = f"{SD}/new"
+    hook = {"hookId": "h1", "targetType": "PAUSE", "status": "AWAITING_ACTION", "expiresAt": 1_767_312_000.0,
+            "timeoutAction": "ROLLBACK"}
+    first, second = Look(), Look()
+    stages.judge(first, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
+    stages.judge(second, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
+    assert first.lines[-1] == ("service deployment new of web:2: lifecycle hook h1 at POST_TEST_TRAFFIC_SHIFT awaits "
+                               "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK)")
+    assert second.lines == []
