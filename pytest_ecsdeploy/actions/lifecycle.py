@@ -35,11 +35,12 @@ from ..arns import short_revision
 from ..aws import ClientFactory, call
 from .watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look, Verdict, service_deployments, timestamp
 
-__all__ = ["SHIFTING", "StageVerdict", "StageWatch", "budget", "strategy_of"]
+__all__ = ["ENDED", "SHIFTING", "StageVerdict", "StageWatch", "budget", "strategy_of"]
 
 ROLLING = "ROLLING"
 SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
 FAILURES = ("ROLLBACK_SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED")
+ENDED = ("SUCCESSFUL", *FAILURES)  # the service deployment statuses after which nothing moves
 MATCH_WINDOW = 300.0  # seconds before our deployment's createdAt a service deployment may say it was created
 
 
@@ -212,6 +213,13 @@ class StageWatch:
     def _restored(self, found: Mapping[str, Any]) -> str | None:
         arn = (found.get("rollback") or {}).get("serviceRevisionArn")
         return self._task_definition(str(arn)) if arn else None
+
+    def line(self, found: Mapping[str, Any]) -> str:
+        """One line on ``found`` (this watch's DescribeServiceDeployments entry) as the watch prints it:
+        ``service deployment so8JAW of web:2: stage BAKE_TIME, production traffic 100% / test 100% on web:2, ...``
+        (``ecsdeploy status`` shows a deployment in progress so)."""
+        self.last = found
+        return f"{self._label()}: {self.progress()}"
 
     def timed_out(self, seconds: float) -> Verdict:
         return StageVerdict(TIMED_OUT, f"{self._label()} did not end within {seconds:g} s ({self.progress()})")

@@ -11,8 +11,11 @@ The revision to return to is learned from ECS, never from memory (a run that was
 The rollout itself is ``ecs_service.deploy(supersede=True)``: the same pre-checks (account guard, cluster and
 service ACTIVE, the revision ACTIVE), except that a rollout still in progress is replaced rather than waited
 for (that is what a rollback is for), then UpdateService, the same watch (service events and task state changes
-as they arrive) and post-checks. A rollback that fails is not rolled back again. Only the
-ECS deployment controller's rolling update is handled yet; another controller is refused with one sentence.
+as they arrive) and post-checks. A rollback that fails is not rolled back again. A service whose
+``deploymentConfiguration.strategy`` is BLUE_GREEN, LINEAR or CANARY is rolled back the strategy's way, as deploy()
+does it: the previous revision goes out as a new service deployment, followed stage by stage
+(``actions/lifecycle.py``), its bake times added to the time-out unless ``--wait-timeout`` is given. Only the ECS
+deployment controller is handled; another (CODE_DEPLOY, EXTERNAL) is refused with one sentence.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..actions.lifecycle import SHIFTING, strategy_of
 from ..actions.service import EcsService
 from ..actions.watch import primary_deployment, running_revision, service_deployments
 from ..arns import parse_family_revision, short_revision
@@ -37,7 +41,9 @@ DESCRIPTION = """\
 Roll the service back: to --to family:revision when given, else to the revision that served before a rollout
 still listed beside it, else to the family's highest ACTIVE revision below the running one (learned from ECS).
 It runs like a deployment: the account guard and the other pre-checks, UpdateService, the rollout watched to
-its end, the post-checks. Exit 0 when the service runs the revision steadily, 1 when it does not.
+its end, the post-checks. A BLUE_GREEN, LINEAR or CANARY service is rolled back through its strategy: a new
+service deployment of that revision, printed stage by stage, its bake times added to the default time-out. Only
+the ECS deployment controller is handled. Exit 0 when the service runs the revision steadily, 1 when it does not.
 """
 
 
@@ -46,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", metavar="FAMILY:REVISION",
                         help="the exact revision to return to ('web:41' or its ARN); default: the one before")
     parser.add_argument("--wait-timeout", type=float, metavar="SECONDS",
-                        help="seconds the rollback may take (default: the environment's wait_timeout)")
+                        help="seconds the rollback may take (default: the environment's wait_timeout, plus the "
+                             "bake times of a BLUE_GREEN, LINEAR or CANARY service)")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -62,10 +69,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
         if controller != "ECS":
             raise NotSupported(f"service '{ecs_service.name}' uses the {controller} deployment controller; "
-                               f"ecsdeploy rollback handles only the ECS controller's rolling update yet.")
+                               f"ecsdeploy rollback handles only the ECS deployment controller.")
         current = running_revision(service)
         target = args.to or previous_revision(ctx.aws, service, who=f"service '{ecs_service.name}'")
-        out.line(f"rolling service {ecs_service.name} back: {short_revision(current)} -> {short_revision(target)}")
+        strategy = strategy_of(service)
+        how = f" (a new {strategy} service deployment, followed stage by stage)" if strategy in SHIFTING else ""
+        out.line(f"rolling service {ecs_service.name} back: {short_revision(current)} -> {short_revision(target)}{how}")
         # deploy() is the one write path, so whatever guards a deployment (the account guard, a per-service
         # lease) guards a rollback too.
         try:

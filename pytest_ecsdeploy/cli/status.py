@@ -2,8 +2,10 @@
 
 Per service (every ``[services.NAME]``, or ``--service NAME``): the revision it runs, desired / running /
 pending tasks, the run that holds its lease (when the lease table names one), each deployment with its
-rolloutState, and the last tasks that stopped with a failure, with their stoppedReason, exit codes and, for
-containers that log through awslogs, their last log lines, masked.
+rolloutState, for a BLUE_GREEN, LINEAR or CANARY service the service deployment in progress with its lifecycle
+stage and traffic weights (DescribeServiceDeployments, in the words of the deployment's watch, ``lifecycle.py``),
+and the last tasks that stopped with a failure, with their stoppedReason, exit codes and, for containers that log
+through awslogs, their last log lines, masked.
 Exit 0 when every service was read, 1 when one is not in its cluster.
 """
 
@@ -11,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from ..actions.lease import describe_lease, read_lease
+from ..actions.lifecycle import ENDED, SHIFTING, StageWatch, strategy_of
 from ..actions.logs import TaskLogReader
 from ..actions.reads import describe_service
-from ..actions.watch import TaskView, running_revision, service_deployments
+from ..actions.watch import TaskView, primary_deployment, running_revision, service_deployments
 from ..arns import short_revision
+from ..aws import ClientFactory
 from ..errors import ActionError
 from .common import (
     EXIT_FAILED,
@@ -33,8 +39,9 @@ from .common import (
 HELP = "show each service's revision, tasks, deployments in progress and last failed tasks with their log lines"
 DESCRIPTION = """\
 Show where each service of the environment stands: the revision it runs, desired/running/pending tasks,
-the run that holds its lease (DynamoDB table ecsdeploy-leases), every deployment with its rolloutState, and
-the last tasks that stopped with a failure (stoppedReason, exit codes) with the last lines their containers
+the run that holds its lease (DynamoDB table ecsdeploy-leases), every deployment with its rolloutState, for a
+BLUE_GREEN, LINEAR or CANARY service the service deployment in progress (its lifecycle stage and traffic weights),
+and the last tasks that stopped with a failure (stoppedReason, exit codes) with the last lines their containers
 wrote to CloudWatch Logs (awslogs driver), masked. Reads only.
 """
 FAILED_TASKS = 3  # the last failed tasks shown per service
@@ -74,6 +81,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 reason = f": {d.reason}" if d.reason else ""
                 out.line(f"  deployment {d.id} {d.status} {short_revision(d.revision)}, {state}, {d.running} of "
                          f"{d.desired} running, {d.pending} pending, {d.failed_tasks} failed{reason}")
+            stage = stage_line(aws, cluster, service.service_name, described, who=who)
+            if stage is not None:
+                out.line(f"  {stage}")
             stopped = [TaskView.from_api(t) for t in describe_tasks(
                 aws, cluster, task_arns(aws, cluster, service.service_name, "STOPPED"), who)]
             failed = sorted((t for t in stopped if t.is_failure), key=lambda t: t.stopping_at or 0.0,
@@ -87,3 +97,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 out.line(f"    {task.stop_line()}")
                 show_task_logs(reader, task, args.lines, out, indent="      ")
         return code
+
+
+def stage_line(aws: ClientFactory, cluster: str, name: str, described: Mapping[str, Any], *, who: str) -> str | None:
+    """For a service (``described``: its DescribeServices entry) whose strategy is BLUE_GREEN, LINEAR or CANARY,
+    the line the deployment's watch prints for its service deployment still in progress (stage, traffic weights,
+    tasks, status); None for another strategy, or when no service deployment is in progress."""
+    primary = primary_deployment(described)
+    current = described.get("currentServiceDeployment")
+    if strategy_of(described) not in SHIFTING or primary is None or primary.revision is None or not current:
+        return None
+    stages = StageWatch(aws, who=who, cluster=cluster, service=name, revision=primary.revision,
+                        deployment_id=primary.id, hint=str(current))
+    found = stages.look(described)
+    if found is None or found.get("status") in ENDED:
+        return None
+    return stages.line(found)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -289,7 +290,7 @@ def test_rollback_refuses_another_deployment_controller(controller: str, aws: Lo
                 Output(out, err))
     assert code == 1
     assert err.getvalue() == (f"ecsdeploy rollback: service 'web' uses the {controller} deployment controller; "
-                              f"ecsdeploy rollback handles only the ECS controller's rolling update yet.\n")
+                              "ecsdeploy rollback handles only the ECS deployment controller.\n")
     assert service(aws, "web")["taskDefinition"].endswith("/web:2")
 
 
@@ -469,3 +470,61 @@ def test_rollback_of_a_rollout_that_does_not_end_returns_to_what_served_before_i
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rolling service web back: web:4 -> web:1" in done.stdout
     assert service(aws, "web")["taskDefinition"] == good
+
+
+# -- blue/green, linear and canary services --------------------------------------------------------------------------
+
+
+def test_rollback_of_a_blue_green_service_deploys_the_previous_revision_stage_by_stage(aws: LocalAWS,
+                                                                                       project: Path) -> None:
+    first = register(aws, web_document("web:1.0.0"))
+    second = register(aws, web_document("web:1.1.0"))
+    run_service(aws, "web", second, desired=2,
+                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("rolling service web back: web:2 -> web:1 (a new BLUE_GREEN service deployment, followed stage by stage)"
+            in done.stdout)
+    stages = re.findall(r"service deployment \S+ of web:1: lifecycle stage (\w+) \(", done.stdout)
+    assert stages and stages[-1] == "CLEAN_UP", done.stdout
+    assert re.search(r"service deployment \S+ of web:1 SUCCESSFUL", done.stdout), done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("rolled service web back from web:2 to web:1 (deployment ")
+    assert service(aws, "web")["taskDefinition"] == first
+
+
+def test_status_shows_the_lifecycle_stage_and_traffic_weights_of_a_blue_green_deployment_in_progress(
+        aws: LocalAWS, project: Path) -> None:
+    first = register(aws, web_document("web:1.0.0"))
+    second = register(aws, web_document("web:1.1.0"))
+    run_service(aws, "web", first, desired=2,
+                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 60})
+    ecs = aws.client("ecs")
+    arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
+        "currentServiceDeployment"]
+    deadline = time.monotonic() + 120
+    while (found := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]).get(
+            "lifecycleStage") != "BAKE_TIME":  # an hour's bake: the deployment stays there for the test's length
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+    done = cli(with_web(project), "status", "--env", "local")
+    assert done.returncode == 0, done.stderr
+    name = arn.rsplit("/", 1)[-1]
+    assert (f"  service deployment {name} of web:2: stage BAKE_TIME, production traffic 100% / test 100% on web:2, "
+            f"2 of 2 tasks running, 2 on the previous revision, status IN_PROGRESS\n") in done.stdout, done.stdout
+
+
+def test_status_shows_no_stage_once_the_blue_green_deployment_ended(aws: LocalAWS, project: Path) -> None:
+    run_service(aws, "web", register(aws, web_document("web:1.0.0")), desired=1,
+                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    ecs = aws.client("ecs")
+    arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=register(aws, web_document(
+        "web:1.1.0")))["service"]["currentServiceDeployment"]
+    deadline = time.monotonic() + 120
+    while (found := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]).get(
+            "status") != "SUCCESSFUL":
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+    done = cli(with_web(project), "status", "--env", "local")
+    assert done.returncode == 0, done.stderr
+    assert "service deployment" not in done.stdout and "rolloutState COMPLETED" in done.stdout, done.stdout
+
