@@ -475,16 +475,22 @@ def test_rollback_of_a_rollout_that_does_not_end_returns_to_what_served_before_i
 # -- blue/green, linear and canary services --------------------------------------------------------------------------
 
 
-def test_rollback_of_a_blue_green_service_deploys_the_previous_revision_stage_by_stage(aws: LocalAWS,
-                                                                                       project: Path) -> None:
+@pytest.mark.parametrize("config", [
+    {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0},
+    {"strategy": "LINEAR", "bakeTimeInMinutes": 0,
+     "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 0}},
+    {"strategy": "CANARY", "bakeTimeInMinutes": 0,
+     "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 0}},
+], ids=lambda config: str(config["strategy"]))
+def test_rollback_of_a_shifting_service_deploys_the_previous_revision_stage_by_stage(
+        config: dict[str, Any], aws: LocalAWS, project: Path) -> None:
     first = register(aws, web_document("web:1.0.0"))
     second = register(aws, web_document("web:1.1.0"))
-    run_service(aws, "web", second, desired=2,
-                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    run_service(aws, "web", second, desired=2, deploymentConfiguration=config)
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert ("rolling service web back: web:2 -> web:1 (a new BLUE_GREEN service deployment, followed stage by stage)"
-            in done.stdout)
+    assert (f"rolling service web back: web:2 -> web:1 (a new {config['strategy']} service deployment, followed "
+            f"stage by stage)") in done.stdout
     stages = re.findall(r"service deployment \S+ of web:1: lifecycle stage (\w+) \(", done.stdout)
     assert stages and stages[-1] == "CLEAN_UP", done.stdout
     assert re.search(r"service deployment \S+ of web:1 SUCCESSFUL", done.stdout), done.stdout
