@@ -61,8 +61,10 @@ STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TES
           "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
           "CLEAN_UP")
 MAX_BAKE_MINUTES = 1440  # bakeTimeInMinutes, stepBakeTimeInMinutes and canaryBakeTimeInMinutes: 0-1440 (botocore)
-LINEAR_DEFAULTS = (10.0, 6)  # stepPercent, stepBakeTimeInMinutes (botocore ecs LinearConfiguration)
-CANARY_DEFAULTS = (5.0, 10)  # canaryPercent, canaryBakeTimeInMinutes (botocore ecs CanaryConfiguration)
+# How LINEAR and CANARY move production traffic: the configuration's key, its percent and bake keys, their
+# defaults, and the smallest percent (botocore ecs LinearConfiguration, CanaryConfiguration).
+SHIFTS = {"LINEAR": ("linearConfiguration", "stepPercent", "stepBakeTimeInMinutes", 10.0, 6, 3.0),
+          "CANARY": ("canaryConfiguration", "canaryPercent", "canaryBakeTimeInMinutes", 5.0, 10, 0.1)}
 
 HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
                "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
@@ -98,18 +100,12 @@ def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, 
     if bake is not None:
         bake = _minutes(bake, "bakeTimeInMinutes")
     shift = base.shift if strategy == base.strategy else None
-    if strategy == "LINEAR":
-        linear = given.get("linearConfiguration")
-        if linear is not None or shift is None:
-            linear = linear or {}
-            shift = (_percent(linear.get("stepPercent", LINEAR_DEFAULTS[0]), "stepPercent", 3.0),
-                     _minutes(linear.get("stepBakeTimeInMinutes", LINEAR_DEFAULTS[1]), "stepBakeTimeInMinutes"))
-    elif strategy == "CANARY":
-        canary = given.get("canaryConfiguration")
-        if canary is not None or shift is None:
-            canary = canary or {}
-            shift = (_percent(canary.get("canaryPercent", CANARY_DEFAULTS[0]), "canaryPercent", 0.1),
-                     _minutes(canary.get("canaryBakeTimeInMinutes", CANARY_DEFAULTS[1]), "canaryBakeTimeInMinutes"))
+    if strategy in SHIFTS:
+        key, percent_key, bake_key, percent, minutes, least = SHIFTS[strategy]
+        if given.get(key) is not None or shift is None:
+            config = given.get(key) or {}
+            shift = (_percent(config.get(percent_key, percent), percent_key, least),
+                     _minutes(config.get(bake_key, minutes), bake_key))
     else:
         shift = None
     return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks}
