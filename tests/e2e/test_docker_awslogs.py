@@ -114,6 +114,11 @@ def test_a_release_that_fails_right_after_services_stable_rolls_back_with_its_lo
     local.ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition=good, desiredCount=1,
                              deploymentConfiguration=BREAKER)
     local.ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[name], WaiterConfig=WAIT)
+    # The breaker rolls back to the last deployment that COMPLETED: on an idle machine three containers can exit
+    # before the first deployment's task has proved healthy, and then there is none to go back to.
+    local.wait_for("the first deployment to complete", lambda: local.ecs.describe_services(
+        cluster=CLUSTER, services=[name])["services"][0]["deployments"][0]["rolloutState"] == "COMPLETED",
+        timeout=PATIENCE)
     (original,) = local.tasks(name, "RUNNING")
 
     arn = local.ecs.update_service(cluster=CLUSTER, service=name, taskDefinition=broken)["service"][
