@@ -5,35 +5,35 @@
   ``-p no:ecsdeploy`` (pytest alone; the scenario files are collected as plain test modules, their unknown marker
   warning ignored). Baseline: ``python -c pass``.
 - The emulator's cold start in a fresh process: importing LocalAWS, ``LocalAWS().start()``, and the first ECS
-  answer (ListClusters), from before the import; empty, empty with moto's ECS models imported as before
-  (``moto_state.one_boto3_session`` off), and seeded with the example's ``local`` seed (simulated runner). And
-  ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS answer.
+  answer (ListClusters), from before the import, with the process's CPU seconds up to that answer (all threads:
+  a figure the machine's load changes less than wall time); empty, and seeded with the example's ``local`` seed
+  (simulated runner). And ``ecsdeploy-emulator --runner simulated`` from the command's start to its first ECS
+  answer. ``--baseline DIR`` (a copy of another commit, e.g. ``git archive HEAD~1 | tar -x -C DIR``) runs the
+  empty cold start from that copy too, interleaved with this one's.
 
-    .venv/bin/python bench/startup.py [--runs N]
+    .venv/bin/python bench/startup.py [--runs N] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import boto3
 from _common import ROOT, Series, header, table
 
 COLD_START = textwrap.dedent('''
     import json, sys, time
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     from pytest_ecsdeploy.emulator import LocalAWS
     t_import = time.perf_counter()
     kwargs = {}
-    if sys.argv[1] == "several-sessions":  # the import as it was: moto's region tables make their own Sessions
-        import contextlib
-        from pytest_ecsdeploy.emulator import moto_state
-        moto_state.one_boto3_session = contextlib.nullcontext
     if sys.argv[1] == "seeded":
         from pathlib import Path
         from pytest_ecsdeploy.config import load_config
@@ -42,15 +42,15 @@ COLD_START = textwrap.dedent('''
     aws = LocalAWS(**kwargs).start()
     t_start = time.perf_counter()
     aws.client("ecs").list_clusters()
-    t_first = time.perf_counter()
+    t_first, cpu = time.perf_counter(), time.process_time() - cpu0
     aws.stop()
-    print(json.dumps({"import": t_import - t0, "start": t_start - t0, "first": t_first - t0}))
+    print(json.dumps({"import": t_import - t0, "start": t_start - t0, "first": t_first - t0, "cpu": cpu}))
 ''')
 
 
 LABELS = {
     "empty": "LocalAWS(), empty",
-    "several-sessions": "LocalAWS(), empty, moto's ECS models imported as before (a boto3 Session per region table)",
+    "baseline": "LocalAWS(), empty, from --baseline",
     "seeded": "LocalAWS(seed=<example local seed>)",
 }
 
@@ -85,6 +85,7 @@ def cli_first_answer() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs of each measurement (default 7)")
+    parser.add_argument("--baseline", type=Path, help="a copy of another commit to measure the empty cold start of")
     args = parser.parse_args()
     header("Start-up")
     pytest = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "deployments/"]
@@ -104,11 +105,13 @@ def main() -> None:
             for name, series in collect.items()]
     print(table(["command", "wall (s), median / max", "vs pytest without the plugin"], rows))
 
-    cold = {kind: {"import": Series(), "start": Series(), "first": Series()} for kind in LABELS}
+    kinds = [kind for kind in LABELS if kind != "baseline" or args.baseline is not None]
+    cold = {kind: {"import": Series(), "start": Series(), "first": Series(), "cpu": Series()} for kind in kinds}
     for _ in range(args.runs):  # the kinds interleaved, so that a change in the machine's load meets each alike
         for kind, phases in cold.items():
-            done = subprocess.run([sys.executable, "-c", COLD_START, kind], cwd=ROOT, capture_output=True, text=True,
-                                  check=True)
+            where = args.baseline.resolve() if kind == "baseline" else ROOT
+            done = subprocess.run([sys.executable, "-c", COLD_START, kind], cwd=where, capture_output=True, text=True,
+                                  check=True, env={**os.environ, "PYTHONPATH": str(where)})
             for phase, seconds in json.loads(done.stdout.strip().splitlines()[-1]).items():
                 phases[phase].add(seconds)
     cli = Series()
@@ -117,9 +120,12 @@ def main() -> None:
     print()
     print(table(
         ["emulator cold start (fresh process)", "import LocalAWS (s)", "start() returned (s)",
-         "first ECS answer (s)"],
-        [(LABELS[kind], p["import"], p["start"], p["first"]) for kind, p in cold.items()]
-        + [("ecsdeploy-emulator --port 0 --runner simulated (process start to first answer)", "-", "-", cli)],
+         "first ECS answer (s)", "CPU to the first answer (s)", "vs baseline (first answer)"],
+        [(LABELS[kind], p["import"], p["start"], p["first"], p["cpu"],
+          f"{p['first'].median / cold['baseline']['first'].median:.2f}x" if "baseline" in cold else "-")
+         for kind, p in cold.items()]
+        + [("ecsdeploy-emulator --port 0 --runner simulated (process start to first answer)", "-", "-", cli, "-",
+            "-")],
     ))
     print(f"\nseconds, median / max of {args.runs} runs; times of LocalAWS are counted from before its import.")
 

@@ -36,13 +36,15 @@ DescribeTasks are left as they are: nothing else in moto calls them.
 
 Every iteration over a backend dictionary holds moto's ``backend_lock`` (moto creates backends on first access,
 from any request thread). Importing this module is cheap: moto's models are imported by the first call that needs
-them, so a LocalAWS that never sees an ECS request never imports moto's ECS and EC2 models.
+them. moto's ECS models come with :func:`use_ecs_engine` (a LocalAWS's start), moto's EC2 models only when a
+request needs EC2 (:func:`_defer_ec2_package`), so that the first ECS answer does not wait for them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.abc
 import ipaddress
 import logging
 import sys
@@ -323,9 +325,7 @@ def use_ecs_engine(provider: EngineProvider | None) -> None:
     The HTTP requests for services and tasks go to the engine's handlers directly (the middleware), so their
     answers keep the engine's shapes; moto's methods are for moto's other callers.
     """
-    with one_boto3_session():
-        from moto.ecs import models
-
+    models = _ecs_models()
     global _engine_provider
     _engine_provider = provider
     engine_class = _engine_backend_class()
@@ -336,6 +336,137 @@ def use_ecs_engine(provider: EngineProvider | None) -> None:
     for account_backend in list(dict.values(models.ecs_backends)):
         account_backend.backend = target
     _patch_cloudformation_service(provider is not None)
+
+
+def _ecs_models() -> Any:
+    """moto's ECS models module, imported with moto's EC2 package deferred (:func:`_defer_ec2_package`)."""
+    if "moto.ecs.models" not in sys.modules:
+        _defer_ec2_package()
+    from moto.ecs import models
+
+    return models
+
+
+#: The module of moto's EC2 models whose class body lists EC2's regions with three ``boto3.Session()``.
+_EC2_REGION_TABLES = "moto.ec2.models.availability_zones_and_regions"
+
+
+def _defer_ec2_package() -> None:
+    """Make ``moto.ec2`` a package whose body (``from .models import ec2_backends``) runs at the first read of one
+    of its attributes, unless it is imported already; its submodules import as usual meanwhile.
+
+    Why: moto's ECS models bind ``ec2_backends`` at import but use it only for an awsvpc task's network interface,
+    a network configuration's subnets and security groups and a container instance's EC2 instance, and importing
+    moto's EC2 models costs about as much as the rest of a cold start (~0.3 s: 92 instance-type tables, and EC2's
+    service model read to list its regions). So the ECS models get :class:`_DeferredEc2Backends`, and EC2 is
+    imported by the first request that needs it; anyone else reading ``moto.ec2``'s attributes (moto's server for
+    an EC2 request, moto's SSM or ELBv2 models) runs the body first and sees moto's own objects. The body is
+    imports only, so two threads running it at once import the same modules once.
+    """
+    import importlib.util
+
+    if "moto.ec2" in sys.modules:
+        return
+    _install_region_tables_finder()
+    spec = importlib.util.find_spec("moto.ec2")
+    if spec is None or spec.loader is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def attribute(name: str) -> Any:
+        if name == "ec2_backends" and _deferring.active:
+            return _DeferredEc2Backends()
+        if name.startswith("__"):  # probes (__file__, __wrapped__...) are not a use of EC2
+            raise AttributeError(f"module 'moto.ec2' has no attribute {name!r}")
+        if "__getattr__" in package.__dict__:
+            loader.exec_module(package)
+            package.__dict__.pop("__getattr__", None)
+        try:
+            return package.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module 'moto.ec2' has no attribute {name!r}") from None
+
+    package.__dict__["__getattr__"] = attribute
+    sys.modules["moto.ec2"] = package
+    import moto
+
+    setattr(moto, "ec2", package)  # noqa: B010 - as the import system sets a package's submodule
+    _deferring.active = True
+    try:
+        import moto.ecs.models  # noqa: F401 - bound to the deferred backends
+    finally:
+        _deferring.active = False
+
+
+class _Deferring(threading.local):
+    active = False
+
+
+_deferring = _Deferring()
+
+
+class _DeferredEc2Backends:
+    """moto's ``ec2_backends`` as moto's ECS models hold it: ``[account][region]`` imports moto's EC2 models the
+    first time and reads theirs."""
+
+    def __getitem__(self, account: str) -> Any:
+        from moto.ec2 import ec2_backends
+
+        return ec2_backends[account]
+
+    def __getattr__(self, name: str) -> Any:
+        from moto.ec2 import ec2_backends
+
+        return getattr(ec2_backends, name)
+
+
+_finder_installed = False
+
+
+def _install_region_tables_finder() -> None:
+    """Import moto's EC2 region tables under :func:`one_boto3_session`, whichever thread imports them first (a
+    request for EC2, an awsvpc task, moto's SSM models...), from now on in this process."""
+    global _finder_installed
+    with _finder_lock:
+        if not _finder_installed:
+            sys.meta_path.insert(0, _RegionTablesFinder())
+            _finder_installed = True
+
+
+_finder_lock = threading.Lock()
+
+
+class _RegionTablesFinder:
+    """A meta path finder for :data:`_EC2_REGION_TABLES` alone: the module found as usual, run by
+    :class:`_OneSessionLoader`."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != _EC2_REGION_TABLES:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _OneSessionLoader(spec.loader)
+        return spec
+
+
+class _OneSessionLoader(importlib.abc.Loader):
+    """A module's own loader, its ``exec_module`` run under :func:`one_boto3_session`."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        with one_boto3_session():
+            self._loader.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename... for tracebacks and inspect
+        return getattr(self._loader, name)
 
 
 @contextlib.contextmanager
@@ -367,8 +498,9 @@ def one_boto3_session() -> Iterator[None]:
         active = False
         boto3.Session = real  # type: ignore[misc]
         for module in list(sys.modules.values()):
-            if getattr(module, "Session", None) is session:
-                module.__dict__["Session"] = real
+            names = getattr(module, "__dict__", {})  # not getattr(module, "Session"): a module's __getattr__
+            if names.get("Session") is session:
+                names["Session"] = real
 
 
 def _engine() -> EcsEngine:

@@ -222,7 +222,10 @@ def _revision(emulator: Emulator, arn: str) -> dict[str, Any]:
 def test_aws_cli_good_release_becomes_stable(emulator: Emulator) -> None:
     old, new = _register_release(emulator, "aws-good", "1.1.0")
     _update(emulator, "aws-good", new)
-    waited = emulator.aws("ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", "aws-good")
+    # The CLI's own waiter and acceptors, looking every second rather than every 15 s (the ~2 s rollout is rarely
+    # complete at its first look, right after UpdateService).
+    waited = emulator.aws("ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", "aws-good",
+                          AWS_DATA_PATH=emulator.short_waiters(120))
     assert (waited.returncode, waited.stdout, waited.stderr) == (0, "", "")
     service = emulator.service("aws-good")
     assert service["taskDefinition"] == new
