@@ -37,8 +37,12 @@ does not end before each of them is resolved; each shows in ``lifecycleHookDetai
 ``expiresAt``; ContinueServiceDeployment CONTINUE makes it SUCCEEDED, ROLLBACK makes it FAILED and rolls back;
 at ``expiresAt`` it is TIMED_OUT and its ``timeoutAction`` applies (:func:`resolve`).
 
+Listener rules (``traffic.py``): with ``loadBalancers[].advancedConfiguration`` green registers in the target
+group blue does not use, the rules' forward weights follow green's requested weights, and a rollback writes them
+back to blue at its own instant; a rule that misses one of the two target groups rolls the deployment back at its
+first step, with ECS's reason.
+
 Not emulated yet, and refused rather than ignored: AWS_LAMBDA hooks, and hooks at PRE_PRODUCTION_TRAFFIC_SHIFT.
-Listener rules are not rewritten: the weights are the requested ones DescribeServiceDeployments reports.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Timings
-from . import events
+from . import events, traffic
 from .exceptions import InvalidParameterException
 from .models import Deployment, DeploymentConfiguration, RegionState, Service
 
@@ -215,6 +219,9 @@ class Lifecycle:
     rolling_back: bool = False
     done: bool = False
     history: list[tuple[str, float]] = field(default_factory=list)
+    routes: tuple[traffic.Route, ...] = ()  # the service's listener rules, rewritten as traffic moves
+    invalid: str | None = None  # why the rules cannot carry this deployment (it rolls back at once)
+    written: tuple[float, float] = (0.0, 0.0)  # the (test, production) weights last written to the rules
 
     def hook(self, hook_id: str) -> dict[str, Any] | None:
         """The current stage's hook ``hook_id`` while it awaits action."""
@@ -248,6 +255,10 @@ def start(service: Service, green: Deployment, t: float, rng: random.Random) -> 
     lifecycle = Lifecycle(config.strategy, blue, green, stages, 60.0 * (config.bake_time_minutes or 0),
                           60.0 * (config.shift[1] if config.shift else 0),
                           production_steps(config.strategy, config.shift), config.hooks, rng)
+    lifecycle.routes = traffic.routes(service.load_balancers)
+    if lifecycle.routes:  # green registers in the target groups blue does not serve from
+        green.alternate = not blue.alternate
+        lifecycle.invalid = traffic.misconfigured(lifecycle.routes)
     _enter(lifecycle, stages[0], t)
     service.hold = lifecycle.hold  # before the scheduler's reaction at the request's own instant
     return lifecycle
@@ -308,12 +319,25 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         lifecycle.done = True
         finish("STOPPED", superseded)
         return
+    if lifecycle.invalid is not None:
+        lifecycle.reason = lifecycle.invalid
+        roll_back(service, lifecycle, t)
+        return
     _time_out_hooks(service, lifecycle, t)
     if lifecycle.rolling_back:
         return
     for _ in range(len(STAGES) + len(lifecycle.steps) + 1):
         if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
             break
+    _write(lifecycle)
+
+
+def _write(lifecycle: Lifecycle) -> None:
+    """The listener rules follow green's requested weights (``traffic.write``) when these changed."""
+    weights = (lifecycle.test_weight, lifecycle.production_weight)
+    if lifecycle.routes and weights != lifecycle.written:
+        traffic.write(lifecycle.routes, lifecycle.green.alternate, *weights)
+        lifecycle.written = weights
 
 
 def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, timings: Timings,
@@ -368,6 +392,7 @@ def roll_back(service: Service, lifecycle: Lifecycle, t: float) -> None:
     lifecycle.rolling_back = True
     lifecycle.test_weight = lifecycle.production_weight = 0.0
     lifecycle.hold = None
+    _write(lifecycle)  # every rule back to blue now, so a reader at this very instant sees it
     if green.rollout_state != "FAILED":
         green.rollout_state = "FAILED"
         green.rollout_state_reason = events.ROLLBACK_REASON.format(deployment=blue.id)

@@ -152,6 +152,7 @@ class Deployment:
     succeeded: bool = False  # has had a task running healthy: failed_tasks stops being evaluated
     is_rollback: bool = False
     capacity_provider_strategy: list[dict[str, Any]] | None = None
+    alternate: bool = False  # its tasks register in the alternate target groups (traffic.py)
 
     def __post_init__(self) -> None:
         if not self.rollout_state_reason:

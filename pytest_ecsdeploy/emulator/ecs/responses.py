@@ -34,7 +34,7 @@ from .. import moto_state
 from ..clock import Clock, RealClock, Timings
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
-from . import bluegreen, capacity, launching, network
+from . import bluegreen, capacity, launching, network, traffic
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -415,6 +415,7 @@ class RolloutEngine:
         require_network_configuration(taskdef.network_mode, params.get("networkConfiguration"))
         check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount", 0) or 0
+        traffic.check(params.get("loadBalancers"))
         config = deployment_configuration(params, None)
         now = self._sim.now
         strategy = capacity.strategy_for(state.account, state.region, cluster.name, params)
@@ -439,6 +440,7 @@ class RolloutEngine:
                                           params.get("networkConfiguration") or service.network_configuration)
         check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount")
+        traffic.check(params.get("loadBalancers"))
         config = deployment_configuration(params, service.config)
         shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
                                                                 ("networkConfiguration", "network_configuration"))
