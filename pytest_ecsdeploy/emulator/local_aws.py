@@ -263,6 +263,14 @@ class LocalAWS:
         """
         self._require_engine().set_image_behaviour(image, behaviour, **params)
 
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None:
+        """What the Lambda function ``function`` (name or ARN) of AWS_LAMBDA lifecycle hooks answers, since no
+        Lambda runs here: each invocation takes the next of ``answers`` (``SUCCEEDED``, ``FAILED`` or
+        ``IN_PROGRESS``), the last one for every later invocation; after IN_PROGRESS the hook is invoked again
+        ``call_back_delay`` simulated seconds later. A hook whose function has no answers fails and rolls back.
+        Raises ValueError for an empty list or another status."""
+        self._require_engine().set_hook_answers(function, list(answers), call_back_delay)
+
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         """Create a service already steady on its first revision (CreateService ``params``) in this account.
 
@@ -462,6 +470,9 @@ class _SeedingTarget:
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         self._aws.set_image_behaviour(image, behaviour, **params)
+
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None:
+        self._aws.set_hook_answers(function, answers, call_back_delay=call_back_delay)
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

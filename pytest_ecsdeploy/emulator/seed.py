@@ -36,10 +36,19 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                                 #   rollback needs circuit_breaker = true;
                                                 #   strategy = "BLUE_GREEN" (or LINEAR, CANARY; default
                                                 #   ROLLING) with bake_time_minutes = 0..1440 (BLUE_GREEN
-                                                #   needs it): see docs/strategies.md
+                                                #   needs it): see docs/strategies.md; lifecycle_hooks =
+                                                #   [{ stages = [...], timeout_minutes, timeout_action }]
+                                                #   (PAUSE hooks), linear = { step_percent,
+                                                #   step_bake_minutes }, canary = { percent, bake_minutes }
     load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
                                                 # listen_port = 8080 (optional): the target group's local
-                                                #   endpoint listens on 127.0.0.1:8080
+                                                #   endpoint listens on 127.0.0.1:8080;
+                                                # alternate_target_group = "web-green": blue/green-ready (a
+                                                #   second target group, a load balancer with a production
+                                                #   and, unless test_listener = false, a test listener, each
+                                                #   with a rule forwarding to both, and advancedConfiguration);
+                                                #   listen_port is then the production listener's endpoint and
+                                                #   test_listen_port the test listener's
 
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
                                                 #   options name (a task fails to start without its group)
@@ -50,6 +59,11 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
     [ssm_parameters]                            # SSM: name -> value (String) or { value, type }
     "/web/base-url" = "http://localhost"
     "/web/api-key" = { value = "k", type = "SecureString" }
+
+    [[hook_answers]]                            # what the Lambda function of AWS_LAMBDA lifecycle hooks answers
+    function = "smoke"                          #   (no Lambda runs): a name or ARN, its answers in turn (the
+    answers = ["IN_PROGRESS", "SUCCEEDED"]      #   last one repeats), and the seconds before an IN_PROGRESS
+    call_back_delay = 30                        #   hook is invoked again (default 30)
 
     [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
     image = "api:1.1.0"                         #   runner, where the image's own process decides): image (one
@@ -107,7 +121,8 @@ READ_ONLY_TASK_DEFINITION_FIELDS = (
     "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
 )
 _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
-             "image_behaviours", "log_groups")
+             "image_behaviours", "log_groups", "hook_answers")
+_ANSWER_KEYS = ("function", "answers", "call_back_delay")
 _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
@@ -143,6 +158,7 @@ SEED_TABLES: dict[str, tuple[str, ...]] = {
     "[services.NAME.load_balancer]": _LOAD_BALANCER_KEYS,
     "[ssm_parameters.NAME]": _PARAMETER_KEYS,
     "[[image_behaviours]]": _BEHAVIOUR_KEYS,
+    "[[hook_answers]]": _ANSWER_KEYS,
 }
 
 
@@ -257,6 +273,7 @@ class Seed:
     ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
     image_behaviours: tuple[SeedImageBehaviour, ...] = ()
     log_groups: tuple[str, ...] = ()
+    hook_answers: tuple[tuple[str, tuple[str, ...], float], ...] = ()  # (function, answers, callBackDelay seconds)
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
@@ -358,7 +375,30 @@ def parse_seed(
     _check_behaviour_images(w, behaviours, repositories)
     log_groups = tuple(_string_list(w, top, "log_groups", mapping.get("log_groups", []), _LOG_GROUP,
                                     "a log group name"))
-    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups)
+    answers = _hook_answers(w, top, mapping.get("hook_answers", []))
+    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups,
+                answers)
+
+
+def _hook_answers(w: _Where, top: str, value: Any) -> tuple[tuple[str, tuple[str, ...], float], ...]:
+    """The ``[[hook_answers]]`` entries: what a Lambda function of AWS_LAMBDA lifecycle hooks answers, invocation
+    after invocation (``LocalAWS.set_hook_answers``)."""
+    if not isinstance(value, (list, tuple)):
+        raise w.error(top, "hook_answers", f"expected a list of tables ([[hook_answers]]), got {describe(value)}.")
+    result = []
+    for index, raw in enumerate(value, start=1):
+        table = f"{w.table('hook_answers')} entry {index}"
+        _check_table(w, table, raw, _ANSWER_KEYS, ("function", "answers"))
+        function = _string(w, table, "function", raw["function"])
+        answers = raw["answers"]
+        statuses = ("SUCCEEDED", "FAILED", "IN_PROGRESS")
+        if not isinstance(answers, (list, tuple)) or not answers or any(a not in statuses for a in answers):
+            raise w.error(table, "answers", f"expected a list of {', '.join(statuses)}, got {describe(answers)}.")
+        delay = raw.get("call_back_delay", 30)
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+            raise w.error(table, "call_back_delay", f"expected seconds (a number, 0 or more), got {describe(delay)}.")
+        result.append((function, tuple(answers), float(delay)))
+    return tuple(result)
 
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:

@@ -39,6 +39,8 @@ class SeedTarget(Protocol):
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
 
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None: ...
+
 
 def image_manifest(repository: str, tag: str) -> str:
     """A Docker v2 schema 2 manifest, distinct and stable for ``repository:tag`` (moto derives the digest
@@ -82,6 +84,8 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
     for cluster in dict.fromkeys([*seed.clusters, *(service.cluster for service in seed.services.values())]):
         ecs.create_cluster(clusterName=cluster)
 
+    for function, answers, delay in seed.hook_answers:
+        target.set_hook_answers(function, list(answers), call_back_delay=delay)
     for behaviour in seed.image_behaviours:  # before the services, whose first tasks they may concern
         try:
             target.set_image_behaviour(behaviour.image, behaviour.behaviour, **behaviour.params)

@@ -253,6 +253,12 @@ class RolloutEngine:
             raise TypeError(f"the {type(self.runner).__name__} runner does not take image behaviours")
         setter(image, behaviour, **params)
 
+    def set_hook_answers(self, function: str, answers: list[str], call_back_delay: float = 30.0) -> None:
+        """What the Lambda function ``function`` (name or ARN) of AWS_LAMBDA lifecycle hooks answers, invocation
+        after invocation (``bluegreen.HookAnswers``); raises ValueError for answers ECS would not take."""
+        with self._lock:
+            self._sim.service_deployments.hook_answers.set(function, answers, call_back_delay)
+
     def seed_service(self, account: str, region: str, params: Params) -> Params:
         """Create a service (CreateService parameters) already steady on its first revision."""
         with self._lock:

@@ -147,6 +147,7 @@ class ServiceDeployments:
         self.image_aliases = image_aliases
         self.rng = rng
         self._histories: dict[tuple[str, str, str, str], _History] = {}
+        self.hook_answers = bluegreen.HookAnswers()  # what AWS_LAMBDA hooks' functions answer
 
     # Recording ------------------------------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class ServiceDeployments:
         record = ServiceDeployment(deployment_id, arn, service, primary, target, sources,
                                    _configuration_json(service.config), t, t)
         if sources:
-            record.lifecycle = bluegreen.start(service, primary, t, self.rng)
+            record.lifecycle = bluegreen.start(service, primary, t, self.rng, self.hook_answers)
         history.deployments.append(record)
 
     def lifecycle_due(self, timings: Timings) -> list[float]:
