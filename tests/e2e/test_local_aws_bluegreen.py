@@ -263,7 +263,8 @@ def test_linear_and_canary_shift_production_in_steps_with_a_bake_between(
                               "timeoutConfiguration": {"timeoutInMinutes": 20161}}]},
          "timeoutInMinutes must be an integer between 1 and 20160"),
     ],
-    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long", "lambda-hook-without-function",
+    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long",
+         "lambda-hook-without-function",
          "pause-at-a-shift", "hook-timeout-too-long"],
 )
 def test_what_the_engine_refuses(driven: Driven, config: dict[str, Any], message: str) -> None:

@@ -320,3 +320,86 @@ def test_seeded_ports_and_reset_keep_the_listeners(tmp_path: Path) -> None:
         aws.reset()
         with urllib.request.urlopen(f"http://127.0.0.1:{test}/version", timeout=10) as answer:
             assert answer.read().decode().strip() == "1.0.0"
+
+
+# -- AWS_LAMBDA hooks: answered, since no Lambda runs -------------------------------------------------------------
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
+
+
+def lambda_at(stage: str, **timeout: Any) -> dict[str, Any]:
+    hook: dict[str, Any] = {"targetType": "AWS_LAMBDA", "hookTargetArn": FUNCTION, "lifecycleStages": [stage],
+                            "roleArn": "arn:aws:iam::123456789012:role/hooks"}
+    if timeout:
+        hook["timeoutConfiguration"] = timeout
+    return hook
+
+
+def test_a_lambda_hook_in_progress_is_invoked_again_after_its_call_back_delay_then_succeeds(traffic: Traffic) -> None:
+    traffic.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[lambda_at("TEST_TRAFFIC_SHIFT")])
+    assert traffic.service()["deploymentConfiguration"]["lifecycleHooks"] == [
+        {**lambda_at("TEST_TRAFFIC_SHIFT"), "timeoutConfiguration": {"timeoutInMinutes": 1440, "action": "ROLLBACK"}}]
+    traffic.aws.set_hook_answers("smoke", ["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"], call_back_delay=20)
+    arn = traffic.deploy("1.1.0")
+    traffic.follow(arn, until=lambda found: found.get("lifecycleStage") == "TEST_TRAFFIC_SHIFT")
+    entered = traffic.clock.now()
+    (hook,) = traffic.describe(arn)["lifecycleHookDetails"]
+    assert (hook["targetType"], hook["targetArn"], hook["status"]) == ("AWS_LAMBDA", FUNCTION, "IN_PROGRESS")
+    assert traffic.weights("testListenerRule") == {"blue": 1, "green": 0}  # the stage waits for its hook
+    traffic.follow(arn, until=lambda found: found.get("lifecycleStage") != "TEST_TRAFFIC_SHIFT")
+    assert traffic.clock.now() - entered == pytest.approx(40.0, abs=STEP)  # invoked at 0, 20 and 40 s
+    assert traffic.weights("testListenerRule") == {"blue": 0, "green": 100}
+    assert traffic.follow(arn)[-1]["status"] == "SUCCESSFUL"
+
+
+@pytest.mark.parametrize("answers", [["FAILED"], ["IN_PROGRESS", "FAILED"], None], ids=["failed", "later", "none"])
+def test_a_lambda_hook_that_fails_or_has_no_answer_rolls_back(traffic: Traffic, answers: list[str] | None) -> None:
+    traffic.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[lambda_at("POST_SCALE_UP")])
+    if answers is not None:
+        traffic.aws.set_hook_answers(FUNCTION, answers, call_back_delay=5)
+    arn = traffic.deploy("1.1.0")
+    looks = traffic.follow(arn)
+    assert looks[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+    done = traffic.describe(arn)
+    assert done["lifecycleHookDetails"][0]["status"] == "FAILED"
+    expected = "failed: " + FUNCTION + " answered FAILED." if answers else "runs no Lambda function"
+    assert expected in done["statusReason"] and done["rollback"]["reason"] == done["statusReason"]
+    assert traffic.rules() == ({"blue": 1, "green": 0}, {"blue": 1, "green": 0})
+
+
+def test_a_lambda_hook_still_in_progress_at_its_time_out_takes_its_action(traffic: Traffic) -> None:
+    traffic.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[
+        lambda_at("POST_SCALE_UP", timeoutInMinutes=1, action="CONTINUE")])
+    traffic.aws.set_hook_answers("smoke", ["IN_PROGRESS"], call_back_delay=30)
+    arn = traffic.deploy("1.1.0")
+    traffic.follow(arn, until=lambda found: found.get("lifecycleStage") == "TEST_TRAFFIC_SHIFT")
+    assert traffic.follow(arn)[-1]["status"] == "SUCCESSFUL"
+
+
+def test_hook_answers_come_from_the_seed_and_the_control_route(tmp_path: Path) -> None:
+    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
+    seeded = seed({"strategy": "BLUE_GREEN", "bake_time_minutes": 1})
+    seeded["hook_answers"] = [{"function": "smoke", "answers": ["FAILED"]}]
+    clock = FakeClock()
+    with LocalAWS(seeded, base_dir=tmp_path, clock=clock) as aws:
+        traffic = Traffic(aws, clock)
+        traffic.configure(lifecycleHooks=[lambda_at("PRE_SCALE_UP")])
+        assert traffic.follow(traffic.deploy("1.1.0"))[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+
+        def post(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            request = urllib.request.Request(aws.endpoint_url + "/_ecsdeploy/hook-answers",
+                                             data=json.dumps(body).encode(), method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        assert post({"function": "smoke", "answers": ["SUCCEEDED"]}) == (
+            200, {"function": "smoke", "answers": ["SUCCEEDED"], "call_back_delay": 30.0})
+        assert traffic.follow(traffic.deploy("2.0.0"))[-1]["status"] == "SUCCESSFUL"
+        assert post({"function": "smoke", "answers": ["MAYBE"]})[0] == 400
+        assert post({"function": "smoke", "answers": []})[0] == 400
+        assert post({"function": "", "answers": ["FAILED"]})[0] == 400
+        assert post({"function": "smoke", "answers": ["FAILED"], "delay": 3}) == (
+            400, {"error": "unknown key 'delay'; the keys are function, answers and call_back_delay."})
