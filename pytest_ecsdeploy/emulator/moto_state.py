@@ -68,6 +68,7 @@ __all__ = [
     "ecr_put_image",
     "ecr_tag_of",
     "ecr_tags_by_digest",
+    "cloudwatch_alarms_in_alarm",
     "elbv2_listener_rule",
     "elbv2_set_forward_weights",
     "elbv2_target_group_exists",
@@ -890,6 +891,19 @@ class Elbv2Targets:
             log.debug("%s %s in %s failed", method, targets, arn, exc_info=True)
             return False
         return True
+
+
+def cloudwatch_alarms_in_alarm(account: str, region: str, names: tuple[str, ...]) -> list[str]:
+    """Those of the CloudWatch alarms ``names`` that moto holds in state ALARM in that account and region, in the
+    order given (an alarm moto does not hold is not in ALARM)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    regions = dict.get(cloudwatch_backends, account)
+    backend = dict.get(regions, region) if regions is not None else None
+    if backend is None:
+        return []
+    alarms = dict(backend.alarms)
+    return [name for name in names if name in alarms and alarms[name].state_value == "ALARM"]
 
 
 def elbv2_target_group_exists(arn: str) -> bool:

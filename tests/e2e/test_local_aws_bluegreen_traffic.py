@@ -403,3 +403,61 @@ def test_hook_answers_come_from_the_seed_and_the_control_route(tmp_path: Path) -
         assert post({"function": "", "answers": ["FAILED"]})[0] == 400
         assert post({"function": "smoke", "answers": ["FAILED"], "delay": 3}) == (
             400, {"error": "unknown key 'delay'; the keys are function, answers and call_back_delay."})
+
+
+# -- CloudWatch alarms ----------------------------------------------------------------------------------------------
+
+
+def alarm(traffic: Traffic, name: str, state: str = "OK") -> None:
+    cloudwatch = traffic.aws.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="5xx", Namespace="web", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+@pytest.mark.parametrize("stage", ["SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "BAKE_TIME"])
+def test_an_alarm_in_alarm_during_the_deployment_rolls_it_back(traffic: Traffic, stage: str) -> None:
+    alarm(traffic, "web-5xx")
+    alarm(traffic, "web-latency")
+    traffic.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=5, lifecycleHooks=[], alarms={
+        "alarmNames": ["web-5xx", "web-latency"], "enable": True, "rollback": True})
+    assert traffic.service()["deploymentConfiguration"]["alarms"] == {
+        "alarmNames": ["web-5xx", "web-latency"], "enable": True, "rollback": True}
+    arn = traffic.deploy("1.1.0")
+    traffic.follow(arn, until=lambda found: found.get("lifecycleStage") == stage)
+    assert traffic.describe(arn)["alarms"] == {"status": "MONITORING", "alarmNames": ["web-5xx", "web-latency"],
+                                               "triggeredAlarmNames": []}
+    traffic.aws.client("cloudwatch").set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="slow")
+    looks = traffic.follow(arn)
+    assert looks[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+    done = traffic.describe(arn)
+    assert done["statusReason"] == done["rollback"]["reason"] == "CloudWatch alarm(s) web-latency in ALARM state."
+    assert done["alarms"] == {"status": "TRIGGERED", "alarmNames": ["web-5xx", "web-latency"],
+                              "triggeredAlarmNames": ["web-latency"]}
+    assert traffic.rules()[0] == ({"blue": 1, "green": 0} if stage == "SCALE_UP" else {"blue": 100, "green": 0})
+    assert traffic.version() == (200, "1.0.0", "web-blue")
+
+
+def test_an_alarm_without_rollback_stops_the_deployment_and_an_ok_one_completes(traffic: Traffic) -> None:
+    alarm(traffic, "web-5xx")
+    traffic.configure(strategy="BLUE_GREEN", bakeTimeInMinutes=1, lifecycleHooks=[], alarms={
+        "alarmNames": ["web-5xx"], "enable": True, "rollback": False})
+    good = traffic.deploy("1.1.0")
+    assert traffic.follow(good)[-1]["status"] == "SUCCESSFUL"
+    assert traffic.describe(good)["alarms"]["status"] == "MONITORING_COMPLETE"
+    traffic.aws.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+    bad_one = traffic.deploy("2.0.0")
+    assert traffic.follow(bad_one)[-1]["status"] == "STOPPED"
+    done = traffic.describe(bad_one)
+    assert done["statusReason"] == "CloudWatch alarm(s) web-5xx in ALARM state." and "stoppedAt" in done
+    assert "rollback" not in done and done["alarms"]["status"] == "TRIGGERED"
+
+
+def test_alarms_on_a_rolling_update_are_refused_not_ignored(traffic: Traffic) -> None:
+    with pytest.raises(ClientError) as refused:
+        traffic.configure(strategy="ROLLING", alarms={"alarmNames": ["a"], "enable": True, "rollback": True})
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refused.value.response["Error"]["Message"] == (
+        "The local ECS engine watches CloudWatch alarms during BLUE_GREEN, LINEAR and CANARY deployments only, not "
+        "rolling updates.")
+    traffic.configure(strategy="ROLLING", alarms={"alarmNames": ["a"], "enable": False, "rollback": False})

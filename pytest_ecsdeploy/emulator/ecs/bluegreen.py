@@ -48,6 +48,11 @@ FAILED rolls back, IN_PROGRESS invokes it again ``callBackDelay`` seconds later 
 lambda-lifecycle-hooks); a function without answers fails, as one that errors does on ECS. A Lambda hook at
 PRODUCTION_TRAFFIC_SHIFT runs once, before the first step (ECS invokes it at every step of LINEAR and CANARY).
 
+CloudWatch alarms (``deploymentConfiguration.alarms`` with ``enable``): from the deployment's start to the end
+of its bake, an alarm moto's CloudWatch holds in ALARM (SetAlarmState, or PutMetricAlarm) rolls it back with
+``rollback``, else stops it (STOPPED, green's deployment FAILED); it is read at each of the engine's steps (any ECS
+request, or a stage's end), so it is seen when the next client looks. ``alarms`` on a rolling update is refused.
+
 Not emulated yet, and refused rather than ignored: hooks at PRE_PRODUCTION_TRAFFIC_SHIFT; the hooks ECS runs again
 at TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT during a rollback are not run.
 """
@@ -61,6 +66,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import moto_state
 from ..clock import Timings
 from . import events, traffic
 from .exceptions import InvalidParameterException
@@ -86,6 +92,9 @@ DEFAULT_HOOK_MINUTES, MAX_HOOK_MINUTES = 1440, 20160  # botocore ecs DeploymentL
 NO_ANSWER_REASON = ("Lifecycle hook {hook} at {stage}: the local ECS engine runs no Lambda function and has no "
                     "answer for {function} (LocalAWS.set_hook_answers, or the seed's hook_answers).")
 HOOK_FAILED_REASON = "Lifecycle hook {hook} at {stage} failed: {function} answered FAILED."
+ALARM_REASON = "CloudWatch alarm(s) {alarms} in ALARM state."
+ALARMS_REFUSED = ("The local ECS engine watches CloudWatch alarms during BLUE_GREEN, LINEAR and CANARY deployments "
+                  "only, not rolling updates.")
 HOOK_STATUSES = ("SUCCEEDED", "FAILED", "IN_PROGRESS")  # a Lambda hook's hookStatus (AWS doc lambda-lifecycle-hooks)
 PAUSE_AT_SHIFT = "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
 HOOK_ROLLBACK_REASON = "Lifecycle hook {hook} at {stage} asked for a rollback."
@@ -125,7 +134,23 @@ def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, 
                      _minutes(config.get(bake_key, minutes), bake_key))
     else:
         shift = None
-    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks}
+    alarms = base.alarms if "alarms" not in given else _alarms(given["alarms"])
+    if alarms is not None and alarms[1] and strategy not in SHIFTING:
+        raise InvalidParameterException(ALARMS_REFUSED)
+    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks, "alarms": alarms}
+
+
+def _alarms(given: Any) -> tuple[tuple[str, ...], bool, bool] | None:
+    """``deploymentConfiguration.alarms`` checked (botocore ecs DeploymentAlarms: alarmNames, enable and rollback,
+    all required) as (alarmNames, enable, rollback); None for null."""
+    if given is None:
+        return None
+    names = given.get("alarmNames") if isinstance(given, dict) else None
+    if not isinstance(names, list) or any(not isinstance(name, str) or not name for name in names):
+        raise InvalidParameterException("alarms.alarmNames must list CloudWatch alarm names.")
+    if not isinstance(given.get("enable"), bool) or not isinstance(given.get("rollback"), bool):
+        raise InvalidParameterException("alarms.enable and alarms.rollback must be specified (true or false).")
+    return tuple(names), given["enable"], given["rollback"]
 
 
 def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
@@ -222,6 +247,9 @@ def configuration_json(config: DeploymentConfiguration) -> dict[str, Any]:
         body["bakeTimeInMinutes"] = config.bake_time_minutes
     if config.hooks:
         body["lifecycleHooks"] = [dict(hook) for hook in config.hooks]
+    if config.alarms is not None:
+        body["alarms"] = {"alarmNames": list(config.alarms[0]), "enable": config.alarms[1],
+                          "rollback": config.alarms[2]}
     if config.shift is not None and config.strategy == "LINEAR":
         body["linearConfiguration"] = {"stepPercent": config.shift[0], "stepBakeTimeInMinutes": config.shift[1]}
     elif config.shift is not None and config.strategy == "CANARY":
@@ -277,6 +305,8 @@ class Lifecycle:
     routes: tuple[traffic.Route, ...] = ()  # the service's listener rules, rewritten as traffic moves
     invalid: str | None = None  # why the rules cannot carry this deployment (it rolls back at once)
     written: tuple[float, float] = (0.0, 0.0)  # the (test, production) weights last written to the rules
+    alarms: tuple[tuple[str, ...], bool, bool] | None = None  # the alarms watched (names, enable, rollback)
+    triggered: list[str] = field(default_factory=list)  # the alarms found in ALARM
     answers: HookAnswers = field(default_factory=HookAnswers)  # what AWS_LAMBDA hooks' functions answer
     invoke_at: dict[str, float] = field(default_factory=dict)  # Lambda hook id -> its next invocation
 
@@ -314,7 +344,7 @@ def start(service: Service, green: Deployment, t: float, rng: random.Random,
     lifecycle = Lifecycle(config.strategy, blue, green, stages, 60.0 * (config.bake_time_minutes or 0),
                           60.0 * (config.shift[1] if config.shift else 0),
                           production_steps(config.strategy, config.shift), config.hooks, rng,
-                          answers=answers or HookAnswers())
+                          alarms=config.alarms, answers=answers or HookAnswers())
     lifecycle.routes = traffic.routes(service.load_balancers)
     if lifecycle.routes:  # green registers in the target groups blue does not serve from
         green.alternate = not blue.alternate
@@ -406,6 +436,8 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         lifecycle.done = True
         finish("STOPPED", superseded)
         return
+    if _alarm(service, lifecycle, t, finish):
+        return
     if lifecycle.invalid is not None:
         lifecycle.reason = lifecycle.invalid
         roll_back(service, lifecycle, t)
@@ -422,6 +454,28 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
             break
     _write(lifecycle)
+
+
+def _alarm(service: Service, lifecycle: Lifecycle, t: float, finish: Callable[[str, str | None], None]) -> bool:
+    """Whether an enabled alarm of the deployment is in ALARM at ``t`` (read from moto's CloudWatch at each of the
+    engine's steps: any ECS request, or a stage's end): it rolls back with ``rollback``, else the deployment is
+    STOPPED and green's deployment FAILED (nothing more starts or stops)."""
+    if lifecycle.alarms is None or not lifecycle.alarms[1]:
+        return False
+    firing = moto_state.cloudwatch_alarms_in_alarm(service.account, service.region, lifecycle.alarms[0])
+    if not firing:
+        return False
+    lifecycle.triggered = firing
+    reason = ALARM_REASON.format(alarms=", ".join(firing))
+    if lifecycle.alarms[2]:
+        lifecycle.reason = reason
+        roll_back(service, lifecycle, t)
+        return True
+    green = lifecycle.green
+    green.rollout_state, green.rollout_state_reason, green.updated_at = "FAILED", reason, t
+    lifecycle.done = True
+    finish("STOPPED", reason)
+    return True
 
 
 def _write(lifecycle: Lifecycle) -> None:

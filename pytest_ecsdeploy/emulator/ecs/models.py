@@ -181,7 +181,8 @@ class DeploymentConfiguration:
     strategy: str = "ROLLING"
     bake_time_minutes: int | None = None
     shift: tuple[float, int] | None = None
-    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE only)
+    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE and AWS_LAMBDA)
+    alarms: tuple[tuple[str, ...], bool, bool] | None = None  # alarms: (alarmNames, enable, rollback)
 
 
 @dataclass(frozen=True)
