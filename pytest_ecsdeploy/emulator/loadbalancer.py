@@ -175,10 +175,7 @@ class LoadBalancers:
             for service in region_state["services"].values():
                 if service["status"] == "INACTIVE":
                     continue
-                for balancer in service.get("loadBalancers") or []:
-                    arn = balancer.get("targetGroupArn")
-                    if not arn:
-                        continue
+                for balancer, arn in _target_groups(service):
                     registered = moto_state.registered_targets(arn)
                     found = routes.setdefault(arn, [])
                     for task in tasks:
@@ -214,6 +211,17 @@ class LoadBalancers:
             log.info("target group %s: http://127.0.0.1:%d", name, listener.port)
             return listener
 
+
+
+def _target_groups(service: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
+    """(loadBalancers entry, target group ARN) of each target group the service's tasks may register in: an
+    entry's ``targetGroupArn`` and, for a blue/green service, its ``advancedConfiguration.alternateTargetGroupArn``
+    (the new revision's tasks register there)."""
+    found: list[tuple[Mapping[str, Any], str]] = []
+    for balancer in service.get("loadBalancers") or []:
+        alternate = (balancer.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+        found.extend((balancer, arn) for arn in (balancer.get("targetGroupArn"), alternate) if arn)
+    return found
 
 
 def _serves(task: Mapping[str, Any], service: Mapping[str, Any], registered: set[str]) -> bool:

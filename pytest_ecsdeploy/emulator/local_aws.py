@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .clock import Clock, Timings
     from .docker_backend import DockerBackend
     from .ecs.responses import RolloutEngine
+    from .listeners import Listeners
     from .loadbalancer import LoadBalancers
     from .runners.base import Runner
     from .seed import Seed
@@ -106,6 +107,7 @@ class LocalAWS:
             runner = None
         self._docker: DockerBackend | None = None
         self._balancers: LoadBalancers | None = None  # the simulated runner's; with Docker, DockerBackend's
+        self._listeners: Listeners | None = None  # blue/green services' production and test listeners
         self._seed_source = seed
         self._port = port
         self._host = host
@@ -164,6 +166,10 @@ class LocalAWS:
             if seed is not None:
                 self._seed_privately(seed)
             self._load_balancers().update()  # seeded services' endpoints listen when start() returns
+            from .listeners import Listeners
+
+            self._listeners = Listeners(lambda: self._engine, self._load_balancers, ports=_listener_ports(seed))
+            self._listeners.open_fixed()
             self._serve()
         except BaseException:
             self.stop()
@@ -192,6 +198,9 @@ class LocalAWS:
         balancers, self._balancers = self._balancers, None
         if balancers is not None:
             balancers.stop()
+        listeners, self._listeners = self._listeners, None
+        if listeners is not None:
+            listeners.stop()
         with _lock:
             if _running is self:
                 moto_state.use_ecs_engine(None)
@@ -254,6 +263,14 @@ class LocalAWS:
         """
         self._require_engine().set_image_behaviour(image, behaviour, **params)
 
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None:
+        """What the Lambda function ``function`` (name or ARN) of AWS_LAMBDA lifecycle hooks answers, since no
+        Lambda runs here: each invocation takes the next of ``answers`` (``SUCCEEDED``, ``FAILED`` or
+        ``IN_PROGRESS``), the last one for every later invocation; after IN_PROGRESS the hook is invoked again
+        ``call_back_delay`` simulated seconds later. A hook whose function has no answers fails and rolls back.
+        Raises ValueError for an empty list or another status."""
+        self._require_engine().set_hook_answers(function, list(answers), call_back_delay)
+
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         """Create a service already steady on its first revision (CreateService ``params``) in this account.
 
@@ -314,6 +331,16 @@ class LocalAWS:
         to the healthy tasks (Docker), or answers for them as the example image would (simulated runner); the
         port is the seed's ``listen_port`` when it gives one. LookupError names an unknown target group."""
         return self._load_balancers().url(target_group)
+
+    def listener_url(self, service: str, *, test: bool = False) -> str:
+        """``http://127.0.0.1:PORT`` of the production listener (or, ``test=True``, the test listener) of a
+        blue/green service (its ``loadBalancers[].advancedConfiguration``), opening it if needed: each request goes
+        to a target group picked by the listener rule's current weights, then to one of its tasks
+        (``listeners.py``); the port is the seed's ``listen_port`` (``test_listen_port``) when it gives one.
+        LookupError when no service of that name has such a listener rule."""
+        if self._listeners is None:
+            raise RuntimeError("LocalAWS is not running; call start() or use it as a context manager.")
+        return self._listeners.url(service, test=test)
 
     def _load_balancers(self) -> LoadBalancers:
         if self._docker is not None:
@@ -444,11 +471,30 @@ class _SeedingTarget:
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         self._aws.set_image_behaviour(image, behaviour, **params)
 
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None:
+        self._aws.set_hook_answers(function, answers, call_back_delay=call_back_delay)
+
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:
-    """Target group name -> the fixed port of its endpoint, from the seeded services' ``listen_port``."""
+    """Target group name -> the fixed port of its endpoint, from the seeded services' ``listen_port`` (a blue/green
+    service's is its production listener's: :func:`_listener_ports`)."""
     balancers = [s.load_balancer for s in seed.services.values()] if seed is not None else []
-    return {b.target_group: b.listen_port for b in balancers if b is not None and b.listen_port}
+    return {b.target_group: b.listen_port for b in balancers
+            if b is not None and b.listen_port and b.alternate_target_group is None}
+
+
+def _listener_ports(seed: Seed | None) -> dict[tuple[str, bool], int]:
+    """(service name, test listener) -> the fixed port of a seeded blue/green service's listener endpoint:
+    ``listen_port`` for the production listener, ``test_listen_port`` for the test one."""
+    ports: dict[tuple[str, bool], int] = {}
+    for service in seed.services.values() if seed is not None else []:
+        balancer = service.load_balancer
+        if balancer is None or balancer.alternate_target_group is None:
+            continue
+        for test, port in ((False, balancer.listen_port), (True, balancer.test_listen_port)):
+            if port:
+                ports[(service.name, test)] = port
+    return ports
 
 
 def _runner_by_name(name: str) -> str | None:

@@ -6,11 +6,12 @@ In order:
    request (``X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Action>``) go to the ECR bridge, which keeps the
    local registry in step with moto's ECR (``ecr_bridge``);
 2. control routes under ``/_ecsdeploy/`` serve a client in another process: ``POST /_ecsdeploy/image-behaviour``
-   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
-   and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body ``{"seed": false}`` to leave it
-   empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own ``POST /moto-api/reset``
-   (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
-   answers as moto does (``{"status": "ok"}``), without the seed;
+   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``POST /_ecsdeploy/hook-answers`` (JSON ``{"function": ...,
+   "answers": [...], "call_back_delay": 30}``: ``LocalAWS.set_hook_answers``), ``GET /_ecsdeploy/state``
+   (``LocalAWS.snapshot()``) and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body
+   ``{"seed": false}`` to leave it empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own
+   ``POST /moto-api/reset`` (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and
+   Docker included, and answers as moto does (``{"status": "ok"}``), without the seed;
 3. ECS JSON requests (``X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>``) whose action is in the
    rollout engine's table (``ecs.responses.ACTIONS``: services, their tasks and service deployments) go to the
    engine, with the caller's account (derived from the access key the way moto does it, so STS AssumeRole
@@ -58,7 +59,7 @@ ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-_CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset")}
+_CONTROL_ROUTES = {("POST", "image-behaviour"), ("POST", "hook-answers"), ("GET", "state"), ("POST", "reset")}
 _MOTO_RESET_PATH = "/moto-api/reset"
 
 # The same pattern moto's BaseResponse uses to find the access key in a SigV4/SigV2 Authorization header.
@@ -77,6 +78,8 @@ class Control(Protocol):
     def reset(self, *, seed: bool = True) -> None: ...
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None: ...
 
 
 class Middleware:
@@ -193,6 +196,8 @@ class Middleware:
                                          {"error": f"seed: expected true or false, got {seed!r}."})
                 self.control.reset(seed=seed)
                 return json_response(start_response, 200, {"reset": True, "seeded": seed and self.control.seeded})
+            if route == "hook-answers":
+                return self._hook_answers(start_response, data)
             return self._image_behaviour(start_response, data)
         except Exception as exc:
             log.exception("control route %s %s failed", method, route)
@@ -224,6 +229,27 @@ class Middleware:
             message = exc.message if isinstance(exc, EngineError) else str(exc)
             return json_response(start_response, 400, {"error": message})
         return json_response(start_response, 200, {"image": image, "behaviour": behaviour, **params})
+
+
+    def _hook_answers(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
+        function, answers, delay = data.get("function"), data.get("answers"), data.get("call_back_delay", 30)
+        unknown = sorted(set(data) - {"function", "answers", "call_back_delay"})
+        if unknown:
+            return json_response(start_response, 400, {"error": f"unknown key {unknown[0]!r}; the keys are function, "
+                                                                "answers and call_back_delay."})
+        if not isinstance(function, str) or not function:
+            return json_response(start_response, 400,
+                                 {"error": f"function: expected a non-empty string, got {function!r}."})
+        if not isinstance(answers, list) or not isinstance(delay, (int, float)) or isinstance(delay, bool):
+            return json_response(start_response, 400, {"error": "answers: expected a list of hook statuses and "
+                                                                 "call_back_delay seconds (a number)."})
+        try:
+            self.control.set_hook_answers(function, answers, call_back_delay=float(delay))
+        except (EngineError, ValueError) as exc:
+            message = exc.message if isinstance(exc, EngineError) else str(exc)
+            return json_response(start_response, 400, {"error": f"{message}."})
+        return json_response(start_response, 200, {"function": function, "answers": answers,
+                                                    "call_back_delay": float(delay)})
 
 
 def account_id_of(environ: Mapping[str, Any]) -> str:

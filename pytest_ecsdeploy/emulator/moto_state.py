@@ -70,6 +70,10 @@ __all__ = [
     "ecr_put_image",
     "ecr_tag_of",
     "ecr_tags_by_digest",
+    "cloudwatch_alarms_in_alarm",
+    "elbv2_listener_rule",
+    "elbv2_set_forward_weights",
+    "elbv2_target_group_exists",
     "ec2_create_task_interface",
     "ec2_delete_interface",
     "ec2_set_interface_status",
@@ -1019,6 +1023,93 @@ class Elbv2Targets:
             log.debug("%s %s in %s failed", method, targets, arn, exc_info=True)
             return False
         return True
+
+
+def cloudwatch_alarms_in_alarm(account: str, region: str, names: tuple[str, ...]) -> list[str]:
+    """Those of the CloudWatch alarms ``names`` that moto holds in state ALARM in that account and region, in the
+    order given (an alarm moto does not hold is not in ALARM)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    regions = dict.get(cloudwatch_backends, account)
+    backend = dict.get(regions, region) if regions is not None else None
+    if backend is None:
+        return []
+    alarms = dict(backend.alarms)
+    return [name for name in names if name in alarms and alarms[name].state_value == "ALARM"]
+
+
+def elbv2_target_group_exists(arn: str) -> bool:
+    """True when moto's ELBv2 holds a target group of that ARN (in the account and region the ARN names)."""
+    from moto.elbv2.models import elbv2_backends
+
+    parts = arn.split(":")
+    regions = dict.get(elbv2_backends, parts[4]) if len(parts) > 5 else None
+    backend = dict.get(regions, parts[3]) if regions is not None else None
+    return backend is not None and arn in backend.target_groups
+
+
+def elbv2_listener_rule(arn: str) -> tuple[str, list[tuple[str, int]]] | None:
+    """(the type of its load balancer, ``application`` or ``network``; the target groups its forward action sends
+    to, each with its weight) of the listener rule ``arn``; a listener ARN gives its default rule's. None when
+    moto's ELBv2 has no such rule or listener; the list is empty when the rule does not forward."""
+    from moto.elbv2.models import elbv2_backends
+
+    parts = arn.split(":")
+    regions = dict.get(elbv2_backends, parts[4]) if len(parts) > 5 else None
+    backend = dict.get(regions, parts[3]) if regions is not None else None
+    if backend is None:
+        return None
+    for balancer in list(backend.load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            for rule in list(listener.rules.values()):
+                if arn in (rule.arn, listener.arn if rule.is_default else None):
+                    return str(balancer.type), _forwarded(rule.actions)
+    return None
+
+
+def _forwarded(actions: list[Any]) -> list[tuple[str, int]]:
+    for action in actions:
+        data = getattr(action, "data", {})
+        if data.get("Type") != "forward":
+            continue
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups")
+        if groups:
+            return [(str(group["TargetGroupArn"]), int(group.get("Weight", 1))) for group in groups]
+        if data.get("TargetGroupArn"):
+            return [(str(data["TargetGroupArn"]), 1)]
+    return []
+
+
+def elbv2_set_forward_weights(arn: str, weights: dict[str, int]) -> bool:
+    """Give the target groups of ``weights`` (ARN -> 0-999) those weights in the forward action of the listener
+    rule ``arn``, as ModifyRule would; False when there is no such rule or it forwards to none of them."""
+    from moto.elbv2.models import FakeAction, elbv2_backends
+
+    parts = arn.split(":")
+    regions = dict.get(elbv2_backends, parts[4]) if len(parts) > 5 else None
+    backend = dict.get(regions, parts[3]) if regions is not None else None
+    if backend is None:
+        return False
+    for balancer in list(backend.load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            for rule in list(listener.rules.values()):
+                if arn not in (rule.arn, listener.arn if rule.is_default else None):
+                    continue
+                changed = False
+                actions = []
+                for action in rule.actions:
+                    data = copy.deepcopy(action.data)
+                    groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+                    for group in groups:
+                        if data.get("Type") == "forward" and group.get("TargetGroupArn") in weights:
+                            group["Weight"], changed = weights[group["TargetGroupArn"]], True
+                    actions.append(FakeAction(data))
+                if changed:  # a new action list, as ModifyRule makes: readers never see half of one
+                    rule.actions = actions
+                    if rule.is_default:
+                        listener.default_actions = actions
+                return changed
+    return False
 
 
 def target_group_arn(name: str) -> str | None:

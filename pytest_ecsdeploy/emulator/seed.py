@@ -36,10 +36,19 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                                 #   rollback needs circuit_breaker = true;
                                                 #   strategy = "BLUE_GREEN" (or LINEAR, CANARY; default
                                                 #   ROLLING) with bake_time_minutes = 0..1440 (BLUE_GREEN
-                                                #   needs it): see docs/strategies.md
+                                                #   needs it): see docs/strategies.md; lifecycle_hooks =
+                                                #   [{ stages = [...], timeout_minutes, timeout_action }]
+                                                #   (PAUSE hooks), linear = { step_percent,
+                                                #   step_bake_minutes }, canary = { percent, bake_minutes }
     load_balancer = { target_group = "web", container = "app", port = 8080 }  # creates an ELBv2 target group
                                                 # listen_port = 8080 (optional): the target group's local
-                                                #   endpoint listens on 127.0.0.1:8080
+                                                #   endpoint listens on 127.0.0.1:8080;
+                                                # alternate_target_group = "web-green": blue/green-ready (a
+                                                #   second target group, a load balancer with a production
+                                                #   and, unless test_listener = false, a test listener, each
+                                                #   with a rule forwarding to both, and advancedConfiguration);
+                                                #   listen_port is then the production listener's endpoint and
+                                                #   test_listen_port the test listener's
 
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
                                                 #   options name (a task fails to start without its group)
@@ -50,6 +59,11 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
     [ssm_parameters]                            # SSM: name -> value (String) or { value, type }
     "/web/base-url" = "http://localhost"
     "/web/api-key" = { value = "k", type = "SecureString" }
+
+    [[hook_answers]]                            # what the Lambda function of AWS_LAMBDA lifecycle hooks answers
+    function = "smoke"                          #   (no Lambda runs): a name or ARN, its answers in turn (the
+    answers = ["IN_PROGRESS", "SUCCEEDED"]      #   last one repeats), and the seconds before an IN_PROGRESS
+    call_back_delay = 30                        #   hook is invoked again (default 30)
 
     [[image_behaviours]]                        # how the simulated runner runs an image (ignored by the Docker
     image = "api:1.1.0"                         #   runner, where the image's own process decides): image (one
@@ -107,15 +121,22 @@ READ_ONLY_TASK_DEFINITION_FIELDS = (
     "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
 )
 _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secrets", "ssm_parameters",
-             "image_behaviours", "log_groups")
+             "image_behaviours", "log_groups", "hook_answers")
+_ANSWER_KEYS = ("function", "answers", "call_back_delay")
 _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
                  "deployment_configuration", "load_balancer")
 _DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback", "strategy",
-                    "bake_time_minutes")
+                    "bake_time_minutes", "lifecycle_hooks", "linear", "canary")
+_HOOK_KEYS = ("stages", "timeout_minutes", "timeout_action")
+_HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT",
+                "POST_PRODUCTION_TRAFFIC_SHIFT")  # where the engine runs PAUSE hooks (ecs/bluegreen.py)
+_LINEAR_KEYS = ("step_percent", "step_bake_minutes")
+_CANARY_KEYS = ("percent", "bake_minutes")
 _STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
-_LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port")
+_LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port", "alternate_target_group", "test_listener",
+                       "test_listen_port")
 _PARAMETER_KEYS = ("value", "type")
 _PARAMETER_TYPES = ("String", "StringList", "SecureString")
 _MUTABILITY = ("MUTABLE", "IMMUTABLE")
@@ -131,9 +152,13 @@ SEED_TABLES: dict[str, tuple[str, ...]] = {
     "[repositories.NAME]": _REPOSITORY_KEYS,
     "[services.NAME]": _SERVICE_KEYS,
     "[services.NAME.deployment_configuration]": _DEPLOYMENT_KEYS,
+    "[[services.NAME.deployment_configuration.lifecycle_hooks]]": _HOOK_KEYS,
+    "[services.NAME.deployment_configuration.linear]": _LINEAR_KEYS,
+    "[services.NAME.deployment_configuration.canary]": _CANARY_KEYS,
     "[services.NAME.load_balancer]": _LOAD_BALANCER_KEYS,
     "[ssm_parameters.NAME]": _PARAMETER_KEYS,
     "[[image_behaviours]]": _BEHAVIOUR_KEYS,
+    "[[hook_answers]]": _ANSWER_KEYS,
 }
 
 
@@ -165,6 +190,9 @@ class SeedDeploymentConfiguration:
     rollback: bool = False
     strategy: str = "ROLLING"
     bake_time_minutes: int | None = None
+    lifecycle_hooks: tuple[tuple[tuple[str, ...], int, str], ...] = ()  # PAUSE hooks: (stages, minutes, action)
+    linear: tuple[float, int] | None = None  # (stepPercent, stepBakeTimeInMinutes)
+    canary: tuple[float, int] | None = None  # (canaryPercent, canaryBakeTimeInMinutes)
 
     def as_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -176,6 +204,15 @@ class SeedDeploymentConfiguration:
             body["strategy"] = self.strategy
         if self.bake_time_minutes is not None:
             body["bakeTimeInMinutes"] = self.bake_time_minutes
+        if self.lifecycle_hooks:
+            body["lifecycleHooks"] = [
+                {"targetType": "PAUSE", "lifecycleStages": list(stages),
+                 "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": action}}
+                for stages, minutes, action in self.lifecycle_hooks]
+        if self.linear is not None:
+            body["linearConfiguration"] = {"stepPercent": self.linear[0], "stepBakeTimeInMinutes": self.linear[1]}
+        if self.canary is not None:
+            body["canaryConfiguration"] = {"canaryPercent": self.canary[0], "canaryBakeTimeInMinutes": self.canary[1]}
         return body
 
 
@@ -187,6 +224,11 @@ class SeedLoadBalancer:
     container: str
     port: int
     listen_port: int | None = None  # the target group's endpoint port on 127.0.0.1 (any runner); None: a free one
+    # Blue/green: the second target group, then listen_port is the production listener's port; a test listener
+    # (on test_listen_port, else a free port) unless test_listener is false.
+    alternate_target_group: str | None = None
+    test_listener: bool = True
+    test_listen_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +273,7 @@ class Seed:
     ssm_parameters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (value, type)
     image_behaviours: tuple[SeedImageBehaviour, ...] = ()
     log_groups: tuple[str, ...] = ()
+    hook_answers: tuple[tuple[str, tuple[str, ...], float], ...] = ()  # (function, answers, callBackDelay seconds)
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
@@ -332,7 +375,30 @@ def parse_seed(
     _check_behaviour_images(w, behaviours, repositories)
     log_groups = tuple(_string_list(w, top, "log_groups", mapping.get("log_groups", []), _LOG_GROUP,
                                     "a log group name"))
-    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups)
+    answers = _hook_answers(w, top, mapping.get("hook_answers", []))
+    return Seed(clusters, repositories, task_definitions, services, secrets, parameters, behaviours, log_groups,
+                answers)
+
+
+def _hook_answers(w: _Where, top: str, value: Any) -> tuple[tuple[str, tuple[str, ...], float], ...]:
+    """The ``[[hook_answers]]`` entries: what a Lambda function of AWS_LAMBDA lifecycle hooks answers, invocation
+    after invocation (``LocalAWS.set_hook_answers``)."""
+    if not isinstance(value, (list, tuple)):
+        raise w.error(top, "hook_answers", f"expected a list of tables ([[hook_answers]]), got {describe(value)}.")
+    result = []
+    for index, raw in enumerate(value, start=1):
+        table = f"{w.table('hook_answers')} entry {index}"
+        _check_table(w, table, raw, _ANSWER_KEYS, ("function", "answers"))
+        function = _string(w, table, "function", raw["function"])
+        answers = raw["answers"]
+        statuses = ("SUCCEEDED", "FAILED", "IN_PROGRESS")
+        if not isinstance(answers, (list, tuple)) or not answers or any(a not in statuses for a in answers):
+            raise w.error(table, "answers", f"expected a list of {', '.join(statuses)}, got {describe(answers)}.")
+        delay = raw.get("call_back_delay", 30)
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+            raise w.error(table, "call_back_delay", f"expected seconds (a number, 0 or more), got {describe(delay)}.")
+        result.append((function, tuple(answers), float(delay)))
+    return tuple(result)
 
 
 def _image_behaviours(w: _Where, top: str, value: Any) -> tuple[SeedImageBehaviour, ...]:
@@ -454,7 +520,20 @@ def _service(
         bake = None if bake is None else _integer(w, inner, "bake_time_minutes", bake, 0, 1440)
         if strategy == "BLUE_GREEN" and bake is None:
             raise w.error(inner, "strategy", "BLUE_GREEN needs bake_time_minutes (ECS asks for bakeTimeInMinutes).")
-        deployment = SeedDeploymentConfiguration(minimum, maximum, breaker, rollback, strategy, bake)
+        hooks = _lifecycle_hooks(w, name, value.get("lifecycle_hooks", []))
+        shifts: dict[str, tuple[float, int] | None] = {}
+        for key, keys, least, wanted in (("linear", _LINEAR_KEYS, 3.0, "LINEAR"), ("canary", _CANARY_KEYS, 0.1,
+                                                                                   "CANARY")):
+            shifts[key] = None
+            if key in value:
+                if strategy != wanted:
+                    raise w.error(inner, key, f"applies to strategy = \"{wanted}\" only, not {strategy}.")
+                shift = w.table("services", name, "deployment_configuration", key)
+                _check_table(w, shift, value[key], keys, keys)
+                shifts[key] = (_percent(w, shift, keys[0], value[key][keys[0]], least),
+                               _integer(w, shift, keys[1], value[key][keys[1]], 0, 1440))
+        deployment = SeedDeploymentConfiguration(minimum, maximum, breaker, rollback, strategy, bake, hooks,
+                                                 shifts["linear"], shifts["canary"])
 
     load_balancer = None
     if "load_balancer" in raw:
@@ -475,10 +554,54 @@ def _service(
         listen_port = None
         if "listen_port" in value:
             listen_port = _integer(w, inner, "listen_port", value["listen_port"], 1, 65535)
-        load_balancer = SeedLoadBalancer(target_group, container, port, listen_port)
+        alternate = None
+        if "alternate_target_group" in value:
+            alternate = _string(w, inner, "alternate_target_group", value["alternate_target_group"])
+            valid = re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", alternate)
+            if not valid or alternate == target_group:
+                raise w.error(inner, "alternate_target_group", f"'{alternate}' is not a valid target group name "
+                                                               "other than target_group.")
+        test_listener = _boolean(w, inner, "test_listener", value.get("test_listener", True))
+        test_port = None
+        if "test_listen_port" in value:
+            test_port = _integer(w, inner, "test_listen_port", value["test_listen_port"], 1, 65535)
+            if not test_listener or test_port == listen_port:
+                raise w.error(inner, "test_listen_port", "needs test_listener = true and a port other than "
+                                                         "listen_port.")
+        if alternate is None and ("test_listener" in value or test_port is not None):
+            raise w.error(inner, None, "test_listener and test_listen_port need alternate_target_group (a "
+                                       "blue/green service's second target group).")
+        load_balancer = SeedLoadBalancer(target_group, container, port, listen_port, alternate, test_listener,
+                                         test_port)
 
     return SeedService(name, cluster, task_definition, images, desired_count, launch_type, deployment,
                        load_balancer)
+
+
+def _lifecycle_hooks(w: _Where, service: str, value: Any) -> tuple[tuple[tuple[str, ...], int, str], ...]:
+    """The ``[[...lifecycle_hooks]]`` entries: PAUSE hooks, each at stages the engine pauses at, with its time-out
+    (1-20160 minutes, default 1440) and action (ROLLBACK, the default, or CONTINUE), as ECS takes them."""
+    table = w.table("services", service, "deployment_configuration", "lifecycle_hooks")
+    if not isinstance(value, (list, tuple)):
+        raise w.error(table, None, f"expected a list of tables, got {describe(value)}.")
+    hooks = []
+    for index, raw in enumerate(value, start=1):
+        entry = f"{table} entry {index}"
+        _check_table(w, entry, raw, _HOOK_KEYS, ("stages",))
+        stages = raw["stages"]
+        if not isinstance(stages, (list, tuple)) or not stages or any(s not in _HOOK_STAGES for s in stages):
+            raise w.error(entry, "stages", f"expected a list of stages among {', '.join(_HOOK_STAGES)}, got "
+                                           f"{describe(stages)}.")
+        minutes = _integer(w, entry, "timeout_minutes", raw.get("timeout_minutes", 1440), 1, 20160)
+        action = _choice(w, entry, "timeout_action", raw.get("timeout_action", "ROLLBACK"), ("ROLLBACK", "CONTINUE"))
+        hooks.append((tuple(stages), minutes, action))
+    return tuple(hooks)
+
+
+def _percent(w: _Where, table: str, key: str, value: Any, low: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= 100:
+        raise w.error(table, key, f"expected a number from {low:g} to 100, got {describe(value)}.")
+    return float(value)
 
 
 def _template(

@@ -39,6 +39,8 @@ class SeedTarget(Protocol):
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
 
+    def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None: ...
+
 
 def image_manifest(repository: str, tag: str) -> str:
     """A Docker v2 schema 2 manifest, distinct and stable for ``repository:tag`` (moto derives the digest
@@ -82,6 +84,8 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
     for cluster in dict.fromkeys([*seed.clusters, *(service.cluster for service in seed.services.values())]):
         ecs.create_cluster(clusterName=cluster)
 
+    for function, answers, delay in seed.hook_answers:
+        target.set_hook_answers(function, list(answers), call_back_delay=delay)
     for behaviour in seed.image_behaviours:  # before the services, whose first tasks they may concern
         try:
             target.set_image_behaviour(behaviour.image, behaviour.behaviour, **behaviour.params)
@@ -142,8 +146,15 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
             balancer = service.load_balancer
             if balancer.target_group not in target_groups:
                 target_groups[balancer.target_group] = _create_target_group(target, region, balancer)
-            params["loadBalancers"] = [{"targetGroupArn": target_groups[balancer.target_group],
-                                        "containerName": balancer.container, "containerPort": balancer.port}]
+            entry: dict[str, Any] = {"targetGroupArn": target_groups[balancer.target_group],
+                                     "containerName": balancer.container, "containerPort": balancer.port}
+            if balancer.alternate_target_group is not None:
+                alternate = balancer.alternate_target_group
+                if alternate not in target_groups:
+                    target_groups[alternate] = _create_target_group(target, region, balancer, alternate)
+                entry["advancedConfiguration"] = _listener_rules(target, region, service.name, balancer,
+                                                                 entry["targetGroupArn"], target_groups[alternate])
+            params["loadBalancers"] = [entry]
         created["services"][service.name] = target.seed_service(params, region=region)
     return created
 
@@ -190,11 +201,37 @@ def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, s
     return result
 
 
-def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer) -> str:
+def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer, name: str | None = None) -> str:
     ec2 = target.client("ec2", region_name=region)
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
     vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     elbv2 = target.client("elbv2", region_name=region)
-    answer = elbv2.create_target_group(Name=balancer.target_group, Protocol="HTTP", Port=balancer.port,
+    answer = elbv2.create_target_group(Name=name or balancer.target_group, Protocol="HTTP", Port=balancer.port,
                                        VpcId=vpc_id, TargetType="ip")
     return str(answer["TargetGroups"][0]["TargetGroupArn"])
+
+
+def _listener_rules(target: SeedTarget, region: str, service: str, balancer: SeedLoadBalancer, primary: str,
+                    alternate: str) -> dict[str, str]:
+    """A blue/green service's ``advancedConfiguration``: an Application Load Balancer ``<service>`` (its name cut
+    to 32 characters) in the default VPC's subnets with a production listener on port 80 and, unless
+    ``test_listener`` is false, a test listener on port 8080, each with a rule (priority 1, path ``/*``)
+    forwarding to both target groups, weights 1 and 0, as ECS asks before a blue/green deployment; the role is
+    ``ecsInfrastructureRoleForLoadBalancers`` of the account (AWS's documented name; nothing checks it)."""
+    elbv2 = target.client("elbv2", region_name=region)
+    subnets = _default_network(target, region)["awsvpcConfiguration"]["subnets"]
+    name = service.replace("_", "-")[:32].strip("-") or "blue-green"
+    balancer_arn = elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application",
+                                              Scheme="internal")["LoadBalancers"][0]["LoadBalancerArn"]
+    forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": primary, "Weight": 1},
+                                                                      {"TargetGroupArn": alternate, "Weight": 0}]}}]
+    rules = {}
+    for key, port in (("productionListenerRule", 80), ("testListenerRule", 8080)):
+        if key == "testListenerRule" and not balancer.test_listener:
+            continue
+        listener = elbv2.create_listener(LoadBalancerArn=balancer_arn, Protocol="HTTP", Port=port,
+                                         DefaultActions=forward)["Listeners"][0]["ListenerArn"]
+        rules[key] = elbv2.create_rule(ListenerArn=listener, Priority=1, Actions=forward, Conditions=[
+            {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}])["Rules"][0]["RuleArn"]
+    return {"alternateTargetGroupArn": alternate, **rules,
+            "roleArn": f"arn:aws:iam::{target.account_id}:role/ecsInfrastructureRoleForLoadBalancers"}

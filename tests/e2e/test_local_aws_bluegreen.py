@@ -253,9 +253,8 @@ def test_linear_and_canary_shift_production_in_steps_with_a_bake_between(
         ({"strategy": "CANARY", "canaryConfiguration": {"canaryBakeTimeInMinutes": 2000}},
          "canaryBakeTimeInMinutes must be an integer"),
         ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [
-            {"targetType": "AWS_LAMBDA", "hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
-             "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
-         "does not run AWS_LAMBDA lifecycle hooks yet"),
+            {"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
+         "hookTargetArn must be the ARN of a Lambda function for an AWS_LAMBDA lifecycle hook."),
         ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
           "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["PRODUCTION_TRAFFIC_SHIFT"]}]},
          "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."),
@@ -264,7 +263,8 @@ def test_linear_and_canary_shift_production_in_steps_with_a_bake_between(
                               "timeoutConfiguration": {"timeoutInMinutes": 20161}}]},
          "timeoutInMinutes must be an integer between 1 and 20160"),
     ],
-    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long", "lambda-hook",
+    ids=["unknown-strategy", "no-bake-time", "bake-too-long", "step-too-small", "canary-bake-too-long",
+         "lambda-hook-without-function",
          "pause-at-a-shift", "hook-timeout-too-long"],
 )
 def test_what_the_engine_refuses(driven: Driven, config: dict[str, Any], message: str) -> None:

@@ -171,7 +171,7 @@ T = "deployments/ecsdeploy.toml: "
     [
         ({"cluster": ["local"]},
          T + "[environments.local.seed]: unknown key 'cluster'; did you mean 'clusters'? (valid keys are: clusters, "
-             "image_behaviours, log_groups, repositories, secrets, services, ssm_parameters, task_definitions)."),
+             "hook_answers, image_behaviours, log_groups, repositories, secrets, services, ssm_parameters, task_definitions)."),
         ({"log_groups": "/ecs/api"},
          T + "[environments.local.seed] log_groups: expected a list of strings, got '/ecs/api' (a string)."),
         ({"log_groups": ["/ecs/api", "bad group"]},
@@ -249,8 +249,8 @@ T = "deployments/ecsdeploy.toml: "
              "true (ECS rolls back only when the circuit breaker trips)."),
         (_service(deployment_configuration={"minimum_healthy": 50}),
          T + "[environments.local.seed.services.web.deployment_configuration]: unknown key 'minimum_healthy'; did "
-             "you mean 'minimum_healthy_percent'? (valid keys are: bake_time_minutes, circuit_breaker, "
-             "maximum_percent, minimum_healthy_percent, rollback, strategy)."),
+             "you mean 'minimum_healthy_percent'? (valid keys are: bake_time_minutes, canary, circuit_breaker, "
+             "lifecycle_hooks, linear, maximum_percent, minimum_healthy_percent, rollback, strategy)."),
         (_service(deployment_configuration={"strategy": "BLUE_GREEN"}),
          T + "[environments.local.seed.services.web.deployment_configuration] strategy: BLUE_GREEN needs "
              "bake_time_minutes (ECS asks for bakeTimeInMinutes)."),

@@ -37,8 +37,24 @@ does not end before each of them is resolved; each shows in ``lifecycleHookDetai
 ``expiresAt``; ContinueServiceDeployment CONTINUE makes it SUCCEEDED, ROLLBACK makes it FAILED and rolls back;
 at ``expiresAt`` it is TIMED_OUT and its ``timeoutAction`` applies (:func:`resolve`).
 
-Not emulated yet, and refused rather than ignored: AWS_LAMBDA hooks, and hooks at PRE_PRODUCTION_TRAFFIC_SHIFT.
-Listener rules are not rewritten: the weights are the requested ones DescribeServiceDeployments reports.
+Listener rules (``traffic.py``): with ``loadBalancers[].advancedConfiguration`` green registers in the target
+group blue does not use, the rules' forward weights follow green's requested weights, and a rollback writes them
+back to blue at its own instant; a rule that misses one of the two target groups rolls the deployment back at its
+first step, with ECS's reason.
+
+AWS_LAMBDA hooks: no function runs; each invocation takes the next answer set for its function
+(:class:`HookAnswers`, ``LocalAWS.set_hook_answers`` or the seed's ``hook_answers``): SUCCEEDED lets the stage end,
+FAILED rolls back, IN_PROGRESS invokes it again ``callBackDelay`` seconds later (default 30, AWS doc
+lambda-lifecycle-hooks); a function without answers fails, as one that errors does on ECS. A Lambda hook at
+PRODUCTION_TRAFFIC_SHIFT runs once, before the first step (ECS invokes it at every step of LINEAR and CANARY).
+
+CloudWatch alarms (``deploymentConfiguration.alarms`` with ``enable``): from the deployment's start to the end
+of its bake, an alarm moto's CloudWatch holds in ALARM (SetAlarmState, or PutMetricAlarm) rolls it back with
+``rollback``, else stops it (STOPPED, green's deployment FAILED); it is read at each of the engine's steps (any ECS
+request, or a stage's end), so it is seen when the next client looks. ``alarms`` on a rolling update is refused.
+
+Not emulated yet, and refused rather than ignored: hooks at PRE_PRODUCTION_TRAFFIC_SHIFT; the hooks ECS runs again
+at TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT during a rollback are not run.
 """
 
 from __future__ import annotations
@@ -50,8 +66,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import moto_state
 from ..clock import Timings
-from . import events
+from . import events, traffic
 from .exceptions import InvalidParameterException
 from .models import Deployment, DeploymentConfiguration, RegionState, Service
 
@@ -68,9 +85,17 @@ SHIFTS = {"LINEAR": ("linearConfiguration", "stepPercent", "stepBakeTimeInMinute
 
 HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
                "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT")
-MAX_PAUSE_HOOKS = 10  # pause hooks per service (aws-samples summary of the AWS docs; unverified in AWS's own text)
+MAX_HOOKS = 20  # 10 pause and 10 Lambda hooks per service (aws-samples summary of the AWS docs; unverified in AWS's
+MAX_PER_TYPE = 10  # own text)
+DEFAULT_CALL_BACK_SECONDS = 30.0  # a Lambda hook answering IN_PROGRESS is invoked again after 30 s (AWS doc)
 DEFAULT_HOOK_MINUTES, MAX_HOOK_MINUTES = 1440, 20160  # botocore ecs DeploymentLifecycleHookTimeoutConfiguration
-LAMBDA_REFUSED = "The local ECS engine does not run AWS_LAMBDA lifecycle hooks yet; only PAUSE hooks."
+NO_ANSWER_REASON = ("Lifecycle hook {hook} at {stage}: the local ECS engine runs no Lambda function and has no "
+                    "answer for {function} (LocalAWS.set_hook_answers, or the seed's hook_answers).")
+HOOK_FAILED_REASON = "Lifecycle hook {hook} at {stage} failed: {function} answered FAILED."
+ALARM_REASON = "CloudWatch alarm(s) {alarms} in ALARM state."
+ALARMS_REFUSED = ("The local ECS engine watches CloudWatch alarms during BLUE_GREEN, LINEAR and CANARY deployments "
+                  "only, not rolling updates.")
+HOOK_STATUSES = ("SUCCEEDED", "FAILED", "IN_PROGRESS")  # a Lambda hook's hookStatus (AWS doc lambda-lifecycle-hooks)
 PAUSE_AT_SHIFT = "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
 HOOK_ROLLBACK_REASON = "Lifecycle hook {hook} at {stage} asked for a rollback."
 HOOK_TIMEOUT_REASON = "Lifecycle hook {hook} at {stage} timed out."
@@ -80,6 +105,7 @@ _ID_CHARACTERS = string.ascii_letters + string.digits
 
 # What the scheduler may do while a stage runs (``Service.hold``): nothing for green yet, or green beside blue.
 WAIT, BOTH = "wait", "both"
+PENDING = ("AWAITING_ACTION", "IN_PROGRESS")  # a hook in these holds its stage
 
 
 # The configuration --------------------------------------------------------------------------------------------
@@ -108,27 +134,52 @@ def parse(given: Mapping[str, Any], base: DeploymentConfiguration) -> dict[str, 
                      _minutes(config.get(bake_key, minutes), bake_key))
     else:
         shift = None
-    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks}
+    alarms = base.alarms if "alarms" not in given else _alarms(given["alarms"])
+    if alarms is not None and alarms[1] and strategy not in SHIFTING:
+        raise InvalidParameterException(ALARMS_REFUSED)
+    return {"strategy": strategy, "bake_time_minutes": bake, "shift": shift, "hooks": hooks, "alarms": alarms}
+
+
+def _alarms(given: Any) -> tuple[tuple[str, ...], bool, bool] | None:
+    """``deploymentConfiguration.alarms`` checked (botocore ecs DeploymentAlarms: alarmNames, enable and rollback,
+    all required) as (alarmNames, enable, rollback); None for null."""
+    if given is None:
+        return None
+    names = given.get("alarmNames") if isinstance(given, dict) else None
+    if not isinstance(names, list) or any(not isinstance(name, str) or not name for name in names):
+        raise InvalidParameterException("alarms.alarmNames must list CloudWatch alarm names.")
+    if not isinstance(given.get("enable"), bool) or not isinstance(given.get("rollback"), bool):
+        raise InvalidParameterException("alarms.enable and alarms.rollback must be specified (true or false).")
+    return tuple(names), given["enable"], given["rollback"]
 
 
 def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
     """``lifecycleHooks`` checked and with the defaults filled in (botocore ecs DeploymentLifecycleHook and
-    DeploymentLifecycleHookTimeoutConfiguration: 1440 minutes, ROLLBACK). Only PAUSE hooks are emulated: an
-    AWS_LAMBDA hook, or a hook at PRE_PRODUCTION_TRAFFIC_SHIFT (a stage the engine does not step through), is
-    refused."""
-    if not isinstance(given, list) or len(given) > MAX_PAUSE_HOOKS:
-        raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_PAUSE_HOOKS} hooks.")
+    DeploymentLifecycleHookTimeoutConfiguration: AWS_LAMBDA, 1440 minutes, ROLLBACK). An AWS_LAMBDA hook needs
+    ``hookTargetArn``; no Lambda runs: its answers come from ``LocalAWS.set_hook_answers``. A hook at
+    PRE_PRODUCTION_TRAFFIC_SHIFT (a stage the engine does not step through) is refused."""
+    if not isinstance(given, list) or len(given) > MAX_HOOKS:
+        raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_HOOKS} hooks.")
     hooks = []
     for hook in given:
         if not isinstance(hook, dict):
             raise InvalidParameterException("Each lifecycle hook must be an object.")
-        if hook.get("targetType", "AWS_LAMBDA") != "PAUSE":
-            raise InvalidParameterException(LAMBDA_REFUSED)
+        target_type = hook.get("targetType", "AWS_LAMBDA")
+        if target_type not in ("AWS_LAMBDA", "PAUSE"):
+            raise InvalidParameterException(f"targetType must be AWS_LAMBDA or PAUSE, got {target_type}.")
         stages = hook.get("lifecycleStages")
         if not isinstance(stages, list) or not stages or any(stage not in HOOK_STAGES for stage in stages):
             raise InvalidParameterException(f"lifecycleStages must list stages among {', '.join(HOOK_STAGES)}.")
-        if any(stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT") for stage in stages):
+        if target_type == "PAUSE" and any(stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
+                                          for stage in stages):
             raise InvalidParameterException(PAUSE_AT_SHIFT)  # botocore ecs DeploymentLifecycleHook.lifecycleStages
+        lambda_fields: dict[str, Any] = {}
+        if target_type == "AWS_LAMBDA":
+            arn = hook.get("hookTargetArn")
+            if not isinstance(arn, str) or not arn.startswith("arn:") or ":function:" not in arn:
+                raise InvalidParameterException("hookTargetArn must be the ARN of a Lambda function for an "
+                                                "AWS_LAMBDA lifecycle hook.")
+            lambda_fields = {k: hook[k] for k in ("hookTargetArn", "roleArn", "hookDetails") if k in hook}
         if "PRE_PRODUCTION_TRAFFIC_SHIFT" in stages:
             raise InvalidParameterException("The local ECS engine does not step through PRE_PRODUCTION_TRAFFIC_SHIFT "
                                             "yet; pause at POST_TEST_TRAFFIC_SHIFT instead.")
@@ -139,9 +190,42 @@ def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
         action = timeout.get("action", "ROLLBACK")
         if action not in ("ROLLBACK", "CONTINUE"):
             raise InvalidParameterException("timeoutConfiguration action must be ROLLBACK or CONTINUE.")
-        hooks.append({"targetType": "PAUSE", "lifecycleStages": list(stages),
+        hooks.append({"targetType": target_type, **lambda_fields, "lifecycleStages": list(stages),
                       "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": action}})
+    for target_type in ("AWS_LAMBDA", "PAUSE"):
+        if sum(hook["targetType"] == target_type for hook in hooks) > MAX_PER_TYPE:
+            raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_PER_TYPE} {target_type} hooks.")
     return tuple(hooks)
+
+
+class HookAnswers:
+    """What the Lambda functions of AWS_LAMBDA hooks answer, since none runs: per function name, the
+    ``hookStatus`` values (SUCCEEDED, FAILED, IN_PROGRESS) its invocations return in turn, the last one for every
+    later invocation, and the ``callBackDelay`` (seconds) after an IN_PROGRESS."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, tuple[list[str], float]] = {}
+
+    def set(self, function: str, answers: list[str], call_back_delay: float = DEFAULT_CALL_BACK_SECONDS) -> None:
+        """Answers for ``function`` (a name or ARN). Raises ValueError for an empty list or an unknown status."""
+        if not answers or any(answer not in HOOK_STATUSES for answer in answers):
+            raise ValueError(f"answers must list hook statuses among {', '.join(HOOK_STATUSES)}, got {answers!r}")
+        if call_back_delay < 0:
+            raise ValueError(f"call_back_delay must be 0 or more seconds, got {call_back_delay}")
+        self._answers[_function_name(function)] = (list(answers), float(call_back_delay))
+
+    def invoke(self, function: str) -> tuple[str, float] | None:
+        """The next (hookStatus, callBackDelay) of ``function`` (an ARN), None when it has no answers."""
+        found = self._answers.get(_function_name(function))
+        if found is None:
+            return None
+        answers, delay = found
+        return (answers.pop(0) if len(answers) > 1 else answers[0]), delay
+
+
+def _function_name(function: str) -> str:
+    """``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` (or a bare name) -> ``NAME``."""
+    return function.split(":function:", 1)[1].split(":", 1)[0] if ":function:" in function else function
 
 
 def _minutes(value: Any, name: str) -> int:
@@ -163,6 +247,9 @@ def configuration_json(config: DeploymentConfiguration) -> dict[str, Any]:
         body["bakeTimeInMinutes"] = config.bake_time_minutes
     if config.hooks:
         body["lifecycleHooks"] = [dict(hook) for hook in config.hooks]
+    if config.alarms is not None:
+        body["alarms"] = {"alarmNames": list(config.alarms[0]), "enable": config.alarms[1],
+                          "rollback": config.alarms[2]}
     if config.shift is not None and config.strategy == "LINEAR":
         body["linearConfiguration"] = {"stepPercent": config.shift[0], "stepBakeTimeInMinutes": config.shift[1]}
     elif config.shift is not None and config.strategy == "CANARY":
@@ -202,7 +289,7 @@ class Lifecycle:
     bake_seconds: float
     step_bake_seconds: float
     steps: list[float]
-    pause_hooks: tuple[dict[str, Any], ...] = ()  # the lifecycleHooks the deployment started with
+    pause_hooks: tuple[dict[str, Any], ...] = ()  # the lifecycleHooks (PAUSE and AWS_LAMBDA) it started with
     rng: random.Random = field(default_factory=random.Random)
     hooks: list[dict[str, Any]] = field(default_factory=list)  # the current stage's lifecycleHookDetails
     reason: str | None = None  # why a hook rolled it back
@@ -215,6 +302,13 @@ class Lifecycle:
     rolling_back: bool = False
     done: bool = False
     history: list[tuple[str, float]] = field(default_factory=list)
+    routes: tuple[traffic.Route, ...] = ()  # the service's listener rules, rewritten as traffic moves
+    invalid: str | None = None  # why the rules cannot carry this deployment (it rolls back at once)
+    written: tuple[float, float] = (0.0, 0.0)  # the (test, production) weights last written to the rules
+    alarms: tuple[tuple[str, ...], bool, bool] | None = None  # the alarms watched (names, enable, rollback)
+    triggered: list[str] = field(default_factory=list)  # the alarms found in ALARM
+    answers: HookAnswers = field(default_factory=HookAnswers)  # what AWS_LAMBDA hooks' functions answer
+    invoke_at: dict[str, float] = field(default_factory=dict)  # Lambda hook id -> its next invocation
 
     def hook(self, hook_id: str) -> dict[str, Any] | None:
         """The current stage's hook ``hook_id`` while it awaits action."""
@@ -225,7 +319,8 @@ class Lifecycle:
         done)."""
         if self.done or self.rolling_back or self.stage in ("SCALE_UP", "CLEAN_UP"):
             return None
-        waiting = [float(hook["expiresAt"]) for hook in self.hooks if hook["status"] == "AWAITING_ACTION"]
+        waiting = [float(hook["expiresAt"]) for hook in self.hooks if hook["status"] in PENDING]
+        waiting += [self.invoke_at[hook["hookId"]] for hook in self.hooks if hook["status"] == "IN_PROGRESS"]
         if waiting:
             return min(waiting)
         if self.stage == "PRODUCTION_TRAFFIC_SHIFT" and self.step_at is not None and self.steps:
@@ -235,7 +330,8 @@ class Lifecycle:
         return self.since + timings.lifecycle_stage
 
 
-def start(service: Service, green: Deployment, t: float, rng: random.Random) -> Lifecycle | None:
+def start(service: Service, green: Deployment, t: float, rng: random.Random,
+          answers: HookAnswers | None = None) -> Lifecycle | None:
     """The lifecycle of the service deployment that makes ``green`` (just PRIMARY) the service's revision, when
     the service deploys with a traffic-shifting strategy and runs a revision to shift from; None otherwise (the
     service's first deployment starts its tasks as a rolling one does). Holds green's tasks back until SCALE_UP."""
@@ -247,22 +343,54 @@ def start(service: Service, green: Deployment, t: float, rng: random.Random) -> 
     stages = list(STAGES if len(running) > 1 else STAGES[1:])
     lifecycle = Lifecycle(config.strategy, blue, green, stages, 60.0 * (config.bake_time_minutes or 0),
                           60.0 * (config.shift[1] if config.shift else 0),
-                          production_steps(config.strategy, config.shift), config.hooks, rng)
+                          production_steps(config.strategy, config.shift), config.hooks, rng,
+                          alarms=config.alarms, answers=answers or HookAnswers())
+    lifecycle.routes = traffic.routes(service.load_balancers)
+    if lifecycle.routes:  # green registers in the target groups blue does not serve from
+        green.alternate = not blue.alternate
+        lifecycle.invalid = traffic.misconfigured(lifecycle.routes)
     _enter(lifecycle, stages[0], t)
     service.hold = lifecycle.hold  # before the scheduler's reaction at the request's own instant
     return lifecycle
 
 
 def _enter(lifecycle: Lifecycle, stage: str, t: float) -> None:
-    """Start ``stage`` at ``t``, with a hook detail AWAITING_ACTION for each PAUSE hook configured at it."""
+    """Start ``stage`` at ``t``, with a hook detail for each hook configured at it: a PAUSE hook AWAITING_ACTION,
+    an AWS_LAMBDA hook IN_PROGRESS, invoked at once (:func:`_invoke`)."""
     lifecycle.stage, lifecycle.since = stage, t
     lifecycle.history.append((stage, t))
-    lifecycle.hooks = [
-        {"hookId": "".join(lifecycle.rng.choice(_ID_CHARACTERS) for _ in range(20)), "targetType": "PAUSE",
-         "status": "AWAITING_ACTION", "expiresAt": t + 60.0 * hook["timeoutConfiguration"]["timeoutInMinutes"],
-         "timeoutAction": hook["timeoutConfiguration"]["action"]}
-        for hook in lifecycle.pause_hooks if stage in hook["lifecycleStages"]
-    ]
+    lifecycle.hooks = []
+    lifecycle.invoke_at = {}
+    for hook in lifecycle.pause_hooks:
+        if stage not in hook["lifecycleStages"]:
+            continue
+        detail = {"hookId": "".join(lifecycle.rng.choice(_ID_CHARACTERS) for _ in range(20)),
+                  "targetType": hook["targetType"], "status": "AWAITING_ACTION",
+                  "expiresAt": t + 60.0 * hook["timeoutConfiguration"]["timeoutInMinutes"],
+                  "timeoutAction": hook["timeoutConfiguration"]["action"]}
+        if hook["targetType"] == "AWS_LAMBDA":
+            detail.update(targetArn=hook["hookTargetArn"], status="IN_PROGRESS")
+            lifecycle.invoke_at[detail["hookId"]] = t
+        lifecycle.hooks.append(detail)
+
+
+def _invoke(lifecycle: Lifecycle, t: float) -> str | None:
+    """Invoke each Lambda hook of the stage whose invocation is due at ``t``: its function's answer
+    (:class:`HookAnswers`) makes it SUCCEEDED, FAILED, or IN_PROGRESS until ``callBackDelay`` later. Why the
+    deployment must roll back (a FAILED answer, or no answer: ECS rolls back when the function fails), else None."""
+    for hook in lifecycle.hooks:
+        if hook["status"] != "IN_PROGRESS" or lifecycle.invoke_at[hook["hookId"]] > t:
+            continue
+        answer = lifecycle.answers.invoke(hook["targetArn"])
+        names = {"hook": hook["hookId"], "stage": lifecycle.stage, "function": hook["targetArn"]}
+        if answer is None or answer[0] == "FAILED":
+            hook["status"] = "FAILED"
+            return (NO_ANSWER_REASON if answer is None else HOOK_FAILED_REASON).format(**names)
+        if answer[0] == "SUCCEEDED":
+            hook["status"] = "SUCCEEDED"
+        else:
+            lifecycle.invoke_at[hook["hookId"]] = t + answer[1]
+    return None
 
 
 def resolve(service: Service, lifecycle: Lifecycle, hook: dict[str, Any], action: str, t: float) -> None:
@@ -279,7 +407,7 @@ def resolve(service: Service, lifecycle: Lifecycle, hook: dict[str, Any], action
 def _time_out_hooks(service: Service, lifecycle: Lifecycle, t: float) -> None:
     """Hooks past ``expiresAt`` are TIMED_OUT; the first whose timeoutAction is ROLLBACK rolls back."""
     for hook in lifecycle.hooks:
-        if hook["status"] == "AWAITING_ACTION" and t >= hook["expiresAt"]:
+        if hook["status"] in PENDING and t >= hook["expiresAt"]:
             hook["status"] = "TIMED_OUT"
             if hook["timeoutAction"] == "ROLLBACK" and not lifecycle.rolling_back:
                 lifecycle.reason = HOOK_TIMEOUT_REASON.format(hook=hook["hookId"], stage=lifecycle.stage)
@@ -308,12 +436,54 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         lifecycle.done = True
         finish("STOPPED", superseded)
         return
+    if _alarm(service, lifecycle, t, finish):
+        return
+    if lifecycle.invalid is not None:
+        lifecycle.reason = lifecycle.invalid
+        roll_back(service, lifecycle, t)
+        return
     _time_out_hooks(service, lifecycle, t)
     if lifecycle.rolling_back:
         return
     for _ in range(len(STAGES) + len(lifecycle.steps) + 1):
+        failed = _invoke(lifecycle, t)
+        if failed is not None:
+            lifecycle.reason = failed
+            roll_back(service, lifecycle, t)
+            return
         if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
             break
+    _write(lifecycle)
+
+
+def _alarm(service: Service, lifecycle: Lifecycle, t: float, finish: Callable[[str, str | None], None]) -> bool:
+    """Whether an enabled alarm of the deployment is in ALARM at ``t`` (read from moto's CloudWatch at each of the
+    engine's steps: any ECS request, or a stage's end): it rolls back with ``rollback``, else the deployment is
+    STOPPED and green's deployment FAILED (nothing more starts or stops)."""
+    if lifecycle.alarms is None or not lifecycle.alarms[1]:
+        return False
+    firing = moto_state.cloudwatch_alarms_in_alarm(service.account, service.region, lifecycle.alarms[0])
+    if not firing:
+        return False
+    lifecycle.triggered = firing
+    reason = ALARM_REASON.format(alarms=", ".join(firing))
+    if lifecycle.alarms[2]:
+        lifecycle.reason = reason
+        roll_back(service, lifecycle, t)
+        return True
+    green = lifecycle.green
+    green.rollout_state, green.rollout_state_reason, green.updated_at = "FAILED", reason, t
+    lifecycle.done = True
+    finish("STOPPED", reason)
+    return True
+
+
+def _write(lifecycle: Lifecycle) -> None:
+    """The listener rules follow green's requested weights (``traffic.write``) when these changed."""
+    weights = (lifecycle.test_weight, lifecycle.production_weight)
+    if lifecycle.routes and weights != lifecycle.written:
+        traffic.write(lifecycle.routes, lifecycle.green.alternate, *weights)
+        lifecycle.written = weights
 
 
 def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, timings: Timings,
@@ -334,7 +504,7 @@ def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, 
         return _shift_production(lifecycle, t, timings)
     else:
         due = lifecycle.due(timings)
-        if due is None or t < due or any(hook["status"] == "AWAITING_ACTION" for hook in lifecycle.hooks):
+        if due is None or t < due or any(hook["status"] in PENDING for hook in lifecycle.hooks):
             return False
     if stage == "TEST_TRAFFIC_SHIFT":
         lifecycle.test_weight = 100.0
@@ -346,7 +516,9 @@ def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, 
 
 def _shift_production(lifecycle: Lifecycle, t: float, timings: Timings) -> bool:
     """PRODUCTION_TRAFFIC_SHIFT: the first step after ``lifecycle_stage``, each next one after the step bake,
-    POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %)."""
+    POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %); none before the stage's Lambda hooks succeeded."""
+    if any(hook["status"] in PENDING for hook in lifecycle.hooks):
+        return False
     if lifecycle.step_at is None:
         if t < lifecycle.since + timings.lifecycle_stage:
             return False
@@ -368,6 +540,7 @@ def roll_back(service: Service, lifecycle: Lifecycle, t: float) -> None:
     lifecycle.rolling_back = True
     lifecycle.test_weight = lifecycle.production_weight = 0.0
     lifecycle.hold = None
+    _write(lifecycle)  # every rule back to blue now, so a reader at this very instant sees it
     if green.rollout_state != "FAILED":
         green.rollout_state = "FAILED"
         green.rollout_state_reason = events.ROLLBACK_REASON.format(deployment=blue.id)

@@ -152,6 +152,7 @@ class Deployment:
     succeeded: bool = False  # has had a task running healthy: failed_tasks stops being evaluated
     is_rollback: bool = False
     capacity_provider_strategy: list[dict[str, Any]] | None = None
+    alternate: bool = False  # its tasks register in the alternate target groups (traffic.py)
 
     def __post_init__(self) -> None:
         if not self.rollout_state_reason:
@@ -180,7 +181,8 @@ class DeploymentConfiguration:
     strategy: str = "ROLLING"
     bake_time_minutes: int | None = None
     shift: tuple[float, int] | None = None
-    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE only)
+    hooks: tuple[dict[str, Any], ...] = ()  # lifecycleHooks, checked (PAUSE and AWS_LAMBDA)
+    alarms: tuple[tuple[str, ...], bool, bool] | None = None  # alarms: (alarmNames, enable, rollback)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from .. import moto_state
 from ..clock import Clock, RealClock, Timings
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
-from . import bluegreen, capacity, launching, network
+from . import bluegreen, capacity, launching, network, traffic
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -253,6 +253,12 @@ class RolloutEngine:
             raise TypeError(f"the {type(self.runner).__name__} runner does not take image behaviours")
         setter(image, behaviour, **params)
 
+    def set_hook_answers(self, function: str, answers: list[str], call_back_delay: float = 30.0) -> None:
+        """What the Lambda function ``function`` (name or ARN) of AWS_LAMBDA lifecycle hooks answers, invocation
+        after invocation (``bluegreen.HookAnswers``); raises ValueError for answers ECS would not take."""
+        with self._lock:
+            self._sim.service_deployments.hook_answers.set(function, answers, call_back_delay)
+
     def seed_service(self, account: str, region: str, params: Params) -> Params:
         """Create a service (CreateService parameters) already steady on its first revision."""
         with self._lock:
@@ -415,6 +421,7 @@ class RolloutEngine:
         require_network_configuration(taskdef.network_mode, params.get("networkConfiguration"))
         check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount", 0) or 0
+        traffic.check(params.get("loadBalancers"))
         config = deployment_configuration(params, None)
         now = self._sim.now
         strategy = capacity.strategy_for(state.account, state.region, cluster.name, params)
@@ -439,6 +446,7 @@ class RolloutEngine:
                                           params.get("networkConfiguration") or service.network_configuration)
         check_network(state.account, state.region, params.get("networkConfiguration"))
         desired = _int(params, "desiredCount")
+        traffic.check(params.get("loadBalancers"))
         config = deployment_configuration(params, service.config)
         shape = {attribute: params[key] for key, attribute in (("loadBalancers", "load_balancers"),
                                                                 ("networkConfiguration", "network_configuration"))

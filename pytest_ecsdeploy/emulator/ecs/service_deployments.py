@@ -28,9 +28,10 @@ sees PENDING or ROLLBACK_REQUESTED.
 
 ``deploymentCircuitBreaker.status`` is DISABLED without the breaker, MONITORING while the deployment runs,
 MONITORING_COMPLETE once it succeeded and TRIGGERED when it tripped; ``failureCount`` is the failed tasks the
-breaker counted, ``threshold`` :func:`models.breaker_threshold`. The engine has no CloudWatch alarms: ``alarms``
-is DISABLED. A revision's task counts are live while its deployment runs and frozen when it finishes (ECS: "the
-number of running tasks when the deployment completes"). Deleting a service forgets its history, as ECS does.
+breaker counted, ``threshold`` :func:`models.breaker_threshold`. ``alarms`` is DISABLED unless a blue/green, linear
+or canary deployment watches enabled CloudWatch alarms (``bluegreen.py``). A revision's task counts are live while
+its deployment runs and frozen when it finishes (ECS: "the number of running tasks when the deployment completes").
+Deleting a service forgets its history, as ECS does.
 
 A service deploying with the BLUE_GREEN, LINEAR or CANARY strategy steps its service deployments (all but its
 first) through lifecycle stages instead: ``bluegreen.py`` decides their statuses, ``lifecycleStage`` and the
@@ -147,6 +148,7 @@ class ServiceDeployments:
         self.image_aliases = image_aliases
         self.rng = rng
         self._histories: dict[tuple[str, str, str, str], _History] = {}
+        self.hook_answers = bluegreen.HookAnswers()  # what AWS_LAMBDA hooks' functions answer
 
     # Recording ------------------------------------------------------------------------------------------------
 
@@ -171,7 +173,7 @@ class ServiceDeployments:
         record = ServiceDeployment(deployment_id, arn, service, primary, target, sources,
                                    _configuration_json(service.config), t, t)
         if sources:
-            record.lifecycle = bluegreen.start(service, primary, t, self.rng)
+            record.lifecycle = bluegreen.start(service, primary, t, self.rng, self.hook_answers)
         history.deployments.append(record)
 
     def lifecycle_due(self, timings: Timings) -> list[float]:
@@ -286,6 +288,8 @@ class ServiceDeployments:
             record.rollback = {"reason": reason, "startedAt": t,
                                "serviceRevisionArn": restored.arn if restored else None}
             record.status, record.status_reason = "ROLLBACK_IN_PROGRESS", reason
+        if lifecycle.triggered and record.status == "STOPPED" and record.stopped_at is None:
+            record.stopped_at = t  # an alarm without rollback
         if tripped or lifecycle.stage != stage:
             record.updated_at = t
 
@@ -521,13 +525,25 @@ class ServiceDeployments:
                 "status": breaker_status, "failureCount": record.failure_count,
                 "threshold": models.breaker_threshold(service.desired_count, config.breaker_threshold),
             },
-            "alarms": {"status": "DISABLED", "alarmNames": [], "triggeredAlarmNames": []},
+            "alarms": _alarms_json(record),
         }
         optional = {"startedAt": record.started_at, "finishedAt": record.finished_at, "stoppedAt": record.stopped_at,
                     "statusReason": record.status_reason, "rollback": record.rollback}
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
 
+
+
+def _alarms_json(record: ServiceDeployment) -> Params:
+    """A service deployment's ``alarms``: DISABLED without enabled alarms (rolling updates watch none here),
+    TRIGGERED once one was in ALARM, MONITORING_COMPLETE once it succeeded, else MONITORING."""
+    lifecycle = record.lifecycle
+    alarms = lifecycle.alarms if lifecycle is not None else None
+    if lifecycle is None or alarms is None or not alarms[1]:
+        return {"status": "DISABLED", "alarmNames": list(alarms[0]) if alarms else [], "triggeredAlarmNames": []}
+    status = ("TRIGGERED" if lifecycle.triggered else "MONITORING_COMPLETE" if record.status == "SUCCESSFUL"
+              else "MONITORING")
+    return {"status": status, "alarmNames": list(alarms[0]), "triggeredAlarmNames": list(lifecycle.triggered)}
 
 
 def _key(service: Service) -> tuple[str, str, str, str]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from ..clock import Timings
 from ..runners.base import ContainerSpec, ContainerState, Runner, TaskSpec
-from . import events, network, placement, throttle
+from . import events, network, placement, throttle, traffic
 from .events import TargetEvents
 from .models import ContainerRecord, RegionState, Task, TaskDefinitionInfo, record_failure, record_healthy
 
@@ -219,8 +219,9 @@ class TaskLifecycle:
         service = state.service_of(task)
         if service is None:
             return
+        deployment = next((d for d in service.deployments if d.id == task.deployment_id), None)
         for lb in service.load_balancers:
-            arn = lb.get("targetGroupArn")
+            arn = traffic.target_group(lb, deployment is not None and deployment.alternate)
             if not arn:
                 continue
             port = int(lb.get("containerPort") or 80)

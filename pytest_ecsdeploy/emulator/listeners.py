@@ -1,0 +1,196 @@
+"""The production and test listeners of blue/green services: one HTTP endpoint on 127.0.0.1 each, routing by the
+listener rule's current forward weights.
+
+A service deploying with ECS's BLUE_GREEN, LINEAR or CANARY strategy names in ``loadBalancers[].
+advancedConfiguration`` a production listener rule and, optionally, a test listener rule, each forwarding to its
+two target groups with weights that the rollout engine rewrites as traffic moves (``ecs/traffic.py``). The
+endpoint of a service's production (or test) listener picks, for each request, a target group by that rule's
+weights as moto's ELBv2 holds them at that moment (smooth weighted round robin: weights 90/10 send exactly one
+request in ten to the second group), and hands the request to that target group's own endpoint
+(``loadbalancer.py``: a proxy to the task's container with Docker, a simulated answer for the simulated runner).
+So during a paused blue/green deployment, ``GET /version`` through the test listener answers green's tag and
+through the production listener blue's. Answers carry ``X-Ecsdeploy-Target-Group: <name>`` besides the target
+group endpoint's own headers; a rule with no weight left (or a service without such a rule) answers 503.
+
+Only the named rule routes: its conditions and the listener's other rules are not evaluated.
+
+Endpoints are keyed by (service name, production or test), not by ARN, so a ``LocalAWS.reset()`` that recreates
+the seeded rules keeps them on their ports. Ports come from the seed (a blue/green service's ``listen_port`` and
+``test_listen_port``), else free ones, which ``LocalAWS.listener_url("web", test=True)`` tells. Example::
+
+    listeners = Listeners(lambda: engine, lambda: balancers, ports={("web", False): 8080})
+    listeners.url("web")               # 'http://127.0.0.1:8080'
+    listeners.url("web", test=True)    # 'http://127.0.0.1:PORT'
+    listeners.stop()
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from . import moto_state
+from .loadbalancer import LoadBalancers, target_group_name
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Listeners"]
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+                         "transfer-encoding", "upgrade", "content-length"})
+
+Key = tuple[str, bool]  # (service name, test listener)
+
+
+class Listeners:
+    """The listener endpoints of blue/green services; see the module docstring. ``engine`` returns the rollout
+    engine (None before it exists), ``balancers`` the target groups' endpoints; ``ports`` maps (service name,
+    test) to a fixed port."""
+
+    def __init__(self, engine: Callable[[], Any], balancers: Callable[[], LoadBalancers], *,
+                 ports: Mapping[Key, int] | None = None) -> None:
+        self.engine = engine
+        self.balancers = balancers
+        self.ports = dict(ports or {})
+        self._servers: dict[Key, tuple[ThreadingHTTPServer, threading.Thread]] = {}
+        self._current: dict[Key, dict[str, int]] = {}  # smooth weighted round robin: target group -> current
+        self._lock = threading.Lock()
+
+    def url(self, service: str, *, test: bool = False) -> str:
+        """``http://127.0.0.1:PORT`` of the service's production (or test) listener, opening it if needed. Raises
+        LookupError when no service of that name has such a listener rule, or the port cannot open."""
+        if self.rule(service, test) is None:
+            which = "testListenerRule" if test else "productionListenerRule"
+            raise LookupError(f"no service named '{service}' has a loadBalancers advancedConfiguration with a {which}.")
+        return f"http://127.0.0.1:{self._open((service, test))}"
+
+    def open_fixed(self) -> None:
+        """Open every endpoint that has a fixed port (the seeded ones), so they listen from the start."""
+        for key in self.ports:
+            if self.rule(*key) is not None:
+                try:
+                    self._open(key)
+                except LookupError as exc:
+                    log.error("%s", exc)
+
+    def stop(self) -> None:
+        """Close every endpoint; idempotent."""
+        with self._lock:
+            servers, self._servers = list(self._servers.values()), {}
+            self._current.clear()
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    def rule(self, service: str, test: bool) -> str | None:
+        """The ARN of the production (or test) listener rule of the ACTIVE service named ``service``."""
+        engine = self.engine()
+        if engine is None:
+            return None
+        key = "testListenerRule" if test else "productionListenerRule"
+        for region_state in engine.snapshot().values():
+            for found in region_state["services"].values():
+                if found["serviceName"] != service or found["status"] != "ACTIVE":
+                    continue
+                for balancer in found.get("loadBalancers") or []:
+                    arn = (balancer.get("advancedConfiguration") or {}).get(key)
+                    if arn:
+                        return str(arn)
+        return None
+
+    def pick(self, key: Key) -> str | None:
+        """The target group (ARN) the next request to listener ``key`` goes to, by its rule's weights now; None
+        when the rule is gone or gives no weight to any target group."""
+        rule = self.rule(*key)
+        read = moto_state.elbv2_listener_rule(rule) if rule is not None else None
+        groups = {arn: weight for arn, weight in read[1] if weight > 0} if read is not None else {}
+        if not groups:
+            return None
+        with self._lock:  # nginx's smooth weighted round robin: even spread, exact proportions
+            current = self._current.setdefault(key, {})
+            for arn in list(current):
+                if arn not in groups:
+                    del current[arn]
+            for arn, weight in groups.items():
+                current[arn] = current.get(arn, 0) + weight
+            chosen = max(current, key=lambda arn: current[arn])
+            current[chosen] -= sum(groups.values())
+        return chosen
+
+    def _open(self, key: Key) -> int:
+        with self._lock:
+            if key in self._servers:
+                return int(self._servers[key][0].server_address[1])
+            port = int(self.ports.get(key, 0))
+            try:
+                server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self, key))
+            except OSError as exc:
+                raise LookupError(f"the {'test' if key[1] else 'production'} listener of service '{key[0]}' cannot "
+                                  f"listen on 127.0.0.1:{port}: {exc.strerror or exc}.") from None
+            server.daemon_threads = True
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                                      name=f"ecsdeploy-listener-{key[0]}{'-test' if key[1] else ''}")
+            thread.start()
+            self._servers[key] = (server, thread)
+            bound = int(server.server_address[1])
+        log.info("service %s %s listener: http://127.0.0.1:%d", key[0], "test" if key[1] else "production", bound)
+        return bound
+
+
+def _handler(listeners: Listeners, key: Key) -> type[BaseHTTPRequestHandler]:
+    which = f"{'test' if key[1] else 'production'} listener of service {key[0]}"
+
+    class Handler(BaseHTTPRequestHandler):
+        """Forwards one request to the endpoint of the target group the rule's weights pick."""
+
+        server_version = "ecsdeploy-listener"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s: " + format, which, *args)
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else None
+            arn = listeners.pick(key)
+            if arn is None:
+                self._answer(503, f"the {which} forwards to no target group\n".encode(), [])
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            headers["Connection"] = "close"
+            group = [("X-Ecsdeploy-Target-Group", target_group_name(arn))]
+            try:
+                port = int(listeners.balancers().url(arn).rsplit(":", 1)[1])
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                try:
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                finally:
+                    connection.close()
+            except (LookupError, OSError) as exc:
+                self._answer(502, f"target group {target_group_name(arn)} did not answer: {exc}\n".encode(), group)
+                return
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            self._answer(response.status, data, kept + group)
+
+        def _answer(self, status: int, data: bytes, headers: list[tuple[str, str]]) -> None:
+            self.send_response(status)
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                self.send_header("Content-Type", "text/plain")
+            for name, value in headers:
+                if name.lower() not in ("server", "date"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
+
+    return Handler

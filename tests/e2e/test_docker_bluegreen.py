@@ -1,0 +1,63 @@
+"""A blue/green deployment with real containers: during the pause at POST_TEST_TRAFFIC_SHIFT the test listener
+reaches green's container and the production listener blue's, through the listener endpoints and the target
+groups' proxies; after ContinueServiceDeployment production reaches green."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ecsdeploy.emulator import LocalAWS
+
+TASKDEF = {
+    "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+    "containerDefinitions": [{"name": "app", "image": "web:placeholder", "essential": True,
+                              "portMappings": [{"containerPort": 8080, "protocol": "tcp"}]}],
+}
+Get = Callable[[str], tuple[int, str, "str | None"]]
+
+
+@pytest.mark.docker
+def test_the_test_listener_reaches_greens_container_while_production_stays_on_blue(
+    tmp_path: Path, wait_for: Callable[..., Any], http_get: Get
+) -> None:
+    (tmp_path / "taskdef.json").write_text(json.dumps(TASKDEF))
+    seed = {
+        "clusters": ["local"],
+        "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}},
+        "services": {"web": {
+            "task_definition": "taskdef.json", "images": {"app": "web:1.0.0"},
+            "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 0,
+                                         "lifecycle_hooks": [{"stages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
+            "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
+                              "port": 8080},
+        }},
+    }
+    with LocalAWS(seed, base_dir=tmp_path, runner="docker", speed=4) as aws:
+        production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
+        wait_for("blue to answer in production", lambda: http_get(production + "/version")[:2] == (200, "1.0.0"))
+        ecs = aws.client("ecs")
+        payload = {k: v for k, v in ecs.describe_task_definition(taskDefinition="web")["taskDefinition"].items()
+                   if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu",
+                            "memory")}
+        payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(
+            ":1.0.0", ":1.1.0")
+        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        deployment = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"][
+            "currentServiceDeployment"]
+
+        def hook() -> str | None:
+            found = ecs.describe_service_deployments(serviceDeploymentArns=[deployment])["serviceDeployments"][0]
+            waiting = [h for h in found.get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
+            return str(waiting[0]["hookId"]) if waiting else None
+
+        hook_id = wait_for("the pause at POST_TEST_TRAFFIC_SHIFT", hook, timeout=120)
+        assert wait_for("green on the test listener", lambda: http_get(test + "/version")[:2] == (200, "1.1.0"))
+        assert http_get(production + "/version")[:2] == (200, "1.0.0")
+        ecs.continue_service_deployment(serviceDeploymentArn=deployment, hookId=hook_id)
+        assert wait_for("green in production", lambda: http_get(production + "/version")[:2] == (200, "1.1.0"),
+                        timeout=120)
