@@ -122,7 +122,8 @@ class Simulation:
     def create_service(self, state: RegionState, service: Service, taskdef: TaskDefinitionInfo) -> None:
         """CreateService: see :func:`models.create_service`."""
         models.create_service(state, service, taskdef, self.rng, self.now)
-        self.service_deployments.record_new(service, self.now)
+        if service.controller == "ECS":  # a CODE_DEPLOY service's revisions are task sets, not service deployments
+            self.service_deployments.record_new(service, self.now)
 
     def update_service(self, service: Service, *, taskdef: TaskDefinitionInfo | None, desired: int | None,
                        config: DeploymentConfiguration, shape: dict[str, Any], echoed: dict[str, Any],
@@ -130,7 +131,8 @@ class Simulation:
         """UpdateService: see :func:`models.update_service`."""
         models.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape, echoed=echoed,
                               force=force, rng=self.rng, now=self.now)
-        self.service_deployments.record_new(service, self.now)
+        if service.controller == "ECS":
+            self.service_deployments.record_new(service, self.now)
 
     def delete_service(self, service: Service) -> None:
         """DeleteService: see :func:`models.delete_service`."""
