@@ -15,6 +15,9 @@ In order:
    rollout engine's table (``ecs.responses.ACTIONS``: services, their tasks and service deployments) go to the
    engine, with the caller's account (derived from the access key the way moto does it, so STS AssumeRole
    credentials into another account work) and region (from the SigV4 credential scope);
+   CodeDeploy JSON requests (``X-Amz-Target: CodeDeploy_20141006.<Action>``) whose action is in the local
+   CodeDeploy's table (``codedeploy.responses.ACTIONS``: deployments, their targets, Continue/StopDeployment) go to
+   the engine too, whose clock and task sets they play on; applications and deployment groups stay moto's;
 4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
    are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
@@ -38,6 +41,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import moto_state
+from .codedeploy.responses import ACTIONS as CODEDEPLOY_ACTIONS
+from .codedeploy.responses import TARGET_PREFIX as CODEDEPLOY_PREFIX
 from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 from .ecs.exceptions import EngineError
 from .ecs.refusals import BEFORE_MOTO
@@ -111,6 +116,8 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in ACTIONS:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
+        if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_ACTIONS:
+            return self._ecs(environ, start_response, target[len(CODEDEPLOY_PREFIX):], codedeploy=True)
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in BEFORE_MOTO:
             refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
             if refused is not None:
@@ -135,7 +142,8 @@ class Middleware:
                 return not_implemented(environ, start_response, str(exc))
         return None
 
-    def _ecs(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
+    def _ecs(self, environ: Environ, start_response: StartResponse, action: str, *,
+             codedeploy: bool = False) -> Iterable[bytes]:
         try:
             params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
@@ -145,7 +153,8 @@ class Middleware:
         account = account_id_of(environ)
         region = region_of(environ)
         try:
-            result = self.engine().handle(action, account, region, params)
+            engine = self.engine()
+            result = (engine.handle_codedeploy if codedeploy else engine.handle)(action, account, region, params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         except Exception as exc:  # an engine bug: answer like AWS does, keep the traceback in the log

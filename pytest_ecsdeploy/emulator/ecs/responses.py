@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from .. import moto_state
 from ..clock import Clock, RealClock, Timings
+from ..codedeploy import responses as codedeploy_responses
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
 from . import bluegreen, capacity, launching, network, tasksets
@@ -245,6 +246,26 @@ class RolloutEngine:
                 if found.mutating:
                     self._sim.dirty = True
                     self._sim.advance_to(self._sim.now)  # the scheduler reacts at the instant of the request
+
+    def handle_codedeploy(self, action: str, account: str, region: str, params: Params) -> Params:
+        """Answer one CodeDeploy action of ``codedeploy.responses.ACTIONS`` (the local CodeDeploy plays its
+        deployments on this engine's clock and task sets)."""
+        found = codedeploy_responses.ACTIONS.get(action)
+        if found is None:
+            raise UnknownOperationException(f"The local CodeDeploy does not implement {action}.")
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            try:
+                return found.handler(self._sim, self._sim.region(account, region), params or {})
+            finally:
+                if found.mutating:
+                    self._sim.dirty = True
+                    self._sim.advance_to(self._sim.now)
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        """The result (Succeeded or Failed) CodeDeploy hooks naming Lambda ``function`` give from now on."""
+        with self._lock:
+            self._sim.codedeploy.set_hook_result(function, result)
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         """Set the outcome of tasks running ``image``; see :class:`SimulatedRunner`."""
