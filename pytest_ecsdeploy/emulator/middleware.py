@@ -6,7 +6,9 @@ In order:
    request (``X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Action>``) go to the ECR bridge, which keeps the
    local registry in step with moto's ECR (``ecr_bridge``);
 2. control routes under ``/_ecsdeploy/`` serve a client in another process: ``POST /_ecsdeploy/image-behaviour``
-   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
+   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``POST /_ecsdeploy/codedeploy-hook`` (JSON
+   ``{"function": ..., "result": "Succeeded" | "Failed"}``: what CodeDeploy hooks naming that Lambda function
+   report), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
    and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body ``{"seed": false}`` to leave it
    empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own ``POST /moto-api/reset``
    (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
@@ -63,7 +65,7 @@ ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-_CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset")}
+_CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset"), ("POST", "codedeploy-hook")}
 _MOTO_RESET_PATH = "/moto-api/reset"
 
 # The same pattern moto's BaseResponse uses to find the access key in a SigV4/SigV2 Authorization header.
@@ -82,6 +84,8 @@ class Control(Protocol):
     def reset(self, *, seed: bool = True) -> None: ...
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None: ...
 
 
 class Middleware:
@@ -202,6 +206,8 @@ class Middleware:
                                          {"error": f"seed: expected true or false, got {seed!r}."})
                 self.control.reset(seed=seed)
                 return json_response(start_response, 200, {"reset": True, "seeded": seed and self.control.seeded})
+            if route == "codedeploy-hook":
+                return self._codedeploy_hook(start_response, data)
             return self._image_behaviour(start_response, data)
         except Exception as exc:
             log.exception("control route %s %s failed", method, route)
@@ -218,6 +224,17 @@ class Middleware:
             log.exception("POST %s failed", _MOTO_RESET_PATH)
             return json_response(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
         return json_response(start_response, 200, {"status": "ok"})
+
+    def _codedeploy_hook(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
+        function, result = data.get("function"), data.get("result")
+        if not isinstance(function, str) or not function:
+            return json_response(start_response, 400, {"error": f"function: expected a non-empty string, got "
+                                                                f"{function!r}."})
+        try:
+            self.control.set_codedeploy_hook(function, str(result))
+        except ValueError as exc:
+            return json_response(start_response, 400, {"error": str(exc)})
+        return json_response(start_response, 200, {"function": function, "result": result})
 
     def _image_behaviour(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
         params = dict(data)

@@ -485,3 +485,79 @@ def test_the_predefined_ecs_configs_are_known(stage: Stage) -> None:
     with pytest.raises(ClientError) as excinfo:
         stage.cd.get_deployment_config(deploymentConfigName="Custom")
     assert error_code(excinfo) == "DeploymentConfigDoesNotExistException"
+
+
+# The seed and the control route ---------------------------------------------------------------------------------
+
+
+def test_a_seeded_code_deploy_service_deploys_and_its_seeded_hook_fails(tmp_path: Path) -> None:
+    (tmp_path / "web.json").write_text(json.dumps({
+        "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256",
+        "memory": "512", "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True,
+                                                   "portMappings": [{"containerPort": 8080}]}]}))
+    seed = {"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}}, "services": {"web": {
+        "task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
+        "load_balancer": {"target_group": "web-blue", "container": "app", "port": 8080},
+        "codedeploy": {"alternate_target_group": "web-green", "ready_wait_minutes": 30,
+                       "termination_wait_minutes": 0, "hooks": {"smoke": "Failed"}}}}}
+    clock = FakeClock()
+    with LocalAWS(seed, base_dir=tmp_path, clock=clock) as aws:
+        stage = Stage.__new__(Stage)
+        stage.aws, stage.clock = aws, clock
+        stage.ecs, stage.elb, stage.cd = aws.client("ecs"), aws.client("elbv2"), aws.client("codedeploy")
+        group = stage.cd.get_deployment_group(applicationName="web", deploymentGroupName="web")["deploymentGroupInfo"]
+        pair = group["loadBalancerInfo"]["targetGroupPairInfoList"][0]
+        assert [g["name"] for g in pair["targetGroups"]] == ["web-blue", "web-green"]
+        stage.listener = {80: pair["prodTrafficRoute"]["listenerArns"][0],
+                          8080: pair["testTrafficRoute"]["listenerArns"][0]}
+        stage.tg = {name.split("-")[1]: stage.elb.describe_target_groups(Names=[name])["TargetGroups"][0][
+            "TargetGroupArn"] for name in ("web-blue", "web-green")}
+        service = stage.ecs.describe_services(cluster="local", services=["web"])["services"][0]
+        assert service["deploymentController"] == {"type": "CODE_DEPLOY"} and len(service["taskSets"]) == 1
+        current = stage.ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+        payload = {k: current[k] for k in ("family", "containerDefinitions", "networkMode",
+                                           "requiresCompatibilities", "cpu", "memory")}
+        payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(
+            ":1.0.0", ":1.1.0")
+        taskdef = stage.ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        spec = {"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {
+            "TaskDefinition": taskdef, "LoadBalancerInfo": {"ContainerName": "app", "ContainerPort": 8080}}}}]}
+        revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(spec)}}
+        good = stage.cd.create_deployment(applicationName="web", deploymentGroupName="web",
+                                          revision=revision)["deploymentId"]
+        stage.until(good, "Ready")
+        assert stage.weights(8080) == {"green": 100} and stage.weights(80) == {"blue": 100}
+        stage.cd.continue_deployment(deploymentId=good)
+        stage.until(good, "Succeeded")
+        assert stage.weights(80) == {"green": 100}
+        spec["Hooks"] = [{"BeforeAllowTraffic": "smoke"}]
+        spec["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] = current["taskDefinitionArn"]
+        revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(spec)}}
+        bad = stage.cd.create_deployment(applicationName="web", deploymentGroupName="web",
+                                         revision=revision)["deploymentId"]
+        stage.until(bad, "Ready")
+        stage.cd.continue_deployment(deploymentId=bad)
+        stage.until(bad, "Failed")
+        assert stage.info(bad)["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+        assert stage.weights(80) == {"green": 100} and stage.weights(8080) == {"green": 100}
+
+
+def test_the_control_route_sets_a_hook_result(stage: Stage) -> None:
+    import urllib.error
+    import urllib.request
+
+    def post(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(f"{stage.aws.endpoint_url}/_ecsdeploy/codedeploy-hook",
+                                         data=json.dumps(body).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert post({"function": "check", "result": "Maybe"})[0] == 400
+    assert post({"result": "Failed"})[0] == 400
+    assert post({"function": "check", "result": "Failed"}) == (200, {"function": "check", "result": "Failed"})
+    stage.group()
+    deployment = stage.deploy(stage.appspec(hooks=[{"AfterInstall": "check"}]))
+    stage.until(deployment, "Failed", limit=120)
