@@ -561,3 +561,22 @@ def test_the_control_route_sets_a_hook_result(stage: Stage) -> None:
     stage.group()
     deployment = stage.deploy(stage.appspec(hooks=[{"AfterInstall": "check"}]))
     stage.until(deployment, "Failed", limit=120)
+
+
+@pytest.mark.parametrize("change", [
+    {"blueGreenDeploymentConfiguration": {"deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT",
+                                                                    "waitTimeInMinutes": 5}}},
+    {"blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess": {
+        "action": "TERMINATE", "terminationWaitTimeInMinutes": 2881}}},
+])
+def test_a_blue_green_configuration_codedeploy_refuses_is_refused(stage: Stage, change: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        stage.group(**change)
+    assert error_code(excinfo) == "InvalidBlueGreenDeploymentConfigurationException"
+    assert stage.cd.list_deployment_groups(applicationName="app")["deploymentGroups"] == []
+
+
+def test_a_deployment_group_with_a_config_that_is_not_for_ecs_is_refused(stage: Stage) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        stage.group(config="CodeDeployDefault.OneAtATime")
+    assert error_code(excinfo) == "DeploymentConfigDoesNotExistException"
