@@ -197,7 +197,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
     assert stage.info(deployment)["status"] == "Created"
     stage.until(deployment, "InProgress")
     seen_test = seen_blue_gone = False
-    for _ in range(200):
+    for _ in range(400):  # polls a quarter second apart: test traffic is on green alone for half a second
         target = stage.target(deployment)
         events = {e["lifecycleEventName"]: e["status"] for e in target["lifecycleEvents"]}
         if events["AllowTestTraffic"] == "Succeeded" and events["AllowTraffic"] == "Pending":
@@ -206,7 +206,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
         if stage.info(deployment)["status"] == "Succeeded":
             seen_blue_gone = True
             break
-        stage.advance(1)
+        stage.advance(STEP)
     assert seen_test and seen_blue_gone
     info = stage.info(deployment)
     assert info["deploymentOverview"]["Succeeded"] == 1 and "content" not in info["revision"]["appSpecContent"]
