@@ -154,7 +154,7 @@ def _target_groups(state: RegionState, group: Params) -> dict[str, str]:
     return found
 
 
-def deployment_json(sim: Simulation, d: EcsDeployment) -> Params:
+def deployment_json(d: EcsDeployment) -> Params:
     """DeploymentInfo (botocore codedeploy); the revision's content is left out, as GetDeployment does."""
     group = d.group
     target_status = {"Created": "Pending", "Stopped": "Failed"}.get(d.status, d.status)
@@ -172,19 +172,19 @@ def deployment_json(sim: Simulation, d: EcsDeployment) -> Params:
     for key, value in (("startTime", d.started), ("completeTime", d.completed), ("errorInformation", d.error),
                        ("rollbackInfo", d.rollback_info), ("description", d.description),
                        ("autoRollbackConfiguration", d.auto_rollback or None),
-                       ("instanceTerminationWaitTimeStarted", d.termination_started is not None or None)):
+                       ("instanceTerminationWaitTimeStarted", True if d.termination_started is not None else None)):
         if value is not None:
             body[key] = value
     return body
 
 
 def get_deployment(sim: Simulation, state: RegionState, params: Params) -> Params:
-    return {"deploymentInfo": deployment_json(sim, _deployment(sim, params))}
+    return {"deploymentInfo": deployment_json(_deployment(sim, params))}
 
 
 def batch_get_deployments(sim: Simulation, state: RegionState, params: Params) -> Params:
     ids = params.get("deploymentIds") or []
-    return {"deploymentsInfo": [deployment_json(sim, sim.codedeploy.deployments[i]) for i in ids
+    return {"deploymentsInfo": [deployment_json(sim.codedeploy.deployments[i]) for i in ids
                                 if i in sim.codedeploy.deployments]}
 
 
