@@ -271,6 +271,11 @@ class LocalAWS:
         Raises ValueError for an empty list or another status."""
         self._require_engine().set_hook_answers(function, list(answers), call_back_delay)
 
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        """What a CodeDeploy lifecycle hook naming Lambda function ``function`` reports from now on: ``Succeeded``
+        (what every hook reports unless told otherwise) or ``Failed``; no Lambda runs here."""
+        self._require_engine().set_codedeploy_hook(function, result)
+
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         """Create a service already steady on its first revision (CreateService ``params``) in this account.
 
@@ -473,6 +478,9 @@ class _SeedingTarget:
 
     def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None:
         self._aws.set_hook_answers(function, answers, call_back_delay=call_back_delay)
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        self._aws.set_codedeploy_hook(function, result)
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

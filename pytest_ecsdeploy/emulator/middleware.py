@@ -7,15 +7,22 @@ In order:
    local registry in step with moto's ECR (``ecr_bridge``);
 2. control routes under ``/_ecsdeploy/`` serve a client in another process: ``POST /_ecsdeploy/image-behaviour``
    (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``POST /_ecsdeploy/hook-answers`` (JSON ``{"function": ...,
-   "answers": [...], "call_back_delay": 30}``: ``LocalAWS.set_hook_answers``), ``GET /_ecsdeploy/state``
-   (``LocalAWS.snapshot()``) and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body
-   ``{"seed": false}`` to leave it empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own
-   ``POST /moto-api/reset`` (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and
-   Docker included, and answers as moto does (``{"status": "ok"}``), without the seed;
+   "answers": [...], "call_back_delay": 30}``: ``LocalAWS.set_hook_answers``, for ECS lifecycle hooks),
+   ``POST /_ecsdeploy/codedeploy-hook`` (JSON ``{"function": ..., "result": "Succeeded" | "Failed"}``: what CodeDeploy
+   hooks naming that Lambda function report), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``) and
+   ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body ``{"seed": false}`` to leave it
+   empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own ``POST /moto-api/reset``
+   (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
+   answers as moto does (``{"status": "ok"}``), without the seed;
 3. ECS JSON requests (``X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>``) whose action is in the
    rollout engine's table (``ecs.responses.ACTIONS``: services, their tasks and service deployments) go to the
    engine, with the caller's account (derived from the access key the way moto does it, so STS AssumeRole
    credentials into another account work) and region (from the SigV4 credential scope);
+   CodeDeploy JSON requests (``X-Amz-Target: CodeDeploy_20141006.<Action>``) whose action is in the local
+   CodeDeploy's table (``codedeploy.responses.ACTIONS``: deployments, their targets, Continue/StopDeployment) go to
+   the engine too, whose clock and task sets they play on; applications and deployment groups stay moto's, but a
+   CreateDeploymentGroup CodeDeploy refuses (``codedeploy.responses.BEFORE_MOTO``) is
+   refused here first;
 4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
    are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
@@ -39,6 +46,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import moto_state
+from .codedeploy.responses import ACTIONS as CODEDEPLOY_ACTIONS
+from .codedeploy.responses import BEFORE_MOTO as CODEDEPLOY_BEFORE_MOTO
+from .codedeploy.responses import TARGET_PREFIX as CODEDEPLOY_PREFIX
 from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 from .ecs.exceptions import EngineError
 from .ecs.refusals import BEFORE_MOTO
@@ -59,7 +69,8 @@ ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-_CONTROL_ROUTES = {("POST", "image-behaviour"), ("POST", "hook-answers"), ("GET", "state"), ("POST", "reset")}
+_CONTROL_ROUTES = {("POST", "image-behaviour"), ("POST", "hook-answers"), ("POST", "codedeploy-hook"), ("GET", "state"),
+                   ("POST", "reset")}
 _MOTO_RESET_PATH = "/moto-api/reset"
 
 # The same pattern moto's BaseResponse uses to find the access key in a SigV4/SigV2 Authorization header.
@@ -80,6 +91,8 @@ class Control(Protocol):
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
 
     def set_hook_answers(self, function: str, answers: list[str], *, call_back_delay: float = 30.0) -> None: ...
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None: ...
 
 
 class Middleware:
@@ -114,6 +127,13 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in ACTIONS:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
+        if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_ACTIONS:
+            return self._ecs(environ, start_response, target[len(CODEDEPLOY_PREFIX):], codedeploy=True)
+        if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_BEFORE_MOTO:
+            refused = self._refused(environ, start_response, target[len(CODEDEPLOY_PREFIX):],
+                                    CODEDEPLOY_BEFORE_MOTO)
+            if refused is not None:
+                return refused
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in BEFORE_MOTO:
             refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
             if refused is not None:
@@ -138,7 +158,8 @@ class Middleware:
                 return not_implemented(environ, start_response, str(exc))
         return None
 
-    def _ecs(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
+    def _ecs(self, environ: Environ, start_response: StartResponse, action: str, *,
+             codedeploy: bool = False) -> Iterable[bytes]:
         try:
             params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
@@ -148,7 +169,8 @@ class Middleware:
         account = account_id_of(environ)
         region = region_of(environ)
         try:
-            result = self.engine().handle(action, account, region, params)
+            engine = self.engine()
+            result = (engine.handle_codedeploy if codedeploy else engine.handle)(action, account, region, params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         except Exception as exc:  # an engine bug: answer like AWS does, keep the traceback in the log
@@ -156,7 +178,9 @@ class Middleware:
             return aws_error(start_response, 500, "ServerException", f"{type(exc).__name__}: {exc}")
         return json_response(start_response, 200, result, content_type="application/x-amz-json-1.1")
 
-    def _refused(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes] | None:
+    def _refused(self, environ: Environ, start_response: StartResponse, action: str,
+                 checks: Mapping[str, Callable[[Any, str, str, dict[str, Any]], None]] = BEFORE_MOTO,
+                 ) -> Iterable[bytes] | None:
         """ECS's error for a request moto would accept, or None (the body is put back for moto to read)."""
         body = read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -167,7 +191,7 @@ class Middleware:
         if not isinstance(params, dict):
             return None
         try:
-            BEFORE_MOTO[action](self.current_engine(), account_id_of(environ), region_of(environ), params)
+            checks[action](self.current_engine(), account_id_of(environ), region_of(environ), params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         return None
@@ -198,6 +222,8 @@ class Middleware:
                 return json_response(start_response, 200, {"reset": True, "seeded": seed and self.control.seeded})
             if route == "hook-answers":
                 return self._hook_answers(start_response, data)
+            if route == "codedeploy-hook":
+                return self._codedeploy_hook(start_response, data)
             return self._image_behaviour(start_response, data)
         except Exception as exc:
             log.exception("control route %s %s failed", method, route)
@@ -214,6 +240,17 @@ class Middleware:
             log.exception("POST %s failed", _MOTO_RESET_PATH)
             return json_response(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
         return json_response(start_response, 200, {"status": "ok"})
+
+    def _codedeploy_hook(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
+        function, result = data.get("function"), data.get("result")
+        if not isinstance(function, str) or not function:
+            return json_response(start_response, 400, {"error": f"function: expected a non-empty string, got "
+                                                                f"{function!r}."})
+        try:
+            self.control.set_codedeploy_hook(function, str(result))
+        except ValueError as exc:
+            return json_response(start_response, 400, {"error": str(exc)})
+        return json_response(start_response, 200, {"function": function, "result": result})
 
     def _image_behaviour(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
         params = dict(data)

@@ -50,6 +50,18 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                                 #   listen_port is then the production listener's endpoint and
                                                 #   test_listen_port the test listener's
 
+    [services.web.codedeploy]                   # the service is on the CODE_DEPLOY controller (needs
+    alternate_target_group = "web-green"        #   load_balancer): a second target group, a load balancer
+    application = "web"                         #   with a production and a test listener forwarding to the
+    deployment_group = "web"                    #   first, a CodeDeploy application and deployment group
+    deployment_config = "CodeDeployDefault.ECSAllAtOnce"   # (defaults: the service's name, ECSAllAtOnce,
+    listener_port = 80                          #   ports 80 and 8080, no ready wait, 5 minutes' termination
+    test_listener_port = 8080                   #   wait, auto rollback on); ready_wait_minutes = N stops at
+    ready_wait_minutes = 30                     #   Ready (STOP_DEPLOYMENT) for N minutes; hooks: what each
+    termination_wait_minutes = 5                #   named Lambda function reports (Succeeded or Failed), see
+    auto_rollback = true                        #   docs/seed.md
+    hooks = { "smoke-check" = "Failed" }
+
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
                                                 #   options name (a task fails to start without its group)
 
@@ -106,6 +118,7 @@ from ..tomlfile import choices, closest, describe, read_toml, render_template
 __all__ = [
     "SEED_TABLES",
     "Seed",
+    "SeedCodeDeploy",
     "SeedDeploymentConfiguration",
     "SeedImageBehaviour",
     "SeedLoadBalancer",
@@ -126,7 +139,7 @@ _ANSWER_KEYS = ("function", "answers", "call_back_delay")
 _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
-                 "deployment_configuration", "load_balancer")
+                 "deployment_configuration", "load_balancer", "codedeploy")
 _DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback", "strategy",
                     "bake_time_minutes", "lifecycle_hooks", "linear", "canary")
 _HOOK_KEYS = ("stages", "timeout_minutes", "timeout_action")
@@ -137,6 +150,13 @@ _CANARY_KEYS = ("percent", "bake_minutes")
 _STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port", "alternate_target_group", "test_listener",
                        "test_listen_port")
+_CODEDEPLOY_KEYS = ("alternate_target_group", "application", "deployment_group", "deployment_config",
+                    "listener_port", "test_listener_port", "ready_wait_minutes", "termination_wait_minutes",
+                    "auto_rollback", "hooks")
+_CODEDEPLOY_CONFIGS = ("CodeDeployDefault.ECSAllAtOnce", "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+                       "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+                       "CodeDeployDefault.ECSCanary10Percent5Minutes", "CodeDeployDefault.ECSCanary10Percent15Minutes")
+_TARGET_GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\Z")
 _PARAMETER_KEYS = ("value", "type")
 _PARAMETER_TYPES = ("String", "StringList", "SecureString")
 _MUTABILITY = ("MUTABLE", "IMMUTABLE")
@@ -156,6 +176,7 @@ SEED_TABLES: dict[str, tuple[str, ...]] = {
     "[services.NAME.deployment_configuration.linear]": _LINEAR_KEYS,
     "[services.NAME.deployment_configuration.canary]": _CANARY_KEYS,
     "[services.NAME.load_balancer]": _LOAD_BALANCER_KEYS,
+    "[services.NAME.codedeploy]": _CODEDEPLOY_KEYS,
     "[ssm_parameters.NAME]": _PARAMETER_KEYS,
     "[[image_behaviours]]": _BEHAVIOUR_KEYS,
     "[[hook_answers]]": _ANSWER_KEYS,
@@ -232,6 +253,23 @@ class SeedLoadBalancer:
 
 
 @dataclass(frozen=True)
+class SeedCodeDeploy:
+    """A CODE_DEPLOY service's CodeDeploy side: the second target group, the listeners (ports), the application
+    and deployment group, and what its hooks' Lambda functions report (function name -> Succeeded or Failed)."""
+
+    alternate_target_group: str
+    application: str
+    deployment_group: str
+    deployment_config: str = "CodeDeployDefault.ECSAllAtOnce"
+    listener_port: int = 80
+    test_listener_port: int = 8080
+    ready_wait_minutes: int | None = None
+    termination_wait_minutes: int = 5
+    auto_rollback: bool = True
+    hooks: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SeedService:
     """An ECS service, created steady on the first revision of ``task_definition``."""
 
@@ -243,6 +281,7 @@ class SeedService:
     launch_type: str = "FARGATE"
     deployment_configuration: SeedDeploymentConfiguration = field(default_factory=SeedDeploymentConfiguration)
     load_balancer: SeedLoadBalancer | None = None
+    codedeploy: SeedCodeDeploy | None = None
 
 
 @dataclass(frozen=True)
@@ -543,7 +582,7 @@ def _service(
             raise w.error(table, "load_balancer", f"expected a table, got {describe(value)}.")
         _check_table(w, inner, value, _LOAD_BALANCER_KEYS, _LOAD_BALANCER_KEYS[:3])
         target_group = _string(w, inner, "target_group", value["target_group"])
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", target_group):
+        if not _TARGET_GROUP_NAME.match(target_group):
             raise w.error(inner, "target_group", f"'{target_group}' is not a valid target group name "
                                                  "(1 to 32 letters, digits and -, not starting or ending with -).")
         container = _string(w, inner, "container", value["container"])
@@ -557,8 +596,7 @@ def _service(
         alternate = None
         if "alternate_target_group" in value:
             alternate = _string(w, inner, "alternate_target_group", value["alternate_target_group"])
-            valid = re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", alternate)
-            if not valid or alternate == target_group:
+            if not _TARGET_GROUP_NAME.match(alternate) or alternate == target_group:
                 raise w.error(inner, "alternate_target_group", f"'{alternate}' is not a valid target group name "
                                                                "other than target_group.")
         test_listener = _boolean(w, inner, "test_listener", value.get("test_listener", True))
@@ -574,8 +612,44 @@ def _service(
         load_balancer = SeedLoadBalancer(target_group, container, port, listen_port, alternate, test_listener,
                                          test_port)
 
+    codedeploy = None
+    if "codedeploy" in raw:
+        if load_balancer is None:
+            raise w.error(table, "codedeploy", "needs load_balancer (CodeDeploy moves traffic between two target "
+                                               "groups behind a listener).")
+        if load_balancer.alternate_target_group is not None:
+            raise w.error(table, "codedeploy", "takes its own alternate_target_group: load_balancer's "
+                                               "alternate_target_group is for ECS blue/green, not CodeDeploy.")
+        codedeploy = _codedeploy(w, name, table, raw["codedeploy"], load_balancer)
     return SeedService(name, cluster, task_definition, images, desired_count, launch_type, deployment,
-                       load_balancer)
+                       load_balancer, codedeploy)
+
+
+def _codedeploy(w: _Where, name: str, table: str, value: Any, balancer: SeedLoadBalancer) -> SeedCodeDeploy:
+    inner = w.table("services", name, "codedeploy")
+    if not isinstance(value, Mapping):
+        raise w.error(table, "codedeploy", f"expected a table, got {describe(value)}.")
+    _check_table(w, inner, value, _CODEDEPLOY_KEYS, ("alternate_target_group",))
+    alternate = _string(w, inner, "alternate_target_group", value["alternate_target_group"])
+    if not _TARGET_GROUP_NAME.match(alternate) or alternate == balancer.target_group:
+        raise w.error(inner, "alternate_target_group", f"'{alternate}' must be a valid target group name (1 to 32 "
+                                                       "letters, digits and -) other than load_balancer's.")
+    ports = [_integer(w, inner, key, value.get(key, default), 1, 65535)
+             for key, default in (("listener_port", 80), ("test_listener_port", 8080))]
+    if ports[0] == ports[1]:
+        raise w.error(inner, "test_listener_port", "must differ from listener_port.")
+    ready = value.get("ready_wait_minutes")
+    hooks: dict[str, str] = {}
+    for function, result in _mapping(w, inner, "hooks", value.get("hooks", {})).items():
+        hooks[function] = _choice(w, inner, f"hooks.{_key(function)}", result, ("Succeeded", "Failed"))
+    return SeedCodeDeploy(
+        alternate, _string(w, inner, "application", value.get("application", name)),
+        _string(w, inner, "deployment_group", value.get("deployment_group", name)),
+        _choice(w, inner, "deployment_config", value.get("deployment_config", _CODEDEPLOY_CONFIGS[0]),
+                _CODEDEPLOY_CONFIGS),
+        ports[0], ports[1], None if ready is None else _integer(w, inner, "ready_wait_minutes", ready, 0, 2880),
+        _integer(w, inner, "termination_wait_minutes", value.get("termination_wait_minutes", 5), 0, 2880),
+        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks)
 
 
 def _lifecycle_hooks(w: _Where, service: str, value: Any) -> tuple[tuple[tuple[str, ...], int, str], ...]:

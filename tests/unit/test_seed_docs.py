@@ -65,14 +65,15 @@ def seed_of(example: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_there_is_an_example_per_runner() -> None:
-    blue_green, simulated, docker = examples()
+    blue_green, codedeploy, simulated, docker = examples()
     assert "alternate_target_group" in blue_green and "lifecycle_hooks" in blue_green
+    assert "[services.web.codedeploy]" in codedeploy
     before_simulated, after_simulated = TEXT.split(simulated)
     assert "**Simulated**" in before_simulated and "**Docker**" in after_simulated.split(docker)[0]
     assert "image_behaviours" in simulated and "image_behaviours" not in docker
 
 
-@pytest.mark.parametrize("index", [0, 1, 2], ids=["blue-green", "simulated", "docker"])
+@pytest.mark.parametrize("index", [0, 1, 2, 3], ids=["blue-green", "codedeploy", "simulated", "docker"])
 def test_every_example_is_a_valid_seed(tmp_path: Path, index: int) -> None:
     example = tmp_path / "example.toml"
     example.write_text(examples()[index], encoding="utf-8")

@@ -219,9 +219,11 @@ class TaskLifecycle:
         service = state.service_of(task)
         if service is None:
             return
-        deployment = next((d for d in service.deployments if d.id == task.deployment_id), None)
-        for lb in service.load_balancers:
-            arn = traffic.target_group(lb, deployment is not None and deployment.alternate)
+        deployment = state.deployment_of(task)
+        own = deployment.load_balancers if deployment is not None else None  # a task set's target group
+        alternate = deployment is not None and deployment.alternate
+        for lb in own if own is not None else service.load_balancers:
+            arn = lb.get("targetGroupArn") if own is not None else traffic.target_group(lb, alternate)
             if not arn:
                 continue
             port = int(lb.get("containerPort") or 80)
