@@ -335,6 +335,11 @@ class OctopusReporter:
         what = f"{record.service} {record.outcome}" + (f" ({revision})" if revision else "")
         self.messages.progress(percentage, f"{what}; {done} of {total} services finished")
 
+    def stage(self, percentage: int, message: str) -> None:
+        """The progress bar at a lifecycle stage of a service deployment: ``percentage`` (0-100) is the stage's
+        place in ECS's order, ``message`` names the service, the stage and the traffic weights."""
+        self.messages.progress(min(100, max(0, percentage)), message)
+
     def warning(self, text: str) -> None:
         """A warning in Octopus's warning style."""
         self.messages.warning(text)
