@@ -11,11 +11,12 @@ BLUE_GREEN deployment strategy"), DeploymentLifecycleHook.lifecycleStages ("PAUS
 TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT"), AdvancedConfiguration; AWS doc migrate-code-deploy-to-ecs-blue-green
 ("both target groups … must be associated with production listener rules").
 
-:func:`test_url` finds the URL of the test listener (``smoke.http(traffic="test")`` without a ``test_url`` key):
-the listener the test rule belongs to (its ARN is the rule's, less the rule's id), DescribeListeners for its
-protocol and port, DescribeLoadBalancers for its DNS name::
+:func:`url_of_test_listener` finds the URL of the test listener (``smoke.http(traffic="test")`` without a
+``test_url`` key): the listener the test rule belongs to (its ARN is the rule's, less the rule's id),
+DescribeListeners for its protocol and port, DescribeLoadBalancers for its DNS name. A test rule that matches on a
+host or a header needs ``test_url`` (the URL alone does not reach it)::
 
-    test_url(aws, service, who="smoke")     # 'http://web-alb-123.eu-west-1.elb.amazonaws.com:8080'
+    url_of_test_listener(aws, service, who="smoke")     # 'http://web-alb-123.eu-west-1.elb.amazonaws.com:8080'
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..aws import ClientFactory, call
 from ..errors import ActionError, ConfigError
 from .lifecycle import PAUSE_STAGE, SHIFTING, strategy_of
 
-__all__ = ["UNTIL", "check_until", "configuration_checks", "listener_checks", "test_url"]
+__all__ = ["UNTIL", "check_until", "configuration_checks", "listener_checks", "url_of_test_listener"]
 
 UNTIL = ("test_traffic", "traffic_shifted")
 SHIFT_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")  # Lambda hooks only (botocore ecs)
@@ -146,7 +147,7 @@ def listener_checks(aws: ClientFactory, service: Mapping[str, Any], *, who: str)
              f"(weights 100 and 0)" if problems else f"{len(wanted)} production listener rule(s) forward to both")]
 
 
-def test_url(aws: ClientFactory, service: Mapping[str, Any], *, who: str) -> str:
+def url_of_test_listener(aws: ClientFactory, service: Mapping[str, Any], *, who: str) -> str:
     """The base URL of ``service``'s test listener (``scheme://dns-name[:port]``); ConfigError when the service
     has no test listener rule to derive it from."""
     name = service.get("serviceName", "?")
