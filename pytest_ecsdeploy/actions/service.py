@@ -796,6 +796,51 @@ class EcsService:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)
 
+    def roll_back_service_deployment(self, to: str | None = None) -> Rollout | None:
+        """``ecsdeploy rollback`` of a BLUE_GREEN, LINEAR or CANARY service whose current service deployment is still
+        going (anyone's): roll it back the strategy's way (see :meth:`_roll_back_through_strategy`) and watch it to
+        ROLLBACK_SUCCESSFUL, after the account guard and the lease. None, with nothing written, when the service
+        has no such deployment going, or when ``to`` (``web:41`` or its ARN) is not the revision it would return to:
+        a new deployment is the way then. A failed rollback raises RolloutFailed."""
+        __tracebackhide__ = True
+        ctx, record = self.ctx, self.ctx.record
+        service = self.describe()
+        arn = service.get("currentServiceDeployment")
+        if strategy_of(service) not in SHIFTING or not arn:
+            return None
+        found = (call(ctx.aws, "ecs", "describe_service_deployments", f"describe service deployment {arn}",
+                      who=self._who, serviceDeploymentArns=[arn]).get("serviceDeployments") or [{}])[0]
+        sources = [str(r["arn"]) for r in found.get("sourceServiceRevisions") or [] if r.get("arn")]
+        target_arn = (found.get("targetServiceRevision") or {}).get("arn")
+        if found.get("status") not in ONGOING or not sources or not target_arn:
+            return None
+        revisions = call(ctx.aws, "ecs", "describe_service_revisions", "describe its service revisions",
+                         who=self._who, serviceRevisionArns=[*sources[:19], str(target_arn)])
+        by_arn = {str(r.get("serviceRevisionArn")): str(r.get("taskDefinition"))
+                  for r in revisions.get("serviceRevisions") or []}
+        back, failed = by_arn.get(sources[0]), by_arn.get(str(target_arn))
+        if back is None or failed is None or (to is not None and short_revision(to) != short_revision(back)):
+            return None
+        ctx.before_write()
+        self._strategy, self._updated = strategy_of(service), True
+        primary = primary_deployment(service)
+        record.strategy, record.service_deployment = self._strategy, str(arn)
+        record.revision_before, record.revision_after = back, failed
+        record.deployment_id = primary.id if primary else None
+        stages = StageWatch(ctx.aws, who=self._who, cluster=self.cluster, service=self.name, revision=failed,
+                            deployment_id=record.deployment_id or "", hint=None, arn=str(arn), clock=self._clock,
+                            wall=self._wall)
+        self._stages = stages
+        with ctx.cancellation.shield():  # as any rollback: a first signal must not stop it halfway
+            summary = self._roll_back_through_strategy(
+                f"ecsdeploy rollback of service deployment {str(arn).rsplit('/', 1)[-1]}", stages, failed, back)
+        if summary is None:
+            return None
+        rollout = self.rollback_rollout
+        if rollout is None or record.outcome != "rolled back":
+            raise RolloutFailed(f"service '{self.name}': {summary}.")
+        return rollout
+
     def _roll_back_through_strategy(self, why: str, stages: StageWatch, failed_revision: str | None,
                                     target: str) -> str | None:
         """Roll back a BLUE_GREEN, LINEAR or CANARY service deployment still going the strategy's way:
