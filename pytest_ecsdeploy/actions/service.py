@@ -386,7 +386,10 @@ class EcsService:
             record.timings["steady"] = round(self._clock() - update_at, 3)
             ctx.log.info(verdict.reason)
             try:
-                self._post_checks(DEPLOY, arn, deployment_id, label, watch.service)
+                # A service deployment's SUCCESSFUL is read after the look's DescribeServices, which may still show
+                # the deployment going: the post-checks read the service again then.
+                self._post_checks(DEPLOY, arn, deployment_id, label,
+                                  None if isinstance(verdict, StageVerdict) else watch.service)
             except CheckFailed as exc:
                 verdict = Verdict(FAILED, f"deployment {deployment_id} of {label} completed, but a post-check "
                                           f"failed: {exc.check.name}: {exc.check.detail}")
@@ -791,7 +794,8 @@ class EcsService:
                                             [str(e.get("id")) for e in service.get("events") or []],
                                             float(limit), bounded=True)
             if outcome.outcome == COMPLETED:
-                self._post_checks(ROLLBACK, target, rollback_id, label, watch.service)
+                self._post_checks(ROLLBACK, target, rollback_id, label,
+                                  None if self._strategy in SHIFTING else watch.service)  # as in _conclude
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)
@@ -895,8 +899,9 @@ class EcsService:
             if outcome.outcome == COMPLETED:
                 restored = (outcome.rolled_back_to if isinstance(outcome, StageVerdict) else None) or target
                 record.rollback.to_revision, label = restored, short_revision(restored)
-                primary = primary_deployment(watch.service)
-                self._post_checks(ROLLBACK, restored, primary.id if primary else None, label, watch.service)
+                service = self.describe()  # read after ROLLBACK_SUCCESSFUL, as in _conclude
+                primary = primary_deployment(service)
+                self._post_checks(ROLLBACK, restored, primary.id if primary else None, label, service)
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, name, started, by_ecs=False)
