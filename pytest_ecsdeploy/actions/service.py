@@ -10,7 +10,11 @@ the BLUE_GREEN, LINEAR or CANARY strategy is judged by the service deployment it
 stage (``lifecycle.py``), its bake times added to the time-out. A failed rollout, a failed post-check, or a later
 step of the scenario failing returns the service to the revision it ran before this run, watched the same way;
 when ECS's own circuit breaker already rolls back (or, for those strategies, already rolled back), that rollback is
-followed instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our
+followed instead of starting a second one. For those strategies ``deploy(until=...)`` may return at the
+test-traffic pause (then :meth:`EcsService.continue_deployment`) or once production traffic shifted, after the
+strategy's pre-checks (``strategy.py``); while their service deployment still goes, the rollback goes through it
+(ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of deploying the previous revision.
+A rollback never deregisters anything. ``--no-rollback`` turns our
 rollback off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
