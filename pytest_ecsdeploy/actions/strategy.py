@@ -66,8 +66,10 @@ def configuration_checks(service: Mapping[str, Any], until: str | None) -> list[
     config = service.get("deploymentConfiguration") or {}
     results: list[Result] = []
     bake = config.get("bakeTimeInMinutes")
-    results.append(("bakeTimeInMinutes set", bake is not None,
+    # Required for BLUE_GREEN (botocore); for LINEAR and CANARY no source says so, and ECS's default applies.
+    results.append(("bakeTimeInMinutes set", bake is not None or strategy != "BLUE_GREEN",
                     f"bakeTimeInMinutes {bake}" if bake is not None else
+                    f"bakeTimeInMinutes not set: ECS's default for {strategy}" if strategy != "BLUE_GREEN" else
                     f"service '{name}' has no deploymentConfiguration.bakeTimeInMinutes; set it (0-1440)"))
     wrong = sorted(_pause_stages(config) & set(SHIFT_STAGES))
     results.append(("no PAUSE hook at a traffic-shift stage", not wrong,

@@ -175,3 +175,9 @@ def test_without_a_test_rule_the_test_url_must_be_set(elbv2: tuple[Aws, Any]) ->
     with pytest.raises(ConfigError, match=r"^service 'web' has no test listener rule .*; set test_url in "
                                           r"\[services\.web\] of ecsdeploy\.toml"):
         url_of_test_listener(aws, service(balanced=False), who="smoke")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy", ["LINEAR", "CANARY"])
+def test_linear_and_canary_may_leave_the_bake_time_to_ecs(strategy: str) -> None:
+    results = {name: (ok, detail) for name, ok, detail in configuration_checks(service(strategy, bake=None), None)}
+    assert results["bakeTimeInMinutes set"] == (True, f"bakeTimeInMinutes not set: ECS's default for {strategy}")
