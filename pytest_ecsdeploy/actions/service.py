@@ -517,8 +517,11 @@ class EcsService:
         strategy_checks = configuration_checks(service, until)
         if all(ok for _, ok, _ in strategy_checks):  # the listener rules are read only for a sound configuration
             strategy_checks += listener_checks(ctx.aws, service, who=self._who)
-        for name, ok, detail in strategy_checks:
-            checks.expect(ok, DEPLOY, "pre", name, detail)
+        recorded = [checks.record(Check(DEPLOY, "pre", name, "passed" if ok else "failed", detail))
+                    for name, ok, detail in strategy_checks]  # every piece missing is said at once
+        failed = [check for check in recorded if check.result == "failed"]
+        if failed:
+            raise CheckFailed(failed[0])
         described = None
         if arn is not None:
             described = active_revision(ctx, revision, arn, label, action=DEPLOY, who=self._who,

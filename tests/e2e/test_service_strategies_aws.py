@@ -391,3 +391,47 @@ def test_a_run_cancelled_mid_bake_stops_the_service_deployment_with_a_rollback(w
     assert any("StopServiceDeployment ROLLBACK of service deployment" in line and "BAKE_TIME" in line
                for line in log.lines)
     assert service.revision is not None and service.revision.endswith("web:1")
+
+
+def test_the_production_listener_rule_must_forward_to_both_target_groups(world: World) -> None:
+    """ELBv2 here is moto's: the pre-check reads the rule ECS would shift weights on, with one DescribeRules."""
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
+    ec2, elb = world.local.client("ec2"), world.local.client("elbv2")
+    subnets = ec2.describe_subnets()["Subnets"]
+    balancer = elb.create_load_balancer(Name="web", Subnets=[s["SubnetId"] for s in subnets[:2]])["LoadBalancers"][0]
+    blue, green = (elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=subnets[0]["VpcId"],
+                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+                   for name in ("web-blue", "web-green"))
+    listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                   DefaultActions=[{"Type": "fixed-response",
+                                                    "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]
+    rule = elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=1,
+                           Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                           Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                               {"TargetGroupArn": blue, "Weight": 100}]}}])["Rules"][0]["RuleArn"]
+    world.ecs.update_service(cluster="local", service="web", loadBalancers=[{
+        "targetGroupArn": blue, "containerName": "app", "containerPort": 8080, "advancedConfiguration": {
+            "alternateTargetGroupArn": green, "productionListenerRule": rule,
+            "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure"}}])
+    while len(world.describe()["deployments"]) > 1:  # the load balancer change is a deployment of its own
+        world.clock.advance(5)
+    service, _ = world.service()
+    before = world.describe()["deployments"]
+    with pytest.raises(CheckFailed, match=r"production listener rule \w+ does not forward to web-green: add both "
+                                          r"target groups to its forward action"):
+        service.deploy(world.revision("2.0.0"))
+    with pytest.raises(CheckFailed, match="needs a PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT"):
+        service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert [c.detail for c in service.ctx.record.checks.items if c.result == "failed"][-2:] == [
+        "deploy(until='test_traffic') needs a PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT; add {targetType = "
+        "PAUSE, lifecycleStages = [POST_TEST_TRAFFIC_SHIFT]} to the service's deploymentConfiguration.lifecycleHooks",
+        "add advancedConfiguration testListenerRule on the load balancer of target group web-blue, so that the new "
+        "revision gets test traffic"]  # every missing piece is said at once
+    assert world.describe()["deployments"] == before  # nothing was written
+
+    elb.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}}])
+    assert service.deploy(world.revision("2.0.0")).is_completed
+    [check] = [c for c in service.ctx.record.checks.items if c.name == "both target groups on the production "
+                                                                      "listener rule" and c.result == "passed"]
+    assert check.detail == "1 production listener rule(s) forward to both"
