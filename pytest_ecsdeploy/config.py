@@ -81,6 +81,9 @@ SERVICE_KEYS: dict[str, Key] = {
     "containers": Key("list", "Containers whose image a deploy replaces; sidecars keep theirs (default: the "
                               "containers whose image is in `repository`).", form="container"),
     "health_url": Key("str", "Base URL that `smoke.http()` checks.", form="url", empty_is_unset=True),
+    "test_url": Key("str", "Base URL of the service's test listener, for `smoke.http(traffic=\"test\")` "
+                           "(default: found from the test listener rule of a BLUE_GREEN, LINEAR or CANARY "
+                           "service).", form="url", empty_is_unset=True),
     "service_name": Key("str", "ECS service name, when it differs from the table name.", form="service"),
     "cluster": Key("str", "ECS cluster, when it differs from the environment's.", form="cluster"),
     "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",
@@ -108,6 +111,7 @@ class Service:
     task_definition: Path | None = None
     containers: tuple[str, ...] | None = None
     health_url: str | None = None
+    test_url: str | None = None
     cluster: str | None = None
     scan_severity: str = "CRITICAL"
 
@@ -247,6 +251,7 @@ class ConfigFile:
             task_definition=(self.path.parent / template) if template else None,
             containers=tuple(containers) if containers is not None else None,
             health_url=raw.get("health_url") or None,
+            test_url=raw.get("test_url") or None,
             cluster=raw.get("cluster"),
             scan_severity=raw.get("scan_severity", self.defaults.get("scan_severity", "CRITICAL")),
         )

@@ -88,7 +88,8 @@ class Hooks:
 
     ``render_task_definition(payload)`` may change the RegisterTaskDefinition payload in place;
     ``pre_checks(action)`` / ``post_checks(action)`` return extra ``(name, ok, detail)`` checks;
-    ``deployed(record)`` / ``rolled_back(record)`` notify.
+    ``deployed(record)`` / ``rolled_back(record)`` notify; ``stage(percentage, message)`` shows a lifecycle stage
+    of a service deployment on a progress bar (Octopus).
     """
 
     render_task_definition: Callable[[dict[str, Any]], None] = lambda payload: None
@@ -96,6 +97,7 @@ class Hooks:
     post_checks: Callable[[str], list[tuple[str, bool, str]]] = lambda action: []
     deployed: Callable[[ServiceRecord], None] = lambda record: None
     rolled_back: Callable[[ServiceRecord], None] = lambda record: None
+    stage: Callable[[int, str], None] = lambda percentage, message: None
 
 
 @dataclass

@@ -73,7 +73,7 @@ def ecsdeploy_context(request: pytest.FixtureRequest, aws: ClientFactory) -> Ite
     service = deployment.service(service_name)
     ctx = run.context(
         service_name, TerminalLog(request.config, service_name, session.octopus),
-        _hooks(request.config, service, deployment.environment),
+        _hooks(request.config, service, deployment.environment, session.octopus),
     )
     yield ctx
     run.leases.release(ctx.cluster, service.service_name)
@@ -220,7 +220,8 @@ def _run(request: pytest.FixtureRequest) -> Run:
     return _session(request).run
 
 
-def _hooks(config: pytest.Config, service: Service, environment: Environment) -> Hooks:
+def _hooks(config: pytest.Config, service: Service, environment: Environment,
+           octopus: OctopusReporter | None = None) -> Hooks:
     hook = config.hook
 
     def extra(results: list[list[tuple[str, bool, str]] | None]) -> list[tuple[str, bool, str]]:
@@ -238,4 +239,5 @@ def _hooks(config: pytest.Config, service: Service, environment: Environment) ->
         ),
         deployed=lambda record: hook.pytest_ecsdeploy_deployed(record=record),
         rolled_back=lambda record: hook.pytest_ecsdeploy_rolled_back(record=record),
+        stage=octopus.stage if octopus is not None else lambda percentage, message: None,
     )

@@ -22,12 +22,25 @@ A stage this module does not know (the API's list and its documentation disagree
 PAUSE lifecycle hook awaiting action is shown with its expiry and time-out action; the watch does not answer it
 (someone's ContinueServiceDeployment, or its time-out, moves the deployment on).
 The time-out (:func:`budget`) adds the bake times the configuration asks for, unless the user set one.
+
+``until`` stops the watch early, with the deployment still going: ``"test_traffic"`` once a PAUSE hook at
+POST_TEST_TRAFFIC_SHIFT awaits action (green serves test traffic, production stays on blue; verdict
+:data:`PAUSED`, the hook's id in ``hook_id``), ``"traffic_shifted"`` once green's requested production weight is
+100 % after PRODUCTION_TRAFFIC_SHIFT (the bake may still run; verdict :data:`SHIFTED`). A watch made with
+``rollback=True`` follows a rollback this run asked for (ContinueServiceDeployment or StopServiceDeployment with
+ROLLBACK): ROLLBACK_SUCCESSFUL is its success, anything else that ends it a failure.
+
+Each stage seen, and each production-weight step, is kept in ``history`` with when the watch saw it (epoch
+seconds) and the requested weights, for the record. Cost: DescribeServiceDeployments is read on every look while
+the service deployment moves or DescribeServices shows a change, and every :data:`QUIET_REREAD` seconds while
+neither does (a bake, a pause), so a long bake costs about one DescribeServices a second and little more.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +48,23 @@ from ..arns import short_revision
 from ..aws import ClientFactory, call
 from .watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look, Verdict, service_deployments, timestamp
 
-__all__ = ["ENDED", "SHIFTING", "StageVerdict", "StageWatch", "budget", "strategy_of"]
+__all__ = ["ENDED", "ONGOING", "PAUSED", "SHIFTED", "SHIFTING", "StageVerdict", "StageWatch", "budget",
+           "strategy_of"]
 
 ROLLING = "ROLLING"
 SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
 FAILURES = ("ROLLBACK_SUCCESSFUL", "STOPPED", "ROLLBACK_FAILED")
 ENDED = ("SUCCESSFUL", *FAILURES)  # the service deployment statuses after which nothing moves
+ONGOING = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 MATCH_WINDOW = 300.0  # seconds before our deployment's createdAt a service deployment may say it was created
+QUIET_REREAD = 5.0  # seconds between DescribeServiceDeployments while neither it nor DescribeServices changes
+PAUSED = "PAUSED"  # until="test_traffic": a PAUSE hook at POST_TEST_TRAFFIC_SHIFT awaits action
+SHIFTED = "TRAFFIC_SHIFTED"  # until="traffic_shifted": production traffic all on the new revision
+PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+#: The stages in ECS's order (botocore ecs ServiceDeployment.lifecycleStage); an unknown one has no place.
+ORDER = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+         "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+         "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP")
 
 
 def strategy_of(service: Mapping[str, Any]) -> str:
@@ -84,22 +107,32 @@ class StageVerdict(Verdict):
     service_deployment: str | None = None
     rolled_back_to: str | None = None
     rollback_seconds: float | None = None
+    hook_id: str | None = None  # PAUSED: the PAUSE hook awaiting ContinueServiceDeployment
 
 
 class StageWatch:
     """Follows the service deployment that deployment ``deployment_id`` of ``revision`` (a task-definition ARN)
-    belongs to; ``hint`` is the service deployment ARN the UpdateService answer named. See the module docstring."""
+    belongs to; ``hint`` is the service deployment ARN the UpdateService answer named, ``arn`` the one to follow
+    when it is already known (a continued or rolled-back deployment). ``clock`` (monotonic seconds) paces the
+    quiet rereads, ``wall`` (epoch seconds) dates ``history``. See the module docstring."""
 
     def __init__(self, aws: ClientFactory, *, who: str, cluster: str, service: str, revision: str,
-                 deployment_id: str, hint: str | None) -> None:
+                 deployment_id: str, hint: str | None, arn: str | None = None, until: str | None = None,
+                 rollback: bool = False, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
         self.aws, self.who, self.cluster, self.service = aws, who, cluster, service
         self.revision, self.deployment_id, self.hint = revision, deployment_id, hint
-        self.arn: str | None = None
+        self.arn: str | None = arn
+        self.until, self.rollback = until, rollback
         self.stages: list[str] = []
+        self.history: list[dict[str, Any]] = []  # {"stage", "at", "productionWeight", "testWeight", "status"}
         self.status: str | None = None
         self.last: Mapping[str, Any] = {}
         self._revisions: dict[str, str] = {}  # service revision ARN -> task-definition ARN
         self._hooks_shown: set[str] = set()
+        self._clock, self._wall = clock, wall
+        self._read: tuple[float, Any, Any] | None = None  # when, DescribeServices' key, the answer
+        self._moving = True  # the last read showed the service deployment change
 
     # -- the look -------------------------------------------------------------------------------------------
 
@@ -110,10 +143,18 @@ class StageWatch:
             self.arn = self._locate(service)
             if self.arn is None:
                 return None
+        key, now = _service_key(service), self._clock()
+        if (self._read is not None and not self._moving and key == self._read[1]
+                and now - self._read[0] < QUIET_REREAD):
+            return dict(self._read[2])
         answer = call(self.aws, "ecs", "describe_service_deployments",
                       f"describe service deployment {self.arn}", who=self.who, serviceDeploymentArns=[self.arn])
         found = answer.get("serviceDeployments") or []
-        return dict(found[0]) if found else None
+        if not found:
+            return None
+        self._moving = self._read is None or _deployment_key(found[0]) != _deployment_key(self._read[2])
+        self._read = (now, key, found[0])
+        return dict(found[0])
 
     def _locate(self, service: Mapping[str, Any]) -> str | None:
         """The ARN of this deployment's service deployment: the update's answer's, when its target is this
@@ -160,8 +201,9 @@ class StageWatch:
 
     def judge(self, look: Look, found: Mapping[str, Any] | None) -> Verdict | None:
         """Add to ``look`` a line for each stage seen starting and each rollback or stop status reached; the
-        verdict once the service deployment has ended (None before, or while it is not found). A stage shorter
-        than the pause between two looks is not seen: the API keeps no history of stages."""
+        verdict once the service deployment has ended, or has reached where ``until`` stops (None before, or while
+        it is not found). A stage shorter than the pause between two looks is not seen: the API keeps no history
+        of stages."""
         if found is None:
             return None
         weight = self._production_weight()
@@ -170,9 +212,11 @@ class StageWatch:
         status = str(found.get("status"))
         if stage and (not self.stages or self.stages[-1] != stage):
             self.stages.append(str(stage))
+            self._remember(found)
             look.lines.append(f"{self._label()}: lifecycle stage {stage} ({self.progress()})")
             look.changed = True
         elif self.stages and status == "IN_PROGRESS" and weight != self._production_weight():
+            self._remember(found)
             look.lines.append(f"{self._label()}: production traffic {self._production_weight():g}% on "
                               f"{short_revision(self.revision)}")  # a LINEAR or CANARY step within the stage
             look.changed = True
@@ -189,16 +233,23 @@ class StageWatch:
             if status not in (*FAILURES, "SUCCESSFUL", "PENDING", "IN_PROGRESS"):  # the verdict says how it ended
                 reason = found.get("statusReason")
                 look.lines.append(f"{self._label()}: {status}" + (f": {str(reason).rstrip('.')}" if reason else ""))
+            if not self.history or self.history[-1]["status"] != status:
+                self._remember(found)
             self.status = status
             look.changed = True
         decided_at = timestamp(found.get("finishedAt")) or timestamp(found.get("updatedAt"))
+        if self.rollback:
+            return self._judge_rollback(found, status, decided_at)
         if status == "SUCCESSFUL":
-            return StageVerdict(COMPLETED, f"{self._label()} SUCCESSFUL ({self.progress()})", decided_at=decided_at)
+            return StageVerdict(COMPLETED, f"{self._label()} SUCCESSFUL ({self.progress()})", decided_at=decided_at,
+                                service_deployment=self._name())
+        if status == "IN_PROGRESS" and self.until is not None:
+            return self._judge_until(found, str(stage or ""))
         if status not in FAILURES:
             return None
         why = str(found.get("statusReason") or (found.get("rollback") or {}).get("reason") or "no reason given")
         if status == "ROLLBACK_SUCCESSFUL":
-            restored = self._restored(found)
+            restored = self.restored(found)
             began = timestamp((found.get("rollback") or {}).get("startedAt"))
             return StageVerdict(ROLLED_BACK, f"{self._label()} failed and ECS rolled it back to "
                                              f"{short_revision(restored)}: {why.rstrip('.')}",
@@ -206,11 +257,50 @@ class StageWatch:
                                 rollback_seconds=decided_at - began if decided_at and began else None)
         return StageVerdict(FAILED, f"{self._label()} ended {status}: {why.rstrip('.')}", decided_at=decided_at)
 
+    def _judge_until(self, found: Mapping[str, Any], stage: str) -> Verdict | None:
+        """The early verdict ``until`` asks for, once the deployment (IN_PROGRESS, at ``stage``) got there."""
+        place = ORDER.index(stage) if stage in ORDER else -1
+        if self.until == "test_traffic":
+            hook = paused_hook(found)
+            if hook is not None:
+                return StageVerdict(PAUSED, f"{self._label()} paused at {PAUSE_STAGE}: the new revision serves test "
+                                            f"traffic, production stays on the previous one ({self.progress()})",
+                                    service_deployment=self._name(), hook_id=hook)
+            if place > ORDER.index(PAUSE_STAGE):
+                return StageVerdict(FAILED, f"{self._label()} went past {PAUSE_STAGE} without pausing there "
+                                            f"(someone continued it): production traffic moves before the test-traffic "
+                                            f"steps ran ({self.progress()})")
+            return None
+        if place >= ORDER.index("POST_PRODUCTION_TRAFFIC_SHIFT") and self._production_weight() >= 100.0:
+            return StageVerdict(SHIFTED, f"{self._label()}: production traffic all on "
+                                         f"{short_revision(self.revision)}, the bake goes on ({self.progress()})",
+                                service_deployment=self._name())
+        return None
+
+    def _judge_rollback(self, found: Mapping[str, Any], status: str, decided_at: float | None) -> Verdict | None:
+        """A rollback this run asked for: ROLLBACK_SUCCESSFUL completes it; any other end fails it."""
+        if status in ONGOING:
+            return None
+        restored = self.restored(found)
+        if status == "ROLLBACK_SUCCESSFUL":
+            return StageVerdict(COMPLETED, f"{self._label()} ROLLBACK_SUCCESSFUL: back on {short_revision(restored)}",
+                                decided_at=decided_at, service_deployment=self._name(), rolled_back_to=restored)
+        why = str(found.get("statusReason") or "no reason given")
+        return StageVerdict(FAILED, f"{self._label()} ended {status}, not ROLLBACK_SUCCESSFUL: {why.rstrip('.')}",
+                            decided_at=decided_at)
+
+    def _remember(self, found: Mapping[str, Any]) -> None:
+        target = found.get("targetServiceRevision") or {}
+        self.history.append({"stage": found.get("lifecycleStage"), "at": self._wall(), "status": found.get("status"),
+                             "productionWeight": target.get("requestedProductionTrafficWeight"),
+                             "testWeight": target.get("requestedTestTrafficWeight")})
+
     def _production_weight(self) -> float:
         weight = (self.last.get("targetServiceRevision") or {}).get("requestedProductionTrafficWeight")
         return float(weight or 0.0)
 
-    def _restored(self, found: Mapping[str, Any]) -> str | None:
+    def restored(self, found: Mapping[str, Any]) -> str | None:
+        """The task definition ECS rolled ``found`` back to (its ``rollback.serviceRevisionArn``)."""
         arn = (found.get("rollback") or {}).get("serviceRevisionArn")
         return self._task_definition(str(arn)) if arn else None
 
@@ -222,6 +312,9 @@ class StageWatch:
         return f"{self._label()}: {self.progress()}"
 
     def timed_out(self, seconds: float) -> Verdict:
+        if self.rollback:
+            return StageVerdict(TIMED_OUT, f"the rollback of {self._label()} did not end within {seconds:g} s "
+                                           f"({self.progress()})")
         return StageVerdict(TIMED_OUT, f"{self._label()} did not end within {seconds:g} s ({self.progress()})")
 
     def progress(self) -> str:
@@ -246,3 +339,41 @@ class StageWatch:
 
     def _label(self) -> str:
         return f"service deployment {self._name()} of {short_revision(self.revision)}"
+
+
+def paused_hook(found: Mapping[str, Any], stage: str = PAUSE_STAGE) -> str | None:
+    """The id of a PAUSE hook awaiting action at ``stage`` of ``found`` (a DescribeServiceDeployments entry);
+    None when there is none. The emulator and ECS name the hook's ``targetType``; a hook without it counts when
+    it has no ``targetArn`` (a Lambda hook has one)."""
+    if found.get("lifecycleStage") != stage:
+        return None
+    for hook in found.get("lifecycleHookDetails") or []:
+        pause = hook.get("targetType") == "PAUSE" or (hook.get("targetType") is None and not hook.get("targetArn"))
+        if pause and hook.get("status") == "AWAITING_ACTION" and hook.get("hookId"):
+            return str(hook["hookId"])
+    return None
+
+
+def awaiting_hook(found: Mapping[str, Any]) -> str | None:
+    """The id of any PAUSE hook of ``found`` awaiting action, at whatever stage (a rollback goes through it)."""
+    return paused_hook(found, str(found.get("lifecycleStage") or ""))
+
+
+def _service_key(service: Mapping[str, Any]) -> Any:
+    """What of a DescribeServices entry moves when a service deployment does: its deployments' counts and states,
+    the current service deployment, the newest event."""
+    deployments = tuple((d.get("id"), d.get("status"), d.get("rolloutState"), d.get("runningCount"),
+                         d.get("pendingCount"), d.get("desiredCount"), d.get("failedTasks"), str(d.get("updatedAt")))
+                        for d in service.get("deployments") or [])
+    events = service.get("events") or []
+    return deployments, service.get("currentServiceDeployment"), events[0].get("id") if events else None
+
+
+def _deployment_key(found: Mapping[str, Any]) -> Any:
+    """What of a DescribeServiceDeployments entry this watch reports: status, stage, weights, counts, hooks."""
+    def revision(r: Mapping[str, Any]) -> Any:
+        return (r.get("arn"), r.get("runningTaskCount"), r.get("pendingTaskCount"),
+                r.get("requestedProductionTrafficWeight"), r.get("requestedTestTrafficWeight"))
+    return (found.get("status"), found.get("lifecycleStage"), revision(found.get("targetServiceRevision") or {}),
+            tuple(revision(r) for r in found.get("sourceServiceRevisions") or []),
+            tuple((h.get("hookId"), h.get("status")) for h in found.get("lifecycleHookDetails") or []))

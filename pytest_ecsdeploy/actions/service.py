@@ -10,7 +10,11 @@ the BLUE_GREEN, LINEAR or CANARY strategy is judged by the service deployment it
 stage (``lifecycle.py``), its bake times added to the time-out. A failed rollout, a failed post-check, or a later
 step of the scenario failing returns the service to the revision it ran before this run, watched the same way;
 when ECS's own circuit breaker already rolls back (or, for those strategies, already rolled back), that rollback is
-followed instead of starting a second one. A rollback never deregisters anything. ``--no-rollback`` turns our
+followed instead of starting a second one. For those strategies ``deploy(until=...)`` may return at the
+test-traffic pause (then :meth:`EcsService.continue_deployment`) or once production traffic shifted, after the
+strategy's pre-checks (``strategy.py``); while their service deployment still goes, the rollback goes through it
+(ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of deploying the previous revision.
+A rollback never deregisters anything. ``--no-rollback`` turns our
 rollback off; ``--plan`` prints the service change and changes nothing.
 
 Checks are recorded under the actions ``ecs_service.deploy`` and ``ecs_service.rollback``.
@@ -30,10 +34,23 @@ from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
-from .lifecycle import SHIFTING, StageVerdict, StageWatch, budget, strategy_of
+from .lifecycle import (
+    ONGOING,
+    ORDER,
+    PAUSE_STAGE,
+    PAUSED,
+    SHIFTED,
+    SHIFTING,
+    StageVerdict,
+    StageWatch,
+    awaiting_hook,
+    budget,
+    strategy_of,
+)
 from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
 from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
+from .strategy import check_until, configuration_checks, listener_checks
 from .taskdef.revision import Described, active_revision, deploy_image, describe, repository_place
 from .watch import (
     COMPLETED,
@@ -64,9 +81,13 @@ PLANNED = "PLANNED"
 class Rollout:
     """What :meth:`EcsService.deploy` did: the deployment, its outcome and what was seen on the way.
 
-    ``outcome`` is ``COMPLETED``, ``UNCHANGED`` (already live: nothing written), ``PLANNED`` (``--plan``), or,
-    in a rollout that failed, ``FAILED``, ``ROLLED_BACK`` (ECS's circuit breaker), ``SUPERSEDED`` or ``TIMED_OUT``
-    (deploy raises RolloutFailed for those; the record keeps them).
+    ``outcome`` is ``COMPLETED``, ``UNCHANGED`` (already live: nothing written), ``PLANNED`` (``--plan``),
+    ``PAUSED`` (``until="test_traffic"``: the new revision serves test traffic, production stays on the previous
+    one until ``continue_deployment()``), ``TRAFFIC_SHIFTED`` (``until="traffic_shifted"``: production traffic is
+    all on the new revision, the bake goes on), or, in a rollout that failed, ``FAILED``, ``ROLLED_BACK`` (ECS's
+    circuit breaker), ``SUPERSEDED`` or ``TIMED_OUT`` (deploy raises RolloutFailed for those; the record keeps
+    them). ``service_deployment`` is the ARN of the service deployment of a BLUE_GREEN, LINEAR or CANARY service,
+    ``stages`` the stages seen (``{"stage", "at", "status", "productionWeight", "testWeight"}``).
 
     >>> rollout = ecs_service.deploy(task_definition.registered)
     >>> rollout.is_completed, rollout.deployment_id, rollout.revision
@@ -85,6 +106,8 @@ class Rollout:
     failed_tasks: tuple[TaskView, ...] = ()
     duration: float = 0.0
     detected_after: float | None = None  # seconds from ECS's deciding change to the watch noticing it
+    service_deployment: str | None = None
+    stages: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def is_completed(self) -> bool:
@@ -101,6 +124,16 @@ class Rollout:
         return self.outcome == PLANNED
 
     @property
+    def is_paused(self) -> bool:
+        """Paused at POST_TEST_TRAFFIC_SHIFT: green serves test traffic, production is on blue."""
+        return self.outcome == PAUSED
+
+    @property
+    def is_traffic_shifted(self) -> bool:
+        """Production traffic is all on the new revision; the bake was still running when deploy() returned."""
+        return self.outcome == SHIFTED
+
+    @property
     def is_failed(self) -> bool:
         return self.outcome in (FAILED, ROLLED_BACK, SUPERSEDED, TIMED_OUT)
 
@@ -111,6 +144,18 @@ class Rollout:
     @property
     def is_timed_out(self) -> bool:
         return self.outcome == TIMED_OUT
+
+
+@dataclass(frozen=True)
+class _Pause:
+    """Where ``deploy(until="test_traffic")`` left a deployment: its revision, the PAUSE hook awaiting action, and
+    the time-out ``deploy()`` allowed (``continue_deployment()``'s default)."""
+
+    revision: str
+    label: str
+    deployment_id: str
+    hook_id: str
+    timeout: float
 
 
 #: How the first line of a failed rollout's message says how the deployment ended.
@@ -177,6 +222,8 @@ class EcsService:
         self._seen_events: set[str] = set()
         self._service_deployments: dict[str, str] = {}  # deployment id -> the service deployment UpdateService named
         self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
+        self._stages: StageWatch | None = None  # the service deployment this run's deploy() follows
+        self._pause: _Pause | None = None  # where deploy(until="test_traffic") left it
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -212,7 +259,7 @@ class EcsService:
     # -- deploy ---------------------------------------------------------------------------------------------
 
     def deploy(self, revision: Any, *, timeout: float | None = None, force_new_deployment: bool = False,
-               supersede: bool = False) -> Rollout:
+               supersede: bool = False, until: str | None = None) -> Rollout:
         """Roll ``revision`` (a Revision from ``task_definition.register()``, or a task-definition ARN) out.
 
         Waits until the outcome is known (at most ``timeout`` seconds, default ``--wait-timeout``); a failed
@@ -220,15 +267,27 @@ class EcsService:
         revision, the deployment, the counts expected and found, and how the rollback ended. A service already
         steady on the revision is left alone unless ``force_new_deployment``. ``supersede`` replaces a deployment
         of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
+
+        ``until`` (BLUE_GREEN, LINEAR and CANARY services) returns before the end: ``"test_traffic"`` once a PAUSE
+        hook at POST_TEST_TRAFFIC_SHIFT awaits action (then :meth:`continue_deployment`; a failing step before that
+        rolls back through the pause), ``"traffic_shifted"`` once production traffic is all on the new revision
+        (the record says the bake was still running). A service not configured for it fails a pre-check that says
+        what to add.
         """
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
+        until = check_until(until)
+        if self._pause is not None:
+            raise ActionError(f"service '{self.name}': deployment {self._pause.deployment_id} is paused at "
+                              f"{PAUSE_STAGE}; call continue_deployment() (or fail a step to roll it back) before "
+                              f"deploying again.")
         started = self._clock()
+        self._stages = None
         arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
                                      method=f"service '{self.name}': deploy()", verb="deploy")
         chosen = timeout is not None or ctx.options.wait_timeout is not None
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
-        service, described = self._pre_checks(revision, arn, label, supersede)
+        service, described = self._pre_checks(revision, arn, label, supersede, until)
         timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
@@ -248,13 +307,12 @@ class EcsService:
             return self._done(arn, before, primary.id, UNCHANGED, f"{self.name} already runs {label}", started)
         if arn is None or ctx.options.plan:
             return self._plan(arn, label, service, primary, force_new_deployment, started)
-        return self._roll_out(arn, label, service, timeout, force_new_deployment, started)
+        return self._roll_out(arn, label, service, timeout, force_new_deployment, started, until)
 
     def _roll_out(self, arn: str, label: str, service: dict[str, Any], timeout: float, force: bool,
-                  started: float) -> Rollout:
+                  started: float, until: str | None = None) -> Rollout:
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
-        before = record.revision_before
         primary = primary_deployment(service)
         seen = [str(e.get("id")) for e in service.get("events") or []]
         on_it = primary is not None and primary.revision == arn
@@ -269,14 +327,73 @@ class EcsService:
                 ctx.log.info(f"the last deployment of {label} on service {self.name} FAILED; starting a new one")
             deployment_id, update_at = self._update(arn, label, force or on_it, running_revision(service))
         record.deployment_id = deployment_id
-        verdict, watch, detected_after = self._watch(arn, deployment_id, seen, timeout)
+        verdict, watch, detected_after = self._watch(arn, deployment_id, seen, timeout, until=until, follow=True)
+        return self._conclude(arn, label, deployment_id, verdict, watch, detected_after, started, update_at, timeout)
+
+    def continue_deployment(self, *, timeout: float | None = None) -> Rollout:
+        """Let the deployment that ``deploy(until="test_traffic")`` paused move production traffic:
+        ContinueServiceDeployment CONTINUE for its PAUSE hook, then watch it to its end and run the post-checks,
+        as ``deploy()`` does (``timeout``: seconds, default what ``deploy()`` allowed). Rolls back and raises
+        RolloutFailed when it fails; ActionError when no deployment of this run is paused."""
+        __tracebackhide__ = True
+        pause, stages = self._pause, self._stages
+        if pause is None or stages is None or stages.arn is None:
+            raise ActionError(f"service '{self.name}': continue_deployment() needs a deployment that "
+                              f"deploy(until='test_traffic') paused, and none is.")
+        limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else pause.timeout
+        started = self._clock()
+        self._pause = None
+        self.ctx.record.until = None
+        stages.until = None
+        self.ctx.log.info(f"continuing service deployment {stages.arn.rsplit('/', 1)[-1]}: ContinueServiceDeployment "
+                          f"CONTINUE for hook {pause.hook_id} at {PAUSE_STAGE}; production traffic moves")
+        try:
+            call(self.ctx.aws, "ecs", "continue_service_deployment", f"continue service deployment {stages.arn}",
+                 who=self._who, serviceDeploymentArn=stages.arn, hookId=pause.hook_id, action="CONTINUE")
+        except ActionError as exc:
+            verdict: Verdict = Verdict(FAILED, str(exc).rstrip("."))
+            watch = DeploymentWatch(self.name, revision=pause.revision, deployment_id=pause.deployment_id,
+                                    seen_events=sorted(self._seen_events))
+            return self._conclude(pause.revision, pause.label, pause.deployment_id, verdict, watch, None, started,
+                                  started, limit)
+        verdict, watch, detected = self._watch(pause.revision, pause.deployment_id, sorted(self._seen_events), limit,
+                                               stages=stages, follow=True)
+        return self._conclude(pause.revision, pause.label, pause.deployment_id, verdict, watch, detected, started,
+                              started, limit)
+
+    def _conclude(self, arn: str, label: str, deployment_id: str, verdict: Verdict, watch: DeploymentWatch,
+                  detected_after: float | None, started: float, update_at: float, timeout: float) -> Rollout:
+        """What a watch's verdict means: paused, traffic shifted, or completed and post-checked (a Rollout), or
+        failed and rolled back (RolloutFailed)."""
+        __tracebackhide__ = True
+        ctx, record = self.ctx, self.ctx.record
+        before = record.revision_before
         if detected_after is not None:
             record.timings["detect"] = round(detected_after, 3)
+        if verdict.outcome == PAUSED:
+            assert isinstance(verdict, StageVerdict) and verdict.hook_id is not None
+            self._pause = _Pause(arn, label, deployment_id, verdict.hook_id, timeout)
+            record.until = "test_traffic"
+            ctx.log.info(verdict.reason)
+            ctx.checks.passed(DEPLOY, "post", "paused for test traffic", verdict.reason)
+            return self._done(arn, before, deployment_id, PAUSED, verdict.reason, started, watch, detected_after)
+        if verdict.outcome == SHIFTED:
+            record.until, record.bake_running = "traffic_shifted", True
+            ctx.log.info(verdict.reason)
+            ctx.checks.skipped(DEPLOY, "post", "post-checks after the bake",
+                               "deploy(until='traffic_shifted') returned with the bake still running; the tasks of the "
+                               "previous revision run until it ends")
+            record.set_outcome("deployed", f"{verdict.reason}; the bake was still running when deploy() returned")
+            self._notify(ctx.hooks.deployed)
+            return self._done(arn, before, deployment_id, SHIFTED, verdict.reason, started, watch, detected_after)
         if verdict.outcome == COMPLETED:
             record.timings["steady"] = round(self._clock() - update_at, 3)
             ctx.log.info(verdict.reason)
             try:
-                self._post_checks(DEPLOY, arn, deployment_id, label, watch.service)
+                # A service deployment's SUCCESSFUL is read after the look's DescribeServices, which may still show
+                # the deployment going: the post-checks read the service again then.
+                self._post_checks(DEPLOY, arn, deployment_id, label,
+                                  None if isinstance(verdict, StageVerdict) else watch.service)
             except CheckFailed as exc:
                 verdict = Verdict(FAILED, f"deployment {deployment_id} of {label} completed, but a post-check "
                                           f"failed: {exc.check.name}: {exc.check.detail}")
@@ -301,14 +418,21 @@ class EcsService:
         if cancellation.reason is not None and record.outcome in ("pending", "deployed"):
             self._cancel(cancellation.reason)
             return
+        if failed_step is None and self._pause is not None:
+            self._roll_back(f"the scenario ended with deployment {self._pause.deployment_id} paused at {PAUSE_STAGE}; "
+                            f"continue_deployment() was not called", None, record.deployment_id)
+            return
         if failed_step is None or record.outcome in ("refused", "failed", "rolled back", "rollback failed"):
             return
         why = f"step {failed_step} failed"
+        if self._pause is not None:
+            why += f" while deployment {self._pause.deployment_id} was paused at {PAUSE_STAGE}"
         if not self._updated:
             because = f": {cause}" if cause else ""
             record.set_outcome("failed", f"{why}{because}; the service was not changed by this run")
             return
-        summary = self._roll_back(f"{why} after the rollout", None, record.deployment_id)
+        summary = self._roll_back(why if self._pause is not None else f"{why} after the rollout", None,
+                                  record.deployment_id)
         if record.outcome == "failed":
             self.ctx.log.warning(f"{why} after deployment {record.deployment_id}; {summary}")
         elif record.outcome == "rollback failed":
@@ -355,8 +479,8 @@ class EcsService:
 
     # -- the steps of deploy --------------------------------------------------------------------------------
 
-    def _pre_checks(self, revision: Any, arn: str | None, label: str, supersede: bool = False
-                    ) -> tuple[dict[str, Any], Described | None]:
+    def _pre_checks(self, revision: Any, arn: str | None, label: str, supersede: bool = False,
+                    until: str | None = None) -> tuple[dict[str, Any], Described | None]:
         """Every check before the write; returns the service and the revision (None in a plan that registered
         none) as described."""
         __tracebackhide__ = True
@@ -389,6 +513,15 @@ class EcsService:
         self._strategy = strategy_of(service)
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update" if self._strategy not in SHIFTING
                       else f"{self._strategy} deployment strategy")
+        ctx.record.strategy = self._strategy
+        strategy_checks = configuration_checks(service, until)
+        if all(ok for _, ok, _ in strategy_checks):  # the listener rules are read only for a sound configuration
+            strategy_checks += listener_checks(ctx.aws, service, who=self._who)
+        recorded = [checks.record(Check(DEPLOY, "pre", name, "passed" if ok else "failed", detail))
+                    for name, ok, detail in strategy_checks]  # every piece missing is said at once
+        failed = [check for check in recorded if check.result == "failed"]
+        if failed:
+            raise CheckFailed(failed[0])
         described = None
         if arn is not None:
             described = active_revision(ctx, revision, arn, label, action=DEPLOY, who=self._who,
@@ -529,20 +662,27 @@ class EcsService:
 
     # -- watching -------------------------------------------------------------------------------------------
 
-    def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float, *, bounded: bool = False
+    def _watch(self, arn: str, deployment_id: str, seen: list[str], timeout: float, *, bounded: bool = False,
+               until: str | None = None, stages: StageWatch | None = None, follow: bool = False
                ) -> tuple[Verdict, DeploymentWatch, float | None]:
         """Look at the service until the deployment's outcome is known or ``timeout`` seconds passed; a look that
         fails with a transient error is skipped. A ``bounded`` watch (a rollback's) also ends, TIMED_OUT, when the
-        grace period of a cancelled run is over."""
+        grace period of a cancelled run is over. For a BLUE_GREEN, LINEAR or CANARY service the service deployment
+        is followed by ``stages`` (a new StageWatch with ``until`` when None); ``follow``: it is this run's
+        deployment, whose stages the record keeps and whose rollback goes through it."""
         cancellation = self.ctx.cancellation
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
         failed_logs = FailedTaskLogs(self.ctx, who=self._who)
-        stages = None  # a blue/green, linear or canary deployment is judged by its service deployment (lifecycle.py)
-        if self._strategy in SHIFTING:
+        # a blue/green, linear or canary deployment is judged by its service deployment (lifecycle.py)
+        if stages is None and self._strategy in SHIFTING:
             stages = StageWatch(self.ctx.aws, who=self._who, cluster=self.cluster, service=self.name, revision=arn,
-                                deployment_id=deployment_id, hint=self._service_deployments.get(deployment_id))
+                                deployment_id=deployment_id, hint=self._service_deployments.get(deployment_id),
+                                until=until, clock=self._clock, wall=self._wall)
+        if follow and stages is not None:
+            self._stages = stages
+            record.stages = stages.history
 
         def service_and_tasks() -> tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any] | None]:
             service = self.describe()
@@ -557,7 +697,12 @@ class EcsService:
         def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any] | None]) -> Seen[Verdict]:
             look = watch.observe(answer[0], answer[1])
             if stages is not None:
+                known = len(stages.stages)
                 look.verdict = stages.judge(look, answer[2])
+                if stages.arn is not None and follow:
+                    record.service_deployment = stages.arn
+                if len(stages.stages) > known:
+                    self._stage_progress(stages)
             for line in look.lines:
                 log.info(line)
             for created_at, message in look.events:
@@ -579,6 +724,14 @@ class EcsService:
             return (stages or watch).timed_out(timeout), watch, None
         decided = verdict.decided_at
         return verdict, watch, (max(0.0, self._wall() - decided) if decided else None)
+
+    def _stage_progress(self, stages: StageWatch) -> None:
+        """The progress bar (Octopus) at the stage just seen: its place in ECS's order of stages."""
+        stage = stages.stages[-1]
+        place = ORDER.index(stage) + 1 if stage in ORDER else 0
+        self.ctx.hooks.stage(place * 100 // len(ORDER) if not stages.rollback else 100,
+                             f"{self.name}: {'rollback, ' if stages.rollback else ''}lifecycle stage {stage} "
+                             f"({stages.progress()})")
 
     def _watched_tasks(self, watch: DeploymentWatch, service: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The service's tasks a watch does not know to be STOPPED: ListTasks RUNNING, then DescribeTasks of those,
@@ -606,6 +759,10 @@ class EcsService:
                                      by_ecs=True)
         ecs_rollback = verdict.ecs_rollback if verdict else None
         changed = self._updated or self._adopted
+        if changed and ctx.options.rollback and target is not None and self._stages is not None:
+            through = self._roll_back_through_strategy(why, self._stages, failed_revision, target)
+            if through is not None:
+                return through
         if ecs_rollback is None and verdict is not None and verdict.outcome == FAILED and changed:
             try:
                 ecs_rollback = self._ecs_rollback_of(deployment_id)
@@ -644,10 +801,117 @@ class EcsService:
                                             [str(e.get("id")) for e in service.get("events") or []],
                                             float(limit), bounded=True)
             if outcome.outcome == COMPLETED:
-                self._post_checks(ROLLBACK, target, rollback_id, label, watch.service)
+                self._post_checks(ROLLBACK, target, rollback_id, label,
+                                  None if self._strategy in SHIFTING else watch.service)  # as in _conclude
         except EcsDeployError as exc:
             outcome = Verdict(FAILED, str(exc).rstrip("."))
         return self._rolled_back(why, outcome, label, record.rollback.deployment_id, started, by_ecs=False)
+
+    def roll_back_service_deployment(self, to: str | None = None) -> Rollout | None:
+        """``ecsdeploy rollback`` of a BLUE_GREEN, LINEAR or CANARY service whose current service deployment is still
+        going (anyone's): roll it back the strategy's way (see :meth:`_roll_back_through_strategy`) and watch it to
+        ROLLBACK_SUCCESSFUL, after the account guard and the lease. None, with nothing written, when the service
+        has no such deployment going, or when ``to`` (``web:41`` or its ARN) is not the revision it would return to:
+        a new deployment is the way then. A failed rollback raises RolloutFailed."""
+        __tracebackhide__ = True
+        ctx, record = self.ctx, self.ctx.record
+        service = self.describe()
+        arn = service.get("currentServiceDeployment")
+        if strategy_of(service) not in SHIFTING or not arn:
+            return None
+        found = (call(ctx.aws, "ecs", "describe_service_deployments", f"describe service deployment {arn}",
+                      who=self._who, serviceDeploymentArns=[arn]).get("serviceDeployments") or [{}])[0]
+        sources = [str(r["arn"]) for r in found.get("sourceServiceRevisions") or [] if r.get("arn")]
+        target_arn = (found.get("targetServiceRevision") or {}).get("arn")
+        if found.get("status") not in ONGOING or not sources or not target_arn:
+            return None
+        revisions = call(ctx.aws, "ecs", "describe_service_revisions", "describe its service revisions",
+                         who=self._who, serviceRevisionArns=[*sources[:19], str(target_arn)])
+        by_arn = {str(r.get("serviceRevisionArn")): str(r.get("taskDefinition"))
+                  for r in revisions.get("serviceRevisions") or []}
+        back, failed = by_arn.get(sources[0]), by_arn.get(str(target_arn))
+        if back is None or failed is None or (to is not None and short_revision(to) != short_revision(back)):
+            return None
+        ctx.before_write()
+        self._strategy, self._updated = strategy_of(service), True
+        primary = primary_deployment(service)
+        record.strategy, record.service_deployment = self._strategy, str(arn)
+        record.revision_before, record.revision_after = back, failed
+        record.deployment_id = primary.id if primary else None
+        stages = StageWatch(ctx.aws, who=self._who, cluster=self.cluster, service=self.name, revision=failed,
+                            deployment_id=record.deployment_id or "", hint=None, arn=str(arn), clock=self._clock,
+                            wall=self._wall)
+        self._stages = stages
+        with ctx.cancellation.shield():  # as any rollback: a first signal must not stop it halfway
+            summary = self._roll_back_through_strategy(
+                f"ecsdeploy rollback of service deployment {str(arn).rsplit('/', 1)[-1]}", stages, failed, back)
+        if summary is None:
+            return None
+        rollout = self.rollback_rollout
+        if rollout is None or record.outcome != "rolled back":
+            raise RolloutFailed(f"service '{self.name}': {summary}.")
+        return rollout
+
+    def _roll_back_through_strategy(self, why: str, stages: StageWatch, failed_revision: str | None,
+                                    target: str) -> str | None:
+        """Roll back a BLUE_GREEN, LINEAR or CANARY service deployment still going the strategy's way:
+        ContinueServiceDeployment ROLLBACK at a PAUSE hook awaiting action, else StopServiceDeployment ROLLBACK;
+        watched to ROLLBACK_SUCCESSFUL. None when the service deployment is no longer going (SUCCESSFUL: a new
+        deployment of ``target`` is the way back) or refuses the rollback; the summary otherwise."""
+        ctx, record = self.ctx, self.ctx.record
+        arn = stages.arn
+        if arn is None:
+            return None
+        answer = call(ctx.aws, "ecs", "describe_service_deployments", f"describe service deployment {arn}",
+                      who=self._who, serviceDeploymentArns=[arn])
+        found = (answer.get("serviceDeployments") or [{}])[0]
+        status, name = str(found.get("status")), arn.rsplit("/", 1)[-1]
+        self._pause = None
+        record.until = None
+        if status == "ROLLBACK_SUCCESSFUL":  # ECS got there first (a hook's time-out, someone's rollback)
+            back = stages.restored(found) or target
+            record.rollback = Rollback(from_revision=failed_revision, to_revision=back, deployment_id=name)
+            return self._rolled_back(why, Verdict(COMPLETED, f"service deployment {name} is ROLLBACK_SUCCESSFUL"),
+                                     short_revision(back), name, self._clock(), by_ecs=True)
+        if status not in ONGOING:
+            return None
+        label = short_revision(target)
+        hook = awaiting_hook(found)
+        started = self._clock()
+        try:
+            if status in ("PENDING", "IN_PROGRESS") and hook is not None:
+                ctx.log.warning(f"rolling service {self.name} back to {label} through the pause: "
+                                f"ContinueServiceDeployment ROLLBACK for hook {hook} of service deployment {name}")
+                call(ctx.aws, "ecs", "continue_service_deployment", f"roll back service deployment {name}",
+                     who=self._who, serviceDeploymentArn=arn, hookId=hook, action="ROLLBACK")
+            elif status in ("PENDING", "IN_PROGRESS", "STOP_REQUESTED"):
+                ctx.log.warning(f"rolling service {self.name} back to {label}: StopServiceDeployment ROLLBACK of "
+                                f"service deployment {name} ({found.get('lifecycleStage') or status})")
+                call(ctx.aws, "ecs", "stop_service_deployment", f"roll back service deployment {name}",
+                     who=self._who, serviceDeploymentArn=arn, stopType="ROLLBACK")
+        except ActionError as exc:
+            if exc.code in ("ConflictException", "InvalidParameterException"):
+                ctx.log.warning(f"service deployment {name} refused the rollback ({str(exc).rstrip('.')}); "
+                                f"deploying {label} again instead")
+                return None
+            raise
+        record.rollback = Rollback(from_revision=failed_revision, to_revision=target, deployment_id=name)
+        stages.rollback, stages.until = True, None
+        try:
+            service = self.describe()
+            limit = ctx.wait_timeout if ctx.options.wait_timeout is not None else budget(service, ctx.wait_timeout)
+            outcome, watch, _ = self._watch(stages.revision, stages.deployment_id,
+                                            [str(e.get("id")) for e in service.get("events") or []], float(limit),
+                                            bounded=True, stages=stages)
+            if outcome.outcome == COMPLETED:
+                restored = (outcome.rolled_back_to if isinstance(outcome, StageVerdict) else None) or target
+                record.rollback.to_revision, label = restored, short_revision(restored)
+                service = self.describe()  # read after ROLLBACK_SUCCESSFUL, as in _conclude
+                primary = primary_deployment(service)
+                self._post_checks(ROLLBACK, restored, primary.id if primary else None, label, service)
+        except EcsDeployError as exc:
+            outcome = Verdict(FAILED, str(exc).rstrip("."))
+        return self._rolled_back(why, outcome, label, name, started, by_ecs=False)
 
     def _ecs_rollback_of(self, deployment_id: str | None) -> DeploymentView | None:
         """ECS's rollback deployment after ``deployment_id`` FAILED, if the service's circuit breaker rolls back
@@ -718,6 +982,8 @@ class EcsService:
             events=tuple(watch.events) if watch else (),
             failed_tasks=tuple(watch.failures.values()) if watch else (),
             duration=self._clock() - started, detected_after=detected_after,
+            service_deployment=self._stages.arn if self._stages else None,
+            stages=tuple(dict(stage) for stage in self._stages.history) if self._stages else (),
         )
         return self.rollout
 

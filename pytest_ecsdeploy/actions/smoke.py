@@ -34,6 +34,7 @@ from ..context import ServiceContext
 from ..errors import ActionError, ConfigError
 from ..redact import looks_secret, mask_url_password
 from .reads import SERVICE_NOT_FOUND, describe_service
+from .strategy import url_of_test_listener
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
 
@@ -47,6 +48,7 @@ MAX_BODY = 1024 * 1024  # bytes of a response body that are read
 BODY_SNIPPET = 200  # characters of a body quoted in a failure message
 USER_AGENT = "pytest-ecsdeploy-smoke"
 ALARM_NAMES_PER_CALL = 100  # DescribeAlarms takes at most 100 AlarmNames
+TRAFFIC = ("production", "test")  # smoke.http(traffic=...): the production listener or the test listener
 
 @dataclass(frozen=True)
 class HttpResult:
@@ -135,6 +137,7 @@ class Smoke:
         self.ctx = ctx
         self._clock = clock
         self._sleep = sleep
+        self._derived_test_url: str | None = None
 
     # -- HTTP ---------------------------------------------------------------------------------------------
 
@@ -146,8 +149,14 @@ class Smoke:
         within: float = 60,
         *,
         headers: Mapping[str, str] | None = None,
+        traffic: str = "production",
     ) -> HttpResult:
         """GET ``health_url`` + ``path`` until it answers ``expect_status`` (and a body containing ``contains``).
+
+        ``traffic="test"`` goes through the test listener instead (a BLUE_GREEN, LINEAR or CANARY service paused
+        by ``deploy(until="test_traffic")``: the new revision answers there while production stays on the old
+        one): ``test_url`` + ``path``; without a ``test_url`` key, the URL of the listener of the service's
+        ``testListenerRule`` (``strategy.url_of_test_listener``), found once.
 
         Attempts are repeated with a short backoff until ``within`` seconds have passed; each attempt's status
         (or connection error) and latency is logged. An absolute ``path`` (``https://…``) is used as it is.
@@ -160,14 +169,17 @@ class Smoke:
         statuses = (expect_status,) if isinstance(expect_status, int) else tuple(expect_status)
         if not statuses:
             raise ValueError("expect_status must name at least one status code.")
-        full_url = self._url(path)
+        if traffic not in TRAFFIC:
+            raise ValueError(f"traffic must be 'production' or 'test', got {traffic!r}.")
+        full_url = self._url(path, traffic)
         shown = redact_url(full_url)
         url, auth = _split_credentials(full_url)
         request_headers = {"User-Agent": USER_AGENT, **(auth or {}), **(headers or {})}
         expectation = "status " + " or ".join(str(s) for s in statuses)
         if contains is not None:
             expectation += f" and a body containing {contains!r}"
-        check_name = f"GET {redact_url(path) or '/'} answers {expectation}"
+        check_name = f"GET {redact_url(path) or '/'} answers {expectation}" + (
+            " through the test listener" if traffic == "test" else "")
 
         start = self._clock()
         deadline = start + within
@@ -218,11 +230,12 @@ class Smoke:
             f"{history}); {last}.",
         )
 
-    def _url(self, path: str) -> str:
+    def _url(self, path: str, traffic: str = "production") -> str:
         if re.match(r"https?://", path, re.IGNORECASE):
             return path
         name = self.ctx.service.name
-        base = self.ctx.service.health_url
+        key = "health_url" if traffic == "production" else "test_url"
+        base = self.ctx.service.health_url if traffic == "production" else self._test_url()
         if not base:
             raise ConfigError(
                 f"service '{name}' has no health_url, so smoke.http() has nothing to "
@@ -231,10 +244,22 @@ class Smoke:
         parts = urllib.parse.urlsplit(base)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"service '{name}': health_url '{redact_url(base)}' in [services.{name}] of ecsdeploy.toml is not "
+                f"service '{name}': {key} '{redact_url(base)}' in [services.{name}] of ecsdeploy.toml is not "
                 f"an http:// or https:// URL with a host."
             )
         return base.rstrip("/") + ("/" + path.lstrip("/") if path else "")
+
+    def _test_url(self) -> str:
+        """``test_url``, else the test listener's URL read from AWS (once per fixture)."""
+        if self.ctx.service.test_url:
+            return self.ctx.service.test_url
+        if self._derived_test_url is None:
+            service = describe_service(self.ctx.aws, self.ctx.cluster, self.ctx.service.service_name, who=WHO,
+                                       required=True)
+            assert service is not None
+            self._derived_test_url = url_of_test_listener(self.ctx.aws, service, who=WHO)
+            self.ctx.log.info(f"smoke: test traffic goes to {redact_url(self._derived_test_url)} (the test listener)")
+        return self._derived_test_url
 
     def _get(self, url: str, headers: Mapping[str, str], timeout: float) -> _Answer:
         request = urllib.request.Request(url, headers=dict(headers), method="GET")

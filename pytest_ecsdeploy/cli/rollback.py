@@ -12,9 +12,12 @@ The rollout itself is ``ecs_service.deploy(supersede=True)``: the same pre-check
 service ACTIVE, the revision ACTIVE), except that a rollout still in progress is replaced rather than waited
 for (that is what a rollback is for), then UpdateService, the same watch (service events and task state changes
 as they arrive) and post-checks. A rollback that fails is not rolled back again. A service whose
-``deploymentConfiguration.strategy`` is BLUE_GREEN, LINEAR or CANARY is rolled back the strategy's way, as deploy()
-does it: the previous revision goes out as a new service deployment, followed stage by stage
-(``actions/lifecycle.py``), its bake times added to the time-out unless ``--wait-timeout`` is given. Only the ECS
+``deploymentConfiguration.strategy`` is BLUE_GREEN, LINEAR or CANARY is rolled back the strategy's way: while its
+current service deployment still goes, through it (ContinueServiceDeployment ROLLBACK at a PAUSE hook awaiting
+action, else StopServiceDeployment ROLLBACK), watched to ROLLBACK_SUCCESSFUL
+(``EcsService.roll_back_service_deployment``); once it ended, the previous revision goes out as a new service
+deployment, followed stage by stage (``actions/lifecycle.py``), its bake times added to the time-out unless
+``--wait-timeout`` is given. Only the ECS
 deployment controller is handled; another (CODE_DEPLOY, EXTERNAL) is refused with one sentence.
 """
 
@@ -41,8 +44,9 @@ DESCRIPTION = """\
 Roll the service back: to --to family:revision when given, else to the revision that served before a rollout
 still listed beside it, else to the family's highest ACTIVE revision below the running one (learned from ECS).
 It runs like a deployment: the account guard and the other pre-checks, UpdateService, the rollout watched to
-its end, the post-checks. A BLUE_GREEN, LINEAR or CANARY service is rolled back through its strategy: a new
-service deployment of that revision, printed stage by stage, its bake times added to the default time-out. Only
+its end, the post-checks. A BLUE_GREEN, LINEAR or CANARY service is rolled back through its strategy: a service
+deployment still going is rolled back through its pause or stopped with a rollback; else a new service deployment
+of that revision, printed stage by stage, its bake times added to the default time-out. Only
 the ECS deployment controller is handled. Exit 0 when the service runs the revision steadily, 1 when it does not.
 """
 
@@ -71,8 +75,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
             raise NotSupported(f"service '{ecs_service.name}' uses the {controller} deployment controller; "
                                f"ecsdeploy rollback handles only the ECS deployment controller.")
         current = running_revision(service)
-        target = args.to or previous_revision(ctx.aws, service, who=f"service '{ecs_service.name}'")
         strategy = strategy_of(service)
+        if strategy in SHIFTING:
+            try:
+                stopped = ecs_service.roll_back_service_deployment(args.to)
+            except RolloutFailed as exc:
+                out.error("rollback", str(exc).splitlines()[0])
+                return EXIT_FAILED
+            if stopped is not None:
+                out.line(f"rolled service {ecs_service.name} back from {short_revision(stopped.previous_revision)} "
+                         f"to {short_revision(stopped.revision)} (service deployment {stopped.deployment_id} "
+                         f"ROLLBACK_SUCCESSFUL in {stopped.duration:.1f} s).")
+                return EXIT_OK
+        target = args.to or previous_revision(ctx.aws, service, who=f"service '{ecs_service.name}'")
         how = f" (a new {strategy} service deployment, followed stage by stage)" if strategy in SHIFTING else ""
         out.line(f"rolling service {ecs_service.name} back: {short_revision(current)} -> {short_revision(target)}{how}")
         # deploy() is the one write path, so whatever guards a deployment (the account guard, a per-service

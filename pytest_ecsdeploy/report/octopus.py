@@ -310,7 +310,7 @@ class OctopusReporter:
         reporter.service_finished(run.services["web"], done=1, total=2)
         reporter.run_finished(run, report_path=Path("ecsdeploy-report.json"), junit_path=None, failed=False)
 
-    Per service, four output variables (never sensitive: ARNs, digests and outcomes are not secret; an
+    Per service, six output variables (never sensitive: ARNs, digests and outcomes are not secret; an
     unknown value is written as "" so the variable resolves to an empty string in later steps):
 
     - ``EcsDeploy.<service>.TaskDefinitionArn``: the revision this run deployed (``revision_after``); when
@@ -318,6 +318,11 @@ class OctopusReporter:
     - ``EcsDeploy.<service>.PreviousTaskDefinitionArn``: the revision the service ran before (``revision_before``);
     - ``EcsDeploy.<service>.ImageDigest``: the ``sha256:`` digest of ``image_after``;
     - ``EcsDeploy.<service>.Outcome``: ``deployed``, ``unchanged``, ``planned``, ``failed``, ``rolled back`` …
+    - ``EcsDeploy.<service>.DeploymentId``: the ECS deployment this run started (``ecs-svc/…``);
+    - ``EcsDeploy.<service>.ServiceDeploymentArn``: the service deployment of a BLUE_GREEN, LINEAR or CANARY
+      service.
+
+    :meth:`stage` moves the progress bar through the lifecycle stages of such a service deployment.
     """
 
     def __init__(self, messages: ServiceMessages) -> None:
@@ -330,10 +335,17 @@ class OctopusReporter:
         self.messages.set_variable(f"{prefix}.PreviousTaskDefinitionArn", record.revision_before or "")
         self.messages.set_variable(f"{prefix}.ImageDigest", image_digest(record.image_after))
         self.messages.set_variable(f"{prefix}.Outcome", record.outcome)
+        self.messages.set_variable(f"{prefix}.DeploymentId", record.deployment_id or "")
+        self.messages.set_variable(f"{prefix}.ServiceDeploymentArn", record.service_deployment or "")
         percentage = min(100, max(0, done * 100 // total)) if total > 0 else 100
         revision = short_revision(record.revision_after, "")
         what = f"{record.service} {record.outcome}" + (f" ({revision})" if revision else "")
         self.messages.progress(percentage, f"{what}; {done} of {total} services finished")
+
+    def stage(self, percentage: int, message: str) -> None:
+        """The progress bar at a lifecycle stage of a service deployment: ``percentage`` (0-100) is the stage's
+        place in ECS's order, ``message`` names the service, the stage and the traffic weights."""
+        self.messages.progress(min(100, max(0, percentage)), message)
 
     def warning(self, text: str) -> None:
         """A warning in Octopus's warning style."""

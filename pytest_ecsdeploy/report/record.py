@@ -67,6 +67,16 @@ class ServiceRecord:
     finished_at: float | None = None
     #: Failed tasks with their containers' last log lines, masked (``actions/logs.py``: TaskLogs.to_dict()).
     failed_tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: The service's deployment strategy (ROLLING, BLUE_GREEN, LINEAR, CANARY), as the pre-checks read it.
+    strategy: str | None = None
+    #: The ARN of the service deployment followed (BLUE_GREEN, LINEAR, CANARY).
+    service_deployment: str | None = None
+    #: Its stages as seen: ``{"stage", "at" (epoch s), "status", "productionWeight", "testWeight"}``.
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    #: Where deploy() returned before the end: ``test_traffic`` (paused), ``traffic_shifted``; None otherwise.
+    until: str | None = None
+    #: deploy(until="traffic_shifted") returned with the bake still running.
+    bake_running: bool = False
 
     def set_outcome(self, outcome: str, reason: str | None = None) -> None:
         if outcome not in OUTCOMES:
@@ -100,6 +110,11 @@ class ServiceRecord:
             "finishedAt": self.finished_at,
             "durationSeconds": round(self.duration, 3),
             "failedTasks": list(self.failed_tasks),
+            "strategy": self.strategy,
+            "serviceDeployment": self.service_deployment,
+            "stages": [dict(stage) for stage in self.stages],
+            "until": self.until,
+            "bakeRunning": self.bake_running,
         }
 
     @classmethod
@@ -127,6 +142,11 @@ class ServiceRecord:
             started_at=data["startedAt"],
             finished_at=data.get("finishedAt"),
             failed_tasks=list(data.get("failedTasks", [])),
+            strategy=data.get("strategy"),
+            service_deployment=data.get("serviceDeployment"),
+            stages=list(data.get("stages", [])),
+            until=data.get("until"),
+            bake_running=bool(data.get("bakeRunning", False)),
         )
 
 

@@ -32,15 +32,29 @@ def summary_lines(record: RunRecord) -> list[str]:
     ``(rolled back to family:revision)`` after a cancelled run's rollback), ``duration`` (seconds, one decimal)
     and ``checks ok/failed`` (counts; once a rollback started, the rollback's checks are counted apart:
     ``5/1, rollback 4/0``). Every column but the last is padded to its widest cell, two spaces apart.
-    A reason line, ``SERVICE: REASON``, follows for each service that did not end well and recorded why; a rollback
-    that did not complete adds ``SERVICE: rollback OUTCOME: REASON``.
+    A BLUE_GREEN, LINEAR or CANARY service adds the stages its service deployment went through
+    (``web: CANARY service deployment Qi7G: PRE_SCALE_UP, …, CLEAN_UP SUCCESSFUL``); ``deployed (bake running)``
+    says ``deploy(until="traffic_shifted")`` returned before the bake ended. A reason line, ``SERVICE: REASON``,
+    follows for each service that did not end well and recorded why; a rollback that did not complete adds
+    ``SERVICE: rollback OUTCOME: REASON``.
     An empty record gives the header row alone.
     """
     rows = [HEADER] + [_row(service) for service in record.services.values()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
     table = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
              for row in rows]
-    return table + [line for service in record.services.values() for line in _reasons(service)]
+    return table + [line for service in record.services.values() for line in _stages(service) + _reasons(service)]
+
+
+def _stages(rec: ServiceRecord) -> list[str]:
+    """``web: BLUE_GREEN service deployment Qi7G: PRE_SCALE_UP, SCALE_UP, …, CLEAN_UP SUCCESSFUL`` (each stage once,
+    the last status seen), for a service followed through its service deployment."""
+    if not rec.stages or not rec.service_deployment:
+        return []
+    names = [str(s.get("stage")) for i, s in enumerate(rec.stages)
+             if i == 0 or s.get("stage") != rec.stages[i - 1].get("stage")]
+    return [f"{rec.service}: {rec.strategy} service deployment {rec.service_deployment.rsplit('/', 1)[-1]}: "
+            f"{', '.join(names)} {rec.stages[-1].get('status')}"]
 
 
 def _row(rec: ServiceRecord) -> tuple[str, str, str, str, str]:
@@ -49,6 +63,8 @@ def _row(rec: ServiceRecord) -> tuple[str, str, str, str, str]:
     if rec.outcome == "planned" and rec.revision_after is None:
         after = "(new revision)"
     outcome = rec.outcome
+    if rec.outcome == "deployed" and rec.bake_running:
+        outcome += " (bake running)"
     if rec.rollback is not None and rec.outcome in ("rolled back", "rollback failed"):
         outcome += f" (to {short_revision(rec.rollback.to_revision)})"
     elif rec.rollback is not None and rec.outcome == "cancelled":

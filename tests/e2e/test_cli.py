@@ -534,3 +534,32 @@ def test_status_shows_no_stage_once_the_blue_green_deployment_ended(aws: LocalAW
     assert done.returncode == 0, done.stderr
     assert "service deployment" not in done.stdout and "rolloutState COMPLETED" in done.stdout, done.stdout
 
+
+
+@pytest.mark.parametrize("paused", [True, False], ids=["paused", "baking"])
+def test_rollback_of_a_service_deployment_still_going_rolls_it_back_through_itself(
+        paused: bool, aws: LocalAWS, project: Path) -> None:
+    first = register(aws, web_document("web:1.0.0"))
+    second = register(aws, web_document("web:1.1.0"))
+    hooks = [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}] if paused else []
+    run_service(aws, "web", first, desired=2, deploymentConfiguration={"strategy": "BLUE_GREEN",
+                                                                       "bakeTimeInMinutes": 60})
+    ecs = aws.client("ecs")
+    ecs.update_service(cluster=CLUSTER, service="web", deploymentConfiguration={"lifecycleHooks": hooks})
+    arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
+        "currentServiceDeployment"]
+    wanted = "POST_TEST_TRAFFIC_SHIFT" if paused else "BAKE_TIME"
+    deadline = time.monotonic() + 120
+    while ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0].get(
+            "lifecycleStage") != wanted:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
+    assert done.returncode == 0, done.stdout + done.stderr
+    how = "through the pause: ContinueServiceDeployment ROLLBACK" if paused else "StopServiceDeployment ROLLBACK"
+    assert how in done.stdout + done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith(
+        f"rolled service web back from web:2 to web:1 (service deployment {arn.rsplit('/', 1)[1]} ROLLBACK_SUCCESSFUL")
+    assert ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]["status"] == \
+        "ROLLBACK_SUCCESSFUL"
+    assert service(aws, "web")["taskDefinition"] == first

@@ -13,13 +13,14 @@ import pytest
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.aws import ClientFactory
+from pytest_ecsdeploy.cancel import Cancelled
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.emulator.seeding import apply_seed
-from pytest_ecsdeploy.errors import RolloutFailed
+from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 TASK_DEFINITION = {
@@ -200,3 +201,237 @@ def test_a_pause_hook_is_shown_and_someone_elses_answer_decides(world: World, ac
     assert any(f"lifecycle hook {answered[0]} at POST_TEST_TRAFFIC_SHIFT awaits ContinueServiceDeployment until "
                in line for line in log.lines)
     assert service.revision is not None and service.revision.endswith("web:2" if completed else "web:1")
+
+
+# -- until=..., continue_deployment() and rollbacks through the service deployment --------------------------------
+
+SHIFTS = {
+    "BLUE_GREEN": {"strategy": "BLUE_GREEN"},
+    "LINEAR": {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}},
+    "CANARY": {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}},
+}
+PAUSE = {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+
+
+def configure(world: World, strategy: str, *, bake: int = 1, hooks: list[dict[str, Any]] | None = None) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=bake)
+    world.ecs.update_service(cluster="local", service="web", deploymentConfiguration={
+        **SHIFTS[strategy], "bakeTimeInMinutes": bake, "lifecycleHooks": hooks if hooks is not None else [PAUSE]})
+
+
+def service_deployment(world: World, arn: str) -> dict[str, Any]:
+    return world.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]  # type: ignore[no-any-return]
+
+
+def count_calls(service: EcsService, operation: str) -> list[str]:
+    """Each call of ECS ``operation`` the service's client makes, as it is made."""
+    calls: list[str] = []
+    service.ctx.aws.client("ecs").meta.events.register(f"before-call.ecs.{operation}",
+                                                       lambda **_: calls.append(operation))
+    return calls
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+def test_deploy_until_test_traffic_pauses_with_production_on_blue_and_continue_finishes_it(world: World,
+                                                                                           strategy: str) -> None:
+    configure(world, strategy)
+    service, log = world.service()
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert paused.is_paused and not paused.is_completed and paused.service_deployment is not None
+    found = service_deployment(world, paused.service_deployment)
+    assert found["status"] == "IN_PROGRESS" and found["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    assert found["targetServiceRevision"]["requestedTestTrafficWeight"] == 100.0
+    assert found["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0.0
+    record = service.ctx.record
+    assert record.until == "test_traffic" and record.outcome == "pending" and record.strategy == strategy
+    assert record.service_deployment == paused.service_deployment
+    world.clock.advance(600)  # the smoke steps take their time; the hook waits (24 h by default)
+
+    rollout = service.continue_deployment()
+    assert rollout.is_completed and rollout.revision == paused.revision
+    assert service.is_steady and service.revision == paused.revision
+    assert service_deployment(world, paused.service_deployment)["status"] == "SUCCESSFUL"
+    assert record.outcome == "deployed" and record.until is None
+    seen = [stage["stage"] for i, stage in enumerate(record.stages)
+            if i == 0 or stage["stage"] != record.stages[i - 1]["stage"]]  # a status change repeats its stage
+    assert seen[seen.index("POST_TEST_TRAFFIC_SHIFT") + 1:][:1] in (["PRODUCTION_TRAFFIC_SHIFT"],
+                                                                    ["PRE_PRODUCTION_TRAFFIC_SHIFT"])
+    assert seen[-2:] == ["BAKE_TIME", "CLEAN_UP"]
+    assert record.stages[-1]["productionWeight"] == 100.0 and all(isinstance(s["at"], float) for s in record.stages)
+    assert any("ContinueServiceDeployment CONTINUE for hook" in line for line in log.lines)
+    assert rollout.stages and rollout.stages[-1]["status"] == "SUCCESSFUL"
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+def test_a_failed_step_at_the_pause_rolls_back_through_the_pause(world: World, strategy: str) -> None:
+    configure(world, strategy)
+    service, log = world.service()
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert paused.service_deployment is not None
+    service.finish("test_green_answers", "smoke: GET /version did not answer status 200")
+    record = service.ctx.record
+    assert record.outcome == "rolled back", record.reason
+    assert record.reason is not None and "paused at POST_TEST_TRAFFIC_SHIFT" in record.reason
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    assert record.rollback.deployment_id == paused.service_deployment.rsplit("/", 1)[1]
+    assert record.rollback.to_revision is not None and record.rollback.to_revision.endswith("web:1")
+    found = service_deployment(world, paused.service_deployment)
+    assert found["status"] == "ROLLBACK_SUCCESSFUL"
+    assert any("through the pause: ContinueServiceDeployment ROLLBACK" in line for line in log.lines)
+    assert not any("updating service web: web:2 -> web:1" in line for line in log.lines)  # no new deployment
+    assert service.revision is not None and service.revision.endswith("web:1")
+    assert [c.name for c in record.checks.items if c.action == "ecs_service.rollback" and c.result == "failed"] == []
+    with pytest.raises(ActionError, match="continue_deployment\\(\\) needs a deployment"):
+        service.continue_deployment()
+
+
+def test_a_scenario_that_ends_paused_is_rolled_back_rather_than_left_waiting(world: World) -> None:
+    configure(world, "BLUE_GREEN")
+    service, _ = world.service()
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    service.finish(None)
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and "continue_deployment() was not called" in str(record.reason)
+    assert paused.service_deployment is not None
+    assert service_deployment(world, paused.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+def test_until_traffic_shifted_returns_within_a_long_bake_and_a_later_failure_stops_it_with_a_rollback(
+        world: World, strategy: str) -> None:
+    configure(world, strategy, bake=120, hooks=[])
+    service, log = world.service()
+    rollout = service.deploy(world.revision("2.0.0"), until="traffic_shifted")
+    assert rollout.is_traffic_shifted and rollout.duration < 1800  # the two-hour bake is not waited out
+    assert rollout.service_deployment is not None
+    found = service_deployment(world, rollout.service_deployment)
+    assert found["status"] == "IN_PROGRESS" and found["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100
+    record = service.ctx.record
+    assert record.outcome == "deployed" and record.bake_running and record.until == "traffic_shifted"
+    assert "the bake was still running" in str(record.reason)
+
+    service.finish("test_after_the_shift", "assert False")
+    assert record.outcome == "rolled back" and record.rollback is not None and record.rollback.outcome == "completed"
+    assert any(": StopServiceDeployment ROLLBACK of service deployment " in line for line in log.lines)
+    assert service_deployment(world, rollout.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert service.revision is not None and service.revision.endswith("web:1")
+
+
+def test_a_deployment_that_times_out_mid_bake_is_stopped_with_a_rollback_not_redeployed(world: World) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
+    service, log = world.service(chosen_timeout=600)
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert "did not complete in time; rolled back to web:1." in str(failure.value)
+    assert any("StopServiceDeployment ROLLBACK of service deployment" in line and "BAKE_TIME" in line
+               for line in log.lines)
+    assert not any("updating service web: web:2 -> web:1" in line for line in log.lines)
+    assert service.ctx.record.stages[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+
+
+def test_a_bake_is_watched_for_about_one_call_a_second(world: World) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
+    service, _ = world.service()
+    described = count_calls(service, "DescribeServices")
+    deployments = count_calls(service, "DescribeServiceDeployments")
+    rollout = service.deploy(world.revision("2.0.0"))
+    assert rollout.is_completed
+    assert len(deployments) < 1800 / 4  # every 5 s during the half-hour bake, not on every look
+    assert (len(described) + len(deployments)) / rollout.duration < 1.25
+
+
+@pytest.mark.parametrize(
+    ("config", "until", "message"),
+    [
+        ({"lifecycleHooks": []}, "test_traffic", "needs a PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT"),
+        ({"strategy": "ROLLING"}, "test_traffic", "needs a BLUE_GREEN, LINEAR or CANARY service"),
+        ({"strategy": "ROLLING"}, "traffic_shifted", "needs a BLUE_GREEN, LINEAR or CANARY service"),
+    ],
+    ids=["no-pause-hook", "rolling-test-traffic", "rolling-traffic-shifted"],
+)
+def test_a_service_not_configured_for_until_fails_a_pre_check_before_any_write(
+        world: World, config: dict[str, Any], until: str, message: str) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
+    world.ecs.update_service(cluster="local", service="web", deploymentConfiguration=config)
+    before = world.describe()["deployments"]
+    service, _ = world.service()
+    with pytest.raises(CheckFailed, match=message):
+        service.deploy(world.revision("2.0.0"), until=until)
+    assert world.describe()["deployments"] == before
+
+
+def test_an_unknown_until_is_one_sentence(world: World) -> None:
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
+    service, _ = world.service()
+    with pytest.raises(ActionError, match=r"^deploy\(until=...\) expects 'test_traffic' or 'traffic_shifted', "
+                                          r"got 'bake'\.$"):
+        service.deploy(world.revision("2.0.0"), until="bake")
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+def test_a_run_cancelled_mid_bake_stops_the_service_deployment_with_a_rollback(world: World, strategy: str) -> None:
+    configure(world, strategy, bake=60, hooks=[])
+    service, log = world.service()
+
+    def sigterm_during_the_bake() -> None:
+        current = world.describe().get("currentServiceDeployment")
+        found = service_deployment(world, current)
+        if found.get("lifecycleStage") == "BAKE_TIME" and not service.ctx.cancellation.requested:
+            service.ctx.cancellation.request("SIGTERM received")
+            raise Cancelled("SIGTERM received")
+
+    world.on_sleep = sigterm_during_the_bake
+    with pytest.raises(Cancelled):
+        service.deploy(world.revision("2.0.0"))
+    world.on_sleep = None
+    service.finish(None)
+    record = service.ctx.record
+    assert record.outcome == "cancelled" and "SIGTERM received while deployment" in str(record.reason)
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    assert any("StopServiceDeployment ROLLBACK of service deployment" in line and "BAKE_TIME" in line
+               for line in log.lines)
+    assert service.revision is not None and service.revision.endswith("web:1")
+
+
+def test_the_production_listener_rule_must_forward_to_both_target_groups(world: World) -> None:
+    """ELBv2 here is moto's: the pre-check reads the rule ECS would shift weights on, with one DescribeRules."""
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
+    ec2, elb = world.local.client("ec2"), world.local.client("elbv2")
+    subnets = ec2.describe_subnets()["Subnets"]
+    balancer = elb.create_load_balancer(Name="web", Subnets=[s["SubnetId"] for s in subnets[:2]])["LoadBalancers"][0]
+    blue, green = (elb.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=subnets[0]["VpcId"],
+                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+                   for name in ("web-blue", "web-green"))
+    listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                   DefaultActions=[{"Type": "fixed-response",
+                                                    "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]
+    rule = elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=1,
+                           Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                           Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                               {"TargetGroupArn": blue, "Weight": 100}]}}])["Rules"][0]["RuleArn"]
+    world.ecs.update_service(cluster="local", service="web", loadBalancers=[{
+        "targetGroupArn": blue, "containerName": "app", "containerPort": 8080, "advancedConfiguration": {
+            "alternateTargetGroupArn": green, "productionListenerRule": rule,
+            "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure"}}])
+    while len(world.describe()["deployments"]) > 1:  # the load balancer change is a deployment of its own
+        world.clock.advance(5)
+    service, _ = world.service()
+    before = world.describe()["deployments"]
+    with pytest.raises(CheckFailed, match=r"production listener rule \w+ does not forward to web-green: add both "
+                                          r"target groups to its forward action"):
+        service.deploy(world.revision("2.0.0"))
+    with pytest.raises(CheckFailed, match="needs a PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT"):
+        service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert [c.detail for c in service.ctx.record.checks.items if c.result == "failed"][-2:] == [
+        "deploy(until='test_traffic') needs a PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT; add {targetType = "
+        "PAUSE, lifecycleStages = [POST_TEST_TRAFFIC_SHIFT]} to the service's deploymentConfiguration.lifecycleHooks",
+        "add advancedConfiguration testListenerRule on the load balancer of target group web-blue, so that the new "
+        "revision gets test traffic"]  # every missing piece is said at once
+    assert world.describe()["deployments"] == before  # nothing was written
+
+    elb.modify_rule(RuleArn=rule, Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}}])
+    assert service.deploy(world.revision("2.0.0")).is_completed
+    [check] = [c for c in service.ctx.record.checks.items if c.name == "both target groups on the production "
+                                                                      "listener rule" and c.result == "passed"]
+    assert check.detail == "1 production listener rule(s) forward to both"

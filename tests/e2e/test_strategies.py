@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +137,84 @@ def test_a_later_step_failing_deploys_the_previous_revision_the_blue_green_way(s
     assert printed_stages(result, "web:1")
     record = scenario.record()
     assert record["outcome"] == "rolled back" and record["rollback"]["outcome"] == "completed"
+
+
+PAUSE_HOOK = '''
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pause_hook(aws):
+    aws.client("ecs").update_service(cluster="local", service="web", deploymentConfiguration={
+        "lifecycleHooks": [{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]})
+'''
+
+SMOKE_BEFORE_PRODUCTION = '''
+import pytest
+
+pytestmark = pytest.mark.ecs_service("web")
+
+
+def test_green_up(deploy):
+    assert deploy(until="test_traffic").is_paused
+
+
+def test_green_answers(smoke):
+    smoke.http("/version", contains="{answer}", traffic="test", within=5)
+
+
+def test_shift_production(ecs_service):
+    assert ecs_service.continue_deployment().is_completed
+'''
+
+
+@pytest.fixture
+def test_listener(scenario: Scenario) -> Iterator[str]:
+    """A local HTTP server standing in for the test listener (``test_url`` of ``[services.web]``): it answers
+    ``web 2.0.0``."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = b"web 2.0.0"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    config = scenario.pytester.path / "deployments" / "ecsdeploy.toml"
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    config.write_text(config.read_text().replace('repository = "web"\n', f'repository = "web"\ntest_url = "{url}"\n'))
+    try:
+        yield url
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [("2.0.0", "deployed"), ("3.0.0", "rolled back")],
+                         ids=["green-answers", "green-fails"])
+def test_smoke_checks_on_test_traffic_before_production_moves(scenario: Scenario, test_listener: str, answer: str,
+                                                              outcome: str) -> None:
+    (scenario.pytester.path / "deployments" / "test_web.py").write_text(
+        SMOKE_BEFORE_PRODUCTION.replace("{answer}", answer))
+    result = scenario.add("conftest.py", PAUSE_HOOK).run()
+    record = scenario.record()
+    assert record["outcome"] == outcome, result.stdout.str()
+    assert record["strategy"] == "BLUE_GREEN" and record["serviceDeployment"]
+    result.stdout.fnmatch_lines(["*[[]web] service deployment * of web:2 paused at POST_TEST_TRAFFIC_SHIFT: the new "
+                                 "revision serves test traffic, production stays on the previous one *"])
+    if outcome == "deployed":
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines(["*ContinueServiceDeployment CONTINUE for hook *",
+                                     "*[[]web] service deployment * of web:2 SUCCESSFUL *"])
+        assert [s["stage"] for s in record["stages"]][-1] == "CLEAN_UP"
+    else:
+        result.assert_outcomes(passed=1, failed=1, skipped=1)  # the steps after a failed one are skipped
+        result.stdout.fnmatch_lines(["*through the pause: ContinueServiceDeployment ROLLBACK for hook *"])
+        assert record["rollback"]["outcome"] == "completed" and record["rollback"]["to_revision"].endswith("web:1")
+        assert record["stages"][-1]["status"] == "ROLLBACK_SUCCESSFUL"

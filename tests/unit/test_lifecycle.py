@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 from fakes import stubbed
 
-from pytest_ecsdeploy.actions.lifecycle import StageVerdict, StageWatch, budget, strategy_of
+from pytest_ecsdeploy.actions.lifecycle import (
+    PAUSED,
+    QUIET_REREAD,
+    SHIFTED,
+    StageVerdict,
+    StageWatch,
+    budget,
+    paused_hook,
+    strategy_of,
+)
 from pytest_ecsdeploy.actions.watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look
 
 R, A = "eu-west-1", "123456789012"
@@ -199,3 +208,86 @@ def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[A
     assert first.lines[-1] == ("service deployment new of web:2: lifecycle hook h1 at POST_TEST_TRAFFIC_SHIFT awaits "
                                "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK)")
     assert second.lines == []
+
+
+# -- until=..., rollbacks this run asked for, and what a quiet look costs ---------------------------------------
+
+
+def paused(stage: str = "POST_TEST_TRAFFIC_SHIFT", status: str = "AWAITING_ACTION", **hook: Any) -> dict[str, Any]:
+    body = found("IN_PROGRESS", stage, lifecycleHookDetails=[
+        {"hookId": "hook-1", "targetType": "PAUSE", "status": status, "timeoutAction": "ROLLBACK", **hook}])
+    body["targetServiceRevision"].update(requestedProductionTrafficWeight=0.0, requestedTestTrafficWeight=100.0)
+    return body
+
+
+def test_until_test_traffic_is_a_paused_verdict_at_the_awaiting_pause_hook(ecs: tuple[Aws, Any]) -> None:
+    stages = StageWatch(ecs[0], who="w", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                        deployment_id="ecs-svc/2", hint=None, arn=f"{SD}/new", until="test_traffic")
+    assert stages.judge(Look(), paused(status="SUCCEEDED")) is None  # answered already: not a pause
+    assert stages.judge(Look(), paused("POST_SCALE_UP")) is None  # a pause elsewhere is not test traffic
+    verdict = stages.judge(Look(), paused())
+    assert isinstance(verdict, StageVerdict) and verdict.outcome == PAUSED and verdict.hook_id == "hook-1"
+    assert verdict.reason.startswith("service deployment new of web:2 paused at POST_TEST_TRAFFIC_SHIFT: the new "
+                                     "revision serves test traffic, production stays on the previous one (stage "
+                                     "POST_TEST_TRAFFIC_SHIFT, production traffic 0% / test 100% on web:2")
+    lambda_hook = paused(targetType="AWS_LAMBDA", targetArn="arn:aws:lambda:eu-west-1:123456789012:function:f")
+    assert paused_hook(lambda_hook) is None
+
+
+@pytest.mark.parametrize("stage", ["PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"])
+def test_until_test_traffic_past_the_pause_without_pausing_fails(ecs: tuple[Aws, Any], stage: str) -> None:
+    stages = StageWatch(ecs[0], who="w", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                        deployment_id="ecs-svc/2", hint=None, arn=f"{SD}/new", until="test_traffic")
+    verdict = stages.judge(Look(), found("IN_PROGRESS", stage))
+    assert verdict is not None and verdict.outcome == FAILED
+    assert "went past POST_TEST_TRAFFIC_SHIFT without pausing there" in verdict.reason
+
+
+@pytest.mark.parametrize(("stage", "weight", "shifted"), [
+    ("PRODUCTION_TRAFFIC_SHIFT", 50.0, False), ("PRODUCTION_TRAFFIC_SHIFT", 100.0, False),
+    ("POST_PRODUCTION_TRAFFIC_SHIFT", 100.0, True), ("BAKE_TIME", 100.0, True), ("A_STAGE_FROM_2027", 100.0, False),
+])
+def test_until_traffic_shifted_once_production_is_all_on_green_after_the_shift(
+        ecs: tuple[Aws, Any], stage: str, weight: float, shifted: bool) -> None:
+    stages = StageWatch(ecs[0], who="w", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                        deployment_id="ecs-svc/2", hint=None, arn=f"{SD}/new", until="traffic_shifted")
+    body = found("IN_PROGRESS", stage)
+    body["targetServiceRevision"]["requestedProductionTrafficWeight"] = weight
+    verdict = stages.judge(Look(), body)
+    assert (verdict.outcome if verdict else None) == (SHIFTED if shifted else None)
+
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    ("ROLLBACK_REQUESTED", None), ("ROLLBACK_IN_PROGRESS", None), ("ROLLBACK_SUCCESSFUL", COMPLETED),
+    ("ROLLBACK_FAILED", FAILED), ("SUCCESSFUL", FAILED), ("STOPPED", FAILED),
+])
+def test_a_rollback_this_run_asked_for_succeeds_only_as_rollback_successful(
+        ecs: tuple[Aws, Any], status: str, outcome: str | None) -> None:
+    stages = StageWatch(ecs[0], who="w", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                        deployment_id="ecs-svc/2", hint=None, arn=f"{SD}/new", rollback=True)
+    verdict = stages.judge(Look(), found(status, "BAKE_TIME"))
+    assert (verdict.outcome if verdict else None) == outcome
+    assert stages.history[-1]["status"] == status and stages.history[-1]["productionWeight"] == 100.0
+
+
+def test_a_quiet_service_deployment_is_read_again_only_every_few_seconds_or_on_a_change(
+        ecs: tuple[Aws, Any]) -> None:
+    aws, stubber = ecs
+    now = [0.0]
+    stages = StageWatch(aws, who="w", cluster="prod", service="web", revision=f"{TD}:2",  # type: ignore[arg-type]
+                        deployment_id="ecs-svc/2", hint=None, arn=f"{SD}/new", clock=lambda: now[0])
+    baking = found("IN_PROGRESS", "BAKE_TIME")
+    service = {"deployments": [{"id": "ecs-svc/2", "runningCount": 2}]}
+    for _ in range(3):  # the first read, a second that shows no change, then one after QUIET_REREAD seconds
+        stubber.add_response("describe_service_deployments", {"serviceDeployments": [baking]},
+                             {"serviceDeploymentArns": [f"{SD}/new"]})
+    stubber.add_response("describe_service_deployments", {"serviceDeployments": [baking]},
+                         {"serviceDeploymentArns": [f"{SD}/new"]})  # the service changed
+    reads = [stages.look(service), stages.look(service)]  # both read: the first look had nothing to compare with
+    now[0] = 1.0
+    reads += [stages.look(service), stages.look(service)]  # quiet: the last answer again, no call
+    now[0] = 1.0 + QUIET_REREAD
+    reads.append(stages.look(service))  # due again
+    reads.append(stages.look({"deployments": [{"id": "ecs-svc/2", "runningCount": 1}]}))  # DescribeServices moved
+    assert all(r == baking for r in reads)
+    stubber.assert_no_pending_responses()

@@ -342,6 +342,7 @@ def test_not_detected_elsewhere(environ: dict[str, str]) -> None:
 
 ARN = "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:{}"
 DIGEST = "sha256:" + "3f0c" * 16
+SERVICE_DEPLOYMENT = "arn:aws:ecs:eu-west-1:111122223333:service-deployment/prod/web/Qi7Gx2"
 
 
 def web(outcome: str = "deployed", reason: str | None = None) -> ServiceRecord:
@@ -350,11 +351,12 @@ def web(outcome: str = "deployed", reason: str | None = None) -> ServiceRecord:
     record.revision_after = ARN.format(42)
     record.image_before = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "00" * 32
     record.image_after = f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.2@{DIGEST}"
+    record.deployment_id, record.service_deployment = "ecs-svc/4426", SERVICE_DEPLOYMENT
     record.set_outcome(outcome, reason)
     return record
 
 
-def test_service_finished_writes_the_four_output_variables_and_progress(
+def test_service_finished_writes_the_six_output_variables_and_progress(
     out: Lines, messages: ServiceMessages
 ) -> None:
     OctopusReporter(messages).service_finished(web(), done=1, total=2)
@@ -364,6 +366,8 @@ def test_service_finished_writes_the_four_output_variables_and_progress(
         "EcsDeploy.web.PreviousTaskDefinitionArn": ARN.format(41),
         "EcsDeploy.web.ImageDigest": DIGEST,
         "EcsDeploy.web.Outcome": "deployed",
+        "EcsDeploy.web.DeploymentId": "ecs-svc/4426",
+        "EcsDeploy.web.ServiceDeploymentArn": SERVICE_DEPLOYMENT,
     }
     assert all(m.get("sensitive") is None for m in parsed)
     [progress] = [m for m in parsed if m.name == "progress"]
@@ -382,6 +386,8 @@ def test_unknown_values_are_empty_variables(out: Lines, messages: ServiceMessage
         "EcsDeploy.api.PreviousTaskDefinitionArn": "",
         "EcsDeploy.api.ImageDigest": "",
         "EcsDeploy.api.Outcome": "planned",
+        "EcsDeploy.api.DeploymentId": "",
+        "EcsDeploy.api.ServiceDeploymentArn": "",
     }
     assert parsed[-1]["percentage"] == "100"
     assert parsed[-1]["message"] == "api planned; 3 of 3 services finished"
@@ -498,8 +504,18 @@ def test_everything_a_run_writes_is_read_back_whole(tmp_path: Path, out: Lines, 
     parser = CalamariParser()
     parsed = parser.parse_all(out)
     assert parser.dropped == []
-    assert [m.name for m in parsed].count("setVariable") == 8
+    assert [m.name for m in parsed].count("setVariable") == 12
     assert variables(parsed)["EcsDeploy.wéb-ü].Outcome"]["value"] == "rolled back"
     assert parsed[-1].name == "resultMessage"
     assert "# #octopus[x]" in parsed[-1]["message"] and "##octopus" not in parsed[-1]["message"]
     assert [m["length"] for m in parsed if m.name == "createArtifact"][1] == "0"  # junit not written yet
+
+
+def test_each_lifecycle_stage_moves_the_progress_bar(out: Lines, messages: ServiceMessages) -> None:
+    reporter = OctopusReporter(messages)
+    reporter.stage(45, "web: lifecycle stage POST_TEST_TRAFFIC_SHIFT (production traffic 0% / test 100% on web:2)")
+    reporter.stage(140, "web: lifecycle stage X")
+    parsed = parse(out)
+    assert [(m["percentage"], m["message"]) for m in parsed] == [
+        ("45", "web: lifecycle stage POST_TEST_TRAFFIC_SHIFT (production traffic 0% / test 100% on web:2)"),
+        ("100", "web: lifecycle stage X")]

@@ -17,6 +17,10 @@ def test_service_record_round_trips_through_json() -> None:
     record.add_event(1.5, "(service web) has reached a steady state.")
     record.timings["rollout"] = 12.5
     record.rollback = Rollback(record.revision_after, record.revision_before, outcome="completed")
+    record.strategy, record.until, record.bake_running = "CANARY", "traffic_shifted", True
+    record.service_deployment = "arn:aws:ecs:eu-west-1:111122223333:service-deployment/prod/web/Qi7G"
+    record.stages.append({"stage": "BAKE_TIME", "at": 1.75, "status": "IN_PROGRESS", "productionWeight": 100.0,
+                          "testWeight": 100.0})
     record.set_outcome("rolled back", "circuit breaker")
 
     data = json.loads(json.dumps(record.to_dict()))
@@ -25,4 +29,6 @@ def test_service_record_round_trips_through_json() -> None:
     assert again.to_dict() == record.to_dict()
     assert again.checks.count("passed") == 1
     assert again.rollback is not None and again.rollback.outcome == "completed"
+    assert (again.strategy, again.until, again.bake_running, again.stages[0]["stage"]) == (
+        "CANARY", "traffic_shifted", True, "BAKE_TIME")
     assert run.failed == [record]

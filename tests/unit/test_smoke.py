@@ -363,3 +363,42 @@ def test_result_repr_shows_no_headers(server: HttpServer, checker: Smoke) -> Non
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+# -- test traffic ---------------------------------------------------------------------------------------------
+
+
+def test_test_traffic_goes_to_test_url_and_production_to_health_url(server: HttpServer, clock: FakeClock) -> None:
+    server.respond = lambda path: (200, "green" if path.startswith("/test") else "blue", {})
+    ctx = make_ctx(f"{server.url}/prod")
+    ctx.service = Service(name="web", service_name="web", health_url=f"{server.url}/prod", test_url=f"{server.url}/test")
+    checker = Smoke(ctx, clock=clock, sleep=clock.sleep)
+    assert checker.http("/version", contains="green", traffic="test").url == f"{server.url}/test/version"
+    assert checker.http("/version", contains="blue").url == f"{server.url}/prod/version"
+    assert [r.path for r in server.requests] == ["/test/version", "/prod/version"]
+    names = [c.name for c in ctx.record.checks.items]
+    assert names == ["GET /version answers status 200 and a body containing 'green' through the test listener",
+                     "GET /version answers status 200 and a body containing 'blue'"]
+
+
+def test_test_traffic_failing_says_so_and_fails_like_an_assert(server: HttpServer, clock: FakeClock) -> None:
+    server.respond = lambda path: (503, "down", {})
+    ctx = make_ctx(None)
+    ctx.service = Service(name="web", service_name="web", test_url=server.url)
+    with pytest.raises(AssertionError, match=r"through the test listener|did not answer status 200"):
+        Smoke(ctx, clock=clock, sleep=clock.sleep).http("/", within=2, traffic="test")
+    assert ctx.record.checks.items[-1].result == "failed"
+
+
+@pytest.mark.parametrize("traffic", ["TEST", "green", ""])
+def test_an_unknown_traffic_is_refused(checker: Smoke, traffic: str) -> None:
+    with pytest.raises(ValueError, match=r"^traffic must be 'production' or 'test', got "):
+        checker.http("/", traffic=traffic)
+
+
+@pytest.mark.parametrize("test_url", ["web.example.com", "ftp://web.example.com"])
+def test_a_test_url_that_is_no_http_url_is_a_config_error(clock: FakeClock, test_url: str) -> None:
+    ctx = make_ctx(None)
+    ctx.service = Service(name="web", service_name="web", test_url=test_url)
+    with pytest.raises(ConfigError, match=r"^service 'web': test_url .* is not an http:// or https:// URL"):
+        Smoke(ctx, clock=clock, sleep=clock.sleep).http("/", traffic="test")

@@ -99,3 +99,19 @@ def test_a_failure_without_rollback_has_a_reason_line_and_no_target() -> None:
         "web      web:6 -> web:7  failed   60.0s     0/0",
         "web: deployment ecs-svc/1 did not complete within 60 s",
     ]
+
+
+def test_a_shifting_service_lists_its_stages_and_a_running_bake() -> None:
+    run = RunRecord(environment="prod", backend="aws", region="eu-west-1")
+    web = service(run, "web", "web:6", "web:7")
+    web.strategy, web.bake_running = "CANARY", True
+    web.service_deployment = "arn:aws:ecs:eu-west-1:111122223333:service-deployment/prod/web/Qi7G"
+    for stage, status in [("PRE_SCALE_UP", "PENDING"), ("PRE_SCALE_UP", "IN_PROGRESS"), ("SCALE_UP", "IN_PROGRESS"),
+                          ("PRODUCTION_TRAFFIC_SHIFT", "IN_PROGRESS"), ("BAKE_TIME", "IN_PROGRESS")]:
+        web.stages.append({"stage": stage, "at": 1.0, "status": status})
+    finish(web, "deployed", "production traffic all on web:7", seconds=30)
+    assert summary_lines(run) == [
+        "service  from -> to      outcome                  duration  checks ok/failed",
+        "web      web:6 -> web:7  deployed (bake running)  30.0s     0/0",
+        "web: CANARY service deployment Qi7G: PRE_SCALE_UP, SCALE_UP, PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME IN_PROGRESS",
+    ]
