@@ -30,6 +30,7 @@ from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
+from .codedeploy import CODE_DEPLOY, CodeDeployPath, running_task_definition
 from .lifecycle import SHIFTING, StageVerdict, StageWatch, budget, strategy_of
 from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
@@ -177,6 +178,7 @@ class EcsService:
         self._seen_events: set[str] = set()
         self._service_deployments: dict[str, str] = {}  # deployment id -> the service deployment UpdateService named
         self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
+        self._code_deploy: CodeDeployPath | None = None  # a CODE_DEPLOY service deploys through it (codedeploy.py)
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -201,8 +203,11 @@ class EcsService:
 
     @property
     def revision(self) -> str | None:
-        """The task-definition ARN of the PRIMARY deployment."""
-        return running_revision(self.describe())
+        """The task-definition ARN of the PRIMARY deployment (of a CODE_DEPLOY service: of its PRIMARY task set)."""
+        service = self.describe()
+        if (service.get("deploymentController") or {}).get("type") == CODE_DEPLOY:
+            return running_task_definition(service)
+        return running_revision(service)
 
     @property
     def is_steady(self) -> bool:
@@ -212,7 +217,7 @@ class EcsService:
     # -- deploy ---------------------------------------------------------------------------------------------
 
     def deploy(self, revision: Any, *, timeout: float | None = None, force_new_deployment: bool = False,
-               supersede: bool = False) -> Rollout:
+               supersede: bool = False, until: str | None = None) -> Rollout:
         """Roll ``revision`` (a Revision from ``task_definition.register()``, or a task-definition ARN) out.
 
         Waits until the outcome is known (at most ``timeout`` seconds, default ``--wait-timeout``); a failed
@@ -220,6 +225,9 @@ class EcsService:
         revision, the deployment, the counts expected and found, and how the rollback ended. A service already
         steady on the revision is left alone unless ``force_new_deployment``. ``supersede`` replaces a deployment
         of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
+
+        A service on the CODE_DEPLOY controller deploys through CodeDeploy (``codedeploy.py``); ``until``
+        (``"completed"``, ``"test_traffic"``: return at Ready, ``"traffic_shifted"``) says where deploy() returns.
         """
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
@@ -229,6 +237,8 @@ class EcsService:
         chosen = timeout is not None or ctx.options.wait_timeout is not None
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
         service, described = self._pre_checks(revision, arn, label, supersede)
+        if self._code_deploy is not None:
+            return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until)
         timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
@@ -249,6 +259,16 @@ class EcsService:
         if arn is None or ctx.options.plan:
             return self._plan(arn, label, service, primary, force_new_deployment, started)
         return self._roll_out(arn, label, service, timeout, force_new_deployment, started)
+
+    def continue_deployment(self, timeout: float | None = None) -> Rollout:
+        """Let the deployment ``deploy(until="test_traffic")`` stopped go on, and watch it to its end (``timeout``:
+        seconds, default what ``deploy()`` allowed); ActionError when none is stopped."""
+        __tracebackhide__ = True
+        if self._code_deploy is not None and self._code_deploy.paused is not None:
+            limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else None
+            return self._code_deploy.continue_deployment(limit)
+        raise ActionError(f"service '{self.name}': continue_deployment() needs a deployment that "
+                          f"deploy(until='test_traffic') stopped, and none is.")
 
     def _roll_out(self, arn: str, label: str, service: dict[str, Any], timeout: float, force: bool,
                   started: float) -> Rollout:
@@ -300,6 +320,11 @@ class EcsService:
         cancellation = self.ctx.cancellation
         if cancellation.reason is not None and record.outcome in ("pending", "deployed"):
             self._cancel(cancellation.reason)
+            return
+        paused = self._code_deploy.paused if self._code_deploy is not None else None
+        if failed_step is None and paused is not None:
+            self._roll_back(f"the scenario ended with CodeDeploy deployment {paused.deployment_id} at Ready; "
+                            f"continue_deployment() was not called", None, record.deployment_id)
             return
         if failed_step is None or record.outcome in ("refused", "failed", "rolled back", "rollback failed"):
             return
@@ -381,10 +406,13 @@ class EcsService:
         checks.expect(service.get("status") == "ACTIVE", DEPLOY, "pre", "service ACTIVE",
                       f"service '{self.name}' in cluster '{self.cluster}' is {service.get('status')}")
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
+        if controller == CODE_DEPLOY:  # codedeploy.py checks the rest
+            self._code_deploy = self._code_deploy or CodeDeployPath(self)
+            return service, None
         if controller != "ECS":
             detail = f"service '{self.name}' uses the {controller} deployment controller"
             checks.record(Check(DEPLOY, "pre", "deployment controller ECS", "failed", detail))
-            raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
+            raise NotSupported(f"{detail}; pytest-ecsdeploy supports the ECS and CODE_DEPLOY controllers, "
                                f"not {controller}.")
         self._strategy = strategy_of(service)
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update" if self._strategy not in SHIFTING
@@ -592,6 +620,8 @@ class EcsService:
         if self._rollback_summary is not None:
             return self._rollback_summary
         with self.ctx.cancellation.shield():  # a first signal now must not stop the undo; the grace period bounds it
+            if self._code_deploy is not None:
+                return self._code_deploy.roll_back(why, verdict)
             return self._roll_back_shielded(why, verdict, deployment_id)
 
     def _roll_back_shielded(self, why: str, verdict: Verdict | None, deployment_id: str | None) -> str:

@@ -67,6 +67,10 @@ class ServiceRecord:
     finished_at: float | None = None
     #: Failed tasks with their containers' last log lines, masked (``actions/logs.py``: TaskLogs.to_dict()).
     failed_tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: A CODE_DEPLOY service's deployment (``actions/codedeploy.py``): ``application``, ``deploymentGroup``,
+    #: ``deploymentConfig``, ``deploymentId``, ``until``, ``lifecycleEvents`` (``{"event", "status", "at" (epoch s),
+    #: "weights" ({"Blue": %, "Green": %}), "deploymentId"}``), the last ``weights``; empty for other services.
+    codedeploy: dict[str, Any] = field(default_factory=dict)
 
     def set_outcome(self, outcome: str, reason: str | None = None) -> None:
         if outcome not in OUTCOMES:
@@ -100,6 +104,7 @@ class ServiceRecord:
             "finishedAt": self.finished_at,
             "durationSeconds": round(self.duration, 3),
             "failedTasks": list(self.failed_tasks),
+            "codedeploy": dict(self.codedeploy) or None,
         }
 
     @classmethod
@@ -127,6 +132,7 @@ class ServiceRecord:
             started_at=data["startedAt"],
             finished_at=data.get("finishedAt"),
             failed_tasks=list(data.get("failedTasks", [])),
+            codedeploy=dict(data.get("codedeploy") or {}),
         )
 
 
