@@ -254,6 +254,11 @@ class LocalAWS:
         """
         self._require_engine().set_image_behaviour(image, behaviour, **params)
 
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        """What a CodeDeploy lifecycle hook naming Lambda function ``function`` reports from now on: ``Succeeded``
+        (what every hook reports unless told otherwise) or ``Failed``; no Lambda runs here."""
+        self._require_engine().set_codedeploy_hook(function, result)
+
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         """Create a service already steady on its first revision (CreateService ``params``) in this account.
 
@@ -443,6 +448,9 @@ class _SeedingTarget:
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         self._aws.set_image_behaviour(image, behaviour, **params)
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        self._aws.set_codedeploy_hook(function, result)
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

@@ -6,7 +6,9 @@ In order:
    request (``X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Action>``) go to the ECR bridge, which keeps the
    local registry in step with moto's ECR (``ecr_bridge``);
 2. control routes under ``/_ecsdeploy/`` serve a client in another process: ``POST /_ecsdeploy/image-behaviour``
-   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
+   (JSON ``{"image": ..., "behaviour": ..., <params>}``), ``POST /_ecsdeploy/codedeploy-hook`` (JSON
+   ``{"function": ..., "result": "Succeeded" | "Failed"}``: what CodeDeploy hooks naming that Lambda function
+   report), ``GET /_ecsdeploy/state`` (``LocalAWS.snapshot()``)
    and ``POST /_ecsdeploy/reset`` (empty state, then the seed applied again; body ``{"seed": false}`` to leave it
    empty); their answers are JSON, errors ``{"error": "<one sentence>"}``. moto's own ``POST /moto-api/reset``
    (what ``mock_aws`` sends in server mode) empties the whole state the same way, engine and Docker included, and
@@ -15,6 +17,9 @@ In order:
    rollout engine's table (``ecs.responses.ACTIONS``: services, their tasks and service deployments) go to the
    engine, with the caller's account (derived from the access key the way moto does it, so STS AssumeRole
    credentials into another account work) and region (from the SigV4 credential scope);
+   CodeDeploy JSON requests (``X-Amz-Target: CodeDeploy_20141006.<Action>``) whose action is in the local
+   CodeDeploy's table (``codedeploy.responses.ACTIONS``: deployments, their targets, Continue/StopDeployment) go to
+   the engine too, whose clock and task sets they play on; applications and deployment groups stay moto's;
 4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
    are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
@@ -38,6 +43,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import moto_state
+from .codedeploy.responses import ACTIONS as CODEDEPLOY_ACTIONS
+from .codedeploy.responses import TARGET_PREFIX as CODEDEPLOY_PREFIX
 from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 from .ecs.exceptions import EngineError
 from .ecs.refusals import BEFORE_MOTO
@@ -58,7 +65,7 @@ ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONTROL_PREFIX = "/_ecsdeploy/"
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-_CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset")}
+_CONTROL_ROUTES = {("POST", "image-behaviour"), ("GET", "state"), ("POST", "reset"), ("POST", "codedeploy-hook")}
 _MOTO_RESET_PATH = "/moto-api/reset"
 
 # The same pattern moto's BaseResponse uses to find the access key in a SigV4/SigV2 Authorization header.
@@ -77,6 +84,8 @@ class Control(Protocol):
     def reset(self, *, seed: bool = True) -> None: ...
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None: ...
 
 
 class Middleware:
@@ -111,6 +120,8 @@ class Middleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in ACTIONS:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
+        if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_ACTIONS:
+            return self._ecs(environ, start_response, target[len(CODEDEPLOY_PREFIX):], codedeploy=True)
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in BEFORE_MOTO:
             refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
             if refused is not None:
@@ -135,7 +146,8 @@ class Middleware:
                 return not_implemented(environ, start_response, str(exc))
         return None
 
-    def _ecs(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes]:
+    def _ecs(self, environ: Environ, start_response: StartResponse, action: str, *,
+             codedeploy: bool = False) -> Iterable[bytes]:
         try:
             params = json.loads(read_body(environ) or b"{}")
             if not isinstance(params, dict):
@@ -145,7 +157,8 @@ class Middleware:
         account = account_id_of(environ)
         region = region_of(environ)
         try:
-            result = self.engine().handle(action, account, region, params)
+            engine = self.engine()
+            result = (engine.handle_codedeploy if codedeploy else engine.handle)(action, account, region, params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         except Exception as exc:  # an engine bug: answer like AWS does, keep the traceback in the log
@@ -193,6 +206,8 @@ class Middleware:
                                          {"error": f"seed: expected true or false, got {seed!r}."})
                 self.control.reset(seed=seed)
                 return json_response(start_response, 200, {"reset": True, "seeded": seed and self.control.seeded})
+            if route == "codedeploy-hook":
+                return self._codedeploy_hook(start_response, data)
             return self._image_behaviour(start_response, data)
         except Exception as exc:
             log.exception("control route %s %s failed", method, route)
@@ -209,6 +224,17 @@ class Middleware:
             log.exception("POST %s failed", _MOTO_RESET_PATH)
             return json_response(start_response, 500, {"error": f"{type(exc).__name__}: {exc}"})
         return json_response(start_response, 200, {"status": "ok"})
+
+    def _codedeploy_hook(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
+        function, result = data.get("function"), data.get("result")
+        if not isinstance(function, str) or not function:
+            return json_response(start_response, 400, {"error": f"function: expected a non-empty string, got "
+                                                                f"{function!r}."})
+        try:
+            self.control.set_codedeploy_hook(function, str(result))
+        except ValueError as exc:
+            return json_response(start_response, 400, {"error": str(exc)})
+        return json_response(start_response, 200, {"function": function, "result": result})
 
     def _image_behaviour(self, start_response: StartResponse, data: dict[str, Any]) -> Iterable[bytes]:
         params = dict(data)

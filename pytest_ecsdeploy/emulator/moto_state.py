@@ -13,7 +13,9 @@ something breaks here and nowhere else. It holds:
   and the elastic network interface of an awsvpc task in EC2 (:func:`ec2_create_task_interface`,
   :func:`ec2_set_interface_status`, :func:`ec2_delete_interface`);
 - what the load balancers read of ELBv2 and ECR (:func:`target_group_arn`, :func:`registered_targets`,
-  :func:`ecr_tag_of`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
+  :func:`ecr_tag_of`), and what the local CodeDeploy reads of its deployment groups and changes of listeners
+  (:func:`codedeploy_group`, :func:`elbv2_target_group_arn`, :func:`elbv2_forward`), and the Docker runner of
+  ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
   :func:`secret_string`, :func:`ssm_parameter_value`);
 - the rollout engine's services and tasks made moto's ECS backend's (:func:`use_ecs_engine`, the adapter
   :class:`EcsEngine` the engine implements), so that every client of moto sees the engine's one state;
@@ -898,6 +900,75 @@ def target_group_arn(name: str) -> str | None:
             if group.name == name:
                 return str(group.arn)
     return None
+
+
+def elbv2_target_group_arn(account: str, region: str, name: str) -> str | None:
+    """The ARN of the target group named ``name`` in ``account`` and ``region``; None when there is none."""
+    from moto.core.base_backend import backend_lock
+    from moto.elbv2.models import elbv2_backends
+
+    with backend_lock:
+        groups = list(elbv2_backends[account][region].target_groups.values())
+    return next((str(group.arn) for group in groups if group.name == name), None)
+
+
+def elbv2_forward(account: str, region: str, listener_arn: str, weights: dict[str, int]) -> bool:
+    """Point every forward action of listener ``listener_arn`` (its default action and its rules) that forwards to
+    one of the target groups of ``weights`` (ARN -> weight) at those target groups with those weights; one with
+    weight 0 is left out, and a single one left is forwarded to by ``TargetGroupArn``. False when the listener
+    does not exist."""
+    from moto.core.base_backend import backend_lock
+    from moto.elbv2.models import FakeAction, elbv2_backends
+
+    with backend_lock:
+        backend = elbv2_backends[account][region]
+        listener = next((found for balancer in backend.load_balancers.values()
+                         for found in balancer.listeners.values() if found.arn == listener_arn), None)
+    if listener is None:
+        return False
+    serving = [(arn, weight) for arn, weight in weights.items() if weight > 0]
+    for actions in [listener.default_actions] + [rule.actions for rule in listener._non_default_rules.values()]:
+        for index, action in enumerate(actions):
+            data = action.data
+            if data.get("Type") != "forward":
+                continue
+            named = {data.get("TargetGroupArn")} | {group.get("TargetGroupArn") for group in
+                                                   (data.get("ForwardConfig") or {}).get("TargetGroups", [])}
+            if not named & set(weights):
+                continue
+            forward: dict[str, Any] = {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": arn, "Weight": weight} for arn, weight in serving]}}
+            if "Order" in data:
+                forward["Order"] = data["Order"]
+            if len(serving) == 1:
+                forward["TargetGroupArn"] = serving[0][0]
+            actions[index] = FakeAction(forward)
+    return True
+
+
+def codedeploy_group(account: str, region: str, application: str,
+                     group: str) -> tuple[str | None, dict[str, Any] | None]:
+    """CodeDeploy's application ``application`` and its deployment group ``group`` as moto keeps them: (the
+    application's computePlatform or None when there is no such application, the group as GetDeploymentGroup shows
+    it or None when there is no such group)."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    backend = codedeploy_backends[account][region]
+    found = backend.applications.get(application)
+    if found is None:
+        return None, None
+    platform = str(found.compute_platform or "Server")
+    dg = backend.deployment_groups.get(application, {}).get(group)
+    if dg is None:
+        return platform, None
+    return platform, {
+        "deploymentGroupName": dg.deployment_group_name, "deploymentGroupId": dg.deployment_group_id,
+        "deploymentConfigName": dg.deployment_config_name, "serviceRoleArn": dg.service_role_arn,
+        "autoRollbackConfiguration": dict(dg.auto_rollback_configuration or {}),
+        "deploymentStyle": dict(dg.deployment_style or {}),
+        "blueGreenDeploymentConfiguration": dict(dg.blue_green_deployment_configuration or {}),
+        "loadBalancerInfo": dict(dg.load_balancer_info or {}), "ecsServices": list(dg.ecs_services or []),
+    }
 
 
 def registered_targets(arn: str) -> set[str]:

@@ -41,6 +41,18 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                                 # listen_port = 8080 (optional): the target group's local
                                                 #   endpoint listens on 127.0.0.1:8080
 
+    [services.web.codedeploy]                   # the service is on the CODE_DEPLOY controller (needs
+    alternate_target_group = "web-green"        #   load_balancer): a second target group, a load balancer
+    application = "web"                         #   with a production and a test listener forwarding to the
+    deployment_group = "web"                    #   first, a CodeDeploy application and deployment group
+    deployment_config = "CodeDeployDefault.ECSAllAtOnce"   # (defaults: the service's name, ECSAllAtOnce,
+    listener_port = 80                          #   ports 80 and 8080, no ready wait, 5 minutes' termination
+    test_listener_port = 8080                   #   wait, auto rollback on); ready_wait_minutes = N stops at
+    ready_wait_minutes = 30                     #   Ready (STOP_DEPLOYMENT) for N minutes; hooks: what each
+    termination_wait_minutes = 5                #   named Lambda function reports (Succeeded or Failed), see
+    auto_rollback = true                        #   docs/seed.md
+    hooks = { "smoke-check" = "Failed" }
+
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
                                                 #   options name (a task fails to start without its group)
 
@@ -92,6 +104,7 @@ from ..tomlfile import choices, closest, describe, read_toml, render_template
 __all__ = [
     "SEED_TABLES",
     "Seed",
+    "SeedCodeDeploy",
     "SeedDeploymentConfiguration",
     "SeedImageBehaviour",
     "SeedLoadBalancer",
@@ -111,11 +124,18 @@ _TOP_KEYS = ("clusters", "repositories", "task_definitions", "services", "secret
 _BEHAVIOUR_KEYS = ("image", "behaviour", "command", "exit_code", "after", "reason", "logs")
 _REPOSITORY_KEYS = ("tags", "image_tag_mutability")
 _SERVICE_KEYS = ("task_definition", "cluster", "images", "desired_count", "launch_type",
-                 "deployment_configuration", "load_balancer")
+                 "deployment_configuration", "load_balancer", "codedeploy")
 _DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_breaker", "rollback", "strategy",
                     "bake_time_minutes")
 _STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port")
+_CODEDEPLOY_KEYS = ("alternate_target_group", "application", "deployment_group", "deployment_config",
+                    "listener_port", "test_listener_port", "ready_wait_minutes", "termination_wait_minutes",
+                    "auto_rollback", "hooks")
+_CODEDEPLOY_CONFIGS = ("CodeDeployDefault.ECSAllAtOnce", "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+                       "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+                       "CodeDeployDefault.ECSCanary10Percent5Minutes", "CodeDeployDefault.ECSCanary10Percent15Minutes")
+_TARGET_GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\Z")
 _PARAMETER_KEYS = ("value", "type")
 _PARAMETER_TYPES = ("String", "StringList", "SecureString")
 _MUTABILITY = ("MUTABLE", "IMMUTABLE")
@@ -132,6 +152,7 @@ SEED_TABLES: dict[str, tuple[str, ...]] = {
     "[services.NAME]": _SERVICE_KEYS,
     "[services.NAME.deployment_configuration]": _DEPLOYMENT_KEYS,
     "[services.NAME.load_balancer]": _LOAD_BALANCER_KEYS,
+    "[services.NAME.codedeploy]": _CODEDEPLOY_KEYS,
     "[ssm_parameters.NAME]": _PARAMETER_KEYS,
     "[[image_behaviours]]": _BEHAVIOUR_KEYS,
 }
@@ -190,6 +211,23 @@ class SeedLoadBalancer:
 
 
 @dataclass(frozen=True)
+class SeedCodeDeploy:
+    """A CODE_DEPLOY service's CodeDeploy side: the second target group, the listeners (ports), the application
+    and deployment group, and what its hooks' Lambda functions report (function name -> Succeeded or Failed)."""
+
+    alternate_target_group: str
+    application: str
+    deployment_group: str
+    deployment_config: str = "CodeDeployDefault.ECSAllAtOnce"
+    listener_port: int = 80
+    test_listener_port: int = 8080
+    ready_wait_minutes: int | None = None
+    termination_wait_minutes: int = 5
+    auto_rollback: bool = True
+    hooks: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SeedService:
     """An ECS service, created steady on the first revision of ``task_definition``."""
 
@@ -201,6 +239,7 @@ class SeedService:
     launch_type: str = "FARGATE"
     deployment_configuration: SeedDeploymentConfiguration = field(default_factory=SeedDeploymentConfiguration)
     load_balancer: SeedLoadBalancer | None = None
+    codedeploy: SeedCodeDeploy | None = None
 
 
 @dataclass(frozen=True)
@@ -464,7 +503,7 @@ def _service(
             raise w.error(table, "load_balancer", f"expected a table, got {describe(value)}.")
         _check_table(w, inner, value, _LOAD_BALANCER_KEYS, _LOAD_BALANCER_KEYS[:3])
         target_group = _string(w, inner, "target_group", value["target_group"])
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?", target_group):
+        if not _TARGET_GROUP_NAME.match(target_group):
             raise w.error(inner, "target_group", f"'{target_group}' is not a valid target group name "
                                                  "(1 to 32 letters, digits and -, not starting or ending with -).")
         container = _string(w, inner, "container", value["container"])
@@ -477,8 +516,41 @@ def _service(
             listen_port = _integer(w, inner, "listen_port", value["listen_port"], 1, 65535)
         load_balancer = SeedLoadBalancer(target_group, container, port, listen_port)
 
+    codedeploy = None
+    if "codedeploy" in raw:
+        if load_balancer is None:
+            raise w.error(table, "codedeploy", "needs load_balancer (CodeDeploy moves traffic between two target "
+                                               "groups behind a listener).")
+        codedeploy = _codedeploy(w, name, table, raw["codedeploy"], load_balancer)
     return SeedService(name, cluster, task_definition, images, desired_count, launch_type, deployment,
-                       load_balancer)
+                       load_balancer, codedeploy)
+
+
+def _codedeploy(w: _Where, name: str, table: str, value: Any, balancer: SeedLoadBalancer) -> SeedCodeDeploy:
+    inner = w.table("services", name, "codedeploy")
+    if not isinstance(value, Mapping):
+        raise w.error(table, "codedeploy", f"expected a table, got {describe(value)}.")
+    _check_table(w, inner, value, _CODEDEPLOY_KEYS, ("alternate_target_group",))
+    alternate = _string(w, inner, "alternate_target_group", value["alternate_target_group"])
+    if not _TARGET_GROUP_NAME.match(alternate) or alternate == balancer.target_group:
+        raise w.error(inner, "alternate_target_group", f"'{alternate}' must be a valid target group name (1 to 32 "
+                                                       "letters, digits and -) other than load_balancer's.")
+    ports = [_integer(w, inner, key, value.get(key, default), 1, 65535)
+             for key, default in (("listener_port", 80), ("test_listener_port", 8080))]
+    if ports[0] == ports[1]:
+        raise w.error(inner, "test_listener_port", "must differ from listener_port.")
+    ready = value.get("ready_wait_minutes")
+    hooks: dict[str, str] = {}
+    for function, result in _mapping(w, inner, "hooks", value.get("hooks", {})).items():
+        hooks[function] = _choice(w, inner, f"hooks.{_key(function)}", result, ("Succeeded", "Failed"))
+    return SeedCodeDeploy(
+        alternate, _string(w, inner, "application", value.get("application", name)),
+        _string(w, inner, "deployment_group", value.get("deployment_group", name)),
+        _choice(w, inner, "deployment_config", value.get("deployment_config", _CODEDEPLOY_CONFIGS[0]),
+                _CODEDEPLOY_CONFIGS),
+        ports[0], ports[1], None if ready is None else _integer(w, inner, "ready_wait_minutes", ready, 0, 2880),
+        _integer(w, inner, "termination_wait_minutes", value.get("termination_wait_minutes", 5), 0, 2880),
+        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks)
 
 
 def _template(

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .seed import Seed, SeedLoadBalancer
+from .seed import Seed, SeedCodeDeploy, SeedLoadBalancer
 
 __all__ = ["MANIFEST_MEDIA_TYPE", "SeedTarget", "apply_seed", "image_manifest"]
 
@@ -38,6 +38,8 @@ class SeedTarget(Protocol):
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]: ...
 
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None: ...
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None: ...
 
 
 def image_manifest(repository: str, tag: str) -> str:
@@ -144,8 +146,53 @@ def apply_seed(seed: Seed, target: SeedTarget, *, region: str | None = None,
                 target_groups[balancer.target_group] = _create_target_group(target, region, balancer)
             params["loadBalancers"] = [{"targetGroupArn": target_groups[balancer.target_group],
                                         "containerName": balancer.container, "containerPort": balancer.port}]
+        if service.codedeploy is not None:
+            params["deploymentController"] = {"type": "CODE_DEPLOY"}
         created["services"][service.name] = target.seed_service(params, region=region)
+        if service.codedeploy is not None and service.load_balancer is not None:
+            _seed_codedeploy(target, region, service.name, service.cluster, service.load_balancer,
+                             service.codedeploy, target_groups)
     return created
+
+
+def _seed_codedeploy(target: SeedTarget, region: str, service: str, cluster: str, balancer: SeedLoadBalancer,
+                     codedeploy: SeedCodeDeploy, target_groups: dict[str, str]) -> None:
+    """A CODE_DEPLOY service's CodeDeploy side: the alternate target group, a load balancer named after the
+    service with the production and test listeners forwarding to the service's target group, the application
+    (unless another service created it) and the deployment group, and the hooks' results."""
+    alternate = SeedLoadBalancer(codedeploy.alternate_target_group, balancer.container, balancer.port)
+    if alternate.target_group not in target_groups:
+        target_groups[alternate.target_group] = _create_target_group(target, region, alternate)
+    elbv2 = target.client("elbv2", region_name=region)
+    subnets = _default_network(target, region)["awsvpcConfiguration"]["subnets"]
+    arn = elbv2.create_load_balancer(Name=service[:32], Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    listeners = [elbv2.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=port, DefaultActions=[
+        {"Type": "forward", "TargetGroupArn": target_groups[balancer.target_group]}])["Listeners"][0]["ListenerArn"]
+        for port in (codedeploy.listener_port, codedeploy.test_listener_port)]
+    client = target.client("codedeploy", region_name=region)
+    if codedeploy.application not in client.list_applications()["applications"]:
+        client.create_application(applicationName=codedeploy.application, computePlatform="ECS")
+    ready: dict[str, Any] = {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+    if codedeploy.ready_wait_minutes is not None:
+        ready = {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": codedeploy.ready_wait_minutes}
+    client.create_deployment_group(
+        applicationName=codedeploy.application, deploymentGroupName=codedeploy.deployment_group,
+        deploymentConfigName=codedeploy.deployment_config,
+        serviceRoleArn=f"arn:aws:iam::{target.account_id}:role/ecsCodeDeployRole",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        ecsServices=[{"clusterName": cluster, "serviceName": service}],
+        blueGreenDeploymentConfiguration={
+            "deploymentReadyOption": ready,
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE", "terminationWaitTimeInMinutes": codedeploy.termination_wait_minutes}},
+        loadBalancerInfo={"targetGroupPairInfoList": [{
+            "targetGroups": [{"name": balancer.target_group}, {"name": alternate.target_group}],
+            "prodTrafficRoute": {"listenerArns": [listeners[0]]},
+            "testTrafficRoute": {"listenerArns": [listeners[1]]}}]},
+        autoRollbackConfiguration={"enabled": codedeploy.auto_rollback,
+                                   "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]})
+    for function, result in codedeploy.hooks.items():
+        target.set_codedeploy_hook(function, result)
 
 
 def _register_container_instances(target: SeedTarget, region: str, cluster: str, count: int) -> None:

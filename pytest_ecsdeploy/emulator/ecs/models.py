@@ -152,6 +152,14 @@ class Deployment:
     succeeded: bool = False  # has had a task running healthy: failed_tasks stops being evaluated
     is_rollback: bool = False
     capacity_provider_strategy: list[dict[str, Any]] | None = None
+    # a task set of a CODE_DEPLOY service (tasksets.py): its scale (percent of desiredCount), who made it, the
+    # load balancers its tasks register with (None: the service's), and its stabilityStatus since when
+    scale: float = 100.0
+    external_id: str | None = None
+    started_by: str | None = None
+    load_balancers: list[dict[str, Any]] | None = None
+    stability: str = "STABILIZING"
+    stability_at: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.rollout_state_reason:
@@ -223,6 +231,7 @@ class Service:
     launch_not_before: float | None = None
     throttle_reported: bool = False
     hold: str | None = None  # a blue/green deployment's say over the scheduler (bluegreen.py): "wait" or "both"
+    controller: str = "ECS"  # deploymentController.type; CODE_DEPLOY services run task sets (tasksets.py)
 
     @property
     def arn(self) -> str:

@@ -32,9 +32,10 @@ from typing import Any, TypeVar
 
 from .. import moto_state
 from ..clock import Clock, RealClock, Timings
+from ..codedeploy import responses as codedeploy_responses
 from ..runners.base import Runner, split_ecr_image, split_reference
 from ..runners.simulated import SimulatedRunner
-from . import bluegreen, capacity, launching, network
+from . import bluegreen, capacity, launching, network, tasksets
 from .exceptions import (
     ClientException,
     ClusterNotFoundException,
@@ -246,6 +247,26 @@ class RolloutEngine:
                     self._sim.dirty = True
                     self._sim.advance_to(self._sim.now)  # the scheduler reacts at the instant of the request
 
+    def handle_codedeploy(self, action: str, account: str, region: str, params: Params) -> Params:
+        """Answer one CodeDeploy action of ``codedeploy.responses.ACTIONS`` (the local CodeDeploy plays its
+        deployments on this engine's clock and task sets)."""
+        found = codedeploy_responses.ACTIONS.get(action)
+        if found is None:
+            raise UnknownOperationException(f"The local CodeDeploy does not implement {action}.")
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            try:
+                return found.handler(self._sim, self._sim.region(account, region), params or {})
+            finally:
+                if found.mutating:
+                    self._sim.dirty = True
+                    self._sim.advance_to(self._sim.now)
+
+    def set_codedeploy_hook(self, function: str, result: str) -> None:
+        """The result (Succeeded or Failed) CodeDeploy hooks naming Lambda ``function`` give from now on."""
+        with self._lock:
+            self._sim.codedeploy.set_hook_result(function, result)
+
     def set_image_behaviour(self, image: str, behaviour: str, **params: Any) -> None:
         """Set the outcome of tasks running ``image``; see :class:`SimulatedRunner`."""
         setter = getattr(self.runner, "set_image_behaviour", None)
@@ -403,8 +424,9 @@ class RolloutEngine:
         if existing is not None and existing.status != "INACTIVE":
             raise InvalidParameterException("Creation of service was not idempotent.")
         controller = (params.get("deploymentController") or {}).get("type", "ECS")
-        if controller != "ECS":
-            message = f"The local ECS engine supports only the ECS deployment controller, not {controller}."
+        if controller not in tasksets.CONTROLLERS:
+            message = (f"The local ECS engine supports only the ECS and CODE_DEPLOY deployment controllers, "
+                       f"not {controller}.")
             raise InvalidParameterException(message)
         if params.get("schedulingStrategy", "REPLICA") != "REPLICA":
             raise InvalidParameterException("The local ECS engine supports only the REPLICA scheduling strategy.")
@@ -428,11 +450,14 @@ class RolloutEngine:
         )
         if strategy is not None:
             service.extra["capacityProviderStrategy"] = strategy.as_json()
+        service.controller = controller
         self._sim.create_service(state, service, taskdef)
         return {"service": self._service_json(state, service)}
 
     def _update_service(self, state: RegionState, params: Params) -> Params:
         service = self._service(state, params)
+        if service.controller != "ECS":
+            tasksets.check_update(params)
         taskdef = self._task_definition(state, params["taskDefinition"]) if params.get("taskDefinition") else None
         if taskdef is not None:
             require_network_configuration(taskdef.network_mode,
@@ -473,6 +498,9 @@ class RolloutEngine:
 
     def _continue_service_deployment(self, state: RegionState, params: Params) -> Params:
         return self._sim.service_deployments.continue_deployment(state, params, self._sim.now)
+
+    def _describe_task_sets(self, state: RegionState, params: Params) -> Params:
+        return tasksets.describe(state, self._service(state, params, active=False), params.get("taskSets"))
 
     def _describe_services(self, state: RegionState, params: Params) -> Params:
         cluster = self._cluster(state, params.get("cluster"), active=False)
@@ -594,12 +622,13 @@ class RolloutEngine:
                 "maximumPercent": config.maximum_percent, "minimumHealthyPercent": config.minimum_healthy_percent,
                 **bluegreen.configuration_json(config),
             },
-            "deployments": [self._deployment_json(service, d, tasks) for d in service.deployments],
+            "deployments": [self._deployment_json(service, d, tasks) for d in service.deployments
+                            if service.controller == "ECS"],
             "events": [{"id": e.id, "createdAt": e.created_at, "message": e.message} for e in service.events],
             "createdAt": service.created_at,
             "placementConstraints": extra.get("placementConstraints", []),
             "placementStrategy": extra.get("placementStrategy", []),
-            "schedulingStrategy": "REPLICA", "deploymentController": {"type": "ECS"},
+            "schedulingStrategy": "REPLICA", "deploymentController": {"type": service.controller},
             "createdBy": f"arn:aws:iam::{service.account}:root",
             "enableECSManagedTags": bool(extra.get("enableECSManagedTags", False)),
             "propagateTags": extra.get("propagateTags", "NONE"),
@@ -615,6 +644,8 @@ class RolloutEngine:
             body, capacityProviderStrategy=extra.get("capacityProviderStrategy"),
             networkConfiguration=service.network_configuration or None, healthCheckGracePeriodSeconds=grace,
             roleArn=role if not role or role.startswith("arn:") else f"arn:aws:iam::{service.account}:role/{role}",
+            taskSets=[tasksets.task_set_json(state, service, s) for s in service.deployments]
+            if service.controller != "ECS" else None,
             currentServiceDeployment=self._sim.service_deployments.current_arn(service),
             currentServiceRevisions=self._sim.service_deployments.current_revisions(state, service),
             tags=extra.get("tags", []) if tags else None,
@@ -715,6 +746,7 @@ ACTIONS: dict[str, Action] = {
     "UpdateService": Action(RolloutEngine._update_service, mutating=True),
     "DeleteService": Action(RolloutEngine._delete_service, mutating=True),
     "DescribeServices": Action(RolloutEngine._describe_services, mutating=False),
+    "DescribeTaskSets": Action(RolloutEngine._describe_task_sets, mutating=False),
     "ListServices": Action(RolloutEngine._list_services, mutating=False),
     "RunTask": Action(RolloutEngine._run_task, mutating=True),
     "StartTask": Action(RolloutEngine._start_task, mutating=True),

@@ -26,7 +26,7 @@ import math
 from collections import Counter
 
 from ..clock import Timings
-from . import capacity, events, network, placement, throttle
+from . import capacity, events, network, placement, tasksets, throttle
 from .events import TargetEvents
 from .exceptions import InvalidParameterException
 from .models import Deployment, RegionState, Service, Task
@@ -54,6 +54,8 @@ class Scheduler:
                 service.status, service.deleted_at = "INACTIVE", t
                 changed = True
             return changed or bool(doomed)
+        if service.controller != "ECS":
+            return tasksets.schedule(self, state, service, t)
         primary = service.primary
         for drained in service.deployments[1:]:
             if not any(task.live and task.deployment_id == drained.id for task in tasks):

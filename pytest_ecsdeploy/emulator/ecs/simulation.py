@@ -4,7 +4,7 @@ A :class:`Simulation` holds one ``RegionState`` per (account, region) (``models.
 simulated time: every state change due before that time happens at its own instant, in time order, and at each
 instant every task takes its due step (``tasks.py``), then every service's scheduler decides (``scheduler.py``),
 until nothing changes; STOPPED tasks and INACTIVE services are forgotten after their retention, and the service
-deployments follow (``service_deployments.py``). The actions'
+deployments follow (``service_deployments.py``), and so do CodeDeploy's (``codedeploy/deployments.py``). The actions'
 changes (CreateService, RunTask, StopTask...) go through its methods, which bring the simulated time and the
 random source the rules need. Nothing here parses requests or shapes responses (``responses.py`` does).
 """
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..clock import Timings
+from ..codedeploy.deployments import CodeDeployments
 from ..runners.base import Runner
 from . import models
 from .events import TargetEvents
@@ -40,6 +41,7 @@ class Simulation:
         self.lifecycle = TaskLifecycle(runner, timings, targets, image_aliases, rng, self.target_events)
         self.scheduler = Scheduler(self.lifecycle, timings, self.target_events)
         self.service_deployments = ServiceDeployments(image_aliases, rng)
+        self.codedeploy = CodeDeployments(rng, timings)  # CodeDeploy's deployments of CODE_DEPLOY services
 
     def region(self, account: str, region: str) -> RegionState:
         key = (account, region)
@@ -82,7 +84,7 @@ class Simulation:
                     consider(service.last_steady_event + self.timings.steady_event_interval)
                 if service.deleted_at is not None:
                     consider(service.deleted_at + self.timings.inactive_service_retention)
-        for due in self.service_deployments.lifecycle_due(self.timings):
+        for due in [*self.service_deployments.lifecycle_due(self.timings), *self.codedeploy.due()]:
             consider(due)
         return best
 
@@ -101,6 +103,7 @@ class Simulation:
                     break
             self._sweep(state, t)
             held |= self.service_deployments.observe(state, t, self.timings)
+            held |= self.codedeploy.observe(state, t)
         self.dirty = False
         if held:  # a blue/green stage changed what the scheduler may do: it acts at this same instant
             self._step(t)
@@ -122,7 +125,8 @@ class Simulation:
     def create_service(self, state: RegionState, service: Service, taskdef: TaskDefinitionInfo) -> None:
         """CreateService: see :func:`models.create_service`."""
         models.create_service(state, service, taskdef, self.rng, self.now)
-        self.service_deployments.record_new(service, self.now)
+        if service.controller == "ECS":  # a CODE_DEPLOY service's revisions are task sets, not service deployments
+            self.service_deployments.record_new(service, self.now)
 
     def update_service(self, service: Service, *, taskdef: TaskDefinitionInfo | None, desired: int | None,
                        config: DeploymentConfiguration, shape: dict[str, Any], echoed: dict[str, Any],
@@ -130,7 +134,8 @@ class Simulation:
         """UpdateService: see :func:`models.update_service`."""
         models.update_service(service, taskdef=taskdef, desired=desired, config=config, shape=shape, echoed=echoed,
                               force=force, rng=self.rng, now=self.now)
-        self.service_deployments.record_new(service, self.now)
+        if service.controller == "ECS":
+            self.service_deployments.record_new(service, self.now)
 
     def delete_service(self, service: Service) -> None:
         """DeleteService: see :func:`models.delete_service`."""

@@ -219,7 +219,9 @@ class TaskLifecycle:
         service = state.service_of(task)
         if service is None:
             return
-        for lb in service.load_balancers:
+        deployment = state.deployment_of(task)
+        own = deployment.load_balancers if deployment is not None else None  # a task set's target group
+        for lb in own if own is not None else service.load_balancers:
             arn = lb.get("targetGroupArn")
             if not arn:
                 continue
