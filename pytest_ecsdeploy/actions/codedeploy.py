@@ -6,7 +6,7 @@ with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new de
 
 1. the deployment group: ``codedeploy_application`` + ``codedeploy_deployment_group`` of ``[services.X]``
    (GetDeploymentGroup), else found by the service: ListApplications, ListDeploymentGroups and
-   BatchGetDeploymentGroups for the ECS groups whose ``ecsServices`` name this cluster and service (none or
+   GetDeploymentGroup of each (the embedded local AWS has no BatchGetDeploymentGroups) for the ECS groups whose ``ecsServices`` name this cluster and service (none or
    several is a failed pre-check naming the keys to set);
 2. an AppSpec built from the service (:func:`build_appspec`: the revision, the container and port of its first
    load balancer, platform version, awsvpc network configuration and capacity provider strategy of the PRIMARY
@@ -153,14 +153,13 @@ def find_group(aws: ClientFactory, config: Service, cluster: str, service: str, 
                                            f"list the deployment groups of application '{application}'", who=who,
                                            applicationName=application)
                      for n in p.get("deploymentGroups") or []]
-            for i in range(0, len(names), 100):
-                answer = call(aws, "codedeploy", "batch_get_deployment_groups",
-                              f"read the deployment groups of application '{application}'", who=who,
-                              applicationName=application, deploymentGroupNames=names[i:i + 100])
-                for info in answer.get("deploymentGroupsInfo") or []:
-                    group = DeploymentGroup(str(application), str(info.get("deploymentGroupName")), info)
-                    if info.get("computePlatform", "ECS") == "ECS" and group.points_at(cluster, service):
-                        found.append(group)
+            for name in names:
+                info = call(aws, "codedeploy", "get_deployment_group",
+                            f"read deployment group '{name}' of application '{application}'", who=who,
+                            applicationName=application, deploymentGroupName=name).get("deploymentGroupInfo") or {}
+                group = DeploymentGroup(str(application), name, info)
+                if info.get("computePlatform", "ECS") == "ECS" and group.points_at(cluster, service):
+                    found.append(group)
     if not found:
         return None, f"no CodeDeploy deployment group names {cluster}:{service} in its ecsServices; {keys}"
     if len(found) > 1:
@@ -299,18 +298,6 @@ class CodeDeployWatch:
         self.info = info
         if target is not None:
             self.target = target
-            for event in target.get("lifecycleEvents") or []:
-                name, status = str(event.get("lifecycleEventName")), str(event.get("status"))
-                if self.events.get(name, "Pending") == status:
-                    continue
-                self.events[name] = status
-                at = timestamp(event.get("endTime") if status != "InProgress" else event.get("startTime"))
-                word = {"InProgress": "started", "Succeeded": "succeeded", "Failed": "FAILED",
-                        "Skipped": "skipped"}.get(status, status)
-                why = ((event.get("diagnostics") or {}).get("message") or "") if status == "Failed" else ""
-                lines.append(f"{self.label()}: lifecycle event {name} {word} ({self.progress()})"
-                             + (f": {clean_line(str(why).rstrip('.'))}" if why else ""))
-                self.history.append({"event": name, "status": status, "at": at, "weights": self.weights()})
         status = str(info.get("status"))
         if status != self.status:
             self.status = status
@@ -320,6 +307,19 @@ class CodeDeployWatch:
                 lines.append(f"{self.label()}: Ready: {ready} ({self.progress()})")
             elif status not in ENDED:
                 lines.append(f"{self.label()}: {status} ({self.progress()})")
+        if target is not None:
+            for event in target.get("lifecycleEvents") or []:
+                name, state = str(event.get("lifecycleEventName")), str(event.get("status"))
+                if self.events.get(name, "Pending") == state:
+                    continue
+                self.events[name] = state
+                at = timestamp(event.get("endTime") if state != "InProgress" else event.get("startTime"))
+                word = {"InProgress": "started", "Succeeded": "succeeded", "Failed": "FAILED",
+                        "Skipped": "skipped"}.get(state, state)
+                why = ((event.get("diagnostics") or {}).get("message") or "") if state == "Failed" else ""
+                lines.append(f"{self.label()}: lifecycle event {name} {word} ({self.progress()})"
+                             + (f": {clean_line(str(why).rstrip('.'))}" if why else ""))
+                self.history.append({"event": name, "status": state, "at": at, "weights": self.weights()})
         decided = timestamp(info.get("completeTime")) or timestamp(info.get("createTime"))
         rollback = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
         if status == "Succeeded":
@@ -359,6 +359,8 @@ class CodeDeployWatch:
                 f"{t.get('taskSetLabel') or t.get('status')} {float(t.get('trafficWeight') or 0):g}%" for t in sets))
             parts += [f"{t.get('taskSetLabel') or t.get('status')} {t.get('runningCount', 0)} of "
                       f"{t.get('desiredCount', 0)} tasks running" for t in sets]
+        if self.info.get("instanceTerminationWaitTimeStarted") and self.info.get("status") not in ENDED:
+            parts.append("termination wait running")
         return ", ".join(parts)
 
     def timed_out(self, seconds: float) -> Verdict:
