@@ -5,9 +5,9 @@ with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new de
 :class:`CodeDeployPath` (``service.py`` hands a CODE_DEPLOY service to it) deploys through CodeDeploy:
 
 1. the deployment group: ``codedeploy_application`` + ``codedeploy_deployment_group`` of ``[services.X]``
-   (GetDeploymentGroup), else found by the service: ListApplications, ListDeploymentGroups and
-   GetDeploymentGroup of each (the embedded local AWS has no BatchGetDeploymentGroups) for the ECS groups whose ``ecsServices`` name this cluster and service (none or
-   several is a failed pre-check naming the keys to set);
+   (GetDeploymentGroup), else found by the service: ListApplications, ListDeploymentGroups and GetDeploymentGroup
+   of each (the embedded local AWS has no BatchGetDeploymentGroups) for the ECS groups whose ``ecsServices`` name
+   this cluster and service (none or several is a failed pre-check naming the keys to set);
 2. an AppSpec built from the service (:func:`build_appspec`: the revision, the container and port of its first
    load balancer, platform version, awsvpc network configuration and capacity provider strategy of the PRIMARY
    task set, else of the service, hooks from ``codedeploy_hooks``), sent as ``AppSpecContent`` with its sha256
