@@ -310,14 +310,16 @@ class OctopusReporter:
         reporter.service_finished(run.services["web"], done=1, total=2)
         reporter.run_finished(run, report_path=Path("ecsdeploy-report.json"), junit_path=None, failed=False)
 
-    Per service, four output variables (never sensitive: ARNs, digests and outcomes are not secret; an
+    Per service, five output variables (never sensitive: ARNs, digests and outcomes are not secret; an
     unknown value is written as "" so the variable resolves to an empty string in later steps):
 
     - ``EcsDeploy.<service>.TaskDefinitionArn``: the revision this run deployed (``revision_after``); when
       the service was rolled back it is still the revision that was tried, and ``Outcome`` says it is not live;
     - ``EcsDeploy.<service>.PreviousTaskDefinitionArn``: the revision the service ran before (``revision_before``);
     - ``EcsDeploy.<service>.ImageDigest``: the ``sha256:`` digest of ``image_after``;
-    - ``EcsDeploy.<service>.Outcome``: ``deployed``, ``unchanged``, ``planned``, ``failed``, ``rolled back`` …
+    - ``EcsDeploy.<service>.Outcome``: ``deployed``, ``unchanged``, ``planned``, ``failed``, ``rolled back`` …;
+    - ``EcsDeploy.<service>.DeploymentId``: the deployment this run started or followed (an ECS deployment id,
+      ``ecs-svc/…``, or a CodeDeploy deployment id, ``d-…``, for a CODE_DEPLOY service).
     """
 
     def __init__(self, messages: ServiceMessages) -> None:
@@ -330,6 +332,7 @@ class OctopusReporter:
         self.messages.set_variable(f"{prefix}.PreviousTaskDefinitionArn", record.revision_before or "")
         self.messages.set_variable(f"{prefix}.ImageDigest", image_digest(record.image_after))
         self.messages.set_variable(f"{prefix}.Outcome", record.outcome)
+        self.messages.set_variable(f"{prefix}.DeploymentId", record.deployment_id or "")
         percentage = min(100, max(0, done * 100 // total)) if total > 0 else 100
         revision = short_revision(record.revision_after, "")
         what = f"{record.service} {record.outcome}" + (f" ({revision})" if revision else "")

@@ -68,7 +68,7 @@ def test_every_octopus_output_variable_is_in_the_octopus_guide() -> None:
         ServiceRecord(service="web", environment="prod", cluster="prod"), done=1, total=1)
     text = (DOCS / "octopus.md").read_text(encoding="utf-8")
 
-    assert len(names) == 4
+    assert len(names) == 5
     for name in names:
         suffix = name.removeprefix("EcsDeploy.web.")
         assert f"`{suffix}`" in text and "Output.EcsDeploy.<service>.<name>" in text

@@ -350,11 +350,12 @@ def web(outcome: str = "deployed", reason: str | None = None) -> ServiceRecord:
     record.revision_after = ARN.format(42)
     record.image_before = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "00" * 32
     record.image_after = f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.2@{DIGEST}"
+    record.deployment_id = "d-4J7QK2LMN"  # a CodeDeploy deployment's id
     record.set_outcome(outcome, reason)
     return record
 
 
-def test_service_finished_writes_the_four_output_variables_and_progress(
+def test_service_finished_writes_the_five_output_variables_and_progress(
     out: Lines, messages: ServiceMessages
 ) -> None:
     OctopusReporter(messages).service_finished(web(), done=1, total=2)
@@ -364,6 +365,7 @@ def test_service_finished_writes_the_four_output_variables_and_progress(
         "EcsDeploy.web.PreviousTaskDefinitionArn": ARN.format(41),
         "EcsDeploy.web.ImageDigest": DIGEST,
         "EcsDeploy.web.Outcome": "deployed",
+        "EcsDeploy.web.DeploymentId": "d-4J7QK2LMN",
     }
     assert all(m.get("sensitive") is None for m in parsed)
     [progress] = [m for m in parsed if m.name == "progress"]
@@ -382,6 +384,7 @@ def test_unknown_values_are_empty_variables(out: Lines, messages: ServiceMessage
         "EcsDeploy.api.PreviousTaskDefinitionArn": "",
         "EcsDeploy.api.ImageDigest": "",
         "EcsDeploy.api.Outcome": "planned",
+        "EcsDeploy.api.DeploymentId": "",
     }
     assert parsed[-1]["percentage"] == "100"
     assert parsed[-1]["message"] == "api planned; 3 of 3 services finished"
@@ -498,7 +501,7 @@ def test_everything_a_run_writes_is_read_back_whole(tmp_path: Path, out: Lines, 
     parser = CalamariParser()
     parsed = parser.parse_all(out)
     assert parser.dropped == []
-    assert [m.name for m in parsed].count("setVariable") == 8
+    assert [m.name for m in parsed].count("setVariable") == 10
     assert variables(parsed)["EcsDeploy.wéb-ü].Outcome"]["value"] == "rolled back"
     assert parsed[-1].name == "resultMessage"
     assert "# #octopus[x]" in parsed[-1]["message"] and "##octopus" not in parsed[-1]["message"]
