@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from .service import EcsService, Rollout
 
 __all__ = ["CODE_DEPLOY", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
-           "build_appspec", "find_group", "primary_task_set"]
+           "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition"]
 
 CODE_DEPLOY = "CODE_DEPLOY"
 HOOKS = CODEDEPLOY_HOOKS  # the AppSpec hooks in the order they run; config.py checks codedeploy_hooks against them
@@ -83,6 +83,25 @@ def running_task_definition(service: Mapping[str, Any]) -> str | None:
     primary = primary_task_set(service)
     found = (primary or {}).get("taskDefinition") or service.get("taskDefinition")
     return str(found) if found else None
+
+
+def deployment_in_progress(aws: ClientFactory, service: Mapping[str, Any], *, who: str
+                           ) -> tuple[str, str | None] | None:
+    """(id, task definition) of the CodeDeploy deployment still going on ``service`` (a DescribeServices entry with
+    more than one task set), found through the task sets' ``externalId`` (the deployment that created each) and
+    GetDeployment; None when every such deployment ended."""
+    sets = service.get("taskSets") or []
+    if len(sets) < 2:
+        return None
+    for task_set in sorted(sets, key=lambda t: timestamp(t.get("createdAt")) or 0.0, reverse=True):
+        deployment_id = task_set.get("externalId")
+        if not deployment_id:
+            continue
+        info = call(aws, "codedeploy", "get_deployment", f"read CodeDeploy deployment {deployment_id}", who=who,
+                    deploymentId=deployment_id).get("deploymentInfo") or {}
+        if info.get("status") not in ENDED:
+            return str(deployment_id), task_set.get("taskDefinition")
+    return None
 
 
 def _name(reference: str) -> str:
@@ -405,9 +424,10 @@ class CodeDeployPath:
     # -- deploy ---------------------------------------------------------------------------------------------
 
     def deploy(self, revision: Any, arn: str | None, label: str, service: dict[str, Any], *, timeout: float,
-               chosen: bool, until: str | None) -> Rollout:
+               chosen: bool, until: str | None, go_on: bool = False) -> Rollout:
         """Pre-checks, CreateDeployment, the watch and its verdict (``service``: the DescribeServices entry the
-        common pre-checks read; ``timeout`` the one chosen, or the environment's when ``chosen`` is False)."""
+        common pre-checks read; ``timeout`` the one chosen, or the environment's when ``chosen`` is False).
+        ``go_on`` continues the deployment at Ready itself (``ecsdeploy rollback`` asks for that)."""
         __tracebackhide__ = True
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
         started = owner._clock()
@@ -440,8 +460,28 @@ class CodeDeployPath:
         assert spec is not None
         deployment_id = self._create(arn, label, spec, group)
         self.deployment_id = record.deployment_id = record.codedeploy["deploymentId"] = deployment_id
-        verdict = self._follow(deployment_id, arn, limit, until=until)
+        verdict = self._follow(deployment_id, arn, limit, until=until, stop_at_ready=go_on)
+        if go_on and verdict.outcome == PAUSED:
+            self._continue(deployment_id)
+            verdict = self._follow(deployment_id, arn, limit, until=until)
         return self._conclude(arn, label, deployment_id, verdict, started, limit)
+
+    def _continue(self, deployment_id: str) -> None:
+        self.ctx.log.info(f"continuing CodeDeploy deployment {deployment_id}: ContinueDeployment READY_WAIT; "
+                          f"production traffic moves")
+        call(self.ctx.aws, "codedeploy", "continue_deployment", f"continue CodeDeploy deployment {deployment_id}",
+             who=self._who, deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+
+    def stop(self, deployment_id: str, revision: str | None, running: str | None) -> str:
+        """``ecsdeploy rollback`` of a service whose deployment ``deployment_id`` of ``revision`` is still going:
+        StopDeployment with its rollback, watched back to ``running`` (the revision production ran); the summary.
+        The record says how it ended."""
+        record = self.ctx.record
+        self.ctx.before_write()
+        self.deployment_id = record.deployment_id = deployment_id
+        record.revision_before, record.revision_after = running, revision
+        self.owner._updated = True
+        return self.roll_back(f"ecsdeploy rollback stopped CodeDeploy deployment {deployment_id}", None, asked=True)
 
     def _pre_checks(self, revision: Any, arn: str | None, label: str, service: Mapping[str, Any], until: str | None
                     ) -> tuple[dict[str, Any] | None, Any]:
@@ -604,12 +644,8 @@ class CodeDeployPath:
         started = self.owner._clock()
         self.paused = None
         self.ctx.record.codedeploy["until"] = "completed"
-        self.ctx.log.info(f"continuing CodeDeploy deployment {pause.deployment_id}: ContinueDeployment READY_WAIT; "
-                          f"production traffic moves")
         try:
-            call(self.ctx.aws, "codedeploy", "continue_deployment",
-                 f"continue CodeDeploy deployment {pause.deployment_id}", who=self._who,
-                 deploymentId=pause.deployment_id, deploymentWaitType="READY_WAIT")
+            self._continue(pause.deployment_id)
         except ActionError as exc:
             return self._conclude(pause.revision, pause.label, pause.deployment_id,
                                   CodeDeployVerdict(FAILED, str(exc).rstrip(".")), started, limit)
@@ -634,9 +670,10 @@ class CodeDeployPath:
 
     # -- rolling back ---------------------------------------------------------------------------------------
 
-    def roll_back(self, why: str, verdict: Verdict | None) -> str:
+    def roll_back(self, why: str, verdict: Verdict | None, *, asked: bool = False) -> str:
         """Return the service to the revision before this run (the module docstring says how); a summary for
-        messages. The record gets the rollback and the outcome."""
+        messages. The record gets the rollback and the outcome. ``asked``: the rollback is what the user asked for
+        (``ecsdeploy rollback``), so ``--no-rollback`` does not apply."""
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
         if owner._rollback_summary is not None:
             return owner._rollback_summary
@@ -648,7 +685,7 @@ class CodeDeployPath:
         reason = None
         if not owner._updated or deployment_id is None:
             reason = "not rolled back: this run did not change the service"
-        elif not ctx.options.rollback and rollback_id is None:
+        elif not (ctx.options.rollback or asked) and rollback_id is None:
             reason = "not rolled back (--no-rollback)"
         elif target is None and rollback_id is None:
             reason = "not rolled back: CodeDeploy does not tell which revision ran before this run; roll back by hand"
@@ -702,8 +739,7 @@ class CodeDeployPath:
         verdict = self._follow(deployment_id, revision, limit, until="traffic_shifted", stop_at_ready=True,
                                bounded=True, record_events=False)
         if verdict.outcome == PAUSED:
-            call(self.ctx.aws, "codedeploy", "continue_deployment", f"continue CodeDeploy deployment {deployment_id}",
-                 who=self._who, deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+            self._continue(deployment_id)
             verdict = self._follow(deployment_id, revision, limit, until="traffic_shifted", bounded=True,
                                    record_events=False)
         return replace(verdict, outcome=COMPLETED) if verdict.outcome == SHIFTED else verdict

@@ -227,7 +227,8 @@ class EcsService:
         of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
 
         A service on the CODE_DEPLOY controller deploys through CodeDeploy (``codedeploy.py``); ``until``
-        (``"completed"``, ``"test_traffic"``: return at Ready, ``"traffic_shifted"``) says where deploy() returns.
+        (``"completed"``, ``"test_traffic"``: return at Ready, ``"traffic_shifted"``) says where deploy() returns,
+        and ``supersede`` continues the deployment at Ready itself.
         """
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
@@ -238,7 +239,8 @@ class EcsService:
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
         service, described = self._pre_checks(revision, arn, label, supersede)
         if self._code_deploy is not None:
-            return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until)
+            return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until,
+                                            go_on=supersede)
         timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
