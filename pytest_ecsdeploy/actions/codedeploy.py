@@ -402,10 +402,12 @@ class _Pause:
 
 class CodeDeployPath:
     """What :class:`~pytest_ecsdeploy.actions.service.EcsService` does for a CODE_DEPLOY service (see the module
-    docstring); ``owner`` is that EcsService (its context, clocks, record and Rollout)."""
+    docstring); ``owner`` is that EcsService (its context, clocks and record), ``rollout`` the class of what its
+    deploy() returns (service.py hands it over: this module does not import service.py)."""
 
-    def __init__(self, owner: EcsService) -> None:
+    def __init__(self, owner: EcsService, rollout: type[Rollout]) -> None:
         self.owner = owner
+        self._rollout = rollout
         self.ctx = owner.ctx
         self.group: DeploymentGroup | None = None
         self.deployment_id: str | None = None
@@ -559,6 +561,8 @@ class CodeDeployPath:
         cancellation = self.ctx.cancellation
         watch = CodeDeployWatch(self.ctx.aws, who=self._who, deployment_id=deployment_id, target_id=self._target_id,
                                 revision=revision, until=until, stop_at_ready=stop_at_ready)
+        if self.watch is not None and self.watch.deployment_id == deployment_id:  # on from Ready: no line twice
+            watch.events, watch.status, watch.target = dict(self.watch.events), self.watch.status, self.watch.target
         if record_events:
             self.watch = watch
 
@@ -746,8 +750,6 @@ class CodeDeployPath:
 
     def _rolled_back(self, why: str, outcome: Verdict, target: str | None, deployment_id: str | None,
                      started: float, *, by: str | None) -> str:
-        from .service import Rollout
-
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
         seconds = owner._clock() - started
         record.timings["rollback"] = round(seconds, 3)
@@ -767,7 +769,7 @@ class CodeDeployPath:
             record.set_outcome("rollback failed", why)
         ctx.log.warning(summary)
         owner._rollback_summary = summary
-        owner.rollback_rollout = Rollout(owner.name, target, record.rollback.from_revision, deployment_id,
-                                         outcome.outcome, outcome.reason, duration=seconds)
+        owner.rollback_rollout = self._rollout(owner.name, target, record.rollback.from_revision, deployment_id,
+                                              outcome.outcome, outcome.reason, duration=seconds)
         owner._notify(ctx.hooks.rolled_back)
         return summary

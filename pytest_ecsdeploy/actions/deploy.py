@@ -48,9 +48,11 @@ class Deploy:
         containers: Sequence[str] | None = None,
         timeout: float | None = None,
         force_new_deployment: bool = False,
+        until: str | None = None,
     ) -> Rollout:
         """Deploy image ``tag`` (default ``--image-tag``) into ``containers`` (default: the service's
-        ``containers``, else those whose image is in its repository) and roll the revision out."""
+        ``containers``, else those whose image is in its repository) and roll the revision out (``until``: see
+        ``ecs_service.deploy()``)."""
         __tracebackhide__ = True
         if containers is not None and (isinstance(containers, str) or not all(isinstance(c, str) for c in containers)):
             raise ActionError(f"deploy(containers=...) expects a list of container names, as in containers=['app'], "
@@ -68,4 +70,5 @@ class Deploy:
         for name in names:
             self.task_definition.with_image(name, image)
         revision = self.task_definition.register()
-        return self.ecs_service.deploy(revision, timeout=timeout, force_new_deployment=force_new_deployment)
+        return self.ecs_service.deploy(revision, timeout=timeout, force_new_deployment=force_new_deployment,
+                                       until=until)

@@ -409,7 +409,7 @@ class EcsService:
                       f"service '{self.name}' in cluster '{self.cluster}' is {service.get('status')}")
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
         if controller == CODE_DEPLOY:  # codedeploy.py checks the rest
-            self._code_deploy = self._code_deploy or CodeDeployPath(self)
+            self._code_deploy = self._code_deploy or CodeDeployPath(self, Rollout)
             return service, None
         if controller != "ECS":
             detail = f"service '{self.name}' uses the {controller} deployment controller"
