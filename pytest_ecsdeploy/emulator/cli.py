@@ -144,8 +144,8 @@ def _banner(aws: LocalAWS) -> str:
         f"  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID={FAKE_ACCESS_KEY_ID} "
         f"AWS_SECRET_ACCESS_KEY={FAKE_SECRET_ACCESS_KEY} AWS_DEFAULT_REGION={aws.region}",
         "  aws sts get-caller-identity",
-        f"Control: POST {url}/_ecsdeploy/image-behaviour, GET {url}/_ecsdeploy/state, "
-        f"POST {url}/_ecsdeploy/reset",
+        f"Control: POST {url}/_ecsdeploy/image-behaviour, POST {url}/_ecsdeploy/codedeploy-hook, "
+        f"GET {url}/_ecsdeploy/state, POST {url}/_ecsdeploy/reset",
     ])
 
 

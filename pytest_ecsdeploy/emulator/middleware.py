@@ -19,7 +19,9 @@ In order:
    credentials into another account work) and region (from the SigV4 credential scope);
    CodeDeploy JSON requests (``X-Amz-Target: CodeDeploy_20141006.<Action>``) whose action is in the local
    CodeDeploy's table (``codedeploy.responses.ACTIONS``: deployments, their targets, Continue/StopDeployment) go to
-   the engine too, whose clock and task sets they play on; applications and deployment groups stay moto's;
+   the engine too, whose clock and task sets they play on; applications and deployment groups stay moto's, but a
+   CreateDeploymentGroup CodeDeploy refuses (``codedeploy.responses.BEFORE_MOTO``) is
+   refused here first;
 4. ECS requests moto answers whose action has a check in ``ecs.refusals.BEFORE_MOTO`` (RegisterTaskDefinition)
    are refused there as ECS refuses them, else go on to moto (whose ECS backend asks the engine about services and
    tasks: tags, cluster counts, DeleteCluster; see ``moto_state.use_ecs_engine``);
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import moto_state
 from .codedeploy.responses import ACTIONS as CODEDEPLOY_ACTIONS
+from .codedeploy.responses import BEFORE_MOTO as CODEDEPLOY_BEFORE_MOTO
 from .codedeploy.responses import TARGET_PREFIX as CODEDEPLOY_PREFIX
 from .ecr_bridge import ECR_TARGET_PREFIX, EVENTS_PATH
 from .ecs.exceptions import EngineError
@@ -122,6 +125,11 @@ class Middleware:
             return self._ecs(environ, start_response, target[len(ECS_TARGET_PREFIX):])
         if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_ACTIONS:
             return self._ecs(environ, start_response, target[len(CODEDEPLOY_PREFIX):], codedeploy=True)
+        if target.startswith(CODEDEPLOY_PREFIX) and target[len(CODEDEPLOY_PREFIX):] in CODEDEPLOY_BEFORE_MOTO:
+            refused = self._refused(environ, start_response, target[len(CODEDEPLOY_PREFIX):],
+                                    CODEDEPLOY_BEFORE_MOTO)
+            if refused is not None:
+                return refused
         if target.startswith(ECS_TARGET_PREFIX) and target[len(ECS_TARGET_PREFIX):] in BEFORE_MOTO:
             refused = self._refused(environ, start_response, target[len(ECS_TARGET_PREFIX):])
             if refused is not None:
@@ -166,7 +174,9 @@ class Middleware:
             return aws_error(start_response, 500, "ServerException", f"{type(exc).__name__}: {exc}")
         return json_response(start_response, 200, result, content_type="application/x-amz-json-1.1")
 
-    def _refused(self, environ: Environ, start_response: StartResponse, action: str) -> Iterable[bytes] | None:
+    def _refused(self, environ: Environ, start_response: StartResponse, action: str,
+                 checks: Mapping[str, Callable[[Any, str, str, dict[str, Any]], None]] = BEFORE_MOTO,
+                 ) -> Iterable[bytes] | None:
         """ECS's error for a request moto would accept, or None (the body is put back for moto to read)."""
         body = read_body(environ)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -177,7 +187,7 @@ class Middleware:
         if not isinstance(params, dict):
             return None
         try:
-            BEFORE_MOTO[action](self.current_engine(), account_id_of(environ), region_of(environ), params)
+            checks[action](self.current_engine(), account_id_of(environ), region_of(environ), params)
         except EngineError as exc:
             return aws_error(start_response, int(exc.status), str(exc.code), str(exc.message))
         return None

@@ -224,9 +224,11 @@ def test_reset_route_empties_the_state(local_aws: LocalAWS) -> None:
     ("method", "route", "body", "status", "error"),
     [
         ("GET", "nope", None, 404, "no route GET /_ecsdeploy/nope; the control routes are: "
-                                   "POST /_ecsdeploy/image-behaviour, POST /_ecsdeploy/reset, GET /_ecsdeploy/state."),
+                                   "POST /_ecsdeploy/codedeploy-hook, POST /_ecsdeploy/image-behaviour, "
+                                   "POST /_ecsdeploy/reset, GET /_ecsdeploy/state."),
         ("GET", "reset", None, 405, "no route GET /_ecsdeploy/reset; the control routes are: "
-                                    "POST /_ecsdeploy/image-behaviour, POST /_ecsdeploy/reset, GET /_ecsdeploy/state."),
+                                    "POST /_ecsdeploy/codedeploy-hook, POST /_ecsdeploy/image-behaviour, "
+                                    "POST /_ecsdeploy/reset, GET /_ecsdeploy/state."),
         ("POST", "image-behaviour", "{not json", 400, "the request body is not JSON: "
                                                       "Expecting property name enclosed in double quotes: "
                                                       "line 1 column 2 (char 1)."),

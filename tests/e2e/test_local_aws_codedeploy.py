@@ -197,7 +197,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
     assert stage.info(deployment)["status"] == "Created"
     stage.until(deployment, "InProgress")
     seen_test = seen_blue_gone = False
-    for _ in range(200):
+    for _ in range(400):  # polls a quarter second apart: test traffic is on green alone for half a second
         target = stage.target(deployment)
         events = {e["lifecycleEventName"]: e["status"] for e in target["lifecycleEvents"]}
         if events["AllowTestTraffic"] == "Succeeded" and events["AllowTraffic"] == "Pending":
@@ -206,7 +206,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
         if stage.info(deployment)["status"] == "Succeeded":
             seen_blue_gone = True
             break
-        stage.advance(1)
+        stage.advance(STEP)
     assert seen_test and seen_blue_gone
     info = stage.info(deployment)
     assert info["deploymentOverview"]["Succeeded"] == 1 and "content" not in info["revision"]["appSpecContent"]
@@ -561,3 +561,22 @@ def test_the_control_route_sets_a_hook_result(stage: Stage) -> None:
     stage.group()
     deployment = stage.deploy(stage.appspec(hooks=[{"AfterInstall": "check"}]))
     stage.until(deployment, "Failed", limit=120)
+
+
+@pytest.mark.parametrize("change", [
+    {"blueGreenDeploymentConfiguration": {"deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT",
+                                                                    "waitTimeInMinutes": 5}}},
+    {"blueGreenDeploymentConfiguration": {"terminateBlueInstancesOnDeploymentSuccess": {
+        "action": "TERMINATE", "terminationWaitTimeInMinutes": 2881}}},
+])
+def test_a_blue_green_configuration_codedeploy_refuses_is_refused(stage: Stage, change: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        stage.group(**change)
+    assert error_code(excinfo) == "InvalidBlueGreenDeploymentConfigurationException"
+    assert stage.cd.list_deployment_groups(applicationName="app")["deploymentGroups"] == []
+
+
+def test_a_deployment_group_with_a_config_that_is_not_for_ecs_is_refused(stage: Stage) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        stage.group(config="CodeDeployDefault.OneAtATime")
+    assert error_code(excinfo) == "DeploymentConfigDoesNotExistException"

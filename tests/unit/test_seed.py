@@ -10,6 +10,7 @@ import pytest
 
 from pytest_ecsdeploy.emulator.seed import (
     Seed,
+    SeedCodeDeploy,
     SeedDeploymentConfiguration,
     SeedLoadBalancer,
     load_seed_file,
@@ -38,6 +39,9 @@ def base(tmp_path: Path) -> Path:
     (tmp_path / "web").mkdir()
     (tmp_path / "web" / "taskdef.json").write_text(json.dumps(TEMPLATE))
     return tmp_path
+
+
+LB = {"target_group": "web", "container": "app", "port": 8080}
 
 
 def _service(**overrides: Any) -> dict[str, Any]:
@@ -205,8 +209,8 @@ T = "deployments/ecsdeploy.toml: "
          T + "[environments.local.seed.services.web] desired_count: expected an integer, got true (a boolean)."),
         (_service(desired=2),
          T + "[environments.local.seed.services.web]: unknown key 'desired'; did you mean 'desired_count'? (valid "
-             "keys are: cluster, deployment_configuration, desired_count, images, launch_type, load_balancer, "
-             "task_definition)."),
+             "keys are: cluster, codedeploy, deployment_configuration, desired_count, images, launch_type, "
+             "load_balancer, task_definition)."),
         ({"services": {"web": {}}},
          T + "[environments.local.seed.services.web]: missing the key 'task_definition'."),
         (_service(task_definition="web/missing.json"),
@@ -268,6 +272,29 @@ T = "deployments/ecsdeploy.toml: "
         (_service(load_balancer={"target_group": "web_tg", "container": "app", "port": 80}),
          T + "[environments.local.seed.services.web.load_balancer] target_group: 'web_tg' is not a valid target "
              "group name (1 to 32 letters, digits and -, not starting or ending with -)."),
+        (_service(codedeploy={"alternate_target_group": "green"}),
+         T + "[environments.local.seed.services.web] codedeploy: needs load_balancer (CodeDeploy moves traffic "
+             "between two target groups behind a listener)."),
+        (_service(load_balancer=LB, codedeploy={}),
+         T + "[environments.local.seed.services.web.codedeploy]: missing the key 'alternate_target_group'."),
+        (_service(load_balancer=LB, codedeploy={"alternate_target_group": "web"}),
+         T + "[environments.local.seed.services.web.codedeploy] alternate_target_group: 'web' must be a valid "
+             "target group name (1 to 32 letters, digits and -) other than load_balancer's."),
+        (_service(load_balancer=LB, codedeploy={"alternate_target_group": "green", "test_listener_port": 80}),
+         T + "[environments.local.seed.services.web.codedeploy] test_listener_port: must differ from "
+             "listener_port."),
+        (_service(load_balancer=LB, codedeploy={"alternate_target_group": "green",
+                                                "deployment_config": "CodeDeployDefault.AllAtOnce"}),
+         T + "[environments.local.seed.services.web.codedeploy] deployment_config: 'CodeDeployDefault.AllAtOnce' is "
+             "not one of CodeDeployDefault.ECSAllAtOnce, CodeDeployDefault.ECSLinear10PercentEvery1Minutes, "
+             "CodeDeployDefault.ECSLinear10PercentEvery3Minutes, CodeDeployDefault.ECSCanary10Percent5Minutes, "
+             "CodeDeployDefault.ECSCanary10Percent15Minutes; did you mean 'CodeDeployDefault.ECSAllAtOnce'?"),
+        (_service(load_balancer=LB, codedeploy={"alternate_target_group": "green", "hooks": {"f": "Pending"}}),
+         T + "[environments.local.seed.services.web.codedeploy] hooks.f: 'Pending' is not one of Succeeded, "
+             "Failed."),
+        (_service(load_balancer=LB, codedeploy={"alternate_target_group": "green", "ready_wait_minutes": 2881}),
+         T + "[environments.local.seed.services.web.codedeploy] ready_wait_minutes: expected an integer from 0 to "
+             "2880, got 2881."),
         ({**_service(), "clusters": ["a", "b"]},
          T + "[environments.local.seed.services.web]: name its cluster (cluster = \"...\"): the seed has several "
              "clusters (a, b)."),
@@ -321,3 +348,11 @@ def test_a_seed_that_is_not_a_table() -> None:
     with pytest.raises(ConfigError) as exc:
         parse_seed(["local"], "LocalAWS(seed=...)", Path.cwd(), {})  # type: ignore[arg-type]
     assert str(exc.value) == "LocalAWS(seed=...): expected a table, got a list."
+
+
+def test_a_codedeploy_table_parses_with_its_defaults(base: Path) -> None:
+    seed = parse_seed(_service(load_balancer=LB, codedeploy={"alternate_target_group": "green",
+                                                             "hooks": {"smoke": "Failed"}}), "seed.toml", base, {})
+    assert seed.services["web"].codedeploy == SeedCodeDeploy("green", "web", "web", hooks={"smoke": "Failed"})
+    assert (seed.services["web"].codedeploy.listener_port, seed.services["web"].codedeploy.ready_wait_minutes) == (
+        80, None)

@@ -270,6 +270,31 @@ def get_deployment_config(sim: Simulation, state: RegionState, params: Params) -
     return {"deploymentConfigInfo": configs.config_json(configs.checked(name))}
 
 
+def check_group(engine: Any, account: str, region: str, params: Params) -> None:
+    """A CreateDeploymentGroup request CodeDeploy refuses: a deploymentReadyOption of
+    CONTINUE_DEPLOYMENT with a waitTimeInMinutes (InvalidBlueGreenDeploymentConfigurationException, with the
+    message terraform-provider-aws#9653 quotes), a termination wait past 2880 minutes, or a deployment config
+    that is not a predefined ECS one for an ECS group (DeploymentConfigDoesNotExistException)."""
+    blue_green = params.get("blueGreenDeploymentConfiguration") or {}
+    ready = blue_green.get("deploymentReadyOption") or {}
+    if ready.get("actionOnTimeout") == "CONTINUE_DEPLOYMENT" and ready.get("waitTimeInMinutes"):
+        raise CodeDeployError("InvalidBlueGreenDeploymentConfigurationException",
+                              "Deployment ready action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is "
+                              "specified")
+    terminate = blue_green.get("terminateBlueInstancesOnDeploymentSuccess") or {}
+    if int(terminate.get("terminationWaitTimeInMinutes") or 0) > 2880:
+        raise CodeDeployError("InvalidBlueGreenDeploymentConfigurationException",
+                              "terminationWaitTimeInMinutes must be at most 2880.")
+    if params.get("ecsServices") and params.get("deploymentConfigName"):
+        configs.checked(params["deploymentConfigName"])
+
+
+#: Checks of the CodeDeploy requests moto answers, by operation name (the middleware runs them first).
+BEFORE_MOTO: dict[str, Callable[[Any, str, str, Params], None]] = {
+    "CreateDeploymentGroup": check_group,
+}
+
+
 @dataclass(frozen=True)
 class Action:
     """One CodeDeploy operation: its handler (simulation, region state, request body -> response body) and
@@ -293,4 +318,4 @@ ACTIONS: dict[str, Action] = {
     "GetDeploymentConfig": Action(get_deployment_config, mutating=False),
 }
 
-__all__ = ["ACTIONS", "TARGET_PREFIX", "Action", "CodeDeployments"]
+__all__ = ["ACTIONS", "BEFORE_MOTO", "TARGET_PREFIX", "Action", "CodeDeployments"]
