@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from .service import EcsService, Rollout
 
 __all__ = ["CODE_DEPLOY", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
-           "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition"]
+           "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition",
+           "task_sets_steady"]
 
 CODE_DEPLOY = "CODE_DEPLOY"
 HOOKS = CODEDEPLOY_HOOKS  # the AppSpec hooks in the order they run; config.py checks codedeploy_hooks against them
@@ -83,6 +84,14 @@ def running_task_definition(service: Mapping[str, Any]) -> str | None:
     primary = primary_task_set(service)
     found = (primary or {}).get("taskDefinition") or service.get("taskDefinition")
     return str(found) if found else None
+
+
+def task_sets_steady(service: Mapping[str, Any]) -> bool:
+    """A CODE_DEPLOY service at rest: one task set, PRIMARY, STEADY_STATE, running what it asks for (botocore ecs
+    TaskSet.stabilityStatus)."""
+    sets = service.get("taskSets") or []
+    return (len(sets) == 1 and sets[0].get("status") == "PRIMARY" and sets[0].get("stabilityStatus") == "STEADY_STATE"
+            and sets[0].get("runningCount") == sets[0].get("computedDesiredCount"))
 
 
 def deployment_in_progress(aws: ClientFactory, service: Mapping[str, Any], *, who: str
@@ -426,10 +435,11 @@ class CodeDeployPath:
     # -- deploy ---------------------------------------------------------------------------------------------
 
     def deploy(self, revision: Any, arn: str | None, label: str, service: dict[str, Any], *, timeout: float,
-               chosen: bool, until: str | None, go_on: bool = False) -> Rollout:
+               chosen: bool, until: str | None, go_on: bool = False, force: bool = False) -> Rollout:
         """Pre-checks, CreateDeployment, the watch and its verdict (``service``: the DescribeServices entry the
         common pre-checks read; ``timeout`` the one chosen, or the environment's when ``chosen`` is False).
-        ``go_on`` continues the deployment at Ready itself (``ecsdeploy rollback`` asks for that)."""
+        ``go_on`` continues the deployment at Ready itself (``ecsdeploy rollback`` asks for that). A service already
+        at rest on the revision is left alone unless ``force``."""
         __tracebackhide__ = True
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
         started = owner._clock()
@@ -459,6 +469,12 @@ class CodeDeployPath:
                                started)
         arn = described.arn
         record.revision_after = arn
+        if before == arn and task_sets_steady(service) and not force:
+            ctx.log.info(f"service {owner.name} already runs {label}; nothing to deploy")
+            ctx.checks.passed(DEPLOY, "pre", "already live", f"the PRIMARY task set runs {label}, steady; no "
+                                                              f"CodeDeploy deployment created")
+            record.set_outcome("unchanged", f"already running {label}")
+            return owner._done(arn, before, None, "UNCHANGED", f"{owner.name} already runs {label}", started)
         assert spec is not None
         deployment_id = self._create(arn, label, spec, group)
         self.deployment_id = record.deployment_id = record.codedeploy["deploymentId"] = deployment_id

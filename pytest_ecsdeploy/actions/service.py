@@ -30,7 +30,7 @@ from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
-from .codedeploy import CODE_DEPLOY, CodeDeployPath, running_task_definition
+from .codedeploy import CODE_DEPLOY, CodeDeployPath, running_task_definition, task_sets_steady
 from .lifecycle import SHIFTING, StageVerdict, StageWatch, budget, strategy_of
 from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
@@ -211,8 +211,12 @@ class EcsService:
 
     @property
     def is_steady(self) -> bool:
-        """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks)."""
-        return is_steady(self.describe())
+        """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks); of a
+        CODE_DEPLOY service: one task set, PRIMARY and STEADY_STATE."""
+        service = self.describe()
+        if (service.get("deploymentController") or {}).get("type") == CODE_DEPLOY:
+            return task_sets_steady(service)
+        return is_steady(service)
 
     # -- deploy ---------------------------------------------------------------------------------------------
 
@@ -240,7 +244,7 @@ class EcsService:
         service, described = self._pre_checks(revision, arn, label, supersede)
         if self._code_deploy is not None:
             return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until,
-                                            go_on=supersede)
+                                            go_on=supersede, force=force_new_deployment)
         timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)

@@ -113,7 +113,7 @@ def test_a_good_deployment_prints_each_lifecycle_event_with_weights_and_succeeds
     assert events(log) == EVENTS
     assert any("lifecycle event AllowTraffic succeeded (status InProgress, production traffic Blue 0% / Green 100%"
                in line for line in log.lines)
-    assert world.primary()["taskDefinition"] == rollout.revision == service.revision
+    assert world.primary()["taskDefinition"] == rollout.revision == service.revision and service.is_steady
     record = service.ctx.record
     assert record.outcome == "deployed" and record.revision_before == before
     assert record.codedeploy["application"] == "web" and record.codedeploy["deploymentId"] == rollout.deployment_id
@@ -124,6 +124,10 @@ def test_a_good_deployment_prints_each_lifecycle_event_with_weights_and_succeeds
     checks = {c.name: c.result for c in record.checks.items}
     assert checks["CodeDeploy deployment group"] == "passed" and checks["PRIMARY task set on the new revision"] == \
         "passed"
+    again = service.deploy(rollout.revision)  # already live: no second CodeDeploy deployment
+    assert again.is_unchanged
+    assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == [
+        rollout.deployment_id]
 
 
 def test_the_configured_group_is_used_and_one_of_another_service_is_refused(world: World) -> None:
