@@ -88,8 +88,21 @@ SERVICE_KEYS: dict[str, Key] = {
     "cluster": Key("str", "ECS cluster, when it differs from the environment's.", form="cluster"),
     "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",
                          choices=SEVERITIES),
+    "codedeploy_application": Key("str", "CodeDeploy application of a CODE_DEPLOY service (with "
+                                         "`codedeploy_deployment_group`; default: the one whose deployment group "
+                                         "names the service)."),
+    "codedeploy_deployment_group": Key("str", "CodeDeploy deployment group of a CODE_DEPLOY service (with "
+                                              "`codedeploy_application`)."),
+    "codedeploy_deployment_config": Key("str", "CodeDeploy deployment config for this service's deployments "
+                                               "(default: the deployment group's)."),
+    "codedeploy_hooks": Key("table", "AppSpec hooks of a CODE_DEPLOY service: lifecycle event -> Lambda function, "
+                                     "e.g. `{ AfterAllowTestTraffic = \"web-smoke\" }` (BeforeInstall, "
+                                     "AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic)."),
 }
 TOP_LEVEL = ("defaults", "environments", "services")
+#: The AppSpec hooks of an ECS deployment, in the order they run (AWS CodeDeploy doc
+#: reference-appspec-file-structure-hooks).
+CODEDEPLOY_HOOKS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
 
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "float": "a positive number", "bool": "true or false",
@@ -114,6 +127,10 @@ class Service:
     test_url: str | None = None
     cluster: str | None = None
     scan_severity: str = "CRITICAL"
+    codedeploy_application: str | None = None
+    codedeploy_deployment_group: str | None = None
+    codedeploy_deployment_config: str | None = None
+    codedeploy_hooks: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,19 @@ class ConfigFile:
                               f"expected {expected}, got '{name}'.")
         template = raw.get("task_definition")
         containers = raw.get("containers")
+        codedeploy = [k for k in ("codedeploy_application", "codedeploy_deployment_group") if raw.get(k)]
+        if len(codedeploy) == 1:
+            raise ConfigError(f"{self.path}: [services.{name}] sets {codedeploy[0]} without "
+                              f"{({'codedeploy_application', 'codedeploy_deployment_group'} - set(codedeploy)).pop()}; "
+                              f"set both or neither.")
+        hooks = raw.get("codedeploy_hooks") or {}
+        for event, function in hooks.items():
+            if event not in CODEDEPLOY_HOOKS:
+                raise ConfigError(f"{self.path}: [services.{name}] codedeploy_hooks: '{event}' is not an AppSpec "
+                                  f"hook of ECS; {choices(event, CODEDEPLOY_HOOKS, 'valid hooks are')}.")
+            if not isinstance(function, str) or not function:
+                raise ConfigError(f"{self.path}: [services.{name}] codedeploy_hooks {event}: expected the name or ARN "
+                                  f"of a Lambda function, got {describe(function)}.")
         return Service(
             name=name,
             service_name=raw.get("service_name", name),
@@ -254,6 +284,10 @@ class ConfigFile:
             test_url=raw.get("test_url") or None,
             cluster=raw.get("cluster"),
             scan_severity=raw.get("scan_severity", self.defaults.get("scan_severity", "CRITICAL")),
+            codedeploy_application=raw.get("codedeploy_application") or None,
+            codedeploy_deployment_group=raw.get("codedeploy_deployment_group") or None,
+            codedeploy_deployment_config=raw.get("codedeploy_deployment_config") or None,
+            codedeploy_hooks=dict(hooks),
         )
 
 

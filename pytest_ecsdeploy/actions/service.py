@@ -34,6 +34,7 @@ from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
+from .codedeploy import CODE_DEPLOY, CodeDeployPath, running_task_definition, task_sets_steady
 from .lifecycle import (
     ONGOING,
     ORDER,
@@ -224,6 +225,7 @@ class EcsService:
         self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
         self._stages: StageWatch | None = None  # the service deployment this run's deploy() follows
         self._pause: _Pause | None = None  # where deploy(until="test_traffic") left it
+        self._code_deploy: CodeDeployPath | None = None  # a CODE_DEPLOY service deploys through it (codedeploy.py)
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -248,13 +250,20 @@ class EcsService:
 
     @property
     def revision(self) -> str | None:
-        """The task-definition ARN of the PRIMARY deployment."""
-        return running_revision(self.describe())
+        """The task-definition ARN of the PRIMARY deployment (of a CODE_DEPLOY service: of its PRIMARY task set)."""
+        service = self.describe()
+        if (service.get("deploymentController") or {}).get("type") == CODE_DEPLOY:
+            return running_task_definition(service)
+        return running_revision(service)
 
     @property
     def is_steady(self) -> bool:
-        """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks)."""
-        return is_steady(self.describe())
+        """One deployment, COMPLETED, with runningCount == desiredCount (what the ServicesStable waiter asks); of a
+        CODE_DEPLOY service: one task set, PRIMARY and STEADY_STATE."""
+        service = self.describe()
+        if (service.get("deploymentController") or {}).get("type") == CODE_DEPLOY:
+            return task_sets_steady(service)
+        return is_steady(service)
 
     # -- deploy ---------------------------------------------------------------------------------------------
 
@@ -272,7 +281,9 @@ class EcsService:
         hook at POST_TEST_TRAFFIC_SHIFT awaits action (then :meth:`continue_deployment`; a failing step before that
         rolls back through the pause), ``"traffic_shifted"`` once production traffic is all on the new revision
         (the record says the bake was still running). A service not configured for it fails a pre-check that says
-        what to add.
+        what to add. A service on the CODE_DEPLOY controller deploys through CodeDeploy (``codedeploy.py``), with
+        the same ``until`` (``"test_traffic"``: return at Ready); there ``supersede`` continues a deployment at Ready
+        itself.
         """
         __tracebackhide__ = True
         ctx, record = self.ctx, self.ctx.record
@@ -288,6 +299,9 @@ class EcsService:
         chosen = timeout is not None or ctx.options.wait_timeout is not None
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
         service, described = self._pre_checks(revision, arn, label, supersede, until)
+        if self._code_deploy is not None:
+            return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until,
+                                            go_on=supersede, force=force_new_deployment)
         timeout = timeout if chosen else budget(service, timeout)  # blue/green: plus the bake times
         arn = described.arn if described is not None else None  # 'web:7' -> its ARN, as ECS will report it
         primary = primary_deployment(service)
@@ -334,8 +348,12 @@ class EcsService:
         """Let the deployment that ``deploy(until="test_traffic")`` paused move production traffic:
         ContinueServiceDeployment CONTINUE for its PAUSE hook, then watch it to its end and run the post-checks,
         as ``deploy()`` does (``timeout``: seconds, default what ``deploy()`` allowed). Rolls back and raises
-        RolloutFailed when it fails; ActionError when no deployment of this run is paused."""
+        RolloutFailed when it fails; ActionError when no deployment of this run is paused. On a CODE_DEPLOY
+        service: ContinueDeployment (READY_WAIT) for the deployment deploy() left at Ready, watched to its end."""
         __tracebackhide__ = True
+        if self._code_deploy is not None and self._code_deploy.paused is not None:
+            limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else None
+            return self._code_deploy.continue_deployment(limit)
         pause, stages = self._pause, self._stages
         if pause is None or stages is None or stages.arn is None:
             raise ActionError(f"service '{self.name}': continue_deployment() needs a deployment that "
@@ -417,6 +435,11 @@ class EcsService:
         cancellation = self.ctx.cancellation
         if cancellation.reason is not None and record.outcome in ("pending", "deployed"):
             self._cancel(cancellation.reason)
+            return
+        code_deploy_pause = self._code_deploy.paused if self._code_deploy is not None else None
+        if failed_step is None and code_deploy_pause is not None:
+            self._roll_back(f"the scenario ended with CodeDeploy deployment {code_deploy_pause.deployment_id} at "
+                            f"Ready; continue_deployment() was not called", None, record.deployment_id)
             return
         if failed_step is None and self._pause is not None:
             self._roll_back(f"the scenario ended with deployment {self._pause.deployment_id} paused at {PAUSE_STAGE}; "
@@ -505,10 +528,13 @@ class EcsService:
         checks.expect(service.get("status") == "ACTIVE", DEPLOY, "pre", "service ACTIVE",
                       f"service '{self.name}' in cluster '{self.cluster}' is {service.get('status')}")
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
+        if controller == CODE_DEPLOY:  # codedeploy.py checks the rest
+            self._code_deploy = self._code_deploy or CodeDeployPath(self, Rollout)
+            return service, None
         if controller != "ECS":
             detail = f"service '{self.name}' uses the {controller} deployment controller"
             checks.record(Check(DEPLOY, "pre", "deployment controller ECS", "failed", detail))
-            raise NotSupported(f"{detail}; pytest-ecsdeploy supports only the ECS (rolling update) controller yet, "
+            raise NotSupported(f"{detail}; pytest-ecsdeploy supports the ECS and CODE_DEPLOY controllers, "
                                f"not {controller}.")
         self._strategy = strategy_of(service)
         checks.passed(DEPLOY, "pre", "deployment controller ECS", "rolling update" if self._strategy not in SHIFTING
@@ -745,6 +771,8 @@ class EcsService:
         if self._rollback_summary is not None:
             return self._rollback_summary
         with self.ctx.cancellation.shield():  # a first signal now must not stop the undo; the grace period bounds it
+            if self._code_deploy is not None:
+                return self._code_deploy.roll_back(why, verdict)
             return self._roll_back_shielded(why, verdict, deployment_id)
 
     def _roll_back_shielded(self, why: str, verdict: Verdict | None, deployment_id: str | None) -> str:

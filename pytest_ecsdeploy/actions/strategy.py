@@ -37,10 +37,13 @@ Result = tuple[str, bool, str]
 
 
 def check_until(until: object, method: str = "deploy") -> str | None:
-    """``until`` when it is None or one of :data:`UNTIL`; ActionError otherwise."""
-    if until is None or until in UNTIL:
+    """``until`` when it is one of :data:`UNTIL`; None for None or ``"completed"`` (to the end, the default);
+    ActionError otherwise."""
+    if until is None or until == "completed":
+        return None
+    if until in UNTIL:
         return until  # type: ignore[return-value]
-    raise ActionError(f"{method}(until=...) expects 'test_traffic' or 'traffic_shifted', got {until!r}.")
+    raise ActionError(f"{method}(until=...) expects 'completed', 'test_traffic' or 'traffic_shifted', got {until!r}.")
 
 
 def _balancers(service: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -17,8 +17,11 @@ current service deployment still goes, through it (ContinueServiceDeployment ROL
 action, else StopServiceDeployment ROLLBACK), watched to ROLLBACK_SUCCESSFUL
 (``EcsService.roll_back_service_deployment``); once it ended, the previous revision goes out as a new service
 deployment, followed stage by stage (``actions/lifecycle.py``), its bake times added to the time-out unless
-``--wait-timeout`` is given. Only the ECS
-deployment controller is handled; another (CODE_DEPLOY, EXTERNAL) is refused with one sentence.
+``--wait-timeout`` is given. A service on the CODE_DEPLOY controller is rolled back through CodeDeploy
+(``actions/codedeploy.py``): a deployment still going is stopped with its rollback (StopDeployment) and watched
+until production is back on the original task set; otherwise the previous revision (rules 1 and 3, from the
+PRIMARY task set) goes out as a new CodeDeploy deployment, continued at Ready. Another controller (EXTERNAL) is
+refused with one sentence.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import argparse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..actions.codedeploy import CODE_DEPLOY, CodeDeployPath, deployment_in_progress, running_task_definition
 from ..actions.lifecycle import SHIFTING, strategy_of
-from ..actions.service import EcsService
+from ..actions.service import EcsService, Rollout
 from ..actions.watch import primary_deployment, running_revision, service_deployments
 from ..arns import parse_family_revision, short_revision
 from ..aws import pages
@@ -46,8 +50,9 @@ still listed beside it, else to the family's highest ACTIVE revision below the r
 It runs like a deployment: the account guard and the other pre-checks, UpdateService, the rollout watched to
 its end, the post-checks. A BLUE_GREEN, LINEAR or CANARY service is rolled back through its strategy: a service
 deployment still going is rolled back through its pause or stopped with a rollback; else a new service deployment
-of that revision, printed stage by stage, its bake times added to the default time-out. Only
-the ECS deployment controller is handled. Exit 0 when the service runs the revision steadily, 1 when it does not.
+of that revision, printed stage by stage, its bake times added to the default time-out. A CODE_DEPLOY service's
+deployment in progress is stopped with its rollback; otherwise the revision goes out as a new CodeDeploy
+deployment. Exit 0 when the service runs the revision steadily, 1 when it does not.
 """
 
 
@@ -71,10 +76,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
         ecs_service = EcsService(ctx)
         service = ecs_service.describe()
         controller = (service.get("deploymentController") or {}).get("type", "ECS")
-        if controller != "ECS":
+        if controller not in ("ECS", CODE_DEPLOY):
             raise NotSupported(f"service '{ecs_service.name}' uses the {controller} deployment controller; "
-                               f"ecsdeploy rollback handles only the ECS deployment controller.")
-        current = running_revision(service)
+                               f"ecsdeploy rollback handles the ECS and CODE_DEPLOY deployment controllers.")
+        going = (deployment_in_progress(ctx.aws, service, who=f"service '{ecs_service.name}'")
+                 if controller == CODE_DEPLOY and args.to is None else None)
+        if going is not None:
+            return _stop_code_deploy(ecs_service, service, going, out)
+        current = running_revision(service) or running_task_definition(service)
         strategy = strategy_of(service)
         if strategy in SHIFTING:
             try:
@@ -89,6 +98,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 return EXIT_OK
         target = args.to or previous_revision(ctx.aws, service, who=f"service '{ecs_service.name}'")
         how = f" (a new {strategy} service deployment, followed stage by stage)" if strategy in SHIFTING else ""
+        if controller == CODE_DEPLOY:
+            how = " (a new CodeDeploy deployment, continued at Ready)"
         out.line(f"rolling service {ecs_service.name} back: {short_revision(current)} -> {short_revision(target)}{how}")
         # deploy() is the one write path, so whatever guards a deployment (the account guard, a per-service
         # lease) guards a rollback too.
@@ -110,11 +121,29 @@ def run(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
 
 
+def _stop_code_deploy(ecs_service: EcsService, service: Mapping[str, Any], going: tuple[str, str | None],
+                      out: Output) -> int:
+    """Roll a CODE_DEPLOY service back while CodeDeploy deployment ``going`` (id, task definition) still goes on:
+    StopDeployment with its rollback, watched until production is back on the revision it ran before."""
+    (deployment_id, revision), current = going, running_task_definition(service)
+    before = current if current != revision else next(
+        (t.get("taskDefinition") for t in service.get("taskSets") or [] if t.get("taskDefinition") != revision), None)
+    out.line(f"rolling service {ecs_service.name} back: stopping CodeDeploy deployment {deployment_id} of "
+             f"{short_revision(revision)} with its rollback to {short_revision(before)}")
+    summary = CodeDeployPath(ecs_service, Rollout).stop(deployment_id, revision, before)
+    rollback = ecs_service.ctx.record.rollback
+    if rollback is None or rollback.outcome != "completed":
+        out.error("rollback", f"the rollback of service {ecs_service.name} failed: {summary}.")
+        return EXIT_FAILED
+    out.line(f"rolled service {ecs_service.name} back: {summary}.")
+    return EXIT_OK
+
+
 def previous_revision(aws: ClientFactory, service: Mapping[str, Any], *, who: str) -> str:
     """The revision to roll ``service`` (a DescribeServices entry) back to, by the rules of the module docstring;
     ActionError when there is none."""
     primary = primary_deployment(service)
-    current = running_revision(service)
+    current = running_revision(service) or running_task_definition(service)
     others = [d for d in service_deployments(service)
               if d is not primary and d.revision and d.revision != current and d.status == "ACTIVE"]
     if others:

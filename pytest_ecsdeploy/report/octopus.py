@@ -317,8 +317,9 @@ class OctopusReporter:
       the service was rolled back it is still the revision that was tried, and ``Outcome`` says it is not live;
     - ``EcsDeploy.<service>.PreviousTaskDefinitionArn``: the revision the service ran before (``revision_before``);
     - ``EcsDeploy.<service>.ImageDigest``: the ``sha256:`` digest of ``image_after``;
-    - ``EcsDeploy.<service>.Outcome``: ``deployed``, ``unchanged``, ``planned``, ``failed``, ``rolled back`` …
-    - ``EcsDeploy.<service>.DeploymentId``: the ECS deployment this run started (``ecs-svc/…``);
+    - ``EcsDeploy.<service>.Outcome``: ``deployed``, ``unchanged``, ``planned``, ``failed``, ``rolled back`` …;
+    - ``EcsDeploy.<service>.DeploymentId``: the deployment this run started or followed (an ECS deployment id,
+      ``ecs-svc/…``, or a CodeDeploy deployment id, ``d-…``, for a CODE_DEPLOY service);
     - ``EcsDeploy.<service>.ServiceDeploymentArn``: the service deployment of a BLUE_GREEN, LINEAR or CANARY
       service.
 

@@ -77,6 +77,10 @@ class ServiceRecord:
     until: str | None = None
     #: deploy(until="traffic_shifted") returned with the bake still running.
     bake_running: bool = False
+    #: A CODE_DEPLOY service's deployment (``actions/codedeploy.py``): ``application``, ``deploymentGroup``,
+    #: ``deploymentConfig``, ``deploymentId``, ``until``, ``lifecycleEvents`` (``{"event", "status", "at" (epoch s),
+    #: "weights" ({"Blue": %, "Green": %}), "deploymentId"}``), the last ``weights``; empty for other services.
+    codedeploy: dict[str, Any] = field(default_factory=dict)
 
     def set_outcome(self, outcome: str, reason: str | None = None) -> None:
         if outcome not in OUTCOMES:
@@ -115,6 +119,7 @@ class ServiceRecord:
             "stages": [dict(stage) for stage in self.stages],
             "until": self.until,
             "bakeRunning": self.bake_running,
+            "codedeploy": dict(self.codedeploy) or None,
         }
 
     @classmethod
@@ -147,6 +152,7 @@ class ServiceRecord:
             stages=list(data.get("stages", [])),
             until=data.get("until"),
             bake_running=bool(data.get("bakeRunning", False)),
+            codedeploy=dict(data.get("codedeploy") or {}),
         )
 
 

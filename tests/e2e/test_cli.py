@@ -277,7 +277,7 @@ def test_rollback_without_a_previous_revision_changes_nothing(aws: LocalAWS, pro
     assert service(aws, "web")["taskDefinition"] == only
 
 
-@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
+@pytest.mark.parametrize("controller", ["EXTERNAL"])
 def test_rollback_refuses_another_deployment_controller(controller: str, aws: LocalAWS, project: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # The local ECS engine refuses these controllers itself, so the service is read as ECS would answer.
@@ -290,7 +290,7 @@ def test_rollback_refuses_another_deployment_controller(controller: str, aws: Lo
                 Output(out, err))
     assert code == 1
     assert err.getvalue() == (f"ecsdeploy rollback: service 'web' uses the {controller} deployment controller; "
-                              "ecsdeploy rollback handles only the ECS deployment controller.\n")
+                              "ecsdeploy rollback handles the ECS and CODE_DEPLOY deployment controllers.\n")
     assert service(aws, "web")["taskDefinition"].endswith("/web:2")
 
 

@@ -270,8 +270,8 @@ def test_a_fault_while_a_one_off_task_waits_is_outlasted_exactly_like_one_while_
                       f"trying again"] * 2
 
 
-@pytest.mark.parametrize("controller", ["CODE_DEPLOY", "EXTERNAL"])
-def test_other_deployment_controllers_are_not_supported_yet(world: World, controller: str) -> None:
+@pytest.mark.parametrize("controller", ["EXTERNAL"])
+def test_other_deployment_controllers_are_not_supported(world: World, controller: str) -> None:
     world.seed()
     revision = world.revision("2.0.0")
     base = world.context()
@@ -295,8 +295,8 @@ def test_other_deployment_controllers_are_not_supported_yet(world: World, contro
     with pytest.raises(NotSupported) as error:
         world.service(ctx).deploy(revision)
     assert str(error.value) == (
-        f"service 'web' uses the {controller} deployment controller; pytest-ecsdeploy supports only the ECS "
-        f"(rolling update) controller yet, not {controller}."
+        f"service 'web' uses the {controller} deployment controller; pytest-ecsdeploy supports the ECS and "
+        f"CODE_DEPLOY controllers, not {controller}."
     )
     assert aws.flaky is not None and "update_service" not in aws.flaky.calls
     assert [c.result for c in ctx.checks.items if c.name == "deployment controller ECS"] == ["failed"]

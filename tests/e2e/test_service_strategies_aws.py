@@ -363,7 +363,7 @@ def test_a_service_not_configured_for_until_fails_a_pre_check_before_any_write(
 def test_an_unknown_until_is_one_sentence(world: World) -> None:
     world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
     service, _ = world.service()
-    with pytest.raises(ActionError, match=r"^deploy\(until=...\) expects 'test_traffic' or 'traffic_shifted', "
+    with pytest.raises(ActionError, match=r"^deploy\(until=...\) expects 'completed', 'test_traffic' or 'traffic_shifted', "
                                           r"got 'bake'\.$"):
         service.deploy(world.revision("2.0.0"), until="bake")
 

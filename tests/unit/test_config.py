@@ -194,6 +194,19 @@ BAD_CONFIGS = [
      "environment."),
     ("unclosed placeholder", ENV + "[services.web]\nhealth_url = 'http://${HOST'\n", "local",
      "{path}: [services.web] health_url: '${' is not closed by '}'; write '$${' for a literal '${'."),
+    ("codedeploy application without group", ENV + "[services.web]\ncodedeploy_application = 'shop'\n", "local",
+     "{path}: [services.web] sets codedeploy_application without codedeploy_deployment_group; set both or "
+     "neither."),
+    ("codedeploy group without application", ENV + "[services.web]\ncodedeploy_deployment_group = 'g'\n", "local",
+     "{path}: [services.web] sets codedeploy_deployment_group without codedeploy_application; set both or "
+     "neither."),
+    ("codedeploy hook unknown", ENV + "[services.web]\ncodedeploy_hooks = { AfterTestTraffic = 'smoke' }\n",
+     "local", "{path}: [services.web] codedeploy_hooks: 'AfterTestTraffic' is not an AppSpec hook of ECS; did you "
+              "mean 'AfterAllowTestTraffic'? (valid hooks are: AfterAllowTestTraffic, AfterAllowTraffic, "
+              "AfterInstall, BeforeAllowTraffic, BeforeInstall)."),
+    ("codedeploy hook not a name", ENV + "[services.web]\ncodedeploy_hooks = { BeforeInstall = 3 }\n", "local",
+     "{path}: [services.web] codedeploy_hooks BeforeInstall: expected the name or ARN of a Lambda function, got 3 "
+     "(an integer)."),
 ]
 
 
@@ -270,3 +283,13 @@ def test_an_empty_optional_url_or_role_is_unset_and_an_empty_cluster_is_refused(
     path = write(tmp_path, ENV.replace('cluster = "local"', 'cluster = "${CLUSTER:-}"'))
     with pytest.raises(ConfigError, match=r"\[environments.local\] cluster: expected an ECS cluster name"):
         load_config(path).resolve("local", {}, {})
+
+
+def test_codedeploy_keys_reach_the_service(tmp_path: Path) -> None:
+    text = GOOD + ('codedeploy_application = "shop"\ncodedeploy_deployment_group = "shop-web"\n'
+                   'codedeploy_deployment_config = "CodeDeployDefault.ECSCanary10Percent5Minutes"\n'
+                   'codedeploy_hooks = { AfterAllowTestTraffic = "web-smoke" }\n')
+    service = load_config(write(tmp_path, text)).resolve("local", {}, {}).service("web")
+    assert (service.codedeploy_application, service.codedeploy_deployment_group) == ("shop", "shop-web")
+    assert service.codedeploy_deployment_config == "CodeDeployDefault.ECSCanary10Percent5Minutes"
+    assert service.codedeploy_hooks == {"AfterAllowTestTraffic": "web-smoke"}

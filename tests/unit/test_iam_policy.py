@@ -37,7 +37,7 @@ POLICY_DOC = ROOT / "docs" / "iam-policy.md"
 #: boto3 client name -> IAM service prefix (where they differ, the IAM prefix is not the endpoint prefix either).
 IAM_PREFIX = {"ecs": "ecs", "ecr": "ecr", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch",
               "secretsmanager": "secretsmanager", "ssm": "ssm", "sts": "sts", "logs": "logs",
-              "dynamodb": "dynamodb"}
+              "dynamodb": "dynamodb", "codedeploy": "codedeploy"}
 #: Calls that need no statement in the deployment role's policy, and why (docs/iam-policy.md says the same).
 NOT_IN_POLICY = {
     "sts:GetCallerIdentity": "needs no permission: any identity may ask who it is",
@@ -50,6 +50,7 @@ IMPLIED = {
     "ecr:InitiateLayerUpload": ("ecr:GetAuthorizationToken",),
     "ecr:UploadLayerPart": ("ecr:GetAuthorizationToken",),
     "ecr:CompleteLayerUpload": ("ecr:GetAuthorizationToken",),
+    "codedeploy:RegisterApplicationRevision": ("codedeploy:CreateDeployment",),  # the AppSpec becomes a revision
 }
 CLIENT_METHODS = {"get_paginator", "get_waiter", "can_paginate", "close", "generate_presigned_url"}
 
@@ -423,7 +424,8 @@ def test_the_policy_is_least_privilege_in_shape(policy: dict[str, Any]) -> None:
         assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
         assert re.fullmatch(r"[A-Za-z0-9]+", statement["Sid"])
     writes = {"ecs:UpdateService", "ecs:RunTask", "ecs:StopTask", "ecr:PutImage", "iam:PassRole", "dynamodb:PutItem",
-              "dynamodb:CreateTable"}
+              "dynamodb:CreateTable", "codedeploy:CreateDeployment", "codedeploy:StopDeployment",
+              "codedeploy:RegisterApplicationRevision"}
     for statement in policy["Statement"]:
         if writes.intersection(_listed(statement["Action"])):
             assert statement["Resource"] != "*", f"{statement['Sid']}: scope writes to resources"

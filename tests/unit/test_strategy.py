@@ -108,9 +108,11 @@ def test_until_on_a_rolling_service_fails_and_a_rolling_deploy_has_no_checks(unt
 
 @pytest.mark.parametrize("until", ["bake", "TEST_TRAFFIC", 1, ""])
 def test_an_unknown_until_is_refused_in_one_sentence(until: Any) -> None:
-    with pytest.raises(ActionError, match=r"^deploy\(until=\.\.\.\) expects 'test_traffic' or 'traffic_shifted'"):
+    with pytest.raises(ActionError, match=r"^deploy\(until=\.\.\.\) expects 'completed', 'test_traffic' or "
+                                          r"'traffic_shifted'"):
         check_until(until)
-    assert check_until(None) is None and check_until("test_traffic") == "test_traffic"
+    assert check_until(None) is None and check_until("completed") is None
+    assert check_until("test_traffic") == "test_traffic"
 
 
 def rule(arn: str, groups: list[tuple[str, int]]) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""docs/strategies.md's CodeDeploy scenario runs as written against the embedded local AWS, through pytester (a
+subprocess: one LocalAWS per process): paused at Ready, production still on the original, then continued."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+FILES = {"toml": "deployments/ecsdeploy.toml", "json": "deployments/web/taskdef.json",
+         "python": "deployments/test_web.py"}
+
+
+def codedeploy_files(page: str) -> dict[str, str]:
+    """``{path: text}`` of the toml, json and python blocks of the page's CodeDeploy section."""
+    section = page.split("## CodeDeploy blue/green", 1)[1].split("\n## ", 1)[0]
+    return {FILES[kind]: text for kind, text in re.findall(r"```(toml|json|python)\n(.*?)```", section, re.DOTALL)}
+
+
+def test_the_codedeploy_scenario_runs_as_written(pytester: pytest.Pytester) -> None:
+    files = codedeploy_files(PAGE.read_text())
+    assert sorted(files) == sorted(FILES.values())
+    for path, text in files.items():
+        target = pytester.path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    report = pytester.path / "record.json"
+
+    result = pytester.runpytest_subprocess("deployments", "--env", "local", "--image-tag", "2.0.0",
+                                           "--ecsdeploy-report", str(report), timeout=300)
+
+    result.assert_outcomes(passed=3)
+    record = json.loads(report.read_text())["services"]["web"]
+    assert record["outcome"] == "deployed" and record["deploymentId"].startswith("d-")
+    events = record["codedeploy"]["lifecycleEvents"]
+    assert events[-1]["event"] == "AfterAllowTraffic" and events[-1]["weights"]["Green"] == 100.0

@@ -1,0 +1,242 @@
+"""EcsService deploying a CODE_DEPLOY service of the embedded local AWS through CodeDeploy, in simulated time: the
+lifecycle events printed, the verdicts, the pause at Ready with continue_deployment(), and every rollback path
+(CodeDeploy's own after a failure, StopDeployment while in progress, a new deployment after Succeeded)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ecsdeploy.actions.service import EcsService
+from pytest_ecsdeploy.aws import ClientFactory
+from pytest_ecsdeploy.config import Environment, Service
+from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
+from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.emulator.clock import FakeClock
+from pytest_ecsdeploy.emulator.seed import parse_seed
+from pytest_ecsdeploy.emulator.seeding import apply_seed
+from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
+from pytest_ecsdeploy.report.record import ServiceRecord
+
+TASK_DEFINITION = {
+    "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+    "containerDefinitions": [{"name": "app", "image": "web:placeholder", "essential": True,
+                              "portMappings": [{"containerPort": 8080}]}],
+}
+EVENTS = ["BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "AfterAllowTestTraffic",
+          "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]
+
+
+def events(log: PrintLog) -> list[str]:
+    """The lifecycle events printed, in order, each once (one shorter than a look is printed once it ended)."""
+    seen: list[str] = []
+    for line in log.lines:
+        if ": lifecycle event " in line:
+            name = line.split("lifecycle event ", 1)[1].split(" ", 1)[0]
+            if name not in seen:
+                seen.append(name)
+    return seen
+
+
+class World:
+    """One LocalAWS on a FakeClock with the CODE_DEPLOY service ``web`` (2 tasks of web:1.0.0, application and
+    deployment group ``web``); EcsService's sleeps move the clock."""
+
+    def __init__(self, local: LocalAWS, clock: FakeClock, tmp_path: Path) -> None:
+        self.local, self.clock, self.tmp_path = local, clock, tmp_path
+        self.ecs, self.cd = local.client("ecs"), local.client("codedeploy")
+        self.start = clock.now()
+        self.on_sleep: Callable[[], None] | None = None
+
+    def seed(self, **codedeploy: Any) -> None:
+        self.tmp_path.joinpath("taskdef.json").write_text(json.dumps(TASK_DEFINITION))
+        seed = parse_seed({
+            "clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
+            "services": {"web": {"task_definition": "taskdef.json", "images": {"app": "web:1.0.0"},
+                                 "desired_count": 2,
+                                 "load_balancer": {"target_group": "web-blue", "container": "app", "port": 8080},
+                                 "codedeploy": {"alternate_target_group": "web-green", **codedeploy}}},
+        }, "test", self.tmp_path, {})
+        apply_seed(seed, self.local)
+
+    def revision(self, tag: str) -> str:
+        uri = self.local.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0]["repositoryUri"]
+        app = {**TASK_DEFINITION["containerDefinitions"][0], "image": f"{uri}:{tag}"}  # type: ignore[dict-item]
+        return str(self.ecs.register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [app]})[
+            "taskDefinition"]["taskDefinitionArn"])
+
+    def service(self, *, chosen_timeout: float | None = None, rollback: bool = True,
+                **keys: Any) -> tuple[EcsService, PrintLog]:
+        environment = Environment(name="local", backend="emulator", cluster="local", region="us-east-1")
+        log = PrintLog("[web] ")
+        ctx = ServiceContext(
+            environment=environment, service=Service(name="web", service_name="web", repository="web", **keys),
+            aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
+            options=RunOptions(rollback=rollback, wait_timeout=chosen_timeout),
+            record=ServiceRecord(service="web", environment="local", cluster="local"),
+            log=log, hooks=Hooks(),
+        )
+        return EcsService(ctx, clock=lambda: self.clock.now() - self.start, sleep=self.sleep,
+                          wall=self.clock.now), log
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep()
+
+    def primary(self) -> dict[str, Any]:
+        service = self.ecs.describe_services(cluster="local", services=["web"])["services"][0]
+        return next(t for t in service["taskSets"] if t["status"] == "PRIMARY")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    clock = FakeClock()
+    local = LocalAWS(runner="simulated", clock=clock).start()
+    try:
+        yield World(local, clock, tmp_path)
+    finally:
+        local.stop()
+
+
+def test_a_good_deployment_prints_each_lifecycle_event_with_weights_and_succeeds(world: World) -> None:
+    world.seed(termination_wait_minutes=5)
+    service, log = world.service()
+    before = world.primary()["taskDefinition"]
+    rollout = service.deploy(world.revision("2.0.0"))
+    assert rollout.is_completed and rollout.deployment_id and rollout.deployment_id.startswith("d-")
+    assert rollout.duration >= 300  # the termination wait is waited out: it is in the time-out
+    assert events(log) == EVENTS
+    assert any("lifecycle event AllowTraffic succeeded (status InProgress, production traffic Blue 0% / Green 100%"
+               in line for line in log.lines)
+    assert world.primary()["taskDefinition"] == rollout.revision == service.revision and service.is_steady
+    record = service.ctx.record
+    assert record.outcome == "deployed" and record.revision_before == before
+    assert record.codedeploy["application"] == "web" and record.codedeploy["deploymentId"] == rollout.deployment_id
+    assert [e["event"] for e in record.codedeploy["lifecycleEvents"] if e["status"] == "Succeeded"] == EVENTS
+    assert record.codedeploy["lifecycleEvents"][-1]["weights"] == {"Blue": 0.0, "Green": 100.0}
+    back = ServiceRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert back.codedeploy == json.loads(json.dumps(record.codedeploy)) and back.deployment_id == rollout.deployment_id
+    checks = {c.name: c.result for c in record.checks.items}
+    assert checks["CodeDeploy deployment group"] == "passed" and checks["PRIMARY task set on the new revision"] == \
+        "passed"
+    again = service.deploy(rollout.revision)  # already live: no second CodeDeploy deployment
+    assert again.is_unchanged
+    assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == [
+        rollout.deployment_id]
+
+
+def test_the_configured_group_is_used_and_one_of_another_service_is_refused(world: World) -> None:
+    world.seed(application="shop", deployment_group="shop-web")
+    service, _ = world.service(codedeploy_application="shop", codedeploy_deployment_group="shop-web")
+    assert service.deploy(world.revision("2.0.0")).is_completed
+    world.cd.create_deployment_group(
+        applicationName="shop", deploymentGroupName="other", serviceRoleArn="arn:aws:iam::123456789012:role/cd",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        ecsServices=[{"clusterName": "local", "serviceName": "api"}])
+    other, _ = world.service(codedeploy_application="shop", codedeploy_deployment_group="other")
+    with pytest.raises(CheckFailed, match="deploys local:api, not local:web; set codedeploy_application and "
+                                          "codedeploy_deployment_group in \\[services.web\\]"):
+        other.deploy(world.revision("1.0.0"))
+
+
+def test_two_groups_naming_the_service_are_a_failed_pre_check_that_says_which_keys_to_set(world: World) -> None:
+    world.seed()
+    world.cd.create_deployment_group(
+        applicationName="web", deploymentGroupName="second", serviceRoleArn="arn:aws:iam::123456789012:role/cd",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        ecsServices=[{"clusterName": "local", "serviceName": "web"}])
+    service, _ = world.service()
+    with pytest.raises(CheckFailed, match="2 CodeDeploy deployment groups name local:web: .*set "
+                                          "codedeploy_application and codedeploy_deployment_group"):
+        service.deploy(world.revision("2.0.0"))
+    assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == []
+
+
+def test_a_failed_hook_fails_the_deployment_with_its_reason_and_codedeploy_rolls_back(world: World) -> None:
+    world.seed(hooks={"web-check": "Failed"}, termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service(codedeploy_hooks={"AfterAllowTestTraffic": "web-check"})
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    message = str(failure.value)
+    assert "CodeDeploy deployment d-" in message and "failed; rolled back to web:1" in message
+    assert "Failed at lifecycle event AfterAllowTestTraffic: HOOK_EXECUTION_FAILURE" in message
+    assert any("lifecycle event AfterAllowTestTraffic FAILED" in line for line in log.lines)
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None
+    assert record.rollback.outcome == "completed" and record.rollback.deployment_id != record.deployment_id
+    assert world.primary()["taskDefinition"] == before
+
+
+def test_until_test_traffic_stops_at_ready_and_continue_deployment_shifts_production(world: World) -> None:
+    world.seed(ready_wait_minutes=60, termination_wait_minutes=0)
+    service, log = world.service()
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert paused.outcome == "PAUSED" and "is Ready" in paused.reason
+    assert world.primary()["taskDefinition"] != paused.revision  # production still on the original
+    with pytest.raises(ActionError, match="call continue_deployment"):
+        service.deploy(world.revision("2.0.0"))
+    done = service.continue_deployment()
+    assert done.is_completed and world.primary()["taskDefinition"] == paused.revision
+    assert any("ContinueDeployment READY_WAIT" in line for line in log.lines)
+    with pytest.raises(ActionError, match="none is"):
+        service.continue_deployment()
+
+
+def test_until_test_traffic_on_a_group_that_does_not_stop_at_ready_is_a_failed_pre_check(world: World) -> None:
+    world.seed()
+    service, _ = world.service()
+    with pytest.raises(CheckFailed, match="does not stop at Ready; set its blueGreenDeploymentConfiguration."
+                                          "deploymentReadyOption to actionOnTimeout STOP_DEPLOYMENT"):
+        service.deploy(world.revision("2.0.0"), until="test_traffic")
+    assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == []
+
+
+def test_a_failed_smoke_step_at_ready_rolls_back_through_stop_deployment(world: World) -> None:
+    world.seed(ready_wait_minutes=60, termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    service.finish("test_green_answers", "smoke check failed")
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None and record.rollback.outcome == "completed"
+    assert any("stopping CodeDeploy deployment" in line and "(Ready)" in line for line in log.lines)
+    info = world.cd.get_deployment(deploymentId=paused.deployment_id)["deploymentInfo"]
+    assert info["status"] == "Stopped"
+    assert world.primary()["taskDefinition"] == before
+
+
+def test_until_traffic_shifted_returns_during_the_termination_wait(world: World) -> None:
+    world.seed(termination_wait_minutes=120)
+    service, _ = world.service()
+    rollout = service.deploy(world.revision("2.0.0"), until="traffic_shifted")
+    assert rollout.outcome == "TRAFFIC_SHIFTED" and rollout.duration < 3600
+    assert service.ctx.record.codedeploy["terminationWaitRunning"] is True
+    info = world.cd.get_deployment(deploymentId=rollout.deployment_id)["deploymentInfo"]
+    assert info["status"] == "InProgress"
+
+
+def test_a_later_failed_step_after_succeeded_deploys_the_previous_revision_anew(world: World) -> None:
+    world.seed(termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    rollout = service.deploy(world.revision("2.0.0"))
+    service.finish("test_after", "assert False")
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None
+    assert record.rollback.deployment_id not in (None, rollout.deployment_id)
+    assert world.primary()["taskDefinition"] == before
+    assert any("a new CodeDeploy deployment" in line for line in log.lines)
+
+
+def test_no_rollback_leaves_a_failed_deployment_to_codedeploy(world: World) -> None:
+    world.seed(hooks={"web-check": "Failed"}, auto_rollback=False, termination_wait_minutes=0)
+    service, _ = world.service(codedeploy_hooks={"BeforeInstall": "web-check"}, rollback=False)
+    with pytest.raises(RolloutFailed, match="not rolled back \\(--no-rollback\\)"):
+        service.deploy(world.revision("2.0.0"))
+    assert service.ctx.record.outcome == "failed"
