@@ -1,4 +1,4 @@
-# Two entry points a new user needs: `make demo` (the example deployment on the embedded local AWS) and
+# Two entry points a new user needs: `make demo` (the example deployments on the embedded local AWS) and
 # `make test` (the whole suite). Both create .venv from pyproject.toml the first time.
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,6 +15,7 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/pytest deployments/ --env local --image-tag $(IMAGE_TAG) --ecsdeploy-report ecsdeploy-report.json
+	$(BIN)/pytest examples/blue-green --env local --image-tag $(IMAGE_TAG)
 
 test: $(BIN)/.installed
 	$(BIN)/pytest tests/ -n 2 -p no:cacheprovider

@@ -7,14 +7,18 @@
   checked before any call; ``taskdef/revision.py`` describes it and checks that it is ACTIVE
   (:func:`~.taskdef.revision.active_revision`: beside the one DescribeTaskDefinition, and out of this module,
   which ``taskdef`` itself reads the service through).
+- :func:`serving_target_groups`: the target groups of a service that hold its tasks, with their targets' states;
+  for a blue/green load balancer (``advancedConfiguration.alternateTargetGroupArn``) whichever of the two the
+  running revision registered in, since the two swap roles with each deployment.
 - :func:`seconds_argument`: a ``timeout=`` given to a method, checked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..arns import parse_family_revision
+from ..arns import parse_family_revision, target_group_name
 from ..aws import call
 from ..errors import ActionError
 
@@ -78,3 +82,30 @@ def seconds_argument(value: Any, where: str) -> float:
     if not value > 0:
         raise ActionError(f"{where} expects a positive number of seconds, got {value!r}.")
     return float(value)
+
+
+def serving_target_groups(aws: ClientFactory, service: Mapping[str, Any], *, who: str
+                          ) -> dict[str, list[dict[str, Any]]]:
+    """Target group ARN -> its ELBv2 DescribeTargetHealth ``TargetHealthDescriptions``, for each target group of
+    ``service`` (a DescribeServices entry) that serves it.
+
+    A ``loadBalancers`` entry with ``advancedConfiguration.alternateTargetGroupArn`` (BLUE_GREEN, LINEAR, CANARY)
+    names two target groups, and ECS registers each new revision in the one the previous revision did not use, so
+    after a deployment the service's ``targetGroupArn`` may hold no targets at all (STRATEGIES.md A.1: the groups
+    swap roles). Of such a pair, the groups with targets that are not draining are kept; when neither has any, the
+    ``targetGroupArn`` one is, so a caller still sees "no targets". A failed call is an ActionError."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for balancer in service.get("loadBalancers") or []:
+        pair = [balancer.get("targetGroupArn"), (balancer.get("advancedConfiguration") or {}).get(
+            "alternateTargetGroupArn")]
+        read: dict[str, list[dict[str, Any]]] = {}
+        for arn in dict.fromkeys(str(a) for a in pair if a):
+            if arn in groups:
+                continue
+            answer = call(aws, "elbv2", "describe_target_health",
+                          f"read the health of target group {target_group_name(arn)}", who=who, TargetGroupArn=arn)
+            read[arn] = list(answer.get("TargetHealthDescriptions") or [])
+        serving = {arn: found for arn, found in read.items()
+                   if any((d.get("TargetHealth") or {}).get("State") != "draining" for d in found)}
+        groups.update(serving or dict(list(read.items())[:1]))
+    return groups

@@ -50,7 +50,7 @@ from .lifecycle import (
 )
 from .logs import FailedTaskLogs
 from .polling import PollSchedule, Seen, wait_for
-from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument
+from .reads import SERVICE_NOT_FOUND, describe_service, revision_target, seconds_argument, serving_target_groups
 from .strategy import check_until, configuration_checks, listener_checks
 from .taskdef.revision import Described, active_revision, deploy_image, describe, repository_place
 from .watch import (
@@ -225,6 +225,7 @@ class EcsService:
         self._strategy = "ROLLING"  # the service's deployment strategy, as the pre-checks read it
         self._stages: StageWatch | None = None  # the service deployment this run's deploy() follows
         self._pause: _Pause | None = None  # where deploy(until="test_traffic") left it
+        self._go_on = False  # continue PAUSE hooks of the deployment deploy() follows (a rollback's)
         self._code_deploy: CodeDeployPath | None = None  # a CODE_DEPLOY service deploys through it (codedeploy.py)
 
     # -- reads ----------------------------------------------------------------------------------------------
@@ -299,6 +300,7 @@ class EcsService:
         chosen = timeout is not None or ctx.options.wait_timeout is not None
         timeout = seconds_argument(timeout, "deploy(timeout=...)") if timeout is not None else float(ctx.wait_timeout)
         service, described = self._pre_checks(revision, arn, label, supersede, until)
+        self._go_on = supersede and until is None  # ecsdeploy rollback: not held at a PAUSE hook
         if self._code_deploy is not None:
             return self._code_deploy.deploy(revision, arn, label, service, timeout=timeout, chosen=chosen, until=until,
                                             go_on=supersede, force=force_new_deployment)
@@ -665,18 +667,11 @@ class EcsService:
     def _post_check_reads(self, service: Mapping[str, Any] | None = None
                           ) -> tuple[Mapping[str, Any], list[TaskView], dict[str, list[str]]]:
         """The service (``service``, or DescribeServices without one), its RUNNING tasks, and the target states of
-        each of its target groups."""
+        each of its target groups that serves it (:func:`~.reads.serving_target_groups`)."""
         service = service if service is not None else self.describe()
         tasks = [TaskView.from_api(t) for t in self._describe_tasks(self._task_arns("RUNNING"))]
-        groups: dict[str, list[str]] = {}
-        for lb in service.get("loadBalancers") or []:
-            group = lb.get("targetGroupArn")
-            if group and group not in groups:
-                answer = call(self.ctx.aws, "elbv2", "describe_target_health",
-                              f"read the health of target group {target_group_name(group)}", who=self._who,
-                              TargetGroupArn=group)
-                groups[group] = [d.get("TargetHealth", {}).get("State", "unknown")
-                                 for d in answer.get("TargetHealthDescriptions") or []]
+        groups = {arn: [d.get("TargetHealth", {}).get("State", "unknown") for d in found]
+                  for arn, found in serving_target_groups(self.ctx.aws, service, who=self._who).items()}
         return service, [t for t in tasks if t.is_running], groups
 
     def _notify(self, hook: Callable[[ServiceRecord], None]) -> None:
@@ -695,8 +690,11 @@ class EcsService:
         fails with a transient error is skipped. A ``bounded`` watch (a rollback's) also ends, TIMED_OUT, when the
         grace period of a cancelled run is over. For a BLUE_GREEN, LINEAR or CANARY service the service deployment
         is followed by ``stages`` (a new StageWatch with ``until`` when None); ``follow``: it is this run's
-        deployment, whose stages the record keeps and whose rollback goes through it."""
+        deployment, whose stages the record keeps and whose rollback goes through it. A rollback (``bounded``, or
+        deploy() for ``ecsdeploy rollback``) is not held at a PAUSE hook: nobody is there to smoke-check the
+        revision it restores, so the hook is continued as it awaits action."""
         cancellation = self.ctx.cancellation
+        go_on, continued = bounded or self._go_on, set()
         watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
@@ -722,6 +720,15 @@ class EcsService:
 
         def judge(answer: tuple[dict[str, Any], list[dict[str, Any]] | None, dict[str, Any] | None]) -> Seen[Verdict]:
             look = watch.observe(answer[0], answer[1])
+            if stages is not None and go_on and answer[2] is not None and stages.arn is not None:
+                hook = awaiting_hook(answer[2])
+                if hook is not None and hook not in continued:
+                    continued.add(hook)
+                    log.info(f"service deployment {stages.arn.rsplit('/', 1)[-1]}: ContinueServiceDeployment CONTINUE "
+                             f"for hook {hook}: a rollback is not held at a pause")
+                    call(self.ctx.aws, "ecs", "continue_service_deployment",
+                         f"continue service deployment {stages.arn}", who=self._who,
+                         serviceDeploymentArn=stages.arn, hookId=hook, action="CONTINUE")
             if stages is not None:
                 known = len(stages.stages)
                 look.verdict = stages.judge(look, answer[2])

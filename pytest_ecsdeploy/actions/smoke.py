@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ..arns import target_group_name
-from ..aws import Patience, call, pages
+from ..aws import Patience, pages
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError, ConfigError
 from ..redact import looks_secret, mask_url_password
-from .reads import SERVICE_NOT_FOUND, describe_service
+from .reads import SERVICE_NOT_FOUND, describe_service, serving_target_groups
 from .strategy import url_of_test_listener
 
 __all__ = ["HttpResult", "Smoke", "TargetHealth"]
@@ -287,7 +287,8 @@ class Smoke:
     def targets_healthy(self, within: float = 60) -> list[TargetHealth]:
         """Every target registered in the service's target groups is ``healthy`` (draining ones aside).
 
-        The target groups come from the service (DescribeServices ``loadBalancers``) and their health from
+        The target groups come from the service (DescribeServices ``loadBalancers``; of a blue/green pair, the
+        groups its tasks are registered in: :func:`~.reads.serving_target_groups`) and their health from
         ELBv2 DescribeTargetHealth, asked again with a short backoff until ``within`` seconds have passed (a look
         that fails with a transient error is skipped). A service without target groups records a skipped check.
         Returns the targets that count.
@@ -303,8 +304,7 @@ class Smoke:
             self._fail(action, check_name, f"smoke: {exc}")
         assert service is not None
         balancers = service.get("loadBalancers", [])
-        groups = list(dict.fromkeys(lb["targetGroupArn"] for lb in balancers if lb.get("targetGroupArn")))
-        if not groups:
+        if not any(lb.get("targetGroupArn") for lb in balancers):
             classic = [lb["loadBalancerName"] for lb in balancers if lb.get("loadBalancerName")]
             note = f" (Classic Load Balancer {', '.join(classic)} is not checked)" if classic else ""
             self.ctx.checks.skipped(action, "post", check_name, f"service {service_name} has no target groups{note}")
@@ -314,11 +314,9 @@ class Smoke:
             """The targets that count, and what is wrong with them."""
             targets: list[TargetHealth] = []
             problems: list[str] = []
-            for arn in groups:
+            for arn, found in serving_target_groups(self.ctx.aws, service, who=WHO).items():
                 name = target_group_name(arn)
-                health = call(self.ctx.aws, "elbv2", "describe_target_health",
-                              f"read the health of target group {name}", who=WHO, TargetGroupArn=arn)
-                group = [_target(arn, d) for d in health.get("TargetHealthDescriptions", [])]
+                group = [_target(arn, d) for d in found]
                 live = [t for t in group if t.state != "draining"]
                 targets.extend(live)
                 states = Counter(t.state for t in group)
@@ -346,7 +344,7 @@ class Smoke:
             if not problems:
                 counts = ", ".join(
                     f"{target_group_name(arn)} {sum(1 for t in targets if t.target_group_arn == arn)} healthy"
-                    for arn in groups
+                    for arn in dict.fromkeys(t.target_group_arn for t in targets)
                 )
                 self.ctx.checks.passed(
                     action, "post", check_name, f"{counts} after {self._clock() - start:.1f} s"
