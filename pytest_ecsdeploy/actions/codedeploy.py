@@ -51,7 +51,7 @@ from ..redact import clean_line
 from ..report.record import Rollback
 from .polling import PollSchedule, Seen, wait_for
 from .taskdef.revision import active_revision, deploy_image, describe, repository_place
-from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, timestamp
+from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, failure_message, timestamp
 
 if TYPE_CHECKING:
     from .service import EcsService, Rollout
@@ -639,15 +639,8 @@ class CodeDeployPath:
         ctx.log.warning(verdict.reason)
         owner._done(arn, before, deployment_id, verdict.outcome, verdict.reason, started)
         summary = self.roll_back(verdict.reason, verdict)
-        if record.outcome == "rolled back" and record.rollback is not None:
-            after = f"rolled back to {short_revision(record.rollback.to_revision)}"
-        elif record.outcome == "rollback failed":
-            after = "its rollback failed too"
-        else:
-            after = "not rolled back"
-        ended = "did not complete in time" if verdict.outcome == TIMED_OUT else "failed"
-        raise RolloutFailed(f"service '{owner.name}': CodeDeploy deployment {deployment_id} of {label} {ended}; "
-                            f"{after}.\n  why: {clean_line(verdict.reason)}\n  rollback: {clean_line(summary)}")
+        raise RolloutFailed(failure_message(owner.name, deployment_id, label, verdict, summary, record,
+                                            kind="CodeDeploy deployment"))
 
     def continue_deployment(self, timeout: float | None) -> Rollout:
         """ContinueDeployment(READY_WAIT) of the deployment ``deploy(until="test_traffic")`` left at Ready, watched

@@ -32,7 +32,6 @@ from ..aws import Patience, call, mask_account, pages
 from ..checks import Check
 from ..context import ServiceContext
 from ..errors import AccountMismatch, ActionError, CheckFailed, EcsDeployError, NotSupported, RolloutFailed
-from ..redact import clean_line
 from ..report.record import Rollback, ServiceRecord, mid_deployment
 from .codedeploy import CODE_DEPLOY, CodeDeployPath, running_task_definition, task_sets_steady
 from .lifecycle import (
@@ -63,6 +62,7 @@ from .watch import (
     DeploymentWatch,
     TaskView,
     Verdict,
+    failure_message,
     is_in_progress,
     is_steady,
     primary_deployment,
@@ -157,30 +157,6 @@ class _Pause:
     deployment_id: str
     hook_id: str
     timeout: float
-
-
-#: How the first line of a failed rollout's message says how the deployment ended.
-_ENDED = {FAILED: "failed", ROLLED_BACK: "failed", SUPERSEDED: "was replaced by another deployment",
-          TIMED_OUT: "did not complete in time"}
-
-
-def failure_message(service: str, deployment_id: str, label: str, verdict: Verdict, summary: str,
-                    record: ServiceRecord) -> str:
-    """A failed rollout's message: one short sentence, then the details on the lines below it::
-
-        service 'web': deployment ecs-svc/4426 of web:7 failed; rolled back to web:6.
-          why: 3 of its tasks stopped with failures (threshold 3), the last task 1f2e (web:7) with …
-          rollback: rolled back to web:6 (deployment ecs-svc/5513 completed in 41.0 s)
-    """
-    if record.outcome == "rolled back" and record.rollback is not None:
-        after = f"rolled back to {short_revision(record.rollback.to_revision)}"
-    elif record.outcome == "rollback failed":
-        after = "its rollback failed too"
-    else:
-        after = "not rolled back"
-    headline = f"service '{service}': deployment {deployment_id} of {label} {_ENDED[verdict.outcome]}; {after}."
-    # Each detail stays on its line whatever AWS wrote into it (clean_line escapes line breaks).
-    return f"{headline}\n  why: {clean_line(verdict.reason)}\n  rollback: {clean_line(summary)}"
 
 
 class EcsService:

@@ -47,9 +47,13 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..arns import short_revision, task_id
+from ..redact import clean_line
+
+if TYPE_CHECKING:
+    from ..report.record import ServiceRecord
 
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
@@ -530,3 +534,29 @@ def _task_signature(service: Mapping[str, Any]) -> tuple[Any, ...]:
     deployments = tuple(sorted((d.id, d.status, d.rollout_state, d.desired, d.running, d.pending, d.failed_tasks)
                                for d in service_deployments(service)))
     return counts + deployments
+
+
+#: How the first line of a failed rollout's message says how the deployment ended.
+_ENDED = {FAILED: "failed", ROLLED_BACK: "failed", SUPERSEDED: "was replaced by another deployment",
+          TIMED_OUT: "did not complete in time"}
+
+
+def failure_message(service: str, deployment_id: str, label: str, verdict: Verdict, summary: str,
+                    record: ServiceRecord, kind: str = "deployment") -> str:
+    """A failed rollout's message: one short sentence, then the details on the lines below it (``kind`` names
+    the deployment: ``deployment`` for ECS's, ``CodeDeploy deployment``)::
+
+        service 'web': deployment ecs-svc/4426 of web:7 failed; rolled back to web:6.
+          why: 3 of its tasks stopped with failures (threshold 3), the last task 1f2e (web:7) with …
+          rollback: rolled back to web:6 (deployment ecs-svc/5513 completed in 41.0 s)
+    """
+    if record.outcome == "rolled back" and record.rollback is not None:
+        after = f"rolled back to {short_revision(record.rollback.to_revision)}"
+    elif record.outcome == "rollback failed":
+        after = "its rollback failed too"
+    else:
+        after = "not rolled back"
+    ended = _ENDED.get(verdict.outcome, "failed")
+    headline = f"service '{service}': {kind} {deployment_id} of {label} {ended}; {after}."
+    # Each detail stays on its line whatever AWS wrote into it (clean_line escapes line breaks).
+    return f"{headline}\n  why: {clean_line(verdict.reason)}\n  rollback: {clean_line(summary)}"
