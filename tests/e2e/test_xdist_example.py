@@ -88,13 +88,14 @@ class Finished:
         return [(m["service"], m["change"], m["outcome"], m["checks"]) for m in SUMMARY_ROW.finditer(table)]
 
     def octopus(self) -> tuple[dict[str, str], list[str]]:
-        """The output variables, and the progress messages sorted (workers finish services in any order)."""
+        """The output variables (generated ids put aside, as in the record), and the progress messages sorted
+        (workers finish services in any order)."""
         variables: dict[str, str] = {}
         progress = []
         for line in self.output.splitlines():
             attributes = {key: base64.b64decode(value).decode() for key, value in re.findall(r"(\w+)='([^']*)'", line)}
             if line.startswith("##octopus[setVariable "):
-                variables[attributes["name"]] = attributes["value"]
+                variables[attributes["name"]] = normalised(attributes["value"])
             elif line.startswith("##octopus[progress "):
                 progress.append(re.sub(r"; \d+ of", "; N of", attributes["message"]))
         return variables, sorted(progress)
