@@ -5,15 +5,20 @@ group, no test route, or no such listener."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from fakes import stubbed
 
 from pytest_ecsdeploy.actions.codedeploy import url_of_test_traffic_route
-from pytest_ecsdeploy.config import Service
+from pytest_ecsdeploy.actions.smoke import Smoke
+from pytest_ecsdeploy.config import Environment, Service
+from pytest_ecsdeploy.context import PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.errors import ConfigError
+from pytest_ecsdeploy.report.record import ServiceRecord
 
 ELB = "arn:aws:elasticloadbalancing:eu-west-1:111122223333"
 BALANCER = f"{ELB}:loadbalancer/app/web/3333333333333333"
@@ -94,3 +99,45 @@ def test_a_test_listener_that_is_gone_asks_for_test_url(stubs: tuple[Clients, An
     elb.add_response("describe_listeners", {"Listeners": []}, {"ListenerArns": [TEST]})
     with pytest.raises(ConfigError, match=r"^service 'web': test listener .* was not found; set test_url"):
         url_of_test_traffic_route(aws, CONFIG, "prod", "web", who="smoke")  # type: ignore[arg-type]
+
+
+class Green(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = f"green {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+        pass
+
+
+def test_smoke_through_the_test_listener_of_a_code_deploy_service_finds_it_once(
+        stubs: tuple[Clients, Any, Any]) -> None:
+    aws, cd, elb = stubs
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Green)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with stubbed("ecs") as (ecs, stubber):
+            aws.clients["ecs"] = ecs
+            stubber.add_response("describe_services", {"services": [{
+                "serviceName": "web", "status": "ACTIVE", "deploymentController": {"type": "CODE_DEPLOY"}}]},
+                {"cluster": "prod", "services": ["web"]})
+            answer_group(cd, {"testTrafficRoute": {"listenerArns": [TEST]}})
+            elb.add_response("describe_listeners", {"Listeners": [{
+                "ListenerArn": TEST, "LoadBalancerArn": BALANCER, "Port": server.server_address[1],
+                "Protocol": "HTTP"}]}, {"ListenerArns": [TEST]})
+            elb.add_response("describe_load_balancers", {"LoadBalancers": [
+                {"LoadBalancerArn": BALANCER, "DNSName": "127.0.0.1"}]}, {"LoadBalancerArns": [BALANCER]})
+            environment = Environment(name="prod", backend="aws", cluster="prod", region="eu-west-1")
+            ctx = ServiceContext(environment=environment, service=CONFIG, aws=aws,  # type: ignore[arg-type]
+                                 options=RunOptions(), record=ServiceRecord(service="web", environment="prod",
+                                                                            cluster="prod"), log=PrintLog("[web] "))
+            checker = Smoke(ctx)
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            assert checker.http("/version", contains="green", traffic="test").url == f"{url}/version"
+            assert checker.http("/health", traffic="test").body == "green /health"  # no second look-up
+    finally:
+        server.shutdown()
+        server.server_close()
