@@ -83,7 +83,8 @@ SERVICE_KEYS: dict[str, Key] = {
     "health_url": Key("str", "Base URL that `smoke.http()` checks.", form="url", empty_is_unset=True),
     "test_url": Key("str", "Base URL of the service's test listener, for `smoke.http(traffic=\"test\")` "
                            "(default: found from the test listener rule of a BLUE_GREEN, LINEAR or CANARY "
-                           "service).", form="url", empty_is_unset=True),
+                           "service, or from the deployment group's testTrafficRoute of a CODE_DEPLOY service).",
+                  form="url", empty_is_unset=True),
     "service_name": Key("str", "ECS service name, when it differs from the table name.", form="service"),
     "cluster": Key("str", "ECS cluster, when it differs from the environment's.", form="cluster"),
     "scan_severity": Key("str", "Lowest ECR scan severity that fails `ecr.image()` for this service.",

@@ -46,10 +46,11 @@ from ..arns import short_revision
 from ..aws import ClientFactory, call, pages
 from ..checks import Check
 from ..config import CODEDEPLOY_HOOKS, Service
-from ..errors import ActionError, CheckFailed, EcsDeployError, RolloutFailed
+from ..errors import ActionError, CheckFailed, ConfigError, EcsDeployError, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback
 from .polling import PollSchedule, Seen, wait_for
+from .strategy import url_of_listener
 from .taskdef.revision import active_revision, deploy_image, describe, repository_place
 from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, failure_message, timestamp
 
@@ -193,6 +194,22 @@ def find_group(aws: ClientFactory, config: Service, cluster: str, service: str, 
         return None, (f"{len(found)} CodeDeploy deployment groups name {cluster}:{service}: "
                       + ", ".join(f"{g.application}/{g.name}" for g in found) + f"; {keys} to choose one")
     return found[0], f"{found[0].label()} (found by the service)"
+
+
+def url_of_test_traffic_route(aws: ClientFactory, config: Service, cluster: str, service: str, *, who: str) -> str:
+    """The base URL of the test listener of a CODE_DEPLOY service: the first listener of the testTrafficRoute of
+    its deployment group's first target group pair (``find_group``), as ``strategy.url_of_listener`` reads it.
+    ConfigError saying to set test_url when there is no such group or it has no test traffic route."""
+    group, detail = find_group(aws, config, cluster, service, who=who)
+    if group is None:
+        raise ConfigError(f"service '{config.name}' has no test listener to send test traffic through: {detail}, "
+                          f"or set test_url in [services.{config.name}] of ecsdeploy.toml.")
+    pairs = (group.info.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or [{}]
+    listeners = (pairs[0].get("testTrafficRoute") or {}).get("listenerArns") or []
+    if not listeners:
+        raise ConfigError(f"service '{config.name}': {group.label()} has no testTrafficRoute listener to send test "
+                          f"traffic through; set test_url in [services.{config.name}] of ecsdeploy.toml.")
+    return url_of_listener(aws, config.name, str(listeners[0]), who=who)
 
 
 def shift_minutes(aws: ClientFactory, name: str, *, who: str) -> float:

@@ -33,6 +33,7 @@ from ..checks import Check
 from ..context import ServiceContext
 from ..errors import ActionError, ConfigError
 from ..redact import looks_secret, mask_url_password
+from .codedeploy import url_of_test_traffic_route
 from .reads import SERVICE_NOT_FOUND, describe_service, serving_target_groups
 from .strategy import url_of_test_listener
 
@@ -155,8 +156,9 @@ class Smoke:
 
         ``traffic="test"`` goes through the test listener instead (a BLUE_GREEN, LINEAR or CANARY service paused
         by ``deploy(until="test_traffic")``: the new revision answers there while production stays on the old
-        one): ``test_url`` + ``path``; without a ``test_url`` key, the URL of the listener of the service's
-        ``testListenerRule`` (``strategy.url_of_test_listener``), found once.
+        one; a CODE_DEPLOY service stopped at Ready): ``test_url`` + ``path``; without a ``test_url`` key, the URL of
+        the listener of the service's ``testListenerRule`` (``strategy.url_of_test_listener``), or of a CODE_DEPLOY
+        service's deployment group's testTrafficRoute (``codedeploy.url_of_test_traffic_route``), found once.
 
         Attempts are repeated with a short backoff until ``within`` seconds have passed; each attempt's status
         (or connection error) and latency is logged. An absolute ``path`` (``https://…``) is used as it is.
@@ -257,7 +259,11 @@ class Smoke:
             service = describe_service(self.ctx.aws, self.ctx.cluster, self.ctx.service.service_name, who=WHO,
                                        required=True)
             assert service is not None
-            self._derived_test_url = url_of_test_listener(self.ctx.aws, service, who=WHO)
+            if (service.get("deploymentController") or {}).get("type") == "CODE_DEPLOY":
+                self._derived_test_url = url_of_test_traffic_route(self.ctx.aws, self.ctx.service, self.ctx.cluster,
+                                                           self.ctx.service.service_name, who=WHO)
+            else:
+                self._derived_test_url = url_of_test_listener(self.ctx.aws, service, who=WHO)
             self.ctx.log.info(f"smoke: test traffic goes to {redact_url(self._derived_test_url)} (the test listener)")
         return self._derived_test_url
 

@@ -163,6 +163,13 @@ def url_of_test_listener(aws: ClientFactory, service: Mapping[str, Any], *, who:
                           f"in [services.{name}] of ecsdeploy.toml, or add a testListenerRule to its load balancer.")
     rule = rules[0]
     listener = rule.replace(":listener-rule/", ":listener/").rsplit("/", 1)[0] if ":listener-rule/" in rule else rule
+    return url_of_listener(aws, str(name), listener, who=who)
+
+
+def url_of_listener(aws: ClientFactory, name: str, listener: str, *, who: str) -> str:
+    """The base URL (``scheme://dns-name[:port]``) of the ELBv2 listener ``listener`` (an ARN) that service
+    ``name`` takes test traffic through, from DescribeListeners and DescribeLoadBalancers; ConfigError saying to set
+    test_url when the listener or its load balancer's DNS name is not found."""
     found = call(aws, "elbv2", "describe_listeners", "read the test listener", who=who,
                  ListenerArns=[listener]).get("Listeners") or []
     if not found:

@@ -12,11 +12,19 @@ So during a paused blue/green deployment, ``GET /version`` through the test list
 through the production listener blue's. Answers carry ``X-Ecsdeploy-Target-Group: <name>`` besides the target
 group endpoint's own headers; a rule with no weight left (or a service without such a rule) answers 503.
 
-Only the named rule routes: its conditions and the listener's other rules are not evaluated.
+A service on the CODE_DEPLOY controller has no such rules: its listeners are those of the first target group pair
+of the CodeDeploy deployment group naming it (``prodTrafficRoute`` and ``testTrafficRoute``), and the endpoint
+routes by the listener's default forward action, which the local CodeDeploy rewrites as it shifts traffic
+(``codedeploy/``). During a deployment stopped at Ready the test listener forwards to the replacement task set's
+target group and the production listener still to the original's.
+
+Only the named rule (or the listener's default action) routes: its conditions and the listener's other rules are
+not evaluated.
 
 Endpoints are keyed by (service name, production or test), not by ARN, so a ``LocalAWS.reset()`` that recreates
 the seeded rules keeps them on their ports. Ports come from the seed (a blue/green service's ``listen_port`` and
-``test_listen_port``), else free ones, which ``LocalAWS.listener_url("web", test=True)`` tells. Example::
+``test_listen_port``, a CODE_DEPLOY service's ``codedeploy`` table's), else free ones, which
+``LocalAWS.listener_url("web", test=True)`` tells. Example::
 
     listeners = Listeners(lambda: engine, lambda: balancers, ports={("web", False): 8080})
     listeners.url("web")               # 'http://127.0.0.1:8080'
@@ -64,8 +72,10 @@ class Listeners:
         """``http://127.0.0.1:PORT`` of the service's production (or test) listener, opening it if needed. Raises
         LookupError when no service of that name has such a listener rule, or the port cannot open."""
         if self.rule(service, test) is None:
-            which = "testListenerRule" if test else "productionListenerRule"
-            raise LookupError(f"no service named '{service}' has a loadBalancers advancedConfiguration with a {which}.")
+            which, route = ("testListenerRule", "testTrafficRoute") if test else ("productionListenerRule",
+                                                                                  "prodTrafficRoute")
+            raise LookupError(f"no service named '{service}' has a loadBalancers advancedConfiguration with a {which} "
+                              f"or a CodeDeploy deployment group with a {route} listener.")
         return f"http://127.0.0.1:{self._open((service, test))}"
 
     def open_fixed(self) -> None:
@@ -88,15 +98,21 @@ class Listeners:
             thread.join(timeout=5)
 
     def rule(self, service: str, test: bool) -> str | None:
-        """The ARN of the production (or test) listener rule of the ACTIVE service named ``service``."""
+        """The ARN of the production (or test) listener rule of the ACTIVE service named ``service``; for a
+        CODE_DEPLOY service, the listener of its deployment group's prodTrafficRoute (testTrafficRoute), whose
+        default action CodeDeploy points at the serving target groups."""
         engine = self.engine()
         if engine is None:
             return None
         key = "testListenerRule" if test else "productionListenerRule"
-        for region_state in engine.snapshot().values():
-            for found in region_state["services"].values():
+        for where, region_state in engine.snapshot().items():
+            for cluster_and_name, found in region_state["services"].items():
                 if found["serviceName"] != service or found["status"] != "ACTIVE":
                     continue
+                if (found.get("deploymentController") or {}).get("type") == "CODE_DEPLOY":
+                    account, region = where.split("/", 1)
+                    cluster = cluster_and_name.rsplit("/", 1)[0]
+                    return moto_state.codedeploy_traffic_route(account, region, cluster, service, test=test)
                 for balancer in found.get("loadBalancers") or []:
                     arn = (balancer.get("advancedConfiguration") or {}).get(key)
                     if arn:

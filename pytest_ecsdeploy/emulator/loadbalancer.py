@@ -216,11 +216,16 @@ class LoadBalancers:
 def _target_groups(service: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], str]]:
     """(loadBalancers entry, target group ARN) of each target group the service's tasks may register in: an
     entry's ``targetGroupArn`` and, for a blue/green service, its ``advancedConfiguration.alternateTargetGroupArn``
-    (the new revision's tasks register there)."""
+    (the new revision's tasks register there); for a CODE_DEPLOY service, its task sets' entries too (the
+    replacement task set registers in the other target group of the pair)."""
     found: list[tuple[Mapping[str, Any], str]] = []
-    for balancer in service.get("loadBalancers") or []:
+    entries = list(service.get("loadBalancers") or [])
+    entries += [balancer for task_set in service.get("taskSets") or [] for balancer in task_set.get("loadBalancers")
+                or []]
+    for balancer in entries:
         alternate = (balancer.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
-        found.extend((balancer, arn) for arn in (balancer.get("targetGroupArn"), alternate) if arn)
+        found.extend((balancer, arn) for arn in (balancer.get("targetGroupArn"), alternate)
+                     if arn and all(arn != seen for _, seen in found))  # a task counts once per target group
     return found
 
 

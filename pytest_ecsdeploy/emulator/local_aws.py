@@ -493,13 +493,17 @@ def _listen_ports(seed: Seed | None) -> dict[str, int]:
 
 def _listener_ports(seed: Seed | None) -> dict[tuple[str, bool], int]:
     """(service name, test listener) -> the fixed port of a seeded blue/green service's listener endpoint:
-    ``listen_port`` for the production listener, ``test_listen_port`` for the test one."""
+    ``listen_port`` for the production listener, ``test_listen_port`` for the test one (for a CODE_DEPLOY service,
+    those of its ``codedeploy`` table)."""
     ports: dict[tuple[str, bool], int] = {}
     for service in seed.services.values() if seed is not None else []:
-        balancer = service.load_balancer
-        if balancer is None or balancer.alternate_target_group is None:
-            continue
-        for test, port in ((False, balancer.listen_port), (True, balancer.test_listen_port)):
+        balancer, codedeploy = service.load_balancer, service.codedeploy
+        pair: tuple[int | None, int | None] = (None, None)
+        if codedeploy is not None:
+            pair = (codedeploy.listen_port, codedeploy.test_listen_port)
+        elif balancer is not None and balancer.alternate_target_group is not None:
+            pair = (balancer.listen_port, balancer.test_listen_port)
+        for test, port in ((False, pair[0]), (True, pair[1])):
             if port:
                 ports[(service.name, test)] = port
     return ports

@@ -14,8 +14,8 @@ something breaks here and nowhere else. It holds:
   :func:`ec2_set_interface_status`, :func:`ec2_delete_interface`);
 - what the load balancers read of ELBv2 and ECR (:func:`target_group_arn`, :func:`registered_targets`,
   :func:`ecr_tag_of`), and what the local CodeDeploy reads of its deployment groups and changes of listeners
-  (:func:`codedeploy_group`, :func:`elbv2_target_group_arn`, :func:`elbv2_forward`), and the Docker runner of
-  ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
+  (:func:`codedeploy_group`, :func:`codedeploy_traffic_route`, :func:`elbv2_target_group_arn`,
+  :func:`elbv2_forward`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
   :func:`secret_string`, :func:`ssm_parameter_value`);
 - the rollout engine's services and tasks made moto's ECS backend's (:func:`use_ecs_engine`, the adapter
   :class:`EcsEngine` the engine implements), so that every client of moto sees the engine's one state;
@@ -1192,6 +1192,25 @@ def codedeploy_group(account: str, region: str, application: str,
         "blueGreenDeploymentConfiguration": dict(dg.blue_green_deployment_configuration or {}),
         "loadBalancerInfo": dict(dg.load_balancer_info or {}), "ecsServices": list(dg.ecs_services or []),
     }
+
+
+def codedeploy_traffic_route(account: str, region: str, cluster: str, service: str, *, test: bool) -> str | None:
+    """The first listener ARN of the production (``test``: the test) traffic route of the first target group pair
+    of the CodeDeploy deployment group naming the ECS service ``service`` of ``cluster`` in its ecsServices; None
+    when no group names it or the group has no such route."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    backend = codedeploy_backends[account][region]
+    route = "testTrafficRoute" if test else "prodTrafficRoute"
+    for groups in list(backend.deployment_groups.values()):
+        for dg in list(groups.values()):
+            names = [(s.get("clusterName"), s.get("serviceName")) for s in dg.ecs_services or []]
+            if (cluster, service) not in names:
+                continue
+            pairs = (dg.load_balancer_info or {}).get("targetGroupPairInfoList") or [{}]
+            arns = (pairs[0].get(route) or {}).get("listenerArns") or []
+            return str(arns[0]) if arns else None
+    return None
 
 
 def registered_targets(arn: str) -> set[str]:

@@ -59,7 +59,8 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
     test_listener_port = 8080                   #   wait, auto rollback on); ready_wait_minutes = N stops at
     ready_wait_minutes = 30                     #   Ready (STOP_DEPLOYMENT) for N minutes; hooks: what each
     termination_wait_minutes = 5                #   named Lambda function reports (Succeeded or Failed), see
-    auto_rollback = true                        #   docs/seed.md
+    auto_rollback = true                        #   docs/seed.md; listen_port / test_listen_port: the
+    listen_port = 9080                          #   listeners' endpoints on 127.0.0.1 (else free ports)
     hooks = { "smoke-check" = "Failed" }
 
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
@@ -151,7 +152,8 @@ _STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port", "alternate_target_group", "test_listener",
                        "test_listen_port")
 _CODEDEPLOY_KEYS = ("alternate_target_group", "application", "deployment_group", "deployment_config",
-                    "listener_port", "test_listener_port", "ready_wait_minutes", "termination_wait_minutes",
+                    "listener_port", "test_listener_port", "listen_port", "test_listen_port", "ready_wait_minutes",
+                    "termination_wait_minutes",
                     "auto_rollback", "hooks")
 _CODEDEPLOY_CONFIGS = ("CodeDeployDefault.ECSAllAtOnce", "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
                        "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
@@ -267,6 +269,9 @@ class SeedCodeDeploy:
     termination_wait_minutes: int = 5
     auto_rollback: bool = True
     hooks: Mapping[str, str] = field(default_factory=dict)
+    # The 127.0.0.1 endpoint ports of the production and test listeners (listeners.py); None: free ones.
+    listen_port: int | None = None
+    test_listen_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -638,6 +643,10 @@ def _codedeploy(w: _Where, name: str, table: str, value: Any, balancer: SeedLoad
              for key, default in (("listener_port", 80), ("test_listener_port", 8080))]
     if ports[0] == ports[1]:
         raise w.error(inner, "test_listener_port", "must differ from listener_port.")
+    listen = [None if key not in value else _integer(w, inner, key, value[key], 1, 65535)
+              for key in ("listen_port", "test_listen_port")]
+    if listen[0] is not None and listen[0] == listen[1]:
+        raise w.error(inner, "test_listen_port", "must differ from listen_port.")
     ready = value.get("ready_wait_minutes")
     hooks: dict[str, str] = {}
     for function, result in _mapping(w, inner, "hooks", value.get("hooks", {})).items():
@@ -649,7 +658,7 @@ def _codedeploy(w: _Where, name: str, table: str, value: Any, balancer: SeedLoad
                 _CODEDEPLOY_CONFIGS),
         ports[0], ports[1], None if ready is None else _integer(w, inner, "ready_wait_minutes", ready, 0, 2880),
         _integer(w, inner, "termination_wait_minutes", value.get("termination_wait_minutes", 5), 0, 2880),
-        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks)
+        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks, listen[0], listen[1])
 
 
 def _lifecycle_hooks(w: _Where, service: str, value: Any) -> tuple[tuple[tuple[str, ...], int, str], ...]:
