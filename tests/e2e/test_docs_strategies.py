@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+DOCUMENTED_PORT = "18391"  # the scenario's test listener
 FILES = {"toml": "deployments/ecsdeploy.toml", "json": "deployments/web/taskdef.json",
          "python": "deployments/test_web.py"}
 
@@ -23,7 +25,12 @@ def codedeploy_files(page: str) -> dict[str, str]:
 def test_the_codedeploy_scenario_runs_as_written(pytester: pytest.Pytester) -> None:
     files = codedeploy_files(PAGE.read_text())
     assert sorted(files) == sorted(FILES.values())
+    assert files["deployments/ecsdeploy.toml"].count(DOCUMENTED_PORT) == 2  # test_listen_port and test_url
+    with socket.socket() as sock:  # a free port instead, so that another run can go on beside this one
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     for path, text in files.items():
+        text = text.replace(DOCUMENTED_PORT, port)
         target = pytester.path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
