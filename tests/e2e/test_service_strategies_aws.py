@@ -545,3 +545,48 @@ def test_a_run_cancelled_at_each_stage_stops_the_service_deployment_with_a_rollb
     assert record.service_deployment is not None
     assert service_deployment(world, record.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
     assert service.revision is not None and service.revision.endswith("web:1")
+
+
+# -- the record read back ------------------------------------------------------------------------------------------
+
+PRODUCTION_WEIGHTS = {"BLUE_GREEN": [0.0, 100.0], "LINEAR": [0.0, 50.0, 100.0], "CANARY": [0.0, 10.0, 100.0]}
+
+
+def read_back(record: ServiceRecord) -> ServiceRecord:
+    """``record`` as a pytest-xdist controller gets it: through JSON."""
+    again = ServiceRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again.to_dict() == record.to_dict()
+    return again
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+@pytest.mark.parametrize("good", [True, False], ids=["deployed", "rolled-back"])
+def test_the_record_reads_back_with_its_strategy_service_deployment_and_weighted_stages(world: World, strategy: str,
+                                                                                       good: bool) -> None:
+    configure(world, strategy, hooks=[] if good else [{
+        "targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_PRODUCTION_TRAFFIC_SHIFT"],
+        "hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke",
+        "roleArn": "arn:aws:iam::123456789012:role/hooks"}])
+    world.local.set_hook_answers("smoke", ["IN_PROGRESS", "FAILED"], call_back_delay=30)  # seen at 100%, then failed
+    service, _ = world.service()
+    if good:
+        arn = service.deploy(world.revision("2.0.0")).service_deployment
+    else:
+        with pytest.raises(RolloutFailed):
+            service.deploy(world.revision("2.0.0"))
+        arn = service.ctx.record.service_deployment
+    record = read_back(service.ctx.record)
+    assert record.outcome == ("deployed" if good else "rolled back")
+    assert record.strategy == strategy and record.service_deployment == arn and arn is not None
+    assert all(set(stage) == {"stage", "at", "status", "productionWeight", "testWeight"} for stage in record.stages)
+    assert [s["at"] for s in record.stages] == sorted(s["at"] for s in record.stages)
+    weights = [s["productionWeight"] for s in record.stages if s["status"] == "IN_PROGRESS"]
+    assert sorted(set(weights)) == PRODUCTION_WEIGHTS[strategy]  # every step of the shift is in the record
+    assert max(s["testWeight"] for s in record.stages) == 100.0
+    assert record.stages[-1]["status"] == ("SUCCESSFUL" if good else "ROLLBACK_SUCCESSFUL")
+    if good:
+        assert record.stages[-1]["stage"] == "CLEAN_UP" and record.rollback is None
+    else:
+        assert record.rollback is not None and record.rollback.outcome == "completed" and FAILED_HOOK in str(
+            record.reason)
+    assert record.revision_after is not None and record.revision_after.endswith("web:2")
