@@ -205,7 +205,7 @@ def test_a_pause_hook_is_shown_and_someone_elses_answer_decides(world: World, ac
 
 # -- until=..., continue_deployment() and rollbacks through the service deployment --------------------------------
 
-SHIFTS = {
+SHIFTS: dict[str, dict[str, Any]] = {
     "BLUE_GREEN": {"strategy": "BLUE_GREEN"},
     "LINEAR": {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}},
     "CANARY": {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}},
