@@ -205,7 +205,7 @@ def test_a_pause_hook_is_shown_and_someone_elses_answer_decides(world: World, ac
 
 # -- until=..., continue_deployment() and rollbacks through the service deployment --------------------------------
 
-SHIFTS = {
+SHIFTS: dict[str, dict[str, Any]] = {
     "BLUE_GREEN": {"strategy": "BLUE_GREEN"},
     "LINEAR": {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}},
     "CANARY": {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1}},
@@ -435,3 +435,158 @@ def test_the_production_listener_rule_must_forward_to_both_target_groups(world: 
     [check] = [c for c in service.ctx.record.checks.items if c.name == "both target groups on the production "
                                                                       "listener rule" and c.result == "passed"]
     assert check.detail == "1 production listener rule(s) forward to both"
+
+
+# -- every failure of the matrix, for each strategy: an alarm, a failed hook, a cancel at each stage -------------
+
+
+def alarm(world: World, name: str) -> None:
+    """A CloudWatch alarm ``name`` in OK, which the emulator's ECS reads while a service deployment runs."""
+    cloudwatch = world.local.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="5xx", Namespace="web", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+
+
+def at_stage(world: World, stage: str) -> bool:
+    current = world.describe().get("currentServiceDeployment")
+    return current is not None and service_deployment(world, current).get("lifecycleStage") == stage
+
+
+def ecs_rolled_back_once(world: World, service: EcsService, log: PrintLog, reason: str) -> None:
+    """The record of a deployment ECS itself rolled back for ``reason``: followed, not rolled back a second time."""
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and reason in str(record.reason), record.reason
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    assert record.rollback.to_revision is not None and record.rollback.to_revision.endswith("web:1")
+    assert record.service_deployment is not None and record.stages[-1]["status"] == "ROLLBACK_SUCCESSFUL"
+    assert service_deployment(world, record.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert not any("updating service web: web:2 -> web:1" in line for line in log.lines)  # no second rollback
+    assert not any("StopServiceDeployment ROLLBACK" in line for line in log.lines)
+    assert service.revision is not None and service.revision.endswith("web:1")
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+@pytest.mark.parametrize("stage", ["SCALE_UP", "TEST_TRAFFIC_SHIFT", "BAKE_TIME"])
+def test_an_alarm_going_off_fails_the_deployment_with_ecs_reason_and_ecs_rollback(world: World, strategy: str,
+                                                                                   stage: str) -> None:
+    alarm(world, "web-5xx")
+    alarm(world, "web-latency")
+    configure(world, strategy, bake=10, hooks=[])
+    world.ecs.update_service(cluster="local", service="web", deploymentConfiguration={
+        **SHIFTS[strategy], "bakeTimeInMinutes": 10, "lifecycleHooks": [],
+        "alarms": {"alarmNames": ["web-5xx", "web-latency"], "enable": True, "rollback": True}})
+    service, log = world.service()
+    rang: list[str] = []
+
+    def ring_at_the_stage() -> None:
+        if not rang and at_stage(world, stage):
+            world.local.client("cloudwatch").set_alarm_state(AlarmName="web-latency", StateValue="ALARM",
+                                                             StateReason="slow")
+            rang.append(stage)
+
+    world.on_sleep = ring_at_the_stage
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert rang == [stage]
+    reason = "CloudWatch alarm(s) web-latency in ALARM state"
+    assert "failed; rolled back to web:1." in str(failure.value) and reason in str(failure.value)
+    assert "rollback: ECS rolled it back to web:1 (deployment " in str(failure.value)
+    ecs_rolled_back_once(world, service, log, reason)
+
+
+FAILED_HOOK = "failed: arn:aws:lambda:us-east-1:123456789012:function:smoke answered FAILED"
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+@pytest.mark.parametrize("stage", ["POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"])
+def test_a_lambda_hook_answering_failed_fails_the_deployment_with_ecs_reason_and_ecs_rollback(
+        world: World, strategy: str, stage: str) -> None:
+    configure(world, strategy, hooks=[{"targetType": "AWS_LAMBDA", "lifecycleStages": [stage],
+                                       "hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke",
+                                       "roleArn": "arn:aws:iam::123456789012:role/hooks"}])
+    world.local.set_hook_answers("smoke", ["IN_PROGRESS", "FAILED"], call_back_delay=10)
+    service, log = world.service()
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert "failed; rolled back to web:1." in str(failure.value) and FAILED_HOOK in str(failure.value)
+    assert "rollback: ECS rolled it back to web:1 (deployment " in str(failure.value)
+    ecs_rolled_back_once(world, service, log, FAILED_HOOK)
+    assert [s["stage"] for s in service.ctx.record.stages if s["status"] == "IN_PROGRESS"][-1:] == [stage]
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+@pytest.mark.parametrize("stage", ["SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+                                   "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"])
+def test_a_run_cancelled_at_each_stage_stops_the_service_deployment_with_a_rollback(world: World, strategy: str,
+                                                                                    stage: str) -> None:
+    # A pause at POST_TEST_TRAFFIC_SHIFT holds that stage until the cancel; the others last a poll or more.
+    configure(world, strategy, bake=60, hooks=[PAUSE] if stage == "POST_TEST_TRAFFIC_SHIFT" else [])
+    service, log = world.service()
+
+    def sigterm_at_the_stage() -> None:
+        if at_stage(world, stage) and not service.ctx.cancellation.requested:
+            service.ctx.cancellation.request("SIGTERM received")
+            raise Cancelled("SIGTERM received")
+
+    world.on_sleep = sigterm_at_the_stage
+    with pytest.raises(Cancelled):
+        service.deploy(world.revision("2.0.0"))
+    world.on_sleep = None
+    service.finish(None)
+    record = service.ctx.record
+    assert record.outcome == "cancelled" and "SIGTERM received while deployment" in str(record.reason)
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    if stage == "POST_TEST_TRAFFIC_SHIFT":  # a waiting pause hook is answered ROLLBACK rather than stopped
+        assert any("through the pause: ContinueServiceDeployment ROLLBACK" in line for line in log.lines)
+    else:
+        assert any("StopServiceDeployment ROLLBACK of service deployment" in line and stage in line
+                   for line in log.lines)
+    assert record.service_deployment is not None
+    assert service_deployment(world, record.service_deployment)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert service.revision is not None and service.revision.endswith("web:1")
+
+
+# -- the record read back ------------------------------------------------------------------------------------------
+
+PRODUCTION_WEIGHTS = {"BLUE_GREEN": [0.0, 100.0], "LINEAR": [0.0, 50.0, 100.0], "CANARY": [0.0, 10.0, 100.0]}
+
+
+def read_back(record: ServiceRecord) -> ServiceRecord:
+    """``record`` as a pytest-xdist controller gets it: through JSON."""
+    again = ServiceRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again.to_dict() == record.to_dict()
+    return again
+
+
+@pytest.mark.parametrize("strategy", list(SHIFTS))
+@pytest.mark.parametrize("good", [True, False], ids=["deployed", "rolled-back"])
+def test_the_record_reads_back_with_its_strategy_service_deployment_and_weighted_stages(world: World, strategy: str,
+                                                                                       good: bool) -> None:
+    configure(world, strategy, hooks=[] if good else [{
+        "targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_PRODUCTION_TRAFFIC_SHIFT"],
+        "hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke",
+        "roleArn": "arn:aws:iam::123456789012:role/hooks"}])
+    world.local.set_hook_answers("smoke", ["IN_PROGRESS", "FAILED"], call_back_delay=30)  # seen at 100%, then failed
+    service, _ = world.service()
+    if good:
+        arn = service.deploy(world.revision("2.0.0")).service_deployment
+    else:
+        with pytest.raises(RolloutFailed):
+            service.deploy(world.revision("2.0.0"))
+        arn = service.ctx.record.service_deployment
+    record = read_back(service.ctx.record)
+    assert record.outcome == ("deployed" if good else "rolled back")
+    assert record.strategy == strategy and record.service_deployment == arn and arn is not None
+    assert all(set(stage) == {"stage", "at", "status", "productionWeight", "testWeight"} for stage in record.stages)
+    assert [s["at"] for s in record.stages] == sorted(s["at"] for s in record.stages)
+    weights = [s["productionWeight"] for s in record.stages if s["status"] == "IN_PROGRESS"]
+    assert sorted(set(weights)) == PRODUCTION_WEIGHTS[strategy]  # every step of the shift is in the record
+    assert max(s["testWeight"] for s in record.stages) == 100.0
+    assert record.stages[-1]["status"] == ("SUCCESSFUL" if good else "ROLLBACK_SUCCESSFUL")
+    if good:
+        assert record.stages[-1]["stage"] == "CLEAN_UP" and record.rollback is None
+    else:
+        assert record.rollback is not None and record.rollback.outcome == "completed" and FAILED_HOOK in str(
+            record.reason)
+    assert record.revision_after is not None and record.revision_after.endswith("web:2")

@@ -1,7 +1,8 @@
 """The blue/green scenario of docs/strategies.md, run as written through pytester (in a subprocess: one LocalAWS
-per process) against the embedded local AWS: a good deployment printed stage by stage, a crashing image that ECS
-rolls back (and we do not roll back again), and a later step failing, which deploys the previous revision the
-blue/green way and follows it to its end."""
+per process) against the embedded local AWS, and its LINEAR and CANARY variants (the page's other
+``deployment_configuration`` lines): a good deployment printed stage by stage, a crashing image that ECS rolls back
+(and we do not roll back again), and a later step failing, which deploys the previous revision the blue/green way
+and follows it to its end."""
 
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ def test_the_new_version_answers():
 '''
 
 
+def documented_configurations() -> dict[str, str]:
+    """Strategy -> the seed's ``deployment_configuration = {...}`` line for it, as docs/strategies.md shows them
+    before its CodeDeploy section: the scenario's own (BLUE_GREEN) and its LINEAR and CANARY variants."""
+    text = DOCS.read_text(encoding="utf-8").split("## CodeDeploy blue/green", 1)[0]
+    found = re.findall(r'^(deployment_configuration = \{ strategy = "(\w+)".*)$', text, flags=re.MULTILINE)
+    return {strategy: line for line, strategy in found}
+
+
 def documented_files() -> dict[str, str]:
     """``deployments/...`` path -> content, for each file docs/strategies.md shows in a fenced block before its
     CodeDeploy section (tests/e2e/test_docs_strategies.py runs that one)."""
@@ -49,11 +58,18 @@ def documented_files() -> dict[str, str]:
 
 
 class Scenario:
-    def __init__(self, pytester: pytest.Pytester) -> None:
-        self.pytester = pytester
+    """The documented files in a pytester directory, the seed's ``deployment_configuration`` line the page gives for
+    ``strategy``."""
+
+    def __init__(self, pytester: pytest.Pytester, strategy: str) -> None:
+        self.pytester, self.strategy = pytester, strategy
+        configurations = documented_configurations()
         for path, content in documented_files().items():
             target = pytester.path / path
             target.parent.mkdir(parents=True, exist_ok=True)
+            if path.endswith("ecsdeploy.toml"):
+                assert configurations["BLUE_GREEN"] in content
+                content = content.replace(configurations["BLUE_GREEN"], configurations[strategy])
             target.write_text(content)
 
     def add(self, path: str, content: str) -> Scenario:
@@ -71,9 +87,9 @@ class Scenario:
         return json.loads((self.pytester.path / "record.json").read_text())["services"]["web"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def scenario(pytester: pytest.Pytester) -> Scenario:
-    return Scenario(pytester)
+@pytest.fixture(params=["BLUE_GREEN", "LINEAR", "CANARY"])
+def scenario(pytester: pytest.Pytester, request: pytest.FixtureRequest) -> Scenario:
+    return Scenario(pytester, request.param)
 
 
 def printed_stages(result: pytest.RunResult, revision: str) -> list[str]:
@@ -90,6 +106,7 @@ def printed_stages(result: pytest.RunResult, revision: str) -> list[str]:
 def test_the_documented_files_are_there() -> None:
     assert set(documented_files()) == {"deployments/ecsdeploy.toml", "deployments/web/taskdef.json",
                                        "deployments/test_web.py"}
+    assert list(documented_configurations()) == ["BLUE_GREEN", "LINEAR", "CANARY"]
 
 
 def test_the_documented_blue_green_scenario_deploys_stage_by_stage(scenario: Scenario) -> None:
@@ -97,14 +114,14 @@ def test_the_documented_blue_green_scenario_deploys_stage_by_stage(scenario: Sce
     result.assert_outcomes(passed=1)
     assert printed_stages(result, "web:2")
     result.stdout.fnmatch_lines([
-        "*[[]ok  ] pre  ecs_service.deploy: deployment controller ECS — BLUE_GREEN deployment strategy",
+        f"*[[]ok  ] pre  ecs_service.deploy: deployment controller ECS — {scenario.strategy} deployment strategy",
         "*[[]web] service deployment * of web:2: lifecycle stage *",
         "*[[]web] service deployment * of web:2 SUCCESSFUL (stage CLEAN_UP, production traffic 100% / test 100% on "
         "web:2, 2 of 2 tasks running, status SUCCESSFUL)",
         "*[[]ok  ] post ecs_service.deploy: every running task on the new revision — 2 of 2 RUNNING tasks on web:2",
     ])
     record = scenario.record()
-    assert record["outcome"] == "deployed" and record["rollback"] is None
+    assert record["outcome"] == "deployed" and record["rollback"] is None and record["strategy"] == scenario.strategy
 
 
 def test_a_crashing_image_is_rolled_back_by_ecs_once_and_the_run_fails(scenario: Scenario) -> None:
@@ -123,7 +140,7 @@ def test_a_crashing_image_is_rolled_back_by_ecs_once_and_the_run_fails(scenario:
     assert "updating service web: web:2 -> web:1" not in result.stdout.str()  # no second rollback
     record = scenario.record()
     assert record["outcome"] == "rolled back" and record["rollback"]["outcome"] == "completed"
-    assert record["rollback"]["to_revision"].endswith("web:1")
+    assert record["rollback"]["to_revision"].endswith("web:1") and record["strategy"] == scenario.strategy
 
 
 def test_a_later_step_failing_deploys_the_previous_revision_the_blue_green_way(scenario: Scenario) -> None:
@@ -138,6 +155,7 @@ def test_a_later_step_failing_deploys_the_previous_revision_the_blue_green_way(s
     assert printed_stages(result, "web:1")
     record = scenario.record()
     assert record["outcome"] == "rolled back" and record["rollback"]["outcome"] == "completed"
+    assert record["strategy"] == scenario.strategy
 
 
 PAUSE_HOOK = '''
@@ -206,7 +224,7 @@ def test_smoke_checks_on_test_traffic_before_production_moves(scenario: Scenario
     result = scenario.add("conftest.py", PAUSE_HOOK).run()
     record = scenario.record()
     assert record["outcome"] == outcome, result.stdout.str()
-    assert record["strategy"] == "BLUE_GREEN" and record["serviceDeployment"]
+    assert record["strategy"] == scenario.strategy and record["serviceDeployment"]
     result.stdout.fnmatch_lines(["*[[]web] service deployment * of web:2 paused at POST_TEST_TRAFFIC_SHIFT: the new "
                                  "revision serves test traffic, production stays on the previous one *"])
     if outcome == "deployed":
