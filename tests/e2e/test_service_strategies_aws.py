@@ -368,31 +368,6 @@ def test_an_unknown_until_is_one_sentence(world: World) -> None:
         service.deploy(world.revision("2.0.0"), until="bake")
 
 
-@pytest.mark.parametrize("strategy", list(SHIFTS))
-def test_a_run_cancelled_mid_bake_stops_the_service_deployment_with_a_rollback(world: World, strategy: str) -> None:
-    configure(world, strategy, bake=60, hooks=[])
-    service, log = world.service()
-
-    def sigterm_during_the_bake() -> None:
-        current = world.describe().get("currentServiceDeployment")
-        found = service_deployment(world, current)
-        if found.get("lifecycleStage") == "BAKE_TIME" and not service.ctx.cancellation.requested:
-            service.ctx.cancellation.request("SIGTERM received")
-            raise Cancelled("SIGTERM received")
-
-    world.on_sleep = sigterm_during_the_bake
-    with pytest.raises(Cancelled):
-        service.deploy(world.revision("2.0.0"))
-    world.on_sleep = None
-    service.finish(None)
-    record = service.ctx.record
-    assert record.outcome == "cancelled" and "SIGTERM received while deployment" in str(record.reason)
-    assert record.rollback is not None and record.rollback.outcome == "completed"
-    assert any("StopServiceDeployment ROLLBACK of service deployment" in line and "BAKE_TIME" in line
-               for line in log.lines)
-    assert service.revision is not None and service.revision.endswith("web:1")
-
-
 def test_the_production_listener_rule_must_forward_to_both_target_groups(world: World) -> None:
     """ELBv2 here is moto's: the pre-check reads the rule ECS would shift weights on, with one DescribeRules."""
     world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
