@@ -45,7 +45,7 @@ from _common import (
     write_project,
 )
 
-from pytest_ecsdeploy.actions import service as service_module
+from pytest_ecsdeploy.actions import service_watch as service_module
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.watch import DeploymentWatch
 from pytest_ecsdeploy.emulator import LocalAWS

@@ -40,7 +40,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..arns import short_revision
 from ..aws import ClientFactory, call, pages
@@ -49,13 +49,11 @@ from ..config import CODEDEPLOY_HOOKS, Service
 from ..errors import ActionError, CheckFailed, ConfigError, EcsDeployError, RolloutFailed
 from ..redact import clean_line
 from ..report.record import Rollback
-from .polling import PollSchedule, Seen, wait_for
+from .polling import Seen, wait_for
+from .rollout import DEPLOY, ROLLBACK, Pause, Rollout, ServiceHost
 from .strategy import url_of_listener
 from .taskdef.revision import active_revision, deploy_image, describe, repository_place
 from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, failure_message, timestamp
-
-if TYPE_CHECKING:
-    from .service import EcsService, Rollout
 
 __all__ = ["CODE_DEPLOY", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
            "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition",
@@ -66,8 +64,6 @@ HOOKS = CODEDEPLOY_HOOKS  # the AppSpec hooks in the order they run; config.py c
 ENDED = ("Succeeded", "Failed", "Stopped")
 PAUSED = "PAUSED"  # at Ready: the replacement serves test traffic, production on the original
 SHIFTED = "TRAFFIC_SHIFTED"  # production traffic all on the replacement, the termination wait going on
-DEPLOY = "ecs_service.deploy"
-ROLLBACK = "ecs_service.rollback"
 DEFAULT_CONFIG = "CodeDeployDefault.ECSAllAtOnce"
 _LINEAR = re.compile(r"^CodeDeployDefault\.ECSLinear(\d+)PercentEvery(\d+)Minutes?$")
 _CANARY = re.compile(r"^CodeDeployDefault\.ECSCanary(\d+)Percent(\d+)Minutes?$")
@@ -415,28 +411,17 @@ class CodeDeployWatch:
         return f"CodeDeploy deployment {self.deployment_id} of {short_revision(self.revision, 'the previous revision')}"
 
 
-@dataclass(frozen=True)
-class _Pause:
-    """A deployment ``deploy(until="test_traffic")`` left at Ready, and the time-out it allows to go on."""
-
-    revision: str
-    label: str
-    deployment_id: str
-    timeout: float
-
-
 class CodeDeployPath:
     """What :class:`~pytest_ecsdeploy.actions.service.EcsService` does for a CODE_DEPLOY service (see the module
-    docstring); ``owner`` is that EcsService (its context, clocks and record), ``rollout`` the class of what its
-    deploy() returns (service.py hands it over: this module does not import service.py)."""
+    docstring); ``owner`` is that EcsService as a :class:`~.rollout.ServiceHost` (its context, clocks and the run's
+    state)."""
 
-    def __init__(self, owner: EcsService, rollout: type[Rollout]) -> None:
+    def __init__(self, owner: ServiceHost) -> None:
         self.owner = owner
-        self._rollout = rollout
         self.ctx = owner.ctx
         self.group: DeploymentGroup | None = None
         self.deployment_id: str | None = None
-        self.paused: _Pause | None = None
+        self.paused: Pause | None = None
         self.watch: CodeDeployWatch | None = None
         self._shift = 0.0
 
@@ -458,7 +443,7 @@ class CodeDeployPath:
         at rest on the revision is left alone unless ``force``."""
         __tracebackhide__ = True
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
-        started = owner._clock()
+        started = owner.clock()
         if self.paused is not None:
             raise ActionError(f"{self._who}: CodeDeploy deployment {self.paused.deployment_id} is Ready; call "
                               f"continue_deployment() (or fail a step to roll it back) before deploying again.")
@@ -477,7 +462,7 @@ class CodeDeployPath:
             ctx.log.info(f"plan: would {what}")
             ctx.checks.skipped(DEPLOY, "pre", "create deployment", f"plan: would {what}")
             record.set_outcome("planned", f"would {what}")
-            return owner._done(described.arn if described else None, before, None, "PLANNED", f"would {what}",
+            return owner.done(described.arn if described else None, before, None, "PLANNED", f"would {what}",
                                started)
         arn = described.arn
         record.revision_after = arn
@@ -486,7 +471,7 @@ class CodeDeployPath:
             ctx.checks.passed(DEPLOY, "pre", "already live", f"the PRIMARY task set runs {label}, steady; no "
                                                               f"CodeDeploy deployment created")
             record.set_outcome("unchanged", f"already running {label}")
-            return owner._done(arn, before, None, "UNCHANGED", f"{owner.name} already runs {label}", started)
+            return owner.done(arn, before, None, "UNCHANGED", f"{owner.name} already runs {label}", started)
         assert spec is not None
         deployment_id = self._create(arn, label, spec, group)
         self.deployment_id = record.deployment_id = record.codedeploy["deploymentId"] = deployment_id
@@ -510,7 +495,7 @@ class CodeDeployPath:
         self.ctx.before_write()
         self.deployment_id = record.deployment_id = deployment_id
         record.revision_before, record.revision_after = running, revision
-        self.owner._updated = True
+        self.owner.updated = True
         return self.roll_back(f"ecsdeploy rollback stopped CodeDeploy deployment {deployment_id}", None, asked=True)
 
     def _pre_checks(self, revision: Any, arn: str | None, label: str, service: Mapping[str, Any], until: str | None
@@ -572,11 +557,11 @@ class CodeDeployPath:
             params["deploymentConfigName"] = ctx.service.codedeploy_deployment_config
         ctx.log.info(f"creating a CodeDeploy deployment of {label} through {group.label()} "
                      f"({self._config_name(group)})")
-        asked = self.owner._clock()
+        asked = self.owner.clock()
         answer = call(ctx.aws, "codedeploy", "create_deployment", f"create a CodeDeploy deployment of {label}",
                       who=self._who, **params)
-        self.owner._updated = True
-        ctx.record.timings["update"] = round(self.owner._clock() - asked, 3)
+        self.owner.updated = True
+        ctx.record.timings["update"] = round(self.owner.clock() - asked, 3)
         deployment_id = str(answer["deploymentId"])
         ctx.log.info(f"CodeDeploy deployment {deployment_id} of {label} started")
         return deployment_id
@@ -600,7 +585,7 @@ class CodeDeployPath:
             for line in lines:
                 log.info(line)
             for item in watch.history[count:]:
-                record.add_event(item["at"] or owner._wall(), f"CodeDeploy {deployment_id}: lifecycle event "
+                record.add_event(item["at"] or owner.wall(), f"CodeDeploy {deployment_id}: lifecycle event "
                                  f"{item['event']} {item['status']}")
                 if record_events:
                     record.codedeploy.setdefault("lifecycleEvents", []).append(dict(item, deploymentId=deployment_id))
@@ -610,8 +595,8 @@ class CodeDeployPath:
             return Seen(verdict, changed=bool(lines), printed=bool(lines))
 
         verdict = wait_for(watch.look, judge, timeout=cancellation.bounded(timeout) if bounded else timeout,
-                           schedule=PollSchedule(owner.poll_first, owner.poll_max, owner.poll_factor),
-                           clock=owner._clock, sleep=owner._sleep, warn=log.warning,
+                           schedule=owner.schedule(),
+                           clock=owner.clock, sleep=owner.sleep, warn=log.warning,
                            progress=lambda: log.info(f"waiting for {watch.label()}: {watch.progress()}"),
                            progress_every=owner.progress_every)
         if record_events:
@@ -624,11 +609,11 @@ class CodeDeployPath:
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
         before = record.revision_before
         if verdict.outcome == PAUSED:
-            self.paused = _Pause(arn, label, deployment_id, timeout)
+            self.paused = Pause(arn, label, deployment_id, timeout)
             record.codedeploy["until"] = "test_traffic"
             ctx.log.info(verdict.reason)
             ctx.checks.passed(DEPLOY, "post", "paused for test traffic", verdict.reason)
-            return owner._done(arn, before, deployment_id, PAUSED, verdict.reason, started)
+            return owner.done(arn, before, deployment_id, PAUSED, verdict.reason, started)
         if verdict.outcome == SHIFTED:
             record.codedeploy["until"] = "traffic_shifted"
             record.codedeploy["terminationWaitRunning"] = True
@@ -638,10 +623,10 @@ class CodeDeployPath:
                                "original task set runs until it ends")
             record.set_outcome("deployed", f"{verdict.reason}; the termination wait was still running when deploy() "
                                            f"returned")
-            owner._notify(ctx.hooks.deployed)
-            return owner._done(arn, before, deployment_id, SHIFTED, verdict.reason, started)
+            owner.notify(ctx.hooks.deployed)
+            return owner.done(arn, before, deployment_id, SHIFTED, verdict.reason, started)
         if verdict.outcome == COMPLETED:
-            record.timings["steady"] = round(owner._clock() - started, 3)
+            record.timings["steady"] = round(owner.clock() - started, 3)
             ctx.log.info(verdict.reason)
             try:
                 self._post_checks(DEPLOY, arn, label)
@@ -651,10 +636,10 @@ class CodeDeployPath:
                                             status="Succeeded")
             else:
                 record.set_outcome("deployed", verdict.reason)
-                owner._notify(ctx.hooks.deployed)
-                return owner._done(arn, before, deployment_id, COMPLETED, verdict.reason, started)
+                owner.notify(ctx.hooks.deployed)
+                return owner.done(arn, before, deployment_id, COMPLETED, verdict.reason, started)
         ctx.log.warning(verdict.reason)
-        owner._done(arn, before, deployment_id, verdict.outcome, verdict.reason, started)
+        owner.done(arn, before, deployment_id, verdict.outcome, verdict.reason, started)
         summary = self.roll_back(verdict.reason, verdict)
         raise RolloutFailed(failure_message(owner.name, deployment_id, label, verdict, summary, record,
                                             kind="CodeDeploy deployment"))
@@ -666,7 +651,7 @@ class CodeDeployPath:
         pause = self.paused
         assert pause is not None
         limit = timeout if timeout is not None else pause.timeout
-        started = self.owner._clock()
+        started = self.owner.clock()
         self.paused = None
         self.ctx.record.codedeploy["until"] = "completed"
         try:
@@ -700,15 +685,15 @@ class CodeDeployPath:
         messages. The record gets the rollback and the outcome. ``asked``: the rollback is what the user asked for
         (``ecsdeploy rollback``), so ``--no-rollback`` does not apply."""
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
-        if owner._rollback_summary is not None:
-            return owner._rollback_summary
+        if owner.rollback_summary is not None:
+            return owner.rollback_summary
         failed_revision, target = record.revision_after, record.revision_before
         self.paused = None
         deployment_id = self.deployment_id
-        started = owner._clock()
+        started = owner.clock()
         rollback_id = verdict.rollback_deployment if isinstance(verdict, CodeDeployVerdict) else None
         reason = None
-        if not owner._updated or deployment_id is None:
+        if not owner.updated or deployment_id is None:
             reason = "not rolled back: this run did not change the service"
         elif not (ctx.options.rollback or asked) and rollback_id is None:
             reason = "not rolled back (--no-rollback)"
@@ -716,7 +701,7 @@ class CodeDeployPath:
             reason = "not rolled back: CodeDeploy does not tell which revision ran before this run; roll back by hand"
         if reason is not None:
             record.set_outcome("failed", why)
-            owner._rollback_summary = reason
+            owner.rollback_summary = reason
             return reason
         assert deployment_id is not None
         record.rollback = Rollback(from_revision=failed_revision, to_revision=target)
@@ -740,8 +725,8 @@ class CodeDeployPath:
                 return self._rolled_back(why, outcome, target, rollback_id, started, by="CodeDeploy")
             if target is None or target == failed_revision:
                 record.set_outcome("failed", why)
-                owner._rollback_summary = "not rolled back: the service ran no other revision before this run"
-                return owner._rollback_summary
+                owner.rollback_summary = "not rolled back: the service ran no other revision before this run"
+                return owner.rollback_summary
             assert self.group is not None
             ctx.log.warning(f"rolling service {owner.name} back to {short_revision(target)}: a new CodeDeploy "
                             f"deployment")
@@ -772,7 +757,7 @@ class CodeDeployPath:
     def _rolled_back(self, why: str, outcome: Verdict, target: str | None, deployment_id: str | None,
                      started: float, *, by: str | None) -> str:
         ctx, record, owner = self.ctx, self.ctx.record, self.owner
-        seconds = owner._clock() - started
+        seconds = owner.clock() - started
         record.timings["rollback"] = round(seconds, 3)
         assert record.rollback is not None
         label = short_revision(target)
@@ -789,8 +774,8 @@ class CodeDeployPath:
             ctx.checks.record(Check(ROLLBACK, "post", "rolled back", "failed", summary))
             record.set_outcome("rollback failed", why)
         ctx.log.warning(summary)
-        owner._rollback_summary = summary
-        owner.rollback_rollout = self._rollout(owner.name, target, record.rollback.from_revision, deployment_id,
-                                              outcome.outcome, outcome.reason, duration=seconds)
-        owner._notify(ctx.hooks.rolled_back)
+        owner.rollback_summary = summary
+        owner.rollback_rollout = Rollout(owner.name, target, record.rollback.from_revision, deployment_id,
+                                         outcome.outcome, outcome.reason, duration=seconds)
+        owner.notify(ctx.hooks.rolled_back)
         return summary

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..actions.codedeploy import CODE_DEPLOY, CodeDeployPath, deployment_in_progress, running_task_definition
 from ..actions.lifecycle import SHIFTING, strategy_of
-from ..actions.service import EcsService, Rollout
+from ..actions.service import EcsService
+from ..actions.service_state import Host
 from ..actions.watch import primary_deployment, running_revision, service_deployments
 from ..arns import parse_family_revision, short_revision
 from ..aws import pages
@@ -130,7 +131,7 @@ def _stop_code_deploy(ecs_service: EcsService, service: Mapping[str, Any], going
         (t.get("taskDefinition") for t in service.get("taskSets") or [] if t.get("taskDefinition") != revision), None)
     out.line(f"rolling service {ecs_service.name} back: stopping CodeDeploy deployment {deployment_id} of "
              f"{short_revision(revision)} with its rollback to {short_revision(before)}")
-    summary = CodeDeployPath(ecs_service, Rollout).stop(deployment_id, revision, before)
+    summary = CodeDeployPath(Host(ecs_service)).stop(deployment_id, revision, before)
     rollback = ecs_service.ctx.record.rollback
     if rollback is None or rollback.outcome != "completed":
         out.error("rollback", f"the rollback of service {ecs_service.name} failed: {summary}.")
