@@ -3,7 +3,7 @@
 - The actions, the report and the ``ecsdeploy`` command import no pytest, pluggy or xdist: any program can drive
   them, and the command starts without the test framework.
 - The embedded local AWS imports nothing of the product but its errors and the shared TOML reader, so it can run
-  (and be upgraded with moto) on its own.
+  (and be upgraded with moto) on its own; its seam into moto's internals (``moto_state``) imports nothing of ours.
 - No import cycle anywhere in the package. Imports under ``if TYPE_CHECKING:`` are left out: they never run.
 """
 
@@ -45,6 +45,13 @@ def test_emulator_reaches_only_errors_and_the_toml_reader(graph: grimp.ImportGra
     product = {m for m in reached if m.startswith(f"{PACKAGE}.")}
     assert sorted(product - EMULATOR_MAY_IMPORT) == []
     assert f"{PACKAGE}.errors" in product  # the rule reads the package's imports at all
+
+
+def test_the_seam_into_moto_imports_nothing_of_the_product(graph: grimp.ImportGraph) -> None:
+    """The moto_state package stands alone: the rollout engine implements its protocol, it imports no engine."""
+    reached = graph.find_upstream_modules(f"{EMULATOR}.moto_state", as_package=True)
+    assert sorted(m for m in reached if m.startswith(f"{PACKAGE}.")) == []
+    assert "moto" in reached  # the graph sees the package's imports at all
 
 
 def test_no_import_cycles(graph: grimp.ImportGraph) -> None:
