@@ -13,10 +13,11 @@ something breaks here and nowhere else. It holds:
   and the elastic network interface of an awsvpc task in EC2 (:func:`ec2_create_task_interface`,
   :func:`ec2_set_interface_status`, :func:`ec2_delete_interface`);
 - what the load balancers read of ELBv2 and ECR (:func:`target_group_arn`, :func:`registered_targets`,
-  :func:`ecr_tag_of`), and what the local CodeDeploy reads of its deployment groups and changes of listeners
-  (:func:`codedeploy_group`, :func:`codedeploy_traffic_route`, :func:`elbv2_target_group_arn`,
-  :func:`elbv2_forward`), and the Docker runner of ECR, Secrets Manager and SSM (:func:`ecr_has_repository`,
-  :func:`secret_string`, :func:`ssm_parameter_value`);
+  :func:`ecr_tag_of`), and what the local CodeDeploy reads and changes of its deployment groups (moto has no
+  UpdateDeploymentGroup), reads of CloudWatch alarms and changes of listeners (:func:`codedeploy_group`,
+  :func:`codedeploy_update_group`, :func:`codedeploy_traffic_route`, :func:`cloudwatch_alarm_states`,
+  :func:`elbv2_target_group_arn`, :func:`elbv2_forward`), and the Docker runner of ECR, Secrets Manager and
+  SSM (:func:`ecr_has_repository`, :func:`secret_string`, :func:`ssm_parameter_value`);
 - the rollout engine's services and tasks made moto's ECS backend's (:func:`use_ecs_engine`, the adapter
   :class:`EcsEngine` the engine implements), so that every client of moto sees the engine's one state;
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
@@ -72,6 +73,7 @@ __all__ = [
     "ecr_put_image",
     "ecr_tag_of",
     "ecr_tags_by_digest",
+    "cloudwatch_alarm_states",
     "cloudwatch_alarms_in_alarm",
     "elbv2_listener_rule",
     "elbv2_set_forward_weights",
@@ -1027,6 +1029,17 @@ class Elbv2Targets:
         return True
 
 
+def cloudwatch_alarm_states(account: str, region: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The state (OK, ALARM or INSUFFICIENT_DATA) of each of the CloudWatch alarms ``names`` that moto holds in that
+    account and region; an alarm it does not hold is left out."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    regions = dict.get(cloudwatch_backends, account)
+    backend = dict.get(regions, region) if regions is not None else None
+    alarms = dict(backend.alarms) if backend is not None else {}
+    return {name: str(alarms[name].state_value) for name in names if name in alarms}
+
+
 def cloudwatch_alarms_in_alarm(account: str, region: str, names: tuple[str, ...]) -> list[str]:
     """Those of the CloudWatch alarms ``names`` that moto holds in state ALARM in that account and region, in the
     order given (an alarm moto does not hold is not in ALARM)."""
@@ -1175,6 +1188,7 @@ def codedeploy_group(account: str, region: str, application: str,
     application's computePlatform or None when there is no such application, the group as GetDeploymentGroup shows
     it or None when there is no such group)."""
     from moto.codedeploy.models import codedeploy_backends
+    from moto.codedeploy.responses import _deployment_group_info
 
     backend = codedeploy_backends[account][region]
     found = backend.applications.get(application)
@@ -1184,14 +1198,38 @@ def codedeploy_group(account: str, region: str, application: str,
     dg = backend.deployment_groups.get(application, {}).get(group)
     if dg is None:
         return platform, None
-    return platform, {
-        "deploymentGroupName": dg.deployment_group_name, "deploymentGroupId": dg.deployment_group_id,
-        "deploymentConfigName": dg.deployment_config_name, "serviceRoleArn": dg.service_role_arn,
-        "autoRollbackConfiguration": dict(dg.auto_rollback_configuration or {}),
-        "deploymentStyle": dict(dg.deployment_style or {}),
-        "blueGreenDeploymentConfiguration": dict(dg.blue_green_deployment_configuration or {}),
-        "loadBalancerInfo": dict(dg.load_balancer_info or {}), "ecsServices": list(dg.ecs_services or []),
-    }
+    # moto keeps the alarmConfiguration CreateDeploymentGroup sent (the request's dict, whatever its annotation
+    # says) but shows {} in its place
+    alarm_configuration: Any = dg.alarm_configuration or {}
+    return platform, copy.deepcopy({**_deployment_group_info(dg), "alarmConfiguration": dict(alarm_configuration)})
+
+
+#: DeploymentGroupInfo keys UpdateDeploymentGroup changes -> moto's DeploymentGroup attribute
+CODEDEPLOY_GROUP_ATTRIBUTES = {
+    "deploymentConfigName": "deployment_config_name", "serviceRoleArn": "service_role_arn",
+    "triggerConfigurations": "trigger_configurations", "alarmConfiguration": "alarm_configuration",
+    "autoRollbackConfiguration": "auto_rollback_configuration", "deploymentStyle": "deployment_style",
+    "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
+    "loadBalancerInfo": "load_balancer_info", "ecsServices": "ecs_services",
+}
+
+
+def codedeploy_update_group(account: str, region: str, application: str, group: str,
+                            changes: dict[str, Any]) -> None:
+    """UpdateDeploymentGroup, which moto lacks, on group ``group`` of ``application`` (both exist): each key of
+    :data:`CODEDEPLOY_GROUP_ATTRIBUTES` in ``changes`` replaces the group's setting; ``newDeploymentGroupName``
+    renames it."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    groups = codedeploy_backends[account][region].deployment_groups[application]
+    dg = groups[group]
+    for key, attribute in CODEDEPLOY_GROUP_ATTRIBUTES.items():
+        if key in changes:
+            setattr(dg, attribute, copy.deepcopy(changes[key]))
+    renamed = changes.get("newDeploymentGroupName")
+    if renamed and renamed != group:
+        groups[renamed] = groups.pop(group)
+        dg.deployment_group_name = renamed
 
 
 def codedeploy_traffic_route(account: str, region: str, cluster: str, service: str, *, test: bool) -> str | None:

@@ -22,6 +22,13 @@ unverified in the API's text)::
   listener's forward weights per the deployment config (``configs.steps``) and makes the replacement PRIMARY at
   100 %; both rewrite moto's ELBv2 listener rules, so DescribeRules shows the weights;
 - Ready times out after ``waitTimeInMinutes``: the deployment is Stopped and rolled back;
+- alarms (the group's ``alarmConfiguration``, or CreateDeployment's ``overrideAlarmConfiguration``), when
+  enabled, are read from moto's CloudWatch at each of the engine's steps (a request once the clock moved, or a
+  step's end) while the deployment is InProgress or Ready (the termination wait included): one in ALARM, or one
+  CloudWatch does not hold unless ``ignorePollAlarmFailure``, makes it Stopped with ``errorInformation`` code
+  ALARM_ACTIVE ("If any of the specified alarms are activated, the deployment stops, and the status is updated
+  to Stopped", CodeDeploy user guide monitoring-create-alarms), rolled back when the autoRollbackConfiguration
+  has DEPLOYMENT_STOP_ON_ALARM; a rollback deployment is not stopped by them;
 - a failure (a hook answering Failed, the replacement failing) makes the deployment Failed with
   ``errorInformation``; StopDeployment makes it Stopped. Either rolls back when the deployment's (else the
   group's) autoRollbackConfiguration is enabled for DEPLOYMENT_FAILURE, or (StopDeployment) when
@@ -52,6 +59,11 @@ FINISHED = ("Succeeded", "Failed", "Stopped")
 HOOK_RESULTS = ("Succeeded", "Failed")
 INSTALL_TIMEOUT = 3600.0  # seconds the replacement task set has to become steady
 ROLLBACK_CREATOR = "codeDeployRollback"
+# errorInformation.message of a deployment an alarm stopped: the code is botocore's (ErrorCode ALARM_ACTIVE), the
+# wording this emulator's (unverified: no AWS text quotes CodeDeploy's message).
+ALARM_MESSAGE = "The deployment was stopped because CloudWatch alarm(s) {alarms} are in the ALARM state."
+UNREAD_MESSAGE = ("The deployment was stopped because the state of CloudWatch alarm(s) {alarms} could not be read "
+                  "(ignorePollAlarmFailure is false).")
 
 
 @dataclass
@@ -82,6 +94,8 @@ class EcsDeployment:
     created: float
     auto_rollback: dict[str, Any]
     description: str | None = None
+    alarms: dict[str, Any] = field(default_factory=dict)  # the alarmConfiguration watched (the group's or override)
+    alarm_override: bool = False  # CreateDeployment's overrideAlarmConfiguration gave ``alarms``
     creator: str = "user"
     status: str = "Created"
     started: float | None = None
@@ -198,6 +212,8 @@ class CodeDeployments:
                 return False
             d.status, d.started, d.updated = "InProgress", t, t
             self._begin(state, service, d, t)
+            return True
+        if self._alarm(state, d, t):
             return True
         if d.waiting == "ready":
             if d.ready_deadline is not None and t >= d.ready_deadline:
@@ -348,6 +364,23 @@ class CodeDeployments:
     def _stop(self, state: RegionState, d: EcsDeployment, t: float, code: str, message: str, *,
               rollback: bool) -> None:
         self._end(state, d, t, "Stopped", code, message, rollback)
+
+    def _alarm(self, state: RegionState, d: EcsDeployment, t: float) -> bool:
+        """Stop ``d`` (ALARM_ACTIVE) when its alarm configuration is enabled and one of its alarms is in ALARM in
+        moto's CloudWatch, or, without ignorePollAlarmFailure, is not there to be read; rolled back when the
+        autoRollbackConfiguration has DEPLOYMENT_STOP_ON_ALARM."""
+        if not d.alarms.get("enabled"):
+            return False
+        names = tuple(str(a.get("name")) for a in d.alarms.get("alarms") or [])
+        states = moto_state.cloudwatch_alarm_states(d.account, d.region, names)
+        firing = [n for n in names if states.get(n) == "ALARM"]
+        unread = [] if d.alarms.get("ignorePollAlarmFailure") else [n for n in names if n not in states]
+        if not firing and not unread:
+            return False
+        message = ALARM_MESSAGE.format(alarms=", ".join(firing)) if firing else \
+            UNREAD_MESSAGE.format(alarms=", ".join(unread))
+        self._stop(state, d, t, "ALARM_ACTIVE", message, rollback=self._rolls_back_on(d, "DEPLOYMENT_STOP_ON_ALARM"))
+        return True
 
     def stop(self, state: RegionState, d: EcsDeployment, t: float, rollback: bool | None) -> None:
         """StopDeployment: Stopped, rolled back when ``rollback`` (None: the autoRollbackConfiguration's
