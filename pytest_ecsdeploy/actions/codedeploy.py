@@ -147,6 +147,12 @@ class DeploymentGroup:
         return float(terminate.get("terminationWaitTimeInMinutes") or 0)
 
     @property
+    def alarms_enabled(self) -> bool:
+        """The group stops deployments on CloudWatch alarms (alarmConfiguration enabled with alarms)."""
+        alarms = self.info.get("alarmConfiguration") or {}
+        return bool(alarms.get("enabled") and alarms.get("alarms"))
+
+    @property
     def config_name(self) -> str:
         return str(self.info.get("deploymentConfigName") or DEFAULT_CONFIG)
 
@@ -562,14 +568,22 @@ class CodeDeployPath:
     def _config_name(self, group: DeploymentGroup) -> str:
         return self.ctx.service.codedeploy_deployment_config or group.config_name
 
-    def _create(self, arn: str, label: str, spec: dict[str, Any], group: DeploymentGroup) -> str:
-        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id."""
+    def _create(self, arn: str, label: str, spec: dict[str, Any], group: DeploymentGroup, *,
+                rollback: bool = False) -> str:
+        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id. A ``rollback`` through
+        a group with alarms turns their polling off (overrideAlarmConfiguration): the alarm that stopped the
+        deployment being rolled back may still ring, and would stop the rollback too (botocore codedeploy
+        CreateDeployment's overrideAlarmConfiguration doc advises this; it needs codedeploy:UpdateDeploymentGroup)."""
         ctx = self.ctx
         params: dict[str, Any] = {"applicationName": group.application, "deploymentGroupName": group.name,
                                   "revision": appspec_revision(spec),
                                   "description": f"pytest-ecsdeploy: {ctx.service.name} {label}"[:512]}
         if ctx.service.codedeploy_deployment_config:
             params["deploymentConfigName"] = ctx.service.codedeploy_deployment_config
+        if rollback and group.alarms_enabled:
+            params["overrideAlarmConfiguration"] = {"enabled": False}
+            ctx.log.info(f"the rollback deployment does not poll {group.label()}'s CloudWatch alarms "
+                         f"(overrideAlarmConfiguration), so an alarm still ringing cannot stop it")
         ctx.log.info(f"creating a CodeDeploy deployment of {label} through {group.label()} "
                      f"({self._config_name(group)})")
         asked = self.owner._clock()
@@ -746,7 +760,7 @@ class CodeDeployPath:
             ctx.log.warning(f"rolling service {owner.name} back to {short_revision(target)}: a new CodeDeploy "
                             f"deployment")
             spec = build_appspec(owner.describe(), target, dict(ctx.service.codedeploy_hooks))
-            rollback_id = self._create(target, short_revision(target), spec, self.group)
+            rollback_id = self._create(target, short_revision(target), spec, self.group, rollback=True)
             record.rollback.deployment_id = rollback_id
             outcome = self._follow_through(rollback_id, target, limit)
         except EcsDeployError as exc:

@@ -88,6 +88,9 @@ class World:
         if self.on_sleep is not None:
             self.on_sleep()
 
+    def describe(self) -> dict[str, Any]:
+        return self.ecs.describe_services(cluster="local", services=["web"])["services"][0]  # type: ignore[no-any-return]
+
     def primary(self) -> dict[str, Any]:
         service = self.ecs.describe_services(cluster="local", services=["web"])["services"][0]
         return next(t for t in service["taskSets"] if t["status"] == "PRIMARY")  # type: ignore[no-any-return]
@@ -240,3 +243,81 @@ def test_no_rollback_leaves_a_failed_deployment_to_codedeploy(world: World) -> N
     with pytest.raises(RolloutFailed, match="not rolled back \\(--no-rollback\\)"):
         service.deploy(world.revision("2.0.0"))
     assert service.ctx.record.outcome == "failed"
+
+
+# -- a deployment group's CloudWatch alarm stopping the deployment ------------------------------------------------
+
+ALARM = "ALARM_ACTIVE: The deployment was stopped because CloudWatch alarm(s) web-5xx are in the ALARM state"
+
+
+def ring_at(world: World, service: EcsService, phase: str) -> list[str]:
+    """Set the seeded alarm web-5xx to ALARM once this run's deployment is at ``phase`` (a lifecycle event in
+    progress, or the termination wait); the phases it rang at."""
+    rang: list[str] = []
+
+    def ring() -> None:
+        deployment = service.ctx.record.deployment_id
+        if rang or not deployment:
+            return
+        info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+        if info["status"] not in ("InProgress", "Ready"):
+            return
+        target = world.cd.get_deployment_target(deploymentId=deployment, targetId="local:web")["deploymentTarget"]
+        events = {e["lifecycleEventName"]: e["status"] for e in target["ecsTarget"]["lifecycleEvents"]}
+        if events.get(phase) == "InProgress" or (phase == "termination wait"
+                                                 and info.get("instanceTerminationWaitTimeStarted")):
+            world.local.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM",
+                                                             StateReason="errors")
+            rang.append(phase)
+
+    world.on_sleep = ring
+    return rang
+
+
+@pytest.mark.parametrize("phase", ["Install", "AllowTraffic", "termination wait"])
+def test_an_alarm_stopping_the_deployment_fails_it_and_codedeploy_rolls_back_once(world: World, phase: str) -> None:
+    world.seed(alarms=["web-5xx"], deployment_config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+               termination_wait_minutes=10)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    rang = ring_at(world, service, phase)
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert rang == [phase]
+    message = str(failure.value)
+    assert " Stopped" in message and ALARM in message and "failed; rolled back to web:1" in message
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and ALARM in str(record.reason)
+    info = world.cd.get_deployment(deploymentId=record.deployment_id)["deploymentInfo"]
+    assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "ALARM_ACTIVE"
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    assert record.rollback.deployment_id == info["rollbackInfo"]["rollbackDeploymentId"]  # CodeDeploy's, followed
+    assert "CodeDeploy rolled it back to web:1" in message
+    assert not any("stopping CodeDeploy deployment" in line or "a new CodeDeploy deployment" in line
+                   for line in log.lines)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([record.deployment_id, record.rollback.deployment_id])
+    assert world.primary()["taskDefinition"] == before and len(world.describe()["taskSets"]) == 1
+
+
+def test_an_alarm_stopping_the_deployment_without_codedeploy_rollback_is_rolled_back_once_by_the_plugin(
+        world: World) -> None:
+    world.seed(alarms=["web-5xx"], auto_rollback=False, termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    rang = ring_at(world, service, "Install")
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert rang == ["Install"] and ALARM in str(failure.value)
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None
+    assert record.rollback.outcome == "completed"
+    stopped = world.cd.get_deployment(deploymentId=record.deployment_id)["deploymentInfo"]
+    assert stopped["status"] == "Stopped" and "rollbackInfo" not in stopped
+    rollback = world.cd.get_deployment(deploymentId=record.rollback.deployment_id)["deploymentInfo"]
+    # the alarm still rings: the plugin's rollback deployment does not poll it
+    assert rollback["overrideAlarmConfiguration"] == {"enabled": False} and rollback["creator"] == "user"
+    assert any("a new CodeDeploy deployment" in line for line in log.lines)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([record.deployment_id, record.rollback.deployment_id])
+    assert world.primary()["taskDefinition"] == before

@@ -13,7 +13,8 @@ unverified in the API's text)::
 - a hook event runs the AppSpec's Lambda function for it: none runs here, so its result is what the seed or the
   control API set for that function name (:meth:`CodeDeployments.set_hook_result`, default Succeeded), one
   ``lifecycle_stage`` after it starts; an event without a hook succeeds at once;
-- Install creates the replacement task set (``startedBy`` CODE_DEPLOY, ``externalId`` the deployment id, the
+- Install deletes any task set but the original one (what a deployment stopped without rollback left) and
+  creates the replacement task set (``startedBy`` CODE_DEPLOY, ``externalId`` the deployment id, the
   AppSpec's task definition, registered with the target group of the pair the production listener does not use)
   and ends when it is STEADY_STATE; it fails (ECS_UPDATE_ERROR) when its tasks have failed as often as ECS's
   circuit breaker would allow (``models.breaker_threshold``) or after an hour (the time CodeDeploy gives the
@@ -236,6 +237,10 @@ class CodeDeployments:
             d.due = t if function is None else t + self.timings.lifecycle_stage
         elif event.name == "Install":
             assert d.spec is not None and d.taskdef is not None
+            # a task set a deployment stopped without rollback left behind is replaced, not kept beside the new one
+            # (unverified: AWS does not say what becomes of it)
+            for left in [s for s in service.deployments if s.id != d.blue_id and s.status != "DRAINING"]:
+                tasksets.remove(left, t)
             green = tasksets.add(service, d.taskdef, self.rng, t, external_id=d.id, started_by="CODE_DEPLOY",
                                  load_balancers=[{"targetGroupArn": d.green_tg, "containerName": d.spec.container_name,
                                                   "containerPort": d.spec.container_port}],
