@@ -570,22 +570,29 @@ class CodeDeployPath:
 
     def _create(self, arn: str, label: str, spec: dict[str, Any], group: DeploymentGroup, *,
                 rollback: bool = False) -> str:
-        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id. A ``rollback`` through
-        a group with alarms turns their polling off (overrideAlarmConfiguration): the alarm that stopped the
-        deployment being rolled back may still ring, and would stop the rollback too (botocore codedeploy
-        CreateDeployment's overrideAlarmConfiguration doc advises this; it needs codedeploy:UpdateDeploymentGroup)."""
+        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id.
+
+        A ``rollback`` moves production traffic all at once (CodeDeployDefault.ECSAllAtOnce, whatever the group's
+        or ``codedeploy_deployment_config`` says), as CodeDeploy's own rollback does: the revision it restores is
+        known good, and a cancelled run's grace period would not outlast a canary's or linear config's shift. A
+        ``rollback`` through a group with alarms also turns their polling off (overrideAlarmConfiguration): the
+        alarm that stopped the deployment being rolled back may still ring, and would stop the rollback too
+        (botocore codedeploy CreateDeployment's overrideAlarmConfiguration doc advises this; it needs
+        codedeploy:UpdateDeploymentGroup)."""
         ctx = self.ctx
         params: dict[str, Any] = {"applicationName": group.application, "deploymentGroupName": group.name,
                                   "revision": appspec_revision(spec),
                                   "description": f"pytest-ecsdeploy: {ctx.service.name} {label}"[:512]}
-        if ctx.service.codedeploy_deployment_config:
+        if rollback:
+            params["deploymentConfigName"] = DEFAULT_CONFIG
+        elif ctx.service.codedeploy_deployment_config:
             params["deploymentConfigName"] = ctx.service.codedeploy_deployment_config
         if rollback and group.alarms_enabled:
             params["overrideAlarmConfiguration"] = {"enabled": False}
             ctx.log.info(f"the rollback deployment does not poll {group.label()}'s CloudWatch alarms "
                          f"(overrideAlarmConfiguration), so an alarm still ringing cannot stop it")
         ctx.log.info(f"creating a CodeDeploy deployment of {label} through {group.label()} "
-                     f"({self._config_name(group)})")
+                     f"({params.get('deploymentConfigName') or group.config_name})")
         asked = self.owner._clock()
         answer = call(ctx.aws, "codedeploy", "create_deployment", f"create a CodeDeploy deployment of {label}",
                       who=self._who, **params)

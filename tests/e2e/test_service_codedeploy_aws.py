@@ -13,6 +13,7 @@ import pytest
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.aws import ClientFactory
+from pytest_ecsdeploy.cancel import Cancellation, Cancelled
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
@@ -320,4 +321,70 @@ def test_an_alarm_stopping_the_deployment_without_codedeploy_rollback_is_rolled_
     assert any("a new CodeDeploy deployment" in line for line in log.lines)
     deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
     assert sorted(deployments) == sorted([record.deployment_id, record.rollback.deployment_id])
+    assert world.primary()["taskDefinition"] == before
+
+
+# -- a run cancelled (a signal) at each phase of a CodeDeploy deployment -------------------------------------------
+
+
+def in_phase(world: World, deployment: str | None, phase: str) -> bool:
+    """Whether ``deployment`` is at ``phase``: a lifecycle event in progress, or the termination wait."""
+    if not deployment:
+        return False
+    info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+    if info["status"] != "InProgress":
+        return False
+    if phase == "termination wait":
+        return bool(info.get("instanceTerminationWaitTimeStarted"))
+    target = world.cd.get_deployment_target(deploymentId=deployment, targetId="local:web")["deploymentTarget"]
+    return any(e["lifecycleEventName"] == phase and e["status"] == "InProgress"
+               for e in target["ecsTarget"]["lifecycleEvents"])
+
+
+@pytest.mark.parametrize("phase", ["Install", "Ready", "AllowTraffic", "termination wait", "Succeeded"])
+def test_a_run_cancelled_at_each_phase_rolls_back_once_within_the_grace_period(world: World, phase: str) -> None:
+    world.seed(deployment_config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+               ready_wait_minutes=60 if phase == "Ready" else None,
+               termination_wait_minutes=0 if phase == "Succeeded" else 10)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    # the grace period in simulated seconds, as the rollback's watch counts them
+    cancellation = service.ctx.cancellation = Cancellation(grace=120, clock=world.clock.now)
+
+    def sigterm_in_the_phase() -> None:
+        if not cancellation.requested and in_phase(world, service.ctx.record.deployment_id, phase):
+            cancellation.request("SIGTERM received")
+            raise Cancelled("SIGTERM received")
+
+    if phase in ("Ready", "Succeeded"):  # the signal comes during a later step: at Ready, or once it succeeded
+        rollout = service.deploy(world.revision("2.0.0"), until="test_traffic" if phase == "Ready" else None)
+        assert rollout.outcome == ("PAUSED" if phase == "Ready" else "COMPLETED")
+        cancellation.request("SIGTERM received")
+    else:
+        world.on_sleep = sigterm_in_the_phase
+        with pytest.raises(Cancelled):
+            service.deploy(world.revision("2.0.0"))
+        world.on_sleep = None
+    service.finish(None)
+    record = service.ctx.record
+    deployment = record.deployment_id
+    assert deployment is not None and record.outcome == "cancelled", (record.outcome, record.reason)
+    assert record.rollback is not None and record.rollback.outcome == "completed", record.rollback
+    assert not cancellation.expired()
+    info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+    if phase == "Succeeded":
+        assert "SIGTERM received after deployment" in str(record.reason) and info["status"] == "Succeeded"
+        assert any("a new CodeDeploy deployment" in line for line in log.lines)
+        rollback = world.cd.get_deployment(deploymentId=record.rollback.deployment_id)["deploymentInfo"]
+        assert rollback["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"  # not the canary's 5 minutes
+    else:
+        assert "SIGTERM received while deployment" in str(record.reason)
+        status = "Ready" if phase == "Ready" else "InProgress"
+        assert any(f"stopping CodeDeploy deployment {deployment} ({status}) with its rollback" in line
+                   for line in log.lines)
+        assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "MANUAL_STOP"
+        assert info["rollbackInfo"]["rollbackDeploymentId"] == record.rollback.deployment_id
+    assert "CodeDeploy rolled it back" in str(record.reason) or "rolled back to web:1" in str(record.reason)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([deployment, record.rollback.deployment_id])  # one rollback
     assert world.primary()["taskDefinition"] == before
