@@ -15,7 +15,9 @@ with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new de
 3. the deployment watched by its id through GetDeployment and GetDeploymentTarget (target ``cluster:service``,
    botocore codedeploy BatchGetDeploymentTargets doc): a line for each lifecycle event as it starts and ends, with
    the task sets' production traffic weights and task counts; any event name is shown as ECS/CodeDeploy gives it.
-   Success is ``Succeeded`` only; ``Failed`` and ``Stopped`` are failures with their ``errorInformation``.
+   Success is ``Succeeded`` only; ``Failed`` and ``Stopped`` (an alarm of the group, ALARM_ACTIVE, included) are
+   failures with their ``errorInformation``. Each event that starts or ends moves the progress bar (Octopus) to its
+   place in :data:`EVENTS`; during a rollback it stays at 100.
 
 ``until="test_traffic"`` returns at ``Ready`` (the group's deploymentReadyOption STOP_DEPLOYMENT: the replacement
 task set serves the test listener, production stays on the original); :meth:`CodeDeployPath.continue_deployment`
@@ -29,8 +31,9 @@ the canary interval) and its termination wait (not for ``until``).
 Rollback: while the deployment goes on (``Ready`` included), StopDeployment(autoRollbackEnabled=True) and the
 rollback deployment CodeDeploy starts is watched to its end; a deployment CodeDeploy already rolled back (its
 ``rollbackInfo``) is followed; after ``Succeeded`` (a later step failed), a new deployment of the previous
-revision, continued at ``Ready`` and watched until production traffic is back on it. ``StopDeployment`` sometimes
-leaves the deployment ``Succeeded`` (kayac/ecspresso PR #663): then the previous revision is deployed anew too.
+revision (all at once, with the group's alarms not polled: :meth:`CodeDeployPath._create`), continued at
+``Ready`` and watched until production traffic is back on it. ``StopDeployment`` sometimes leaves the deployment
+``Succeeded`` (kayac/ecspresso PR #663): then the previous revision is deployed anew too.
 """
 
 from __future__ import annotations
@@ -57,12 +60,16 @@ from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, failure_message, times
 if TYPE_CHECKING:
     from .service import EcsService, Rollout
 
-__all__ = ["CODE_DEPLOY", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
+__all__ = ["CODE_DEPLOY", "EVENTS", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
            "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition",
            "task_sets_steady"]
 
 CODE_DEPLOY = "CODE_DEPLOY"
 HOOKS = CODEDEPLOY_HOOKS  # the AppSpec hooks in the order they run; config.py checks codedeploy_hooks against them
+#: An ECS target's lifecycle events in the order they run (CodeDeploy user guide reference-appspec-file-structure-
+#: hooks; the names of Install, AllowTestTraffic and AllowTraffic are the console's): the progress bar's steps.
+EVENTS = ("BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "AfterAllowTestTraffic",
+          "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 ENDED = ("Succeeded", "Failed", "Stopped")
 PAUSED = "PAUSED"  # at Ready: the replacement serves test traffic, production on the original
 SHIFTED = "TRAFFIC_SHIFTED"  # production traffic all on the replacement, the termination wait going on
@@ -625,6 +632,7 @@ class CodeDeployPath:
                                  f"{item['event']} {item['status']}")
                 if record_events:
                     record.codedeploy.setdefault("lifecycleEvents", []).append(dict(item, deploymentId=deployment_id))
+                self._event_progress(watch, item, rollback=not record_events)
             if verdict is None and bounded and cancellation.expired():
                 return Seen(CodeDeployVerdict(TIMED_OUT, f"{cancellation.reason}: {watch.label()} did not end within "
                                                          f"the {cancellation.grace:g} s grace period"))
@@ -638,6 +646,16 @@ class CodeDeployPath:
         if record_events:
             record.codedeploy["weights"] = watch.weights()
         return verdict if verdict is not None else watch.timed_out(timeout)
+
+    def _event_progress(self, watch: CodeDeployWatch, item: Mapping[str, Any], *, rollback: bool) -> None:
+        """The progress bar (Octopus) at a lifecycle event that started or ended: its place in :data:`EVENTS`
+        (an event's start counts as the one before it ending; a name it does not know, 0); 100 during a rollback."""
+        event, status = str(item["event"]), str(item["status"])
+        place = EVENTS.index(event) + (status != "InProgress") if event in EVENTS else 0
+        word = {"InProgress": "started", "Succeeded": "succeeded", "Failed": "FAILED"}.get(status, status.lower())
+        self.ctx.hooks.stage(100 if rollback else place * 100 // len(EVENTS),
+                             f"{self.owner.name}: {'rollback, ' if rollback else ''}{watch.label()}: lifecycle event "
+                             f"{event} {word} ({watch.progress()})")
 
     def _conclude(self, arn: str, label: str, deployment_id: str, verdict: Verdict, started: float,
                   timeout: float) -> Rollout:

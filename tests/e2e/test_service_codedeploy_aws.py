@@ -4,7 +4,9 @@ lifecycle events printed, the verdicts, the pause at Ready with continue_deploym
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.emulator.seeding import apply_seed
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
+from pytest_ecsdeploy.report.octopus import OctopusReporter, ServiceMessages
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 TASK_DEFINITION = {
@@ -70,7 +73,7 @@ class World:
         return str(self.ecs.register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [app]})[
             "taskDefinition"]["taskDefinitionArn"])
 
-    def service(self, *, chosen_timeout: float | None = None, rollback: bool = True,
+    def service(self, *, chosen_timeout: float | None = None, rollback: bool = True, hooks: Hooks | None = None,
                 **keys: Any) -> tuple[EcsService, PrintLog]:
         environment = Environment(name="local", backend="emulator", cluster="local", region="us-east-1")
         log = PrintLog("[web] ")
@@ -79,7 +82,7 @@ class World:
             aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
             options=RunOptions(rollback=rollback, wait_timeout=chosen_timeout),
             record=ServiceRecord(service="web", environment="local", cluster="local"),
-            log=log, hooks=Hooks(),
+            log=log, hooks=hooks or Hooks(),
         )
         return EcsService(ctx, clock=lambda: self.clock.now() - self.start, sleep=self.sleep,
                           wall=self.clock.now), log
@@ -388,3 +391,35 @@ def test_a_run_cancelled_at_each_phase_rolls_back_once_within_the_grace_period(w
     deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
     assert sorted(deployments) == sorted([deployment, record.rollback.deployment_id])  # one rollback
     assert world.primary()["taskDefinition"] == before
+
+
+# -- Octopus: the progress bar per lifecycle event -----------------------------------------------------------------
+
+PROGRESS = re.compile(r"##octopus\[progress percentage='([^']*)' message='([^']*)'\]")
+
+
+def progress(lines: list[str]) -> list[tuple[int, str]]:
+    """(percentage, message) of each Octopus progress message written, decoded."""
+    found = [PROGRESS.fullmatch(line) for line in lines]
+    return [(int(base64.b64decode(m[1])), base64.b64decode(m[2]).decode()) for m in found if m is not None]
+
+
+def test_the_octopus_progress_bar_moves_per_lifecycle_event_and_sits_at_100_during_a_rollback(world: World) -> None:
+    world.seed(termination_wait_minutes=0)
+    written: list[str] = []
+    reporter = OctopusReporter(ServiceMessages(written.append))
+    service, _ = world.service(hooks=Hooks(stage=reporter.stage))
+    rollout = service.deploy(world.revision("2.0.0"))
+    bar = progress(written)
+    assert [p for p, _ in bar] == sorted(p for p, _ in bar) and bar[-1][0] == 100
+    for place, event in enumerate(EVENTS, start=1):
+        assert (place * 100 // len(EVENTS), f"web: CodeDeploy deployment {rollout.deployment_id} of web:2: lifecycle "
+                                            f"event {event} succeeded") in [(p, m.split(" (")[0]) for p, m in bar]
+    assert (12, f"web: CodeDeploy deployment {rollout.deployment_id} of web:2: lifecycle event Install started") in [
+        (p, m.split(" (")[0]) for p, m in bar]
+    assert any("production traffic Blue 0% / Green 100%" in m for _, m in bar)
+    written.clear()
+    service.finish("test_after", "assert False")  # the plugin's rollback: a new deployment of web:1
+    bar = progress(written)
+    assert bar and all(p == 100 and m.startswith("web: rollback, CodeDeploy deployment ") for p, m in bar)
+    assert any("of web:1: lifecycle event AllowTraffic succeeded" in m for _, m in bar)
