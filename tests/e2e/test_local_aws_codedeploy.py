@@ -326,6 +326,19 @@ def test_stop_deployment_without_rollback_leaves_things_where_they_are(stage: St
     assert len(stage.task_sets()) == 2 and stage.weights(8080) == {"green": 100}
 
 
+def test_the_next_deployment_replaces_what_a_deployment_stopped_without_rollback_left(stage: Stage) -> None:
+    stage.group(rollback=False, termination_minutes=0)
+    stopped = stage.deploy()
+    at(stage, stopped, "Install")
+    stage.cd.stop_deployment(deploymentId=stopped)
+    left = next(t for t in stage.task_sets() if t["status"] == "ACTIVE")
+    again = stage.deploy(stage.appspec(stage.taskdefs[0]))
+    stage.until(again, "Succeeded")
+    [task_set] = stage.task_sets()
+    assert task_set["id"] != left["id"] and task_set["externalId"] == again
+    assert task_set["taskDefinition"] == stage.taskdefs[0] and stage.weights(80) == {"green": 100}
+
+
 @pytest.mark.parametrize("hook", ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic",
                                   "AfterAllowTraffic"])
 def test_a_failed_hook_fails_the_deployment_and_rolls_back(stage: Stage, hook: str) -> None:
