@@ -15,7 +15,9 @@ with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new de
 3. the deployment watched by its id through GetDeployment and GetDeploymentTarget (target ``cluster:service``,
    botocore codedeploy BatchGetDeploymentTargets doc): a line for each lifecycle event as it starts and ends, with
    the task sets' production traffic weights and task counts; any event name is shown as ECS/CodeDeploy gives it.
-   Success is ``Succeeded`` only; ``Failed`` and ``Stopped`` are failures with their ``errorInformation``.
+   Success is ``Succeeded`` only; ``Failed`` and ``Stopped`` (an alarm of the group, ALARM_ACTIVE, included) are
+   failures with their ``errorInformation``. Each event that starts or ends moves the progress bar (Octopus) to its
+   place in :data:`EVENTS`; during a rollback it stays at 100.
 
 ``until="test_traffic"`` returns at ``Ready`` (the group's deploymentReadyOption STOP_DEPLOYMENT: the replacement
 task set serves the test listener, production stays on the original); :meth:`CodeDeployPath.continue_deployment`
@@ -29,8 +31,9 @@ the canary interval) and its termination wait (not for ``until``).
 Rollback: while the deployment goes on (``Ready`` included), StopDeployment(autoRollbackEnabled=True) and the
 rollback deployment CodeDeploy starts is watched to its end; a deployment CodeDeploy already rolled back (its
 ``rollbackInfo``) is followed; after ``Succeeded`` (a later step failed), a new deployment of the previous
-revision, continued at ``Ready`` and watched until production traffic is back on it. ``StopDeployment`` sometimes
-leaves the deployment ``Succeeded`` (kayac/ecspresso PR #663): then the previous revision is deployed anew too.
+revision (all at once, with the group's alarms not polled: :meth:`CodeDeployPath._create`), continued at
+``Ready`` and watched until production traffic is back on it. ``StopDeployment`` sometimes leaves the deployment
+``Succeeded`` (kayac/ecspresso PR #663): then the previous revision is deployed anew too.
 """
 
 from __future__ import annotations
@@ -55,12 +58,16 @@ from .strategy import url_of_listener
 from .taskdef.revision import active_revision, deploy_image, describe, repository_place
 from .watch import COMPLETED, FAILED, TIMED_OUT, Verdict, failure_message, timestamp
 
-__all__ = ["CODE_DEPLOY", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
+__all__ = ["CODE_DEPLOY", "EVENTS", "HOOKS", "CodeDeployPath", "CodeDeployWatch", "DeploymentGroup", "budget",
            "build_appspec", "deployment_in_progress", "find_group", "primary_task_set", "running_task_definition",
            "task_sets_steady"]
 
 CODE_DEPLOY = "CODE_DEPLOY"
 HOOKS = CODEDEPLOY_HOOKS  # the AppSpec hooks in the order they run; config.py checks codedeploy_hooks against them
+#: An ECS target's lifecycle events in the order they run (CodeDeploy user guide reference-appspec-file-structure-
+#: hooks; the names of Install, AllowTestTraffic and AllowTraffic are the console's): the progress bar's steps.
+EVENTS = ("BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "AfterAllowTestTraffic",
+          "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 ENDED = ("Succeeded", "Failed", "Stopped")
 PAUSED = "PAUSED"  # at Ready: the replacement serves test traffic, production on the original
 SHIFTED = "TRAFFIC_SHIFTED"  # production traffic all on the replacement, the termination wait going on
@@ -141,6 +148,12 @@ class DeploymentGroup:
         """Minutes between the traffic shift and the end of the original task set (terminationWaitTimeInMinutes)."""
         terminate = self._blue_green().get("terminateBlueInstancesOnDeploymentSuccess") or {}
         return float(terminate.get("terminationWaitTimeInMinutes") or 0)
+
+    @property
+    def alarms_enabled(self) -> bool:
+        """The group stops deployments on CloudWatch alarms (alarmConfiguration enabled with alarms)."""
+        alarms = self.info.get("alarmConfiguration") or {}
+        return bool(alarms.get("enabled") and alarms.get("alarms"))
 
     @property
     def config_name(self) -> str:
@@ -547,16 +560,31 @@ class CodeDeployPath:
     def _config_name(self, group: DeploymentGroup) -> str:
         return self.ctx.service.codedeploy_deployment_config or group.config_name
 
-    def _create(self, arn: str, label: str, spec: dict[str, Any], group: DeploymentGroup) -> str:
-        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id."""
+    def _create(self, arn: str, label: str, spec: dict[str, Any], group: DeploymentGroup, *,
+                rollback: bool = False) -> str:
+        """CreateDeployment of ``spec`` (the AppSpec for ``arn``) through ``group``; its id.
+
+        A ``rollback`` moves production traffic all at once (CodeDeployDefault.ECSAllAtOnce, whatever the group's
+        or ``codedeploy_deployment_config`` says), as CodeDeploy's own rollback does: the revision it restores is
+        known good, and a cancelled run's grace period would not outlast a canary's or linear config's shift. A
+        ``rollback`` through a group with alarms also turns their polling off (overrideAlarmConfiguration): the
+        alarm that stopped the deployment being rolled back may still ring, and would stop the rollback too
+        (botocore codedeploy CreateDeployment's overrideAlarmConfiguration doc advises this; it needs
+        codedeploy:UpdateDeploymentGroup)."""
         ctx = self.ctx
         params: dict[str, Any] = {"applicationName": group.application, "deploymentGroupName": group.name,
                                   "revision": appspec_revision(spec),
                                   "description": f"pytest-ecsdeploy: {ctx.service.name} {label}"[:512]}
-        if ctx.service.codedeploy_deployment_config:
+        if rollback:
+            params["deploymentConfigName"] = DEFAULT_CONFIG
+        elif ctx.service.codedeploy_deployment_config:
             params["deploymentConfigName"] = ctx.service.codedeploy_deployment_config
+        if rollback and group.alarms_enabled:
+            params["overrideAlarmConfiguration"] = {"enabled": False}
+            ctx.log.info(f"the rollback deployment does not poll {group.label()}'s CloudWatch alarms "
+                         f"(overrideAlarmConfiguration), so an alarm still ringing cannot stop it")
         ctx.log.info(f"creating a CodeDeploy deployment of {label} through {group.label()} "
-                     f"({self._config_name(group)})")
+                     f"({params.get('deploymentConfigName') or group.config_name})")
         asked = self.owner.clock()
         answer = call(ctx.aws, "codedeploy", "create_deployment", f"create a CodeDeploy deployment of {label}",
                       who=self._who, **params)
@@ -589,6 +617,7 @@ class CodeDeployPath:
                                  f"{item['event']} {item['status']}")
                 if record_events:
                     record.codedeploy.setdefault("lifecycleEvents", []).append(dict(item, deploymentId=deployment_id))
+                self._event_progress(watch, item, rollback=not record_events)
             if verdict is None and bounded and cancellation.expired():
                 return Seen(CodeDeployVerdict(TIMED_OUT, f"{cancellation.reason}: {watch.label()} did not end within "
                                                          f"the {cancellation.grace:g} s grace period"))
@@ -602,6 +631,16 @@ class CodeDeployPath:
         if record_events:
             record.codedeploy["weights"] = watch.weights()
         return verdict if verdict is not None else watch.timed_out(timeout)
+
+    def _event_progress(self, watch: CodeDeployWatch, item: Mapping[str, Any], *, rollback: bool) -> None:
+        """The progress bar (Octopus) at a lifecycle event that started or ended: its place in :data:`EVENTS`
+        (an event's start counts as the one before it ending; a name it does not know, 0); 100 during a rollback."""
+        event, status = str(item["event"]), str(item["status"])
+        place = EVENTS.index(event) + (status != "InProgress") if event in EVENTS else 0
+        word = {"InProgress": "started", "Succeeded": "succeeded", "Failed": "FAILED"}.get(status, status.lower())
+        self.ctx.hooks.stage(100 if rollback else place * 100 // len(EVENTS),
+                             f"{self.owner.name}: {'rollback, ' if rollback else ''}{watch.label()}: lifecycle event "
+                             f"{event} {word} ({watch.progress()})")
 
     def _conclude(self, arn: str, label: str, deployment_id: str, verdict: Verdict, started: float,
                   timeout: float) -> Rollout:
@@ -731,7 +770,7 @@ class CodeDeployPath:
             ctx.log.warning(f"rolling service {owner.name} back to {short_revision(target)}: a new CodeDeploy "
                             f"deployment")
             spec = build_appspec(owner.describe(), target, dict(ctx.service.codedeploy_hooks))
-            rollback_id = self._create(target, short_revision(target), spec, self.group)
+            rollback_id = self._create(target, short_revision(target), spec, self.group, rollback=True)
             record.rollback.deployment_id = rollback_id
             outcome = self._follow_through(rollback_id, target, limit)
         except EcsDeployError as exc:

@@ -60,8 +60,10 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
     ready_wait_minutes = 30                     #   Ready (STOP_DEPLOYMENT) for N minutes; hooks: what each
     termination_wait_minutes = 5                #   named Lambda function reports (Succeeded or Failed), see
     auto_rollback = true                        #   docs/seed.md; listen_port / test_listen_port: the
-    listen_port = 9080                          #   listeners' endpoints on 127.0.0.1 (else free ports)
-    hooks = { "smoke-check" = "Failed" }
+    listen_port = 9080                          #   listeners' endpoints on 127.0.0.1 (else free ports);
+    hooks = { "smoke-check" = "Failed" }        #   alarms: the group's CloudWatch alarms (created in OK):
+    alarms = ["web-5xx"]                        #   one in ALARM stops a deployment (rolled back with
+                                                #   auto_rollback)
 
     log_groups = ["/ecs/api"]                   # CloudWatch Logs groups that task definitions' awslogs
                                                 #   options name (a task fails to start without its group)
@@ -154,7 +156,7 @@ _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port", "alte
 _CODEDEPLOY_KEYS = ("alternate_target_group", "application", "deployment_group", "deployment_config",
                     "listener_port", "test_listener_port", "listen_port", "test_listen_port", "ready_wait_minutes",
                     "termination_wait_minutes",
-                    "auto_rollback", "hooks")
+                    "auto_rollback", "hooks", "alarms")
 _CODEDEPLOY_CONFIGS = ("CodeDeployDefault.ECSAllAtOnce", "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
                        "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
                        "CodeDeployDefault.ECSCanary10Percent5Minutes", "CodeDeployDefault.ECSCanary10Percent15Minutes")
@@ -167,6 +169,7 @@ _IMAGE_REF = re.compile(r"(?P<repository>[a-z0-9][a-z0-9._/-]*):(?P<tag>[A-Za-z0
 _REPOSITORY_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}\Z")
+_ALARM_NAME = re.compile(r"[^\x00-\x1f]{1,255}\Z")  # CloudWatch PutMetricAlarm's AlarmName
 _LOG_GROUP = re.compile(r"[A-Za-z0-9_./#-]{1,512}\Z")  # CloudWatch Logs CreateLogGroup's logGroupName
 #: Every table of the seed and the keys it takes, as docs/seed.md lists them (tests/unit/test_seed_docs.py).
 SEED_TABLES: dict[str, tuple[str, ...]] = {
@@ -272,6 +275,7 @@ class SeedCodeDeploy:
     # The 127.0.0.1 endpoint ports of the production and test listeners (listeners.py); None: free ones.
     listen_port: int | None = None
     test_listen_port: int | None = None
+    alarms: tuple[str, ...] = ()  # CloudWatch alarms of the group's alarmConfiguration, created in state OK
 
 
 @dataclass(frozen=True)
@@ -658,7 +662,16 @@ def _codedeploy(w: _Where, name: str, table: str, value: Any, balancer: SeedLoad
                 _CODEDEPLOY_CONFIGS),
         ports[0], ports[1], None if ready is None else _integer(w, inner, "ready_wait_minutes", ready, 0, 2880),
         _integer(w, inner, "termination_wait_minutes", value.get("termination_wait_minutes", 5), 0, 2880),
-        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks, listen[0], listen[1])
+        _boolean(w, inner, "auto_rollback", value.get("auto_rollback", True)), hooks, listen[0], listen[1],
+        _alarm_names(w, inner, value.get("alarms", [])))
+
+
+def _alarm_names(w: _Where, table: str, value: Any) -> tuple[str, ...]:
+    """A deployment group's CloudWatch alarm names: at most 10, each once (CodeDeploy's limits)."""
+    names = _string_list(w, table, "alarms", value, _ALARM_NAME, "a CloudWatch alarm name (1 to 255 characters)")
+    if len(set(names)) < len(names) or len(names) > 10:
+        raise w.error(table, "alarms", "expected at most 10 alarm names, each once.")
+    return tuple(names)
 
 
 def _lifecycle_hooks(w: _Where, service: str, value: Any) -> tuple[tuple[tuple[str, ...], int, str], ...]:

@@ -170,7 +170,8 @@ def _seed_codedeploy(target: SeedTarget, region: str, service: str, cluster: str
                      codedeploy: SeedCodeDeploy, target_groups: dict[str, str]) -> None:
     """A CODE_DEPLOY service's CodeDeploy side: the alternate target group, a load balancer named after the
     service with the production and test listeners forwarding to the service's target group, the application
-    (unless another service created it) and the deployment group, and the hooks' results."""
+    (unless another service created it) and the deployment group with its CloudWatch alarms (created in OK), and
+    the hooks' results."""
     alternate = SeedLoadBalancer(codedeploy.alternate_target_group, balancer.container, balancer.port)
     if alternate.target_group not in target_groups:
         target_groups[alternate.target_group] = _create_target_group(target, region, alternate)
@@ -180,6 +181,11 @@ def _seed_codedeploy(target: SeedTarget, region: str, service: str, cluster: str
     listeners = [elbv2.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=port, DefaultActions=[
         {"Type": "forward", "TargetGroupArn": target_groups[balancer.target_group]}])["Listeners"][0]["ListenerArn"]
         for port in (codedeploy.listener_port, codedeploy.test_listener_port)]
+    cloudwatch = target.client("cloudwatch", region_name=region)
+    for name in codedeploy.alarms:  # SetAlarmState needs the alarm; a metric alarm starts in OK
+        cloudwatch.put_metric_alarm(AlarmName=name, MetricName=name, Namespace="ecsdeploy/seed", Statistic="Sum",
+                                    Period=60, EvaluationPeriods=1, Threshold=1.0,
+                                    ComparisonOperator="GreaterThanOrEqualToThreshold")
     client = target.client("codedeploy", region_name=region)
     if codedeploy.application not in client.list_applications()["applications"]:
         client.create_application(applicationName=codedeploy.application, computePlatform="ECS")
@@ -200,8 +206,11 @@ def _seed_codedeploy(target: SeedTarget, region: str, service: str, cluster: str
             "targetGroups": [{"name": balancer.target_group}, {"name": alternate.target_group}],
             "prodTrafficRoute": {"listenerArns": [listeners[0]]},
             "testTrafficRoute": {"listenerArns": [listeners[1]]}}]},
+        alarmConfiguration={"enabled": bool(codedeploy.alarms), "ignorePollAlarmFailure": False,
+                            "alarms": [{"name": name} for name in codedeploy.alarms]},
         autoRollbackConfiguration={"enabled": codedeploy.auto_rollback,
-                                   "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]})
+                                   "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]
+                                   + (["DEPLOYMENT_STOP_ON_ALARM"] if codedeploy.alarms else [])})
     for function, result in codedeploy.hooks.items():
         target.set_codedeploy_hook(function, result)
 

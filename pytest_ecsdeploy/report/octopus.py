@@ -323,7 +323,8 @@ class OctopusReporter:
     - ``EcsDeploy.<service>.ServiceDeploymentArn``: the service deployment of a BLUE_GREEN, LINEAR or CANARY
       service.
 
-    :meth:`stage` moves the progress bar through the lifecycle stages of such a service deployment.
+    :meth:`stage` moves the progress bar through the lifecycle stages of such a service deployment, and through
+    the lifecycle events of a CodeDeploy deployment of a CODE_DEPLOY service.
     """
 
     def __init__(self, messages: ServiceMessages) -> None:
@@ -344,8 +345,9 @@ class OctopusReporter:
         self.messages.progress(percentage, f"{what}; {done} of {total} services finished")
 
     def stage(self, percentage: int, message: str) -> None:
-        """The progress bar at a lifecycle stage of a service deployment: ``percentage`` (0-100) is the stage's
-        place in ECS's order, ``message`` names the service, the stage and the traffic weights."""
+        """The progress bar at a lifecycle stage of a service deployment or a lifecycle event of a CodeDeploy
+        deployment: ``percentage`` (0-100) is its place in ECS's (CodeDeploy's) order, ``message`` names the
+        service, the stage or event and the traffic weights."""
         self.messages.progress(min(100, max(0, percentage)), message)
 
     def warning(self, text: str) -> None:

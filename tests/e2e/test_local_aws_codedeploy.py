@@ -326,6 +326,19 @@ def test_stop_deployment_without_rollback_leaves_things_where_they_are(stage: St
     assert len(stage.task_sets()) == 2 and stage.weights(8080) == {"green": 100}
 
 
+def test_the_next_deployment_replaces_what_a_deployment_stopped_without_rollback_left(stage: Stage) -> None:
+    stage.group(rollback=False, termination_minutes=0)
+    stopped = stage.deploy()
+    at(stage, stopped, "Install")
+    stage.cd.stop_deployment(deploymentId=stopped)
+    left = next(t for t in stage.task_sets() if t["status"] == "ACTIVE")
+    again = stage.deploy(stage.appspec(stage.taskdefs[0]))
+    stage.until(again, "Succeeded")
+    [task_set] = stage.task_sets()
+    assert task_set["id"] != left["id"] and task_set["externalId"] == again
+    assert task_set["taskDefinition"] == stage.taskdefs[0] and stage.weights(80) == {"green": 100}
+
+
 @pytest.mark.parametrize("hook", ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic",
                                   "AfterAllowTraffic"])
 def test_a_failed_hook_fails_the_deployment_and_rolls_back(stage: Stage, hook: str) -> None:
@@ -580,3 +593,191 @@ def test_a_deployment_group_with_a_config_that_is_not_for_ecs_is_refused(stage: 
     with pytest.raises(ClientError) as excinfo:
         stage.group(config="CodeDeployDefault.OneAtATime")
     assert error_code(excinfo) == "DeploymentConfigDoesNotExistException"
+
+
+# The deployment group's CloudWatch alarms -------------------------------------------------------------------------
+
+ON_ALARM = {"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}
+
+
+def alarms(*names: str, ignore: bool = False) -> dict[str, Any]:
+    return {"enabled": True, "ignorePollAlarmFailure": ignore, "alarms": [{"name": name} for name in names]}
+
+
+def put_alarm(stage: Stage, name: str, state: str = "OK") -> None:
+    cloudwatch = stage.aws.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="5xx", Namespace="web", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def test_the_alarm_configuration_is_kept_by_create_and_update_deployment_group(stage: Stage) -> None:
+    stage.group(alarmConfiguration=alarms("web-5xx"))
+    shown = stage.cd.get_deployment_group(applicationName="app", deploymentGroupName="dg")["deploymentGroupInfo"]
+    assert shown["alarmConfiguration"] == alarms("web-5xx") and shown["computePlatform"] == "ECS"
+    answer = stage.cd.update_deployment_group(applicationName="app", currentDeploymentGroupName="dg",
+                                              alarmConfiguration=alarms("web-5xx", "web-latency", ignore=True),
+                                              autoRollbackConfiguration=ON_ALARM)
+    assert answer["hooksNotCleanedUp"] == []
+    shown = stage.cd.get_deployment_group(applicationName="app", deploymentGroupName="dg")["deploymentGroupInfo"]
+    assert shown["alarmConfiguration"] == alarms("web-5xx", "web-latency", ignore=True)
+    assert shown["autoRollbackConfiguration"] == ON_ALARM
+    assert shown["loadBalancerInfo"]["targetGroupPairInfoList"][0]["targetGroups"] == [{"name": "blue"},
+                                                                                      {"name": "green"}]
+    stage.cd.update_deployment_group(applicationName="app", currentDeploymentGroupName="dg",
+                                     newDeploymentGroupName="web")
+    assert stage.cd.list_deployment_groups(applicationName="app")["deploymentGroups"] == ["web"]
+    assert stage.cd.get_deployment_group(applicationName="app", deploymentGroupName="web")[
+        "deploymentGroupInfo"]["alarmConfiguration"] == alarms("web-5xx", "web-latency", ignore=True)
+
+
+@pytest.mark.parametrize(("call", "params", "code"), [
+    ("update", {"applicationName": "nope", "currentDeploymentGroupName": "dg"}, "ApplicationDoesNotExistException"),
+    ("update", {"applicationName": "app", "currentDeploymentGroupName": "nope"},
+     "DeploymentGroupDoesNotExistException"),
+    ("get", {"applicationName": "app", "deploymentGroupName": "nope"}, "DeploymentGroupDoesNotExistException"),
+    ("get", {"applicationName": "nope", "deploymentGroupName": "dg"}, "ApplicationDoesNotExistException"),
+    ("update", {"applicationName": "app", "currentDeploymentGroupName": "dg", "newDeploymentGroupName": "other"},
+     "DeploymentGroupAlreadyExistsException"),
+    ("update", {"applicationName": "app", "currentDeploymentGroupName": "dg",
+                "deploymentConfigName": "CodeDeployDefault.OneAtATime"}, "DeploymentConfigDoesNotExistException"),
+    ("update", {"applicationName": "app", "currentDeploymentGroupName": "dg", "blueGreenDeploymentConfiguration": {
+        "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 5}}},
+     "InvalidBlueGreenDeploymentConfigurationException"),
+])
+def test_get_and_update_deployment_group_refusals(stage: Stage, call: str, params: dict[str, Any], code: str) -> None:
+    stage.group()
+    stage.group(name="other")
+    with pytest.raises(ClientError) as excinfo:
+        if call == "get":
+            stage.cd.get_deployment_group(**params)
+        else:
+            stage.cd.update_deployment_group(**params)
+    assert error_code(excinfo) == code
+
+
+@pytest.mark.parametrize(("config", "code"), [
+    ({"enabled": True, "alarms": []}, "InvalidAlarmConfigException"),
+    ({"enabled": True, "alarms": [{"name": ""}]}, "InvalidAlarmConfigException"),
+    ({"enabled": True, "alarms": [{"name": "x" * 256}]}, "InvalidAlarmConfigException"),
+    ({"enabled": True, "alarms": [{}]}, "InvalidAlarmConfigException"),
+    ({"enabled": True, "alarms": [{"name": "a"}, {"name": "a"}]}, "InvalidAlarmConfigException"),
+    ({"enabled": True, "alarms": [{"name": f"a{i}"} for i in range(11)]}, "AlarmsLimitExceededException"),
+])
+def test_an_alarm_configuration_codedeploy_refuses_is_refused_everywhere(stage: Stage, config: dict[str, Any],
+                                                                         code: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        stage.group(alarmConfiguration=config)
+    assert error_code(excinfo) == code
+    assert stage.cd.list_deployment_groups(applicationName="app")["deploymentGroups"] == []
+    stage.group()
+    with pytest.raises(ClientError) as excinfo:
+        stage.cd.update_deployment_group(applicationName="app", currentDeploymentGroupName="dg",
+                                         alarmConfiguration=config)
+    assert error_code(excinfo) == code
+    with pytest.raises(ClientError) as excinfo:
+        stage.deploy(overrideAlarmConfiguration=config)
+    assert error_code(excinfo) == code
+
+
+def at(stage: Stage, deployment: str, phase: str) -> None:
+    """Move the clock until ``deployment`` is in ``phase``: Install (the replacement starting), Ready, AllowTraffic
+    (production traffic split) or the termination wait."""
+    for _ in range(2000):
+        info = stage.info(deployment)
+        events = {e["lifecycleEventName"]: e["status"] for e in stage.target(deployment)["lifecycleEvents"]} \
+            if info["status"] != "Created" else {}
+        if phase == "Ready" and info["status"] == "Ready" or events.get(phase) == "InProgress" and (
+                phase != "AllowTraffic" or stage.weights(80) == {"blue": 90, "green": 10}) or \
+                phase == "termination wait" and info.get("instanceTerminationWaitTimeStarted"):
+            return
+        stage.advance(STEP)
+    raise AssertionError(f"deployment {deployment} never reached {phase}")
+
+
+@pytest.mark.parametrize("phase", ["Install", "Ready", "AllowTraffic", "termination wait"])
+def test_an_alarm_going_off_stops_the_deployment_and_rolls_it_back_at_each_phase(stage: Stage, phase: str) -> None:
+    put_alarm(stage, "web-5xx")
+    put_alarm(stage, "web-latency")
+    stage.group(config="CodeDeployDefault.ECSCanary10Percent5Minutes", termination_minutes=30,
+                ready={"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60} if phase == "Ready" else None,
+                alarmConfiguration=alarms("web-5xx", "web-latency"), autoRollbackConfiguration=ON_ALARM)
+    deployment = stage.deploy()
+    if phase == "AllowTraffic":
+        stage.until(deployment, "InProgress")
+    at(stage, deployment, phase)
+    stage.aws.client("cloudwatch").set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="slow")
+    stage.advance(STEP)  # CodeDeploy reads the alarms as its clock moves
+    info = stage.info(deployment)
+    assert info["status"] == "Stopped"
+    assert info["errorInformation"]["code"] == "ALARM_ACTIVE" and "web-latency" in info["errorInformation"]["message"]
+    assert "web-5xx" not in info["errorInformation"]["message"]
+    rollback = info["rollbackInfo"]["rollbackDeploymentId"]
+    assert stage.weights(80) == {"blue": 100} and stage.weights(8080) == {"blue": 100}
+    stage.until(rollback, "Succeeded", limit=120)  # the alarm still rings: a rollback is not stopped by it
+    [task_set] = stage.task_sets()
+    assert task_set["status"] == "PRIMARY" and task_set["taskDefinition"] == stage.taskdefs[0]
+    events = {e["lifecycleEventName"]: e["status"] for e in stage.target(deployment)["lifecycleEvents"]}
+    assert "InProgress" not in events.values() and "Pending" not in events.values()
+
+
+def test_an_alarm_without_stop_on_alarm_rollback_stops_the_deployment_only(stage: Stage) -> None:
+    put_alarm(stage, "web-5xx")
+    stage.group(alarmConfiguration=alarms("web-5xx"))  # auto rollback on DEPLOYMENT_FAILURE, STOP_ON_REQUEST only
+    deployment = stage.deploy()
+    at(stage, deployment, "Install")
+    stage.aws.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="errors")
+    stage.advance(STEP)
+    info = stage.info(deployment)
+    assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "ALARM_ACTIVE"
+    assert "rollbackInfo" not in info and len(stage.task_sets()) == 2
+
+
+@pytest.mark.parametrize(("config", "stopped"), [
+    ({"enabled": False, "alarms": [{"name": "web-5xx"}]}, False),
+    (alarms("missing", ignore=True), False),
+    (alarms("missing"), True),  # a state CodeDeploy cannot read stops it unless ignorePollAlarmFailure
+])
+def test_a_disabled_configuration_or_an_alarm_cloudwatch_lacks(stage: Stage, config: dict[str, Any],
+                                                               stopped: bool) -> None:
+    put_alarm(stage, "web-5xx", "ALARM")
+    stage.group(alarmConfiguration=config, autoRollbackConfiguration=ON_ALARM)
+    deployment = stage.deploy()
+    if stopped:
+        stage.until(deployment, "Stopped", limit=60)
+        assert stage.info(deployment)["errorInformation"]["code"] == "ALARM_ACTIVE"
+        assert "missing" in stage.info(deployment)["errorInformation"]["message"]
+    else:
+        stage.until(deployment, "Succeeded")
+
+
+def test_override_alarm_configuration_lets_a_deployment_through_a_ringing_alarm(stage: Stage) -> None:
+    put_alarm(stage, "web-5xx", "ALARM")
+    stage.group(alarmConfiguration=alarms("web-5xx"), autoRollbackConfiguration=ON_ALARM)
+    blocked = stage.deploy()
+    stage.until(blocked, "Stopped", limit=60)
+    stage.until(stage.info(blocked)["rollbackInfo"]["rollbackDeploymentId"], "Succeeded", limit=60)
+    through = stage.deploy(overrideAlarmConfiguration={"enabled": False})
+    assert stage.info(through)["overrideAlarmConfiguration"] == {"enabled": False}
+    assert "overrideAlarmConfiguration" not in stage.info(blocked)
+    stage.until(through, "Succeeded")
+
+
+def test_a_seeded_group_with_alarms_creates_them_in_ok_and_rolls_back_on_alarm(tmp_path: Path) -> None:
+    (tmp_path / "web.json").write_text(json.dumps({
+        "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256",
+        "memory": "512", "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True,
+                                                   "portMappings": [{"containerPort": 8080}]}]}))
+    seed = {"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0"]}}, "services": {"web": {
+        "task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 1,
+        "load_balancer": {"target_group": "web-blue", "container": "app", "port": 8080},
+        "codedeploy": {"alternate_target_group": "web-green", "alarms": ["web-5xx", "web-latency"]}}}}
+    with LocalAWS(seed, base_dir=tmp_path, clock=FakeClock()) as aws:
+        group = aws.client("codedeploy").get_deployment_group(applicationName="web", deploymentGroupName="web")[
+            "deploymentGroupInfo"]
+        assert group["alarmConfiguration"] == {"enabled": True, "ignorePollAlarmFailure": False,
+                                               "alarms": [{"name": "web-5xx"}, {"name": "web-latency"}]}
+        assert "DEPLOYMENT_STOP_ON_ALARM" in group["autoRollbackConfiguration"]["events"]
+        described = aws.client("cloudwatch").describe_alarms(AlarmNames=["web-5xx", "web-latency"])["MetricAlarms"]
+        assert sorted((a["AlarmName"], a["StateValue"]) for a in described) == [("web-5xx", "OK"),
+                                                                                 ("web-latency", "OK")]

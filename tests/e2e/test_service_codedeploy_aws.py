@@ -4,7 +4,9 @@ lifecycle events printed, the verdicts, the pause at Ready with continue_deploym
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.aws import ClientFactory
+from pytest_ecsdeploy.cancel import Cancellation, Cancelled
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
@@ -20,6 +23,7 @@ from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.emulator.seeding import apply_seed
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
+from pytest_ecsdeploy.report.octopus import OctopusReporter, ServiceMessages
 from pytest_ecsdeploy.report.record import ServiceRecord
 
 TASK_DEFINITION = {
@@ -69,7 +73,7 @@ class World:
         return str(self.ecs.register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [app]})[
             "taskDefinition"]["taskDefinitionArn"])
 
-    def service(self, *, chosen_timeout: float | None = None, rollback: bool = True,
+    def service(self, *, chosen_timeout: float | None = None, rollback: bool = True, hooks: Hooks | None = None,
                 **keys: Any) -> tuple[EcsService, PrintLog]:
         environment = Environment(name="local", backend="emulator", cluster="local", region="us-east-1")
         log = PrintLog("[web] ")
@@ -78,7 +82,7 @@ class World:
             aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
             options=RunOptions(rollback=rollback, wait_timeout=chosen_timeout),
             record=ServiceRecord(service="web", environment="local", cluster="local"),
-            log=log, hooks=Hooks(),
+            log=log, hooks=hooks or Hooks(),
         )
         return EcsService(ctx, clock=lambda: self.clock.now() - self.start, sleep=self.sleep,
                           wall=self.clock.now), log
@@ -87,6 +91,9 @@ class World:
         self.clock.advance(seconds)
         if self.on_sleep is not None:
             self.on_sleep()
+
+    def describe(self) -> dict[str, Any]:
+        return self.ecs.describe_services(cluster="local", services=["web"])["services"][0]  # type: ignore[no-any-return]
 
     def primary(self) -> dict[str, Any]:
         service = self.ecs.describe_services(cluster="local", services=["web"])["services"][0]
@@ -240,3 +247,179 @@ def test_no_rollback_leaves_a_failed_deployment_to_codedeploy(world: World) -> N
     with pytest.raises(RolloutFailed, match="not rolled back \\(--no-rollback\\)"):
         service.deploy(world.revision("2.0.0"))
     assert service.ctx.record.outcome == "failed"
+
+
+# -- a deployment group's CloudWatch alarm stopping the deployment ------------------------------------------------
+
+ALARM = "ALARM_ACTIVE: The deployment was stopped because CloudWatch alarm(s) web-5xx are in the ALARM state"
+
+
+def ring_at(world: World, service: EcsService, phase: str) -> list[str]:
+    """Set the seeded alarm web-5xx to ALARM once this run's deployment is at ``phase`` (a lifecycle event in
+    progress, or the termination wait); the phases it rang at."""
+    rang: list[str] = []
+
+    def ring() -> None:
+        deployment = service.ctx.record.deployment_id
+        if rang or not deployment:
+            return
+        info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+        if info["status"] not in ("InProgress", "Ready"):
+            return
+        target = world.cd.get_deployment_target(deploymentId=deployment, targetId="local:web")["deploymentTarget"]
+        events = {e["lifecycleEventName"]: e["status"] for e in target["ecsTarget"]["lifecycleEvents"]}
+        if events.get(phase) == "InProgress" or (phase == "termination wait"
+                                                 and info.get("instanceTerminationWaitTimeStarted")):
+            world.local.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM",
+                                                             StateReason="errors")
+            rang.append(phase)
+
+    world.on_sleep = ring
+    return rang
+
+
+@pytest.mark.parametrize("phase", ["Install", "AllowTraffic", "termination wait"])
+def test_an_alarm_stopping_the_deployment_fails_it_and_codedeploy_rolls_back_once(world: World, phase: str) -> None:
+    world.seed(alarms=["web-5xx"], deployment_config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+               termination_wait_minutes=10)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    rang = ring_at(world, service, phase)
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert rang == [phase]
+    message = str(failure.value)
+    assert " Stopped" in message and ALARM in message and "failed; rolled back to web:1" in message
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and ALARM in str(record.reason)
+    info = world.cd.get_deployment(deploymentId=record.deployment_id)["deploymentInfo"]
+    assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "ALARM_ACTIVE"
+    assert record.rollback is not None and record.rollback.outcome == "completed"
+    assert record.rollback.deployment_id == info["rollbackInfo"]["rollbackDeploymentId"]  # CodeDeploy's, followed
+    assert "CodeDeploy rolled it back to web:1" in message
+    assert not any("stopping CodeDeploy deployment" in line or "a new CodeDeploy deployment" in line
+                   for line in log.lines)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([record.deployment_id, record.rollback.deployment_id])
+    assert world.primary()["taskDefinition"] == before and len(world.describe()["taskSets"]) == 1
+
+
+def test_an_alarm_stopping_the_deployment_without_codedeploy_rollback_is_rolled_back_once_by_the_plugin(
+        world: World) -> None:
+    world.seed(alarms=["web-5xx"], auto_rollback=False, termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    rang = ring_at(world, service, "Install")
+    with pytest.raises(RolloutFailed) as failure:
+        service.deploy(world.revision("2.0.0"))
+    assert rang == ["Install"] and ALARM in str(failure.value)
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None
+    assert record.rollback.outcome == "completed"
+    stopped = world.cd.get_deployment(deploymentId=record.deployment_id)["deploymentInfo"]
+    assert stopped["status"] == "Stopped" and "rollbackInfo" not in stopped
+    rollback = world.cd.get_deployment(deploymentId=record.rollback.deployment_id)["deploymentInfo"]
+    # the alarm still rings: the plugin's rollback deployment does not poll it
+    assert rollback["overrideAlarmConfiguration"] == {"enabled": False} and rollback["creator"] == "user"
+    assert any("a new CodeDeploy deployment" in line for line in log.lines)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([record.deployment_id, record.rollback.deployment_id])
+    assert world.primary()["taskDefinition"] == before
+
+
+# -- a run cancelled (a signal) at each phase of a CodeDeploy deployment -------------------------------------------
+
+
+def in_phase(world: World, deployment: str | None, phase: str) -> bool:
+    """Whether ``deployment`` is at ``phase``: a lifecycle event in progress, or the termination wait."""
+    if not deployment:
+        return False
+    info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+    if info["status"] != "InProgress":
+        return False
+    if phase == "termination wait":
+        return bool(info.get("instanceTerminationWaitTimeStarted"))
+    target = world.cd.get_deployment_target(deploymentId=deployment, targetId="local:web")["deploymentTarget"]
+    return any(e["lifecycleEventName"] == phase and e["status"] == "InProgress"
+               for e in target["ecsTarget"]["lifecycleEvents"])
+
+
+@pytest.mark.parametrize("phase", ["Install", "Ready", "AllowTraffic", "termination wait", "Succeeded"])
+def test_a_run_cancelled_at_each_phase_rolls_back_once_within_the_grace_period(world: World, phase: str) -> None:
+    world.seed(deployment_config="CodeDeployDefault.ECSCanary10Percent5Minutes",
+               ready_wait_minutes=60 if phase == "Ready" else None,
+               termination_wait_minutes=0 if phase == "Succeeded" else 10)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    # the grace period in simulated seconds, as the rollback's watch counts them
+    cancellation = service.ctx.cancellation = Cancellation(grace=120, clock=world.clock.now)
+
+    def sigterm_in_the_phase() -> None:
+        if not cancellation.requested and in_phase(world, service.ctx.record.deployment_id, phase):
+            cancellation.request("SIGTERM received")
+            raise Cancelled("SIGTERM received")
+
+    if phase in ("Ready", "Succeeded"):  # the signal comes during a later step: at Ready, or once it succeeded
+        rollout = service.deploy(world.revision("2.0.0"), until="test_traffic" if phase == "Ready" else None)
+        assert rollout.outcome == ("PAUSED" if phase == "Ready" else "COMPLETED")
+        cancellation.request("SIGTERM received")
+    else:
+        world.on_sleep = sigterm_in_the_phase
+        with pytest.raises(Cancelled):
+            service.deploy(world.revision("2.0.0"))
+        world.on_sleep = None
+    service.finish(None)
+    record = service.ctx.record
+    deployment = record.deployment_id
+    assert deployment is not None and record.outcome == "cancelled", (record.outcome, record.reason)
+    assert record.rollback is not None and record.rollback.outcome == "completed", record.rollback
+    assert not cancellation.expired()
+    info = world.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]
+    if phase == "Succeeded":
+        assert "SIGTERM received after deployment" in str(record.reason) and info["status"] == "Succeeded"
+        assert any("a new CodeDeploy deployment" in line for line in log.lines)
+        rollback = world.cd.get_deployment(deploymentId=record.rollback.deployment_id)["deploymentInfo"]
+        assert rollback["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"  # not the canary's 5 minutes
+    else:
+        assert "SIGTERM received while deployment" in str(record.reason)
+        status = "Ready" if phase == "Ready" else "InProgress"
+        assert any(f"stopping CodeDeploy deployment {deployment} ({status}) with its rollback" in line
+                   for line in log.lines)
+        assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "MANUAL_STOP"
+        assert info["rollbackInfo"]["rollbackDeploymentId"] == record.rollback.deployment_id
+    assert "CodeDeploy rolled it back" in str(record.reason) or "rolled back to web:1" in str(record.reason)
+    deployments = world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"]
+    assert sorted(deployments) == sorted([deployment, record.rollback.deployment_id])  # one rollback
+    assert world.primary()["taskDefinition"] == before
+
+
+# -- Octopus: the progress bar per lifecycle event -----------------------------------------------------------------
+
+PROGRESS = re.compile(r"##octopus\[progress percentage='([^']*)' message='([^']*)'\]")
+
+
+def progress(lines: list[str]) -> list[tuple[int, str]]:
+    """(percentage, message) of each Octopus progress message written, decoded."""
+    found = [PROGRESS.fullmatch(line) for line in lines]
+    return [(int(base64.b64decode(m[1])), base64.b64decode(m[2]).decode()) for m in found if m is not None]
+
+
+def test_the_octopus_progress_bar_moves_per_lifecycle_event_and_sits_at_100_during_a_rollback(world: World) -> None:
+    world.seed(termination_wait_minutes=0)
+    written: list[str] = []
+    reporter = OctopusReporter(ServiceMessages(written.append))
+    service, _ = world.service(hooks=Hooks(stage=reporter.stage))
+    rollout = service.deploy(world.revision("2.0.0"))
+    bar = progress(written)
+    assert [p for p, _ in bar] == sorted(p for p, _ in bar) and bar[-1][0] == 100
+    for place, event in enumerate(EVENTS, start=1):
+        assert (place * 100 // len(EVENTS), f"web: CodeDeploy deployment {rollout.deployment_id} of web:2: lifecycle "
+                                            f"event {event} succeeded") in [(p, m.split(" (")[0]) for p, m in bar]
+    assert (12, f"web: CodeDeploy deployment {rollout.deployment_id} of web:2: lifecycle event Install started") in [
+        (p, m.split(" (")[0]) for p, m in bar]
+    assert any("production traffic Blue 0% / Green 100%" in m for _, m in bar)
+    written.clear()
+    service.finish("test_after", "assert False")  # the plugin's rollback: a new deployment of web:1
+    bar = progress(written)
+    assert bar and all(p == 100 and m.startswith("web: rollback, CodeDeploy deployment ") for p, m in bar)
+    assert any("of web:1: lifecycle event AllowTraffic succeeded" in m for _, m in bar)

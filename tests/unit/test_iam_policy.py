@@ -51,6 +51,8 @@ IMPLIED = {
     "ecr:UploadLayerPart": ("ecr:GetAuthorizationToken",),
     "ecr:CompleteLayerUpload": ("ecr:GetAuthorizationToken",),
     "codedeploy:RegisterApplicationRevision": ("codedeploy:CreateDeployment",),  # the AppSpec becomes a revision
+    # CreateDeployment with overrideAlarmConfiguration (a rollback through a group with alarms)
+    "codedeploy:UpdateDeploymentGroup": ("codedeploy:CreateDeployment",),
 }
 CLIENT_METHODS = {"get_paginator", "get_waiter", "can_paginate", "close", "generate_presigned_url"}
 
@@ -425,7 +427,7 @@ def test_the_policy_is_least_privilege_in_shape(policy: dict[str, Any]) -> None:
         assert re.fullmatch(r"[A-Za-z0-9]+", statement["Sid"])
     writes = {"ecs:UpdateService", "ecs:RunTask", "ecs:StopTask", "ecr:PutImage", "iam:PassRole", "dynamodb:PutItem",
               "dynamodb:CreateTable", "codedeploy:CreateDeployment", "codedeploy:StopDeployment",
-              "codedeploy:RegisterApplicationRevision"}
+              "codedeploy:RegisterApplicationRevision", "codedeploy:UpdateDeploymentGroup"}
     for statement in policy["Statement"]:
         if writes.intersection(_listed(statement["Action"])):
             assert statement["Resource"] != "*", f"{statement['Sid']}: scope writes to resources"

@@ -13,7 +13,8 @@ unverified in the API's text)::
 - a hook event runs the AppSpec's Lambda function for it: none runs here, so its result is what the seed or the
   control API set for that function name (:meth:`CodeDeployments.set_hook_result`, default Succeeded), one
   ``lifecycle_stage`` after it starts; an event without a hook succeeds at once;
-- Install creates the replacement task set (``startedBy`` CODE_DEPLOY, ``externalId`` the deployment id, the
+- Install deletes any task set but the original one (what a deployment stopped without rollback left) and
+  creates the replacement task set (``startedBy`` CODE_DEPLOY, ``externalId`` the deployment id, the
   AppSpec's task definition, registered with the target group of the pair the production listener does not use)
   and ends when it is STEADY_STATE; it fails (ECS_UPDATE_ERROR) when its tasks have failed as often as ECS's
   circuit breaker would allow (``models.breaker_threshold``) or after an hour (the time CodeDeploy gives the
@@ -22,6 +23,13 @@ unverified in the API's text)::
   listener's forward weights per the deployment config (``configs.steps``) and makes the replacement PRIMARY at
   100 %; both rewrite moto's ELBv2 listener rules, so DescribeRules shows the weights;
 - Ready times out after ``waitTimeInMinutes``: the deployment is Stopped and rolled back;
+- alarms (the group's ``alarmConfiguration``, or CreateDeployment's ``overrideAlarmConfiguration``), when
+  enabled, are read from moto's CloudWatch at each of the engine's steps (a request once the clock moved, or a
+  step's end) while the deployment is InProgress or Ready (the termination wait included): one in ALARM, or one
+  CloudWatch does not hold unless ``ignorePollAlarmFailure``, makes it Stopped with ``errorInformation`` code
+  ALARM_ACTIVE ("If any of the specified alarms are activated, the deployment stops, and the status is updated
+  to Stopped", CodeDeploy user guide monitoring-create-alarms), rolled back when the autoRollbackConfiguration
+  has DEPLOYMENT_STOP_ON_ALARM; a rollback deployment is not stopped by them;
 - a failure (a hook answering Failed, the replacement failing) makes the deployment Failed with
   ``errorInformation``; StopDeployment makes it Stopped. Either rolls back when the deployment's (else the
   group's) autoRollbackConfiguration is enabled for DEPLOYMENT_FAILURE, or (StopDeployment) when
@@ -52,6 +60,11 @@ FINISHED = ("Succeeded", "Failed", "Stopped")
 HOOK_RESULTS = ("Succeeded", "Failed")
 INSTALL_TIMEOUT = 3600.0  # seconds the replacement task set has to become steady
 ROLLBACK_CREATOR = "codeDeployRollback"
+# errorInformation.message of a deployment an alarm stopped: the code is botocore's (ErrorCode ALARM_ACTIVE), the
+# wording this emulator's (unverified: no AWS text quotes CodeDeploy's message).
+ALARM_MESSAGE = "The deployment was stopped because CloudWatch alarm(s) {alarms} are in the ALARM state."
+UNREAD_MESSAGE = ("The deployment was stopped because the state of CloudWatch alarm(s) {alarms} could not be read "
+                  "(ignorePollAlarmFailure is false).")
 
 
 @dataclass
@@ -82,6 +95,8 @@ class EcsDeployment:
     created: float
     auto_rollback: dict[str, Any]
     description: str | None = None
+    alarms: dict[str, Any] = field(default_factory=dict)  # the alarmConfiguration watched (the group's or override)
+    alarm_override: bool = False  # CreateDeployment's overrideAlarmConfiguration gave ``alarms``
     creator: str = "user"
     status: str = "Created"
     started: float | None = None
@@ -199,6 +214,8 @@ class CodeDeployments:
             d.status, d.started, d.updated = "InProgress", t, t
             self._begin(state, service, d, t)
             return True
+        if self._alarm(state, d, t):
+            return True
         if d.waiting == "ready":
             if d.ready_deadline is not None and t >= d.ready_deadline:
                 self._stop(state, d, t, "TIMEOUT", "The deployment was not continued within the ready wait time.",
@@ -220,6 +237,10 @@ class CodeDeployments:
             d.due = t if function is None else t + self.timings.lifecycle_stage
         elif event.name == "Install":
             assert d.spec is not None and d.taskdef is not None
+            # a task set a deployment stopped without rollback left behind is replaced, not kept beside the new one
+            # (unverified: AWS does not say what becomes of it)
+            for left in [s for s in service.deployments if s.id != d.blue_id and s.status != "DRAINING"]:
+                tasksets.remove(left, t)
             green = tasksets.add(service, d.taskdef, self.rng, t, external_id=d.id, started_by="CODE_DEPLOY",
                                  load_balancers=[{"targetGroupArn": d.green_tg, "containerName": d.spec.container_name,
                                                   "containerPort": d.spec.container_port}],
@@ -348,6 +369,23 @@ class CodeDeployments:
     def _stop(self, state: RegionState, d: EcsDeployment, t: float, code: str, message: str, *,
               rollback: bool) -> None:
         self._end(state, d, t, "Stopped", code, message, rollback)
+
+    def _alarm(self, state: RegionState, d: EcsDeployment, t: float) -> bool:
+        """Stop ``d`` (ALARM_ACTIVE) when its alarm configuration is enabled and one of its alarms is in ALARM in
+        moto's CloudWatch, or, without ignorePollAlarmFailure, is not there to be read; rolled back when the
+        autoRollbackConfiguration has DEPLOYMENT_STOP_ON_ALARM."""
+        if not d.alarms.get("enabled"):
+            return False
+        names = tuple(str(a.get("name")) for a in d.alarms.get("alarms") or [])
+        states = moto_state.cloudwatch_alarm_states(d.account, d.region, names)
+        firing = [n for n in names if states.get(n) == "ALARM"]
+        unread = [] if d.alarms.get("ignorePollAlarmFailure") else [n for n in names if n not in states]
+        if not firing and not unread:
+            return False
+        message = ALARM_MESSAGE.format(alarms=", ".join(firing)) if firing else \
+            UNREAD_MESSAGE.format(alarms=", ".join(unread))
+        self._stop(state, d, t, "ALARM_ACTIVE", message, rollback=self._rolls_back_on(d, "DEPLOYMENT_STOP_ON_ALARM"))
+        return True
 
     def stop(self, state: RegionState, d: EcsDeployment, t: float, rollback: bool | None) -> None:
         """StopDeployment: Stopped, rolled back when ``rollback`` (None: the autoRollbackConfiguration's

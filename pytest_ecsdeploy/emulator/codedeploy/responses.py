@@ -3,8 +3,9 @@
 The HTTP middleware sends every CodeDeploy JSON request (``X-Amz-Target: CodeDeploy_20141006.<Action>``) whose
 action is in :data:`ACTIONS` to the rollout engine (``RolloutEngine.handle_codedeploy``), which runs the handler
 under its lock at the current simulated time; applications and deployment groups stay moto's (read through
-``moto_state.codedeploy_group``). Only ECS deployments are played: CreateDeployment on an application of another
-compute platform is refused with InvalidComputePlatformException.
+``moto_state.codedeploy_group``), but GetDeploymentGroup is answered here, to show the ``alarmConfiguration`` moto
+keeps and leaves out, and so is UpdateDeploymentGroup, which moto lacks. Only ECS deployments are played:
+CreateDeployment on an application of another compute platform is refused with InvalidComputePlatformException.
 
 CreateDeployment checks, in this order (exception names from botocore codedeploy): the application and group
 (ApplicationNameRequiredException, ApplicationDoesNotExistException, DeploymentGroupNameRequiredException,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 Params = dict[str, Any]
 TARGET_PREFIX = "CodeDeploy_20141006."
+MAX_ALARMS = 10  # alarms per deployment group (botocore codedeploy AlarmsLimitExceededException)
+MAX_ALARM_NAME = 255  # characters of an alarm's name (botocore codedeploy InvalidAlarmConfigException)
 _OVERVIEW = ("Pending", "InProgress", "Succeeded", "Failed", "Skipped", "Ready")
 
 
@@ -104,11 +107,16 @@ def create_deployment(sim: Simulation, state: RegionState, params: Params) -> Pa
     blue_name = next((n for n in names if tgs[n] == serving[0].get("targetGroupArn")), names[0])
     green_name = next(n for n in names if n != blue_name)
     auto_rollback = params.get("autoRollbackConfiguration") or group.get("autoRollbackConfiguration") or {}
+    override = params.get("overrideAlarmConfiguration")
+    if override is not None:
+        check_alarms(override)
     description = params.get("description")
     deployment = EcsDeployment(
         new_id(sim.rng), state.account, state.region, application, group_name, group, config_name, service.key,
         service.arn, spec, taskdef, digest, sim.now, dict(auto_rollback),
-        description=str(description) if description is not None else None, blue_id=blue.id,
+        description=str(description) if description is not None else None,
+        alarms=dict(override if override is not None else group.get("alarmConfiguration") or {}),
+        alarm_override=override is not None, blue_id=blue.id,
         blue_tg=tgs[blue_name], green_tg=tgs[green_name], blue_tg_name=blue_name, green_tg_name=green_name,
         updated=sim.now)
     sim.codedeploy.add(deployment)
@@ -171,6 +179,7 @@ def deployment_json(d: EcsDeployment) -> Params:
     }
     for key, value in (("startTime", d.started), ("completeTime", d.completed), ("errorInformation", d.error),
                        ("rollbackInfo", d.rollback_info), ("description", d.description),
+                       ("overrideAlarmConfiguration", d.alarms if d.alarm_override else None),
                        ("autoRollbackConfiguration", d.auto_rollback or None),
                        ("instanceTerminationWaitTimeStarted", True if d.termination_started is not None else None)):
         if value is not None:
@@ -270,11 +279,37 @@ def get_deployment_config(sim: Simulation, state: RegionState, params: Params) -
     return {"deploymentConfigInfo": configs.config_json(configs.checked(name))}
 
 
+def check_alarms(config: Any) -> None:
+    """An alarmConfiguration CodeDeploy refuses (botocore codedeploy InvalidAlarmConfigException: an alarm without
+    a name or with one over 255 characters, two alarms of one name, enabled without alarms;
+    AlarmsLimitExceededException: more than 10 alarms). The messages are this emulator's."""
+    if not isinstance(config, dict):
+        raise CodeDeployError("InvalidAlarmConfigException", "The alarm configuration must be an object.")
+    alarms = config.get("alarms") or []
+    if not isinstance(alarms, list):
+        raise CodeDeployError("InvalidAlarmConfigException", "The alarm configuration's alarms must be a list.")
+    names = [a.get("name") if isinstance(a, dict) else None for a in alarms]
+    if any(not isinstance(n, str) or not 0 < len(n) <= MAX_ALARM_NAME for n in names):
+        raise CodeDeployError("InvalidAlarmConfigException",
+                              f"Each alarm must have a name of 1 to {MAX_ALARM_NAME} characters.")
+    if len(set(names)) < len(names):
+        raise CodeDeployError("InvalidAlarmConfigException", "Two alarms have the same name.")
+    if config.get("enabled") and not names:
+        raise CodeDeployError("InvalidAlarmConfigException", "The alarm configuration is enabled, but the alarm list "
+                                                             "is empty.")
+    if len(names) > MAX_ALARMS:
+        raise CodeDeployError("AlarmsLimitExceededException",
+                              f"The maximum number of alarms for a deployment group ({MAX_ALARMS}) was exceeded.")
+
+
 def check_group(engine: Any, account: str, region: str, params: Params) -> None:
-    """A CreateDeploymentGroup request CodeDeploy refuses: a deploymentReadyOption of
+    """A CreateDeploymentGroup (or UpdateDeploymentGroup) request CodeDeploy refuses: a deploymentReadyOption of
     CONTINUE_DEPLOYMENT with a waitTimeInMinutes (InvalidBlueGreenDeploymentConfigurationException, with the
-    message terraform-provider-aws#9653 quotes), a termination wait past 2880 minutes, or a deployment config
-    that is not a predefined ECS one for an ECS group (DeploymentConfigDoesNotExistException)."""
+    message terraform-provider-aws#9653 quotes), a termination wait past 2880 minutes, a deployment config
+    that is not a predefined ECS one for an ECS group (DeploymentConfigDoesNotExistException), or an
+    alarmConfiguration :func:`check_alarms` refuses."""
+    if params.get("alarmConfiguration") is not None:
+        check_alarms(params["alarmConfiguration"])
     blue_green = params.get("blueGreenDeploymentConfiguration") or {}
     ready = blue_green.get("deploymentReadyOption") or {}
     if ready.get("actionOnTimeout") == "CONTINUE_DEPLOYMENT" and ready.get("waitTimeInMinutes"):
@@ -287,6 +322,42 @@ def check_group(engine: Any, account: str, region: str, params: Params) -> None:
                               "terminationWaitTimeInMinutes must be at most 2880.")
     if params.get("ecsServices") and params.get("deploymentConfigName"):
         configs.checked(params["deploymentConfigName"])
+
+
+def _group(state: RegionState, application: str, group_name: str) -> Params:
+    platform, group = moto_state.codedeploy_group(state.account, state.region, application, group_name)
+    if platform is None:
+        raise CodeDeployError("ApplicationDoesNotExistException",
+                              f"The application {application} does not exist with the user or AWS account.")
+    if group is None:
+        raise CodeDeployError("DeploymentGroupDoesNotExistException",
+                              f"The deployment group {group_name} does not exist with the user or AWS account.")
+    return group
+
+
+def get_deployment_group(sim: Simulation, state: RegionState, params: Params) -> Params:
+    """GetDeploymentGroup as moto answers it, with the alarmConfiguration moto keeps but does not show."""
+    application = _required(params, "applicationName", "ApplicationNameRequiredException", "The application name")
+    name = _required(params, "deploymentGroupName", "DeploymentGroupNameRequiredException",
+                     "The deployment group name")
+    return {"deploymentGroupInfo": _group(state, application, name)}
+
+
+def update_deployment_group(sim: Simulation, state: RegionState, params: Params) -> Params:
+    """UpdateDeploymentGroup (moto has none): the settings given replace the group's, checked as
+    CreateDeploymentGroup's are; a deployment already created keeps the settings it started with."""
+    application = _required(params, "applicationName", "ApplicationNameRequiredException", "The application name")
+    name = _required(params, "currentDeploymentGroupName", "DeploymentGroupNameRequiredException",
+                     "The deployment group name")
+    group = _group(state, application, name)
+    check_group(None, state.account, state.region, {"ecsServices": group.get("ecsServices"), **params})
+    renamed = params.get("newDeploymentGroupName")
+    if renamed and renamed != name and moto_state.codedeploy_group(state.account, state.region, application,
+                                                                   str(renamed))[1] is not None:
+        raise CodeDeployError("DeploymentGroupAlreadyExistsException",
+                              f"Deployment group {renamed} already exists.")
+    moto_state.codedeploy_update_group(state.account, state.region, application, name, params)
+    return {"hooksNotCleanedUp": []}
 
 
 #: Checks of the CodeDeploy requests moto answers, by operation name (the middleware runs them first).
@@ -316,6 +387,8 @@ ACTIONS: dict[str, Action] = {
     "ContinueDeployment": Action(continue_deployment, mutating=True),
     "StopDeployment": Action(stop_deployment, mutating=True),
     "GetDeploymentConfig": Action(get_deployment_config, mutating=False),
+    "GetDeploymentGroup": Action(get_deployment_group, mutating=False),
+    "UpdateDeploymentGroup": Action(update_deployment_group, mutating=True),
 }
 
 __all__ = ["ACTIONS", "BEFORE_MOTO", "TARGET_PREFIX", "Action", "CodeDeployments"]

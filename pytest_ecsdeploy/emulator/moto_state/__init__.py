@@ -47,8 +47,8 @@ request needs EC2 (:func:`_defer_ec2_package`), so that the first ECS answer doe
 
 from __future__ import annotations
 
-from .cloudwatch import cloudwatch_alarms_in_alarm
-from .codedeploy import codedeploy_group, codedeploy_traffic_route
+from .cloudwatch import cloudwatch_alarm_states, cloudwatch_alarms_in_alarm
+from .codedeploy import codedeploy_group, codedeploy_traffic_route, codedeploy_update_group
 from .ec2 import (
     TaskInterface,
     ec2_create_task_interface,
@@ -105,9 +105,11 @@ __all__ = [
     "EngineResource",
     "TaskInterface",
     "account_of_access_key",
+    "cloudwatch_alarm_states",
     "cloudwatch_alarms_in_alarm",
     "codedeploy_group",
     "codedeploy_traffic_route",
+    "codedeploy_update_group",
     "ec2_create_task_interface",
     "ec2_delete_interface",
     "ec2_missing",

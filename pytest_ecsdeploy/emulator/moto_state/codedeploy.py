@@ -1,8 +1,9 @@
-"""CodeDeploy: an application's deployment group as moto keeps it, and the traffic routes of the group naming an
-ECS service."""
+"""CodeDeploy: an application's deployment group as moto keeps it, UpdateDeploymentGroup (which moto lacks), and
+the traffic routes of the group naming an ECS service."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 
@@ -12,6 +13,7 @@ def codedeploy_group(account: str, region: str, application: str,
     application's computePlatform or None when there is no such application, the group as GetDeploymentGroup shows
     it or None when there is no such group)."""
     from moto.codedeploy.models import codedeploy_backends
+    from moto.codedeploy.responses import _deployment_group_info
 
     backend = codedeploy_backends[account][region]
     found = backend.applications.get(application)
@@ -21,14 +23,38 @@ def codedeploy_group(account: str, region: str, application: str,
     dg = backend.deployment_groups.get(application, {}).get(group)
     if dg is None:
         return platform, None
-    return platform, {
-        "deploymentGroupName": dg.deployment_group_name, "deploymentGroupId": dg.deployment_group_id,
-        "deploymentConfigName": dg.deployment_config_name, "serviceRoleArn": dg.service_role_arn,
-        "autoRollbackConfiguration": dict(dg.auto_rollback_configuration or {}),
-        "deploymentStyle": dict(dg.deployment_style or {}),
-        "blueGreenDeploymentConfiguration": dict(dg.blue_green_deployment_configuration or {}),
-        "loadBalancerInfo": dict(dg.load_balancer_info or {}), "ecsServices": list(dg.ecs_services or []),
-    }
+    # moto keeps the alarmConfiguration CreateDeploymentGroup sent (the request's dict, whatever its annotation
+    # says) but shows {} in its place
+    alarm_configuration: Any = dg.alarm_configuration or {}
+    return platform, copy.deepcopy({**_deployment_group_info(dg), "alarmConfiguration": dict(alarm_configuration)})
+
+
+#: DeploymentGroupInfo keys UpdateDeploymentGroup changes -> moto's DeploymentGroup attribute
+CODEDEPLOY_GROUP_ATTRIBUTES = {
+    "deploymentConfigName": "deployment_config_name", "serviceRoleArn": "service_role_arn",
+    "triggerConfigurations": "trigger_configurations", "alarmConfiguration": "alarm_configuration",
+    "autoRollbackConfiguration": "auto_rollback_configuration", "deploymentStyle": "deployment_style",
+    "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
+    "loadBalancerInfo": "load_balancer_info", "ecsServices": "ecs_services",
+}
+
+
+def codedeploy_update_group(account: str, region: str, application: str, group: str,
+                            changes: dict[str, Any]) -> None:
+    """UpdateDeploymentGroup, which moto lacks, on group ``group`` of ``application`` (both exist): each key of
+    :data:`CODEDEPLOY_GROUP_ATTRIBUTES` in ``changes`` replaces the group's setting; ``newDeploymentGroupName``
+    renames it."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    groups = codedeploy_backends[account][region].deployment_groups[application]
+    dg = groups[group]
+    for key, attribute in CODEDEPLOY_GROUP_ATTRIBUTES.items():
+        if key in changes:
+            setattr(dg, attribute, copy.deepcopy(changes[key]))
+    renamed = changes.get("newDeploymentGroupName")
+    if renamed and renamed != group:
+        groups[renamed] = groups.pop(group)
+        dg.deployment_group_name = renamed
 
 
 def codedeploy_traffic_route(account: str, region: str, cluster: str, service: str, *, test: bool) -> str | None:
