@@ -1,5 +1,5 @@
-"""The production and test listeners of blue/green services: one HTTP endpoint on 127.0.0.1 each, routing by the
-listener rule's current forward weights.
+"""The production and test listeners of blue/green services: one endpoint on 127.0.0.1 each (HTTP, or TCP for a
+Network Load Balancer), routing by the listener rule's current forward weights.
 
 A service deploying with ECS's BLUE_GREEN, LINEAR or CANARY strategy names in ``loadBalancers[].
 advancedConfiguration`` a production listener rule and, optionally, a test listener rule, each forwarding to its
@@ -20,6 +20,13 @@ target group and the production listener still to the original's.
 
 Only the named rule (or the listener's default action) routes: its conditions and the listener's other rules are
 not evaluated.
+
+Behind a Network Load Balancer the named rules are TCP listeners (botocore ecs AdvancedConfiguration) and an NLB
+does not read HTTP, so the endpoint is TCP (``endpoints.tcp_endpoint``): each connection, not each request, gets a
+target group by the listener's default forward weights, then a target of it (round robin): the task's container
+port with Docker, the next one when a task refuses; for a simulated task, the target group's endpoint, which
+answers for it. Nothing is added to what it carries (no ``X-Ecsdeploy-Target-Group``); a connection without a
+target is closed, as an NLB without a healthy target does.
 
 Endpoints are keyed by (service name, production or test), not by ARN, so a ``LocalAWS.reset()`` that recreates
 the seeded rules keeps them on their ports. Ports come from the seed (a blue/green service's ``listen_port`` and
