@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_ecsdeploy.emulator import LocalAWS
+from pytest_ecsdeploy.emulator.runners.docker import DOCKER_TIMINGS
 
 TASKDEF = {
     "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
@@ -61,3 +63,40 @@ def test_the_test_listener_reaches_greens_container_while_production_stays_on_bl
         ecs.continue_service_deployment(serviceDeploymentArn=deployment, hookId=hook_id)
         assert wait_for("green in production", lambda: http_get(production + "/version")[:2] == (200, "1.1.0"),
                         timeout=120)
+
+
+@pytest.mark.docker
+def test_behind_a_network_load_balancer_each_connection_reaches_a_container_directly(
+    tmp_path: Path, wait_for: Callable[..., Any], http_get: Get
+) -> None:
+    """The NLB's TCP endpoint joins a connection to the task's container port itself (the target group's proxy,
+    which would add ``X-Ecsdeploy-Task``, is not on the way); ECS's ten minutes per delayed stage are shortened to
+    one second here (``Timings.nlb_delay``) so that real containers need not wait them out."""
+    (tmp_path / "taskdef.json").write_text(json.dumps(TASKDEF))
+    seed = {
+        "clusters": ["local"],
+        "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}},
+        "services": {"web": {
+            "task_definition": "taskdef.json", "images": {"app": "web:1.0.0"},
+            "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 0,
+                                         "lifecycle_hooks": [{"stages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
+            "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
+                              "port": 8080, "type": "network"},
+        }},
+    }
+    timings = replace(DOCKER_TIMINGS, nlb_delay=1.0)
+    with LocalAWS(seed, base_dir=tmp_path, runner="docker", speed=4, timings=timings) as aws:
+        production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
+        assert wait_for("blue to answer in production", lambda: http_get(production + "/version")) == (
+            200, "1.0.0", None)
+        ecs = aws.client("ecs")
+        payload = {k: v for k, v in ecs.describe_task_definition(taskDefinition="web")["taskDefinition"].items()
+                   if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu",
+                            "memory")}
+        payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(
+            ":1.0.0", ":1.1.0")
+        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        ecs.update_service(cluster="local", service="web", taskDefinition=arn)
+        assert wait_for("green on the test listener", lambda: http_get(test + "/version")[:2] == (200, "1.1.0"),
+                        timeout=120)
+        assert http_get(production + "/version") == (200, "1.0.0", None)
