@@ -23,12 +23,10 @@ TASKDEF = {
 Get = Callable[[str], tuple[int, str, "str | None"]]
 
 
-@pytest.mark.docker
-def test_the_test_listener_reaches_greens_container_while_production_stays_on_blue(
-    tmp_path: Path, wait_for: Callable[..., Any], http_get: Get
-) -> None:
-    (tmp_path / "taskdef.json").write_text(json.dumps(TASKDEF))
-    seed = {
+def blue_green(**balancer: str) -> dict[str, Any]:
+    """The seed of web (web:1.0.0) blue/green-ready with a pause at POST_TEST_TRAFFIC_SHIFT; ``balancer``: more
+    keys of its load_balancer."""
+    return {
         "clusters": ["local"],
         "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}},
         "services": {"web": {
@@ -36,19 +34,31 @@ def test_the_test_listener_reaches_greens_container_while_production_stays_on_bl
             "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 0,
                                          "lifecycle_hooks": [{"stages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
             "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
-                              "port": 8080},
+                              "port": 8080, **balancer},
         }},
     }
+
+
+def release(ecs: Any) -> str:
+    """The ARN of web's next revision: its task definition with image tag 1.1.0 instead of 1.0.0."""
+    payload = {k: v for k, v in ecs.describe_task_definition(taskDefinition="web")["taskDefinition"].items()
+               if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")}
+    payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(":1.0.0",
+                                                                                                      ":1.1.0")
+    return str(ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"])
+
+
+@pytest.mark.docker
+def test_the_test_listener_reaches_greens_container_while_production_stays_on_blue(
+    tmp_path: Path, wait_for: Callable[..., Any], http_get: Get
+) -> None:
+    (tmp_path / "taskdef.json").write_text(json.dumps(TASKDEF))
+    seed = blue_green()
     with LocalAWS(seed, base_dir=tmp_path, runner="docker", speed=4) as aws:
         production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
         wait_for("blue to answer in production", lambda: http_get(production + "/version")[:2] == (200, "1.0.0"))
         ecs = aws.client("ecs")
-        payload = {k: v for k, v in ecs.describe_task_definition(taskDefinition="web")["taskDefinition"].items()
-                   if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu",
-                            "memory")}
-        payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(
-            ":1.0.0", ":1.1.0")
-        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        arn = release(ecs)
         deployment = ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"][
             "currentServiceDeployment"]
 
@@ -73,29 +83,14 @@ def test_behind_a_network_load_balancer_each_connection_reaches_a_container_dire
     which would add ``X-Ecsdeploy-Task``, is not on the way); ECS's ten minutes per delayed stage are shortened to
     one second here (``Timings.nlb_delay``) so that real containers need not wait them out."""
     (tmp_path / "taskdef.json").write_text(json.dumps(TASKDEF))
-    seed = {
-        "clusters": ["local"],
-        "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}},
-        "services": {"web": {
-            "task_definition": "taskdef.json", "images": {"app": "web:1.0.0"},
-            "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 0,
-                                         "lifecycle_hooks": [{"stages": ["POST_TEST_TRAFFIC_SHIFT"]}]},
-            "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
-                              "port": 8080, "type": "network"},
-        }},
-    }
+    seed = blue_green(type="network")
     timings = replace(DOCKER_TIMINGS, nlb_delay=1.0)
     with LocalAWS(seed, base_dir=tmp_path, runner="docker", speed=4, timings=timings) as aws:
         production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
         assert wait_for("blue to answer in production", lambda: http_get(production + "/version")) == (
             200, "1.0.0", None)
         ecs = aws.client("ecs")
-        payload = {k: v for k, v in ecs.describe_task_definition(taskDefinition="web")["taskDefinition"].items()
-                   if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu",
-                            "memory")}
-        payload["containerDefinitions"][0]["image"] = payload["containerDefinitions"][0]["image"].replace(
-            ":1.0.0", ":1.1.0")
-        arn = ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
+        arn = release(ecs)
         ecs.update_service(cluster="local", service="web", taskDefinition=arn)
         assert wait_for("green on the test listener", lambda: http_get(test + "/version")[:2] == (200, "1.1.0"),
                         timeout=120)

@@ -11,55 +11,22 @@ import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
+from tests.e2e.test_local_aws_bluegreen_traffic import FINISHED, PAUSE_AT_TEST_TRAFFIC, TEMPLATE, Traffic, seed
 
 STEP = 0.25  # simulated seconds per look: half a stage without work (Timings.lifecycle_stage)
 DELAY = 600.0  # ECS's ten minutes behind an NLB (Timings.nlb_delay)
-TEMPLATE = {
-    "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-    "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True}],
-}
 ORDER = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
          "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
-FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
-PAUSE_AT_TEST_TRAFFIC = {"stages": ["POST_TEST_TRAFFIC_SHIFT"], "timeout_minutes": 120}
 
 
-class Nlb:
+class Nlb(Traffic):
     """LocalAWS seeded with the service ``web`` (2 tasks of web:1.0.0 in target group web-blue, alternate
-    web-green) behind a Network Load Balancer, its clients and the clock."""
-
-    def __init__(self, aws: LocalAWS, clock: FakeClock) -> None:
-        self.aws, self.clock = aws, clock
-        self.ecs, self.elbv2 = aws.client("ecs"), aws.client("elbv2")
-        balancer = self.service()["loadBalancers"][0]
-        self.advanced = balancer["advancedConfiguration"]
-        self.names = {balancer["targetGroupArn"]: "blue", self.advanced["alternateTargetGroupArn"]: "green"}
-
-    def service(self) -> dict[str, Any]:
-        return self.ecs.describe_services(cluster="local", services=["web"])["services"][0]  # type: ignore[no-any-return]
-
-    def configure(self, **config: Any) -> None:
-        self.ecs.update_service(cluster="local", service="web", deploymentConfiguration=config)
-
-    def deploy(self, tag: str) -> str:
-        current = self.ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
-        payload = {k: current[k] for k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities",
-                                           "cpu", "memory")}
-        image = payload["containerDefinitions"][0]["image"]
-        payload["containerDefinitions"][0]["image"] = f"{image.rsplit(':', 1)[0]}:{tag}"
-        arn = self.ecs.register_task_definition(**payload)["taskDefinition"]["taskDefinitionArn"]
-        return str(self.ecs.update_service(cluster="local", service="web", taskDefinition=arn)["service"][
-            "currentServiceDeployment"])
-
-    def describe(self, arn: str) -> dict[str, Any]:
-        return self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])[  # type: ignore[no-any-return]
-            "serviceDeployments"][0]
+    web-green) behind a Network Load Balancer, its clients and the clock; ``rules()`` reads the listeners."""
 
     def weights(self, key: str = "productionListenerRule") -> dict[str, int]:
         """The listener's default forward weights as DescribeListeners shows them: {"blue": w, "green": w}, after
@@ -68,10 +35,6 @@ class Nlb:
         (found,) = self.elbv2.describe_listeners(ListenerArns=[self.advanced[key]])["Listeners"]
         (action,) = found["DefaultActions"]
         return {self.names[g["TargetGroupArn"]]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
-
-    def listeners(self) -> tuple[dict[str, int], dict[str, int]]:
-        """(production, test) weights."""
-        return self.weights(), self.weights("testListenerRule")
 
     def position(self, arn: str) -> int:
         found = self.describe(arn)
@@ -89,6 +52,11 @@ class Nlb:
                 return self.clock.now() - start
             self.clock.advance(STEP)
         raise AssertionError(f"{stage} not reached: {self.describe(arn).get('lifecycleStage')}")
+
+    def past_the_delays(self, arn: str, stage: str) -> None:
+        """Move a deployment just started past PRE_SCALE_UP's and TEST_TRAFFIC_SHIFT's delays, to ``stage``."""
+        self.reach(arn, "SCALE_UP", jump=DELAY)
+        self.reach(arn, stage, jump=DELAY)
 
     def hook(self, arn: str) -> str:
         (hook,) = [h for h in self.describe(arn).get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
@@ -108,25 +76,13 @@ class Nlb:
             return answer.status, answer.read().decode().strip(), dict(answer.headers.items())
 
 
-def seed(deployment: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "clusters": ["local"],
-        "repositories": {"web": {"tags": ["1.0.0", "1.1.0"]}},
-        "services": {"web": {
-            "task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
-            "deployment_configuration": deployment,
-            "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
-                              "port": 8080, "type": "network"},
-        }},
-    }
-
-
 @pytest.fixture
 def nlb(tmp_path: Path) -> Iterator[Nlb]:
     (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
     clock = FakeClock()
-    deployment = {"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE_AT_TEST_TRAFFIC]}
-    with LocalAWS(seed(deployment), base_dir=tmp_path, clock=clock) as aws:
+    network = seed({"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE_AT_TEST_TRAFFIC]})
+    network["services"]["web"]["load_balancer"]["type"] = "network"
+    with LocalAWS(network, base_dir=tmp_path, clock=clock) as aws:
         yield Nlb(aws, clock)
 
 
@@ -140,7 +96,7 @@ def test_the_seed_puts_the_service_behind_a_network_load_balancer_with_tcp_liste
     assert balancer["Type"] == "network"
     groups = nlb.elbv2.describe_target_groups(TargetGroupArns=list(nlb.names))["TargetGroups"]
     assert {g["Protocol"] for g in groups} == {"TCP"}
-    assert nlb.listeners() == ({"blue": 1, "green": 0}, {"blue": 1, "green": 0})
+    assert nlb.rules() == ({"blue": 1, "green": 0}, {"blue": 1, "green": 0})
     status, body, headers = nlb.get()
     assert (status, body, headers["X-Ecsdeploy-Simulated"]) == (200, "1.0.0", "1")
     assert "X-Ecsdeploy-Target-Group" not in headers  # TCP: the NLB's endpoint adds nothing to what it carries
@@ -150,15 +106,15 @@ def test_each_delayed_stage_lasts_ten_minutes_more_and_the_listeners_weights_mov
     arn = nlb.deploy("1.1.0")
     assert DELAY + 0.5 <= nlb.reach(arn, "SCALE_UP", jump=DELAY) <= DELAY + 0.5 + STEP
     nlb.reach(arn, "TEST_TRAFFIC_SHIFT")  # SCALE_UP waits for green's tasks, POST_SCALE_UP is not delayed
-    assert nlb.listeners() == ({"blue": 1, "green": 0}, {"blue": 1, "green": 0})
+    assert nlb.rules() == ({"blue": 1, "green": 0}, {"blue": 1, "green": 0})
     assert DELAY <= nlb.reach(arn, "POST_TEST_TRAFFIC_SHIFT", jump=DELAY) <= DELAY + 0.5 + STEP
-    assert nlb.listeners() == ({"blue": 100, "green": 0}, {"blue": 0, "green": 100})
+    assert nlb.rules() == ({"blue": 100, "green": 0}, {"blue": 0, "green": 100})
     assert nlb.get(test=True)[:2] == (200, "1.1.0") and nlb.get()[:2] == (200, "1.0.0")
 
     nlb.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=nlb.hook(arn))
     nlb.reach(arn, "PRODUCTION_TRAFFIC_SHIFT")
     assert DELAY <= nlb.reach(arn, "POST_PRODUCTION_TRAFFIC_SHIFT", jump=DELAY) <= DELAY + 0.5 + STEP
-    assert nlb.listeners() == ({"blue": 0, "green": 100}, {"blue": 0, "green": 100})
+    assert nlb.rules() == ({"blue": 0, "green": 100}, {"blue": 0, "green": 100})
     assert nlb.describe(arn)["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
     assert nlb.finish(arn) == "SUCCESSFUL"
     assert nlb.get()[:2] == (200, "1.1.0")
@@ -168,8 +124,7 @@ def test_every_linear_step_waits_its_bake_and_ten_minutes_more(nlb: Nlb) -> None
     nlb.configure(strategy="LINEAR", bakeTimeInMinutes=0, lifecycleHooks=[],
                   linearConfiguration={"stepPercent": 50.0, "stepBakeTimeInMinutes": 1})
     arn = nlb.deploy("1.1.0")
-    nlb.reach(arn, "SCALE_UP", jump=DELAY)
-    nlb.reach(arn, "PRODUCTION_TRAFFIC_SHIFT", jump=DELAY)
+    nlb.past_the_delays(arn, "PRODUCTION_TRAFFIC_SHIFT")
     seen = nlb.clock.now()  # at most STEP after the stage started
     nlb.clock.advance(DELAY)
     assert nlb.weights() == {"blue": 100, "green": 0}
@@ -185,10 +140,9 @@ def test_every_linear_step_waits_its_bake_and_ten_minutes_more(nlb: Nlb) -> None
 
 def test_a_rollback_at_the_pause_points_both_listeners_back_to_blue_at_once(nlb: Nlb) -> None:
     arn = nlb.deploy("1.1.0")
-    nlb.reach(arn, "SCALE_UP", jump=DELAY)
-    nlb.reach(arn, "POST_TEST_TRAFFIC_SHIFT", jump=DELAY)
+    nlb.past_the_delays(arn, "POST_TEST_TRAFFIC_SHIFT")
     nlb.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=nlb.hook(arn), action="ROLLBACK")
-    assert nlb.listeners() == ({"blue": 100, "green": 0}, {"blue": 100, "green": 0})
+    assert nlb.rules() == ({"blue": 100, "green": 0}, {"blue": 100, "green": 0})
     assert nlb.get(test=True)[:2] == (200, "1.0.0")
     assert nlb.finish(arn) == "ROLLBACK_SUCCESSFUL"
 
@@ -197,8 +151,7 @@ def test_the_production_endpoint_weighs_each_connection(nlb: Nlb) -> None:
     nlb.configure(strategy="CANARY", bakeTimeInMinutes=0, lifecycleHooks=[],
                   canaryConfiguration={"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 30})
     arn = nlb.deploy("1.1.0")
-    nlb.reach(arn, "SCALE_UP", jump=DELAY)
-    nlb.reach(arn, "PRODUCTION_TRAFFIC_SHIFT", jump=DELAY)
+    nlb.past_the_delays(arn, "PRODUCTION_TRAFFIC_SHIFT")
     nlb.clock.advance(DELAY + 0.5 + STEP)
     assert nlb.weights() == {"blue": 90, "green": 10}
     answers = [nlb.get()[1] for _ in range(20)]  # one connection each
