@@ -153,7 +153,8 @@ class Listeners:
                 endpoint = (tcp_endpoint(port, which, lambda: self._connect(key)) if network else
                             http_endpoint(port, which, "ecsdeploy-listener", self._answer(key, which)))
             except OSError as exc:
-                raise LookupError(f"the {which} cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}.") from None
+                raise LookupError(f"the {'test' if key[1] else 'production'} listener of service '{key[0]}' cannot "
+                                  f"listen on 127.0.0.1:{port}: {exc.strerror or exc}.") from None
             self._servers[key] = endpoint
         log.info("service %s %s listener%s: http://127.0.0.1:%d", key[0], "test" if key[1] else "production",
                  " (TCP)" if network else "", endpoint.port)
