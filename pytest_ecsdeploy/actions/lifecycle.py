@@ -21,7 +21,8 @@ service runs the previous revision), STOPPED and ROLLBACK_FAILED are failures wi
 A stage this module does not know (the API's list and its documentation disagree) is shown like any other. A
 PAUSE lifecycle hook awaiting action is shown with its expiry and time-out action; the watch does not answer it
 (someone's ContinueServiceDeployment, or its time-out, moves the deployment on).
-The time-out (:func:`budget`) adds the bake times the configuration asks for, unless the user set one.
+The time-out (:func:`budget`) adds the bake times the configuration asks for, and ECS's 10 minutes per delayed
+stage behind a Network Load Balancer, unless the user set one.
 
 ``until`` stops the watch early, with the deployment still going: ``"test_traffic"`` once a PAUSE hook at
 POST_TEST_TRAFFIC_SHIFT awaits action (green serves test traffic, production stays on blue; verdict
@@ -61,6 +62,7 @@ QUIET_REREAD = 5.0  # seconds between DescribeServiceDeployments while neither i
 PAUSED = "PAUSED"  # until="test_traffic": a PAUSE hook at POST_TEST_TRAFFIC_SHIFT awaits action
 SHIFTED = "TRAFFIC_SHIFTED"  # until="traffic_shifted": production traffic all on the new revision
 PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+NLB_DELAY_MINUTES = 10  # per delayed stage behind a Network Load Balancer (AWS doc nlb-resources-for-blue-green)
 #: The stages in ECS's order (botocore ecs ServiceDeployment.lifecycleStage); an unknown one has no place.
 ORDER = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
          "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
@@ -75,7 +77,11 @@ def strategy_of(service: Mapping[str, Any]) -> str:
 def budget(service: Mapping[str, Any], base: float) -> float:
     """Seconds a deployment of ``service`` may take: ``base`` plus the bake times its configuration asks for
     (``bakeTimeInMinutes``; LINEAR's ``stepBakeTimeInMinutes`` between steps, CANARY's
-    ``canaryBakeTimeInMinutes``; defaults from botocore ecs LinearConfiguration / CanaryConfiguration).
+    ``canaryBakeTimeInMinutes``; defaults from botocore ecs LinearConfiguration / CanaryConfiguration), plus
+    :data:`NLB_DELAY_MINUTES` for each delayed stage behind a Network Load Balancer (:func:`behind_nlb`):
+    PRE_SCALE_UP, TEST_TRAFFIC_SHIFT, and PRODUCTION_TRAFFIC_SHIFT once per production step ("Amazon ECS adds a
+    10 minute delay to the following lifecycle stages", AWS doc nlb-resources-for-blue-green; the stage "is
+    invoked at every traffic shift step", botocore ecs ServiceDeployment.lifecycleStage).
 
     >>> budget({"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15}}, 600)
     1500.0
@@ -88,14 +94,27 @@ def budget(service: Mapping[str, Any], base: float) -> float:
     if strategy not in SHIFTING:
         return float(base)
     minutes = float(config.get("bakeTimeInMinutes") or 0)
+    steps = 1  # production traffic shift steps
     if strategy == "LINEAR":
         linear = config.get("linearConfiguration") or {}
         step = float(linear.get("stepPercent") or 10.0)
-        steps = -(-100 // step) - 1  # bakes between steps, none after 100 %
-        minutes += steps * float(linear.get("stepBakeTimeInMinutes", 6))
+        steps = int(-(-100 // step))  # the last one reaches 100 % (CloudFormation's count of bakes, plus one)
+        minutes += (steps - 1) * float(linear.get("stepBakeTimeInMinutes", 6))
     elif strategy == "CANARY":
-        minutes += float((config.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes", 10))
+        canary = config.get("canaryConfiguration") or {}
+        steps = 2 if float(canary.get("canaryPercent") or 5.0) < 100.0 else 1
+        minutes += float(canary.get("canaryBakeTimeInMinutes", 10))
+    if behind_nlb(service):
+        minutes += NLB_DELAY_MINUTES * (2 + steps)
     return float(base) + 60.0 * minutes
+
+
+def behind_nlb(service: Mapping[str, Any]) -> bool:
+    """Whether a load balancer of ``service`` shifts traffic on a Network Load Balancer: its
+    ``advancedConfiguration.productionListenerRule`` is then a listener's ARN (``…:listener/net/…``), where an
+    Application Load Balancer's is a rule's (``…:listener-rule/app/…``; botocore ecs AdvancedConfiguration)."""
+    return any(":listener/" in str((lb.get("advancedConfiguration") or {}).get("productionListenerRule") or "")
+               for lb in service.get("loadBalancers") or [])
 
 
 @dataclass(frozen=True)

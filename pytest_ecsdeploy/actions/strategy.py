@@ -168,19 +168,25 @@ def url_of_test_listener(aws: ClientFactory, service: Mapping[str, Any], *, who:
 
 def url_of_listener(aws: ClientFactory, name: str, listener: str, *, who: str) -> str:
     """The base URL (``scheme://dns-name[:port]``) of the ELBv2 listener ``listener`` (an ARN) that service
-    ``name`` takes test traffic through, from DescribeListeners and DescribeLoadBalancers; ConfigError saying to set
-    test_url when the listener or its load balancer's DNS name is not found."""
+    ``name`` takes test traffic through, from DescribeListeners and DescribeLoadBalancers: https for an HTTPS or
+    TLS listener, http for HTTP, TCP and TCP_UDP (a Network Load Balancer's, carrying the service's own HTTP);
+    ConfigError saying to set test_url when the listener or its load balancer's DNS name is not found, or the
+    listener is UDP."""
     found = call(aws, "elbv2", "describe_listeners", "read the test listener", who=who,
                  ListenerArns=[listener]).get("Listeners") or []
     if not found:
         raise ConfigError(f"service '{name}': test listener {listener} was not found; set test_url in "
                           f"[services.{name}] of ecsdeploy.toml.")
+    protocol = str(found[0].get("Protocol"))
+    if protocol == "UDP":  # a Network Load Balancer's UDP listener carries no HTTP
+        raise ConfigError(f"service '{name}': test listener {listener} is a UDP listener, which HTTP cannot go "
+                          f"through; set test_url in [services.{name}] of ecsdeploy.toml.")
     balancer = call(aws, "elbv2", "describe_load_balancers", "read the test listener's load balancer", who=who,
                     LoadBalancerArns=[found[0]["LoadBalancerArn"]]).get("LoadBalancers") or []
     if not balancer or not balancer[0].get("DNSName"):
         raise ConfigError(f"service '{name}': the load balancer of test listener {listener} has no DNS name; set "
                           f"test_url in [services.{name}] of ecsdeploy.toml.")
-    scheme = "https" if str(found[0].get("Protocol")) in ("HTTPS", "TLS") else "http"
+    scheme = "https" if protocol in ("HTTPS", "TLS") else "http"
     port = int(found[0].get("Port") or 0)
     default = {"http": 80, "https": 443}[scheme]
     return f"{scheme}://{balancer[0]['DNSName']}" + (f":{port}" if port and port != default else "")

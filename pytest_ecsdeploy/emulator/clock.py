@@ -92,6 +92,9 @@ class Timings:
     launch_backoff: float = 10.0  # a service's first relaunch delay after a task failed to start, then doubled
     launch_backoff_max: float = 1620.0  # ECS's documented cap of that delay: 27 minutes
     lifecycle_stage: float = 0.5  # a blue/green lifecycle stage without work to wait for (bluegreen.py)
+    # What ECS adds to PRE_SCALE_UP, TEST_TRAFFIC_SHIFT and each PRODUCTION_TRAFFIC_SHIFT step behind a Network
+    # Load Balancer: "a 10 minute delay" (AWS doc nlb-resources-for-blue-green; ecs/traffic.py).
+    nlb_delay: float = 600.0
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():

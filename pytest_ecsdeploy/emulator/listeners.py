@@ -1,5 +1,5 @@
-"""The production and test listeners of blue/green services: one HTTP endpoint on 127.0.0.1 each, routing by the
-listener rule's current forward weights.
+"""The production and test listeners of blue/green services: one endpoint on 127.0.0.1 each (HTTP, or TCP for a
+Network Load Balancer), routing by the listener rule's current forward weights.
 
 A service deploying with ECS's BLUE_GREEN, LINEAR or CANARY strategy names in ``loadBalancers[].
 advancedConfiguration`` a production listener rule and, optionally, a test listener rule, each forwarding to its
@@ -21,6 +21,13 @@ target group and the production listener still to the original's.
 Only the named rule (or the listener's default action) routes: its conditions and the listener's other rules are
 not evaluated.
 
+Behind a Network Load Balancer the named rules are TCP listeners (botocore ecs AdvancedConfiguration) and an NLB
+does not read HTTP, so the endpoint is TCP (``endpoints.tcp_endpoint``): each connection, not each request, gets a
+target group by the listener's default forward weights, then a target of it (round robin): the task's container
+port with Docker, the next one when a task refuses; for a simulated task, the target group's endpoint, which
+answers for it. Nothing is added to what it carries (no ``X-Ecsdeploy-Target-Group``); a connection without a
+target is closed, as an NLB without a healthy target does.
+
 Endpoints are keyed by (service name, production or test), not by ARN, so a ``LocalAWS.reset()`` that recreates
 the seeded rules keeps them on their ports. Ports come from the seed (a blue/green service's ``listen_port`` and
 ``test_listen_port``, a CODE_DEPLOY service's ``codedeploy`` table's), else free ones, which
@@ -34,22 +41,19 @@ the seeded rules keeps them on their ports. Ports come from the seed (a blue/gre
 
 from __future__ import annotations
 
-import http.client
 import logging
+import socket
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import moto_state
+from .endpoints import Answer, Endpoint, Request, http_endpoint, relay, tcp_endpoint
 from .loadbalancer import LoadBalancers, target_group_name
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Listeners"]
-
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-                         "transfer-encoding", "upgrade", "content-length"})
 
 Key = tuple[str, bool]  # (service name, test listener)
 
@@ -64,7 +68,7 @@ class Listeners:
         self.engine = engine
         self.balancers = balancers
         self.ports = dict(ports or {})
-        self._servers: dict[Key, tuple[ThreadingHTTPServer, threading.Thread]] = {}
+        self._servers: dict[Key, Endpoint] = {}
         self._current: dict[Key, dict[str, int]] = {}  # smooth weighted round robin: target group -> current
         self._lock = threading.Lock()
 
@@ -92,10 +96,8 @@ class Listeners:
         with self._lock:
             servers, self._servers = list(self._servers.values()), {}
             self._current.clear()
-        for server, thread in servers:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        for server in servers:
+            server.close()
 
     def rule(self, service: str, test: bool) -> str | None:
         """The ARN of the production (or test) listener rule of the ACTIVE service named ``service``; for a
@@ -141,72 +143,54 @@ class Listeners:
     def _open(self, key: Key) -> int:
         with self._lock:
             if key in self._servers:
-                return int(self._servers[key][0].server_address[1])
+                return self._servers[key].port
             port = int(self.ports.get(key, 0))
+            which = f"{'test' if key[1] else 'production'} listener of service {key[0]}"
+            rule = self.rule(*key)
+            read = moto_state.elbv2_listener_rule(rule) if rule is not None else None
+            network = read is not None and read[0] == "network"
             try:
-                server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self, key))
+                endpoint = (tcp_endpoint(port, which, lambda: self._connect(key)) if network else
+                            http_endpoint(port, which, "ecsdeploy-listener", self._answer(key, which)))
             except OSError as exc:
                 raise LookupError(f"the {'test' if key[1] else 'production'} listener of service '{key[0]}' cannot "
                                   f"listen on 127.0.0.1:{port}: {exc.strerror or exc}.") from None
-            server.daemon_threads = True
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                                      name=f"ecsdeploy-listener-{key[0]}{'-test' if key[1] else ''}")
-            thread.start()
-            self._servers[key] = (server, thread)
-            bound = int(server.server_address[1])
-        log.info("service %s %s listener: http://127.0.0.1:%d", key[0], "test" if key[1] else "production", bound)
-        return bound
+            self._servers[key] = endpoint
+        log.info("service %s %s listener%s: http://127.0.0.1:%d", key[0], "test" if key[1] else "production",
+                 " (TCP)" if network else "", endpoint.port)
+        return endpoint.port
 
+    def _answer(self, key: Key, which: str) -> Callable[[Request], Answer]:
+        """An Application Load Balancer listener: each request to the endpoint of the target group its rule's
+        weights pick, with ``X-Ecsdeploy-Target-Group``."""
 
-def _handler(listeners: Listeners, key: Key) -> type[BaseHTTPRequestHandler]:
-    which = f"{'test' if key[1] else 'production'} listener of service {key[0]}"
-
-    class Handler(BaseHTTPRequestHandler):
-        """Forwards one request to the endpoint of the target group the rule's weights pick."""
-
-        server_version = "ecsdeploy-listener"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("%s: " + format, which, *args)
-
-        def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else None
-            arn = listeners.pick(key)
+        def answer(request: Request) -> Answer:
+            arn = self.pick(key)
             if arn is None:
-                self._answer(503, f"the {which} forwards to no target group\n".encode(), [])
-                return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            headers["Connection"] = "close"
-            group = [("X-Ecsdeploy-Target-Group", target_group_name(arn))]
+                return Answer(503, f"the {which} forwards to no target group\n".encode())
+            group = ("X-Ecsdeploy-Target-Group", target_group_name(arn))
             try:
-                port = int(listeners.balancers().url(arn).rsplit(":", 1)[1])
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                try:
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                finally:
-                    connection.close()
+                port = int(self.balancers().url(arn).rsplit(":", 1)[1])
+                found = relay(port, request, {**request.headers, "Connection": "close"})
             except (LookupError, OSError) as exc:
-                self._answer(502, f"target group {target_group_name(arn)} did not answer: {exc}\n".encode(), group)
-                return
-            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-            self._answer(response.status, data, kept + group)
+                return Answer(502, f"target group {target_group_name(arn)} did not answer: {exc}\n".encode(), [group])
+            return Answer(found.status, found.data, [*found.headers, group])
 
-        def _answer(self, status: int, data: bytes, headers: list[tuple[str, str]]) -> None:
-            self.send_response(status)
-            if not any(k.lower() == "content-type" for k, _ in headers):
-                self.send_header("Content-Type", "text/plain")
-            for name, value in headers:
-                if name.lower() not in ("server", "date"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+        return answer
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
-
-    return Handler
+    def _connect(self, key: Key) -> socket.socket | None:
+        """A Network Load Balancer listener: the connection to a target of the target group its weights pick
+        for this connection: a task's container port (the Docker runner; the next target when one refuses), or,
+        for a simulated task, the target group's endpoint, which answers for it. None when the listener forwards
+        to no target group or the target group has no target that takes the connection."""
+        arn = self.pick(key)
+        if arn is None:
+            return None
+        balancers = self.balancers()
+        for target in balancers.next_target(arn):
+            try:
+                port = target.port if target.port is not None else int(balancers.url(arn).rsplit(":", 1)[1])
+                return socket.create_connection(("127.0.0.1", port), timeout=30)
+            except (LookupError, OSError):
+                log.debug("%s: target %s did not take a connection", target_group_name(arn), target.task_id)
+        return None

@@ -26,25 +26,20 @@ The port of a target group's endpoint is the seed's ``load_balancer.listen_port`
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import moto_state
+from .endpoints import Answer, Endpoint, Request, http_endpoint, relay
 from .runners.base import split_reference
 
 log = logging.getLogger(__name__)
 
 __all__ = ["LoadBalancers", "Target", "simulated_answer"]
-
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-                         "transfer-encoding", "upgrade", "content-length"})
-
 
 @dataclass(frozen=True)
 class Target:
@@ -59,26 +54,6 @@ class Target:
 def target_group_name(arn: str) -> str:
     """``arn:...:targetgroup/web/0123abcd`` -> ``web``."""
     return arn.split(":targetgroup/", 1)[-1].split("/", 1)[0]
-
-
-class _Listener:
-    """One target group's HTTP endpoint."""
-
-    def __init__(self, balancers: LoadBalancers, arn: str, port: int) -> None:
-        self.arn = arn
-        self.name = target_group_name(arn)
-        handler = _handler(balancers, arn)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name=f"ecsdeploy-lb-{self.name}:{self.port}", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
 
 
 class LoadBalancers:
@@ -96,7 +71,7 @@ class LoadBalancers:
         self.engine = engine
         self.ports = dict(ports or {})
         self.refresh = refresh
-        self._listeners: dict[str, _Listener] = {}
+        self._listeners: dict[str, Endpoint] = {}
         self._failed: set[str] = set()
         self._routes: dict[str, list[Target]] = {}
         self._counters: dict[str, itertools.count[int]] = {}
@@ -194,14 +169,14 @@ class LoadBalancers:
         for arn in routes:
             self._listener(arn)
 
-    def _listener(self, arn: str) -> _Listener | None:
+    def _listener(self, arn: str) -> Endpoint | None:
         with self._lock:
             if arn in self._listeners or arn in self._failed:
                 return self._listeners.get(arn)
             name = target_group_name(arn)
             port = int(self.ports.get(name, 0))
             try:
-                listener = _Listener(self, arn, port)
+                listener = http_endpoint(port, f"target group {name}", "ecsdeploy-lb", _answer(self, arn))
             except OSError as exc:
                 self._failed.add(arn)
                 log.error("cannot open the endpoint of target group %s on 127.0.0.1:%s: %s", name, port,
@@ -272,61 +247,27 @@ def _version(task: Mapping[str, Any], container_name: str | None) -> str:
     return moto_state.ecr_tag_of(repository, str(digest)) or str(digest)
 
 
-def _handler(balancers: LoadBalancers, arn: str) -> type[BaseHTTPRequestHandler]:
+def _answer(balancers: LoadBalancers, arn: str) -> Callable[[Request], Answer]:
+    """How the endpoint of target group ``arn`` answers a request: the next target's answer (a simulated task's
+    :func:`simulated_answer`, else its container's, the next target tried when one does not answer)."""
     name = target_group_name(arn)
 
-    class Handler(BaseHTTPRequestHandler):
-        """Forwards one request to a target of the target group."""
+    def answer(request: Request) -> Answer:
+        targets = balancers.next_target(arn)
+        if not targets:
+            return Answer(503, f"no healthy targets in target group {name}\n".encode())
+        headers = {**request.headers, "X-Forwarded-For": request.client, "Connection": "close"}
+        for target in targets:
+            task = ("X-Ecsdeploy-Task", target.task_id)
+            if target.port is None:  # a simulated task: no process to forward to
+                status, data = simulated_answer(request.path, target.version)
+                return Answer(status, data, [("Content-Type", "text/plain"), ("X-Ecsdeploy-Simulated", "1"), task])
+            try:
+                found = relay(target.port, request, headers)
+            except OSError:
+                log.debug("%s: target %s on port %d did not answer", name, target.task_id, target.port)
+                continue
+            return Answer(found.status, found.data, [*found.headers, task])
+        return Answer(502, f"no target of target group {name} answered\n".encode())
 
-        server_version = "ecsdeploy-lb"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("%s: " + format, name, *args)
-
-        def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            headers["X-Forwarded-For"] = self.client_address[0]
-            headers["Connection"] = "close"
-            targets = balancers.next_target(arn)
-            if not targets:
-                self._answer(503, f"no healthy targets in target group {name}\n".encode())
-                return
-            for target in targets:
-                if target.port is None:  # a simulated task: no process to forward to
-                    status, data = simulated_answer(self.path, target.version)
-                    self._answer(status, data, [("Content-Type", "text/plain"), ("X-Ecsdeploy-Simulated", "1")],
-                                 target.task_id)
-                    return
-                connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
-                try:
-                    connection.request(self.command, self.path, body=body, headers=headers)
-                    response = connection.getresponse()
-                    data = response.read()
-                except OSError:
-                    log.debug("%s: target %s on port %d did not answer", name, target.task_id, target.port)
-                    continue
-                finally:
-                    connection.close()
-                extra = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
-                self._answer(response.status, data, extra, target.task_id)
-                return
-            self._answer(502, f"no target of target group {name} answered\n".encode())
-
-        def _answer(self, status: int, data: bytes, headers: list[tuple[str, str]] | None = None,
-                    task_id: str | None = None) -> None:
-            self.send_response(status)
-            for key, value in headers or [("Content-Type", "text/plain")]:
-                self.send_header(key, value)
-            if task_id:
-                self.send_header("X-Ecsdeploy-Task", task_id)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _forward
-
-    return Handler
+    return answer

@@ -340,9 +340,10 @@ class LocalAWS:
     def listener_url(self, service: str, *, test: bool = False) -> str:
         """``http://127.0.0.1:PORT`` of the production listener (or, ``test=True``, the test listener) of a
         blue/green service (its ``loadBalancers[].advancedConfiguration``), opening it if needed: each request goes
-        to a target group picked by the listener rule's current weights, then to one of its tasks
-        (``listeners.py``); the port is the seed's ``listen_port`` (``test_listen_port``) when it gives one.
-        LookupError when no service of that name has such a listener rule."""
+        to a target group picked by the listener rule's current weights (behind a Network Load Balancer, each
+        connection, to the listener's), then to one of its tasks (``listeners.py``); the port is the seed's
+        ``listen_port`` (``test_listen_port``) when it gives one. LookupError when no service of that name has
+        such a listener rule."""
         if self._listeners is None:
             raise RuntimeError("LocalAWS is not running; call start() or use it as a context manager.")
         return self._listeners.url(service, test=test)

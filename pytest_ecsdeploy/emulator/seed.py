@@ -48,7 +48,9 @@ Schema (every key optional; docs/seed.md is the reference, with an example per r
                                                 #   and, unless test_listener = false, a test listener, each
                                                 #   with a rule forwarding to both, and advancedConfiguration);
                                                 #   listen_port is then the production listener's endpoint and
-                                                #   test_listen_port the test listener's
+                                                #   test_listen_port the test listener's; type = "network": a
+                                                #   Network Load Balancer instead (TCP listeners, no rules: the
+                                                #   listeners forward to both; ECS adds 10 minutes per shift stage)
 
     [services.web.codedeploy]                   # the service is on the CODE_DEPLOY controller (needs
     alternate_target_group = "web-green"        #   load_balancer): a second target group, a load balancer
@@ -152,7 +154,8 @@ _LINEAR_KEYS = ("step_percent", "step_bake_minutes")
 _CANARY_KEYS = ("percent", "bake_minutes")
 _STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 _LOAD_BALANCER_KEYS = ("target_group", "container", "port", "listen_port", "alternate_target_group", "test_listener",
-                       "test_listen_port")
+                       "test_listen_port", "type")
+LOAD_BALANCER_TYPES = ("application", "network")  # ELBv2 CreateLoadBalancer Type, as the seed's type says it
 _CODEDEPLOY_KEYS = ("alternate_target_group", "application", "deployment_group", "deployment_config",
                     "listener_port", "test_listener_port", "listen_port", "test_listen_port", "ready_wait_minutes",
                     "termination_wait_minutes",
@@ -255,6 +258,8 @@ class SeedLoadBalancer:
     alternate_target_group: str | None = None
     test_listener: bool = True
     test_listen_port: int | None = None
+    # Blue/green: an Application Load Balancer (listener rules) or a Network Load Balancer (TCP listeners).
+    balancer_type: str = "application"
 
 
 @dataclass(frozen=True)
@@ -615,11 +620,15 @@ def _service(
             if not test_listener or test_port == listen_port:
                 raise w.error(inner, "test_listen_port", "needs test_listener = true and a port other than "
                                                          "listen_port.")
-        if alternate is None and ("test_listener" in value or test_port is not None):
-            raise w.error(inner, None, "test_listener and test_listen_port need alternate_target_group (a "
+        balancer_type = _string(w, inner, "type", value.get("type", "application"))
+        if balancer_type not in LOAD_BALANCER_TYPES:
+            raise w.error(inner, "type", f"'{balancer_type}' is not a load balancer type; "
+                                         f"{choices(balancer_type, LOAD_BALANCER_TYPES, 'types are')}.")
+        if alternate is None and ("test_listener" in value or test_port is not None or "type" in value):
+            raise w.error(inner, None, "test_listener, test_listen_port and type need alternate_target_group (a "
                                        "blue/green service's second target group).")
         load_balancer = SeedLoadBalancer(target_group, container, port, listen_port, alternate, test_listener,
-                                         test_port)
+                                         test_port, balancer_type)
 
     codedeploy = None
     if "codedeploy" in raw:

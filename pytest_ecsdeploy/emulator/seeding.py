@@ -258,11 +258,14 @@ def _with_image(definition: Mapping[str, Any], images: Mapping[str, tuple[str, s
 
 
 def _create_target_group(target: SeedTarget, region: str, balancer: SeedLoadBalancer, name: str | None = None) -> str:
+    """A target group of IP targets in the default VPC: HTTP, or TCP behind a Network Load Balancer (which takes
+    TCP, TLS, UDP and TCP_UDP target groups only)."""
     ec2 = target.client("ec2", region_name=region)
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
     vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     elbv2 = target.client("elbv2", region_name=region)
-    answer = elbv2.create_target_group(Name=name or balancer.target_group, Protocol="HTTP", Port=balancer.port,
+    protocol = "TCP" if balancer.balancer_type == "network" else "HTTP"
+    answer = elbv2.create_target_group(Name=name or balancer.target_group, Protocol=protocol, Port=balancer.port,
                                        VpcId=vpc_id, TargetType="ip")
     return str(answer["TargetGroups"][0]["TargetGroupArn"])
 
@@ -273,11 +276,15 @@ def _listener_rules(target: SeedTarget, region: str, service: str, balancer: See
     to 32 characters) in the default VPC's subnets with a production listener on port 80 and, unless
     ``test_listener`` is false, a test listener on port 8080, each with a rule (priority 1, path ``/*``)
     forwarding to both target groups, weights 1 and 0, as ECS asks before a blue/green deployment; the role is
-    ``ecsInfrastructureRoleForLoadBalancers`` of the account (AWS's documented name; nothing checks it)."""
+    ``ecsInfrastructureRoleForLoadBalancers`` of the account (AWS's documented name; nothing checks it). With
+    ``balancer_type`` network, a Network Load Balancer with TCP listeners on the same ports whose default actions
+    forward to both target groups, the listeners themselves named (an NLB has no rules; botocore ecs
+    AdvancedConfiguration)."""
     elbv2 = target.client("elbv2", region_name=region)
     subnets = _default_network(target, region)["awsvpcConfiguration"]["subnets"]
     name = service.replace("_", "-")[:32].strip("-") or "blue-green"
-    balancer_arn = elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application",
+    network = balancer.balancer_type == "network"
+    balancer_arn = elbv2.create_load_balancer(Name=name, Subnets=subnets, Type=balancer.balancer_type,
                                               Scheme="internal")["LoadBalancers"][0]["LoadBalancerArn"]
     forward = [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": primary, "Weight": 1},
                                                                       {"TargetGroupArn": alternate, "Weight": 0}]}}]
@@ -285,9 +292,10 @@ def _listener_rules(target: SeedTarget, region: str, service: str, balancer: See
     for key, port in (("productionListenerRule", 80), ("testListenerRule", 8080)):
         if key == "testListenerRule" and not balancer.test_listener:
             continue
-        listener = elbv2.create_listener(LoadBalancerArn=balancer_arn, Protocol="HTTP", Port=port,
-                                         DefaultActions=forward)["Listeners"][0]["ListenerArn"]
-        rules[key] = elbv2.create_rule(ListenerArn=listener, Priority=1, Actions=forward, Conditions=[
-            {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}])["Rules"][0]["RuleArn"]
+        listener = elbv2.create_listener(LoadBalancerArn=balancer_arn, Protocol="TCP" if network else "HTTP",
+                                         Port=port, DefaultActions=forward)["Listeners"][0]["ListenerArn"]
+        rules[key] = listener if network else elbv2.create_rule(
+            ListenerArn=listener, Priority=1, Actions=forward,
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}])["Rules"][0]["RuleArn"]
     return {"alternateTargetGroupArn": alternate, **rules,
             "roleArn": f"arn:aws:iam::{target.account_id}:role/ecsInfrastructureRoleForLoadBalancers"}

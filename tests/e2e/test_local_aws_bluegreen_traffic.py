@@ -248,17 +248,6 @@ def bad(traffic: Traffic, change: Callable[[dict[str, Any]], None]) -> dict[str,
     return entry  # type: ignore[no-any-return]
 
 
-def _network_listener(traffic: Traffic) -> str:
-    ec2 = traffic.aws.client("ec2")
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    nlb = traffic.elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Type="network")["LoadBalancers"][0]
-    group = traffic.elbv2.create_target_group(Name="tcp", Protocol="TCP", Port=80, TargetType="ip",
-                                              VpcId=nlb["VpcId"])["TargetGroups"][0]["TargetGroupArn"]
-    return str(traffic.elbv2.create_listener(LoadBalancerArn=nlb["LoadBalancerArn"], Protocol="TCP", Port=80,
-                                             DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])[
-        "Listeners"][0]["ListenerArn"])
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -273,11 +262,9 @@ def _network_listener(traffic: Traffic) -> str:
             alternateTargetGroupArn=e["targetGroupArn"].replace("web-blue", "nope")), "does not exist"),
         (lambda t, e: e["advancedConfiguration"].update(testListenerRule=e["advancedConfiguration"][
             "productionListenerRule"][:-4] + "0000"), "advancedConfiguration.testListenerRule: the listener rule"),
-        (lambda t, e: e["advancedConfiguration"].update(productionListenerRule=_network_listener(t)),
-         "Application Load Balancers only"),
     ],
     ids=["no-alternate", "no-production-rule", "no-role", "same-target-group", "unknown-target-group",
-         "unknown-test-rule", "network-load-balancer"],
+         "unknown-test-rule"],
 )
 def test_what_an_advanced_configuration_must_hold(traffic: Traffic, change: Callable[[Traffic, dict[str, Any]], None],
                                                   message: str) -> None:

@@ -195,6 +195,32 @@ def test_the_time_out_adds_the_bake_times_of_the_strategy(config: dict[str, Any]
     service = {"deploymentConfiguration": config}
     assert budget(service, 600) == seconds
     assert strategy_of(service) == config.get("strategy", "ROLLING")
+    alb = {"advancedConfiguration": {"productionListenerRule": f"{ELB}:listener-rule/app/web/1/2/3"}}
+    assert budget({**service, "loadBalancers": [alb]}, 600) == seconds  # an ALB adds nothing
+
+
+ELB = f"arn:aws:elasticloadbalancing:{R}:{A}"
+NLB = {"targetGroupArn": f"{ELB}:targetgroup/web-blue/1", "advancedConfiguration": {
+    "productionListenerRule": f"{ELB}:listener/net/web/1/2", "testListenerRule": f"{ELB}:listener/net/web/1/3"}}
+
+
+@pytest.mark.parametrize(
+    ("config", "delayed"),
+    [
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15}, 3),  # PRE_SCALE_UP, TEST_ and PRODUCTION_TRAFFIC_SHIFT
+        ({"strategy": "CANARY", "bakeTimeInMinutes": 0}, 4),  # the canary step and the rest
+        ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 100.0, "canaryBakeTimeInMinutes": 0}}, 3),
+        ({"strategy": "LINEAR", "bakeTimeInMinutes": 5}, 2 + 10),  # 10 % steps: ten shifts
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 0}}, 2 + 4),
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 11.0, "stepBakeTimeInMinutes": 0}}, 2 + 10),
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 3.0, "stepBakeTimeInMinutes": 0}}, 2 + 34),
+        ({"strategy": "ROLLING"}, 0),
+    ],
+)
+def test_the_time_out_adds_ten_minutes_per_delayed_stage_behind_a_network_load_balancer(config: dict[str, Any],
+                                                                                        delayed: int) -> None:
+    alb = budget({"deploymentConfiguration": config}, 600)
+    assert budget({"deploymentConfiguration": config, "loadBalancers": [NLB]}, 600) == alb + 600.0 * delayed
 
 
 def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[Aws, Any]) -> None:

@@ -87,8 +87,16 @@ L = "seed.toml: [services.web.load_balancer]"
         (None, {"alternate_target_group": "web-blue"}, {},
          f"{L} alternate_target_group: 'web-blue' is not a valid target group name other than target_group."),
         (None, {"test_listen_port": 9080}, {},
-         f"{L}: test_listener and test_listen_port need alternate_target_group (a blue/green service's second target "
-         "group)."),
+         f"{L}: test_listener, test_listen_port and type need alternate_target_group (a blue/green service's second "
+         "target group)."),
+        (None, {"type": "network"}, {},
+         f"{L}: test_listener, test_listen_port and type need alternate_target_group (a blue/green service's second "
+         "target group)."),
+        (None, {"alternate_target_group": "web-green", "type": "netwrk"}, {},
+         f"{L} type: 'netwrk' is not a load balancer type; did you mean 'network'? (types are: application, "
+         "network)."),
+        (None, {"alternate_target_group": "web-green", "type": 2}, {},
+         f"{L} type: expected a non-empty string, got 2 (an integer)."),
         (None, {"alternate_target_group": "web-green", "test_listener": False, "test_listen_port": 9080}, {},
          f"{L} test_listen_port: needs test_listener = true and a port other than listen_port."),
         (None, None, {"hook_answers": [{"function": "smoke", "answers": ["OK"]}]},
@@ -101,7 +109,7 @@ L = "seed.toml: [services.web.load_balancer]"
     ],
     ids=["linear-on-blue-green", "linear-step-too-small", "canary-without-bake", "hook-at-a-shift-stage",
          "hook-timeout-zero", "hook-unknown-action", "same-target-groups", "test-port-without-alternate",
-         "test-port-without-test-listener", "unknown-hook-status", "negative-call-back-delay", "answers-for-nobody"],
+         "type-without-alternate", "unknown-type", "type-not-a-string", "test-port-without-test-listener", "unknown-hook-status", "negative-call-back-delay", "answers-for-nobody"],
 )
 def test_each_mistake_names_its_key(tmp_path: Path, deployment: dict[str, Any] | None, balancer: dict[str, Any] | None,
                                     top: dict[str, Any], message: str) -> None:

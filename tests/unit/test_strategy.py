@@ -172,6 +172,40 @@ def test_the_test_url_is_the_test_rules_listener_on_its_load_balancers_name(
     assert url_of_test_listener(aws, service(), who="smoke") == url  # type: ignore[arg-type]
 
 
+NLB_TEST_LISTENER = f"{ELB}:listener/net/web/3333333333333333/6666666666666666"
+
+
+@pytest.mark.parametrize(("protocol", "port", "url"), [
+    ("TCP", 8080, "http://web-123.elb.eu-west-1.amazonaws.com:8080"),
+    ("TCP", 80, "http://web-123.elb.eu-west-1.amazonaws.com"),
+    ("TCP_UDP", 8080, "http://web-123.elb.eu-west-1.amazonaws.com:8080"),
+    ("TLS", 443, "https://web-123.elb.eu-west-1.amazonaws.com"),
+    ("TLS", 8443, "https://web-123.elb.eu-west-1.amazonaws.com:8443"),
+    ("UDP", 8080, None),
+])
+def test_an_nlb_test_listener_gives_the_url_of_its_port(elbv2: tuple[Aws, Any], protocol: str, port: int,
+                                                        url: str | None) -> None:
+    """The testListenerRule of an NLB is the listener itself (botocore ecs AdvancedConfiguration)."""
+    aws, stubber = elbv2
+    balancer = f"{ELB}:loadbalancer/net/web/3333333333333333"
+    stubber.add_response("describe_listeners", {"Listeners": [
+        {"ListenerArn": NLB_TEST_LISTENER, "LoadBalancerArn": balancer, "Port": port, "Protocol": protocol}]},
+        {"ListenerArns": [NLB_TEST_LISTENER]})
+    if url is not None:
+        stubber.add_response("describe_load_balancers", {"LoadBalancers": [
+            {"LoadBalancerArn": balancer, "DNSName": "web-123.elb.eu-west-1.amazonaws.com"}]},
+            {"LoadBalancerArns": [balancer]})
+    nlb = service(advanced={"alternateTargetGroupArn": GREEN, "productionListenerRule": NLB_TEST_LISTENER,
+                            "testListenerRule": NLB_TEST_LISTENER, "roleArn": ROLE})
+    if url is None:
+        with pytest.raises(ConfigError, match=r"^service 'web': test listener .* is a UDP listener, which HTTP "
+                                              r"cannot go through; set test_url in \[services\.web\]"):
+            url_of_test_listener(aws, nlb, who="smoke")  # type: ignore[arg-type]
+        stubber.assert_no_pending_responses()
+        return
+    assert url_of_test_listener(aws, nlb, who="smoke") == url  # type: ignore[arg-type]
+
+
 def test_without_a_test_rule_the_test_url_must_be_set(elbv2: tuple[Aws, Any]) -> None:
     aws, _ = elbv2
     with pytest.raises(ConfigError, match=r"^service 'web' has no test listener rule .*; set test_url in "

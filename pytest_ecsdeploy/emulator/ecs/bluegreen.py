@@ -41,6 +41,8 @@ Listener rules (``traffic.py``): with ``loadBalancers[].advancedConfiguration`` 
 group blue does not use, the rules' forward weights follow green's requested weights, and a rollback writes them
 back to blue at its own instant; a rule that misses one of the two target groups rolls the deployment back at its
 first step, with ECS's reason.
+Behind a Network Load Balancer (the rules are listeners) PRE_SCALE_UP, TEST_TRAFFIC_SHIFT and each production
+step last ``Timings.nlb_delay`` (ECS's 10 minutes) longer (``traffic.NLB_DELAYED``).
 
 AWS_LAMBDA hooks: no function runs; each invocation takes the next answer set for its function
 (:class:`HookAnswers`, ``LocalAWS.set_hook_answers`` or the seed's ``hook_answers``): SUCCEEDED lets the stage end,
@@ -309,6 +311,12 @@ class Lifecycle:
     triggered: list[str] = field(default_factory=list)  # the alarms found in ALARM
     answers: HookAnswers = field(default_factory=HookAnswers)  # what AWS_LAMBDA hooks' functions answer
     invoke_at: dict[str, float] = field(default_factory=dict)  # Lambda hook id -> its next invocation
+    network: bool = False  # behind a Network Load Balancer: ECS's delay at the stages of traffic.NLB_DELAYED
+
+    def delay(self, timings: Timings) -> float:
+        """Simulated seconds the current stage (each production step) lasts longer: ``nlb_delay`` at a stage of
+        ``traffic.NLB_DELAYED`` behind a Network Load Balancer, else none."""
+        return timings.nlb_delay if self.network and self.stage in traffic.NLB_DELAYED else 0.0
 
     def hook(self, hook_id: str) -> dict[str, Any] | None:
         """The current stage's hook ``hook_id`` while it awaits action."""
@@ -324,10 +332,10 @@ class Lifecycle:
         if waiting:
             return min(waiting)
         if self.stage == "PRODUCTION_TRAFFIC_SHIFT" and self.step_at is not None and self.steps:
-            return self.step_at + self.step_bake_seconds
+            return self.step_at + self.step_bake_seconds + self.delay(timings)
         if self.stage == "BAKE_TIME":
             return self.since + self.bake_seconds
-        return self.since + timings.lifecycle_stage
+        return self.since + timings.lifecycle_stage + self.delay(timings)
 
 
 def start(service: Service, green: Deployment, t: float, rng: random.Random,
@@ -349,6 +357,7 @@ def start(service: Service, green: Deployment, t: float, rng: random.Random,
     if lifecycle.routes:  # green registers in the target groups blue does not serve from
         green.alternate = not blue.alternate
         lifecycle.invalid = traffic.misconfigured(lifecycle.routes)
+        lifecycle.network = any(route.network for route in lifecycle.routes)
     _enter(lifecycle, stages[0], t)
     service.hold = lifecycle.hold  # before the scheduler's reaction at the request's own instant
     return lifecycle
@@ -515,14 +524,15 @@ def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, 
 
 
 def _shift_production(lifecycle: Lifecycle, t: float, timings: Timings) -> bool:
-    """PRODUCTION_TRAFFIC_SHIFT: the first step after ``lifecycle_stage``, each next one after the step bake,
-    POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %); none before the stage's Lambda hooks succeeded."""
+    """PRODUCTION_TRAFFIC_SHIFT: the first step after ``lifecycle_stage``, each next one after the step bake (each
+    ``nlb_delay`` later behind a Network Load Balancer), POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %); none
+    before the stage's Lambda hooks succeeded."""
     if any(hook["status"] in PENDING for hook in lifecycle.hooks):
         return False
     if lifecycle.step_at is None:
-        if t < lifecycle.since + timings.lifecycle_stage:
+        if t < lifecycle.since + timings.lifecycle_stage + lifecycle.delay(timings):
             return False
-    elif lifecycle.steps and t < lifecycle.step_at + lifecycle.step_bake_seconds:
+    elif lifecycle.steps and t < lifecycle.step_at + lifecycle.step_bake_seconds + lifecycle.delay(timings):
         return False
     if lifecycle.steps:
         lifecycle.production_weight = lifecycle.steps.pop(0)

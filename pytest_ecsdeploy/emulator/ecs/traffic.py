@@ -19,8 +19,14 @@ Checks (InvalidParameterException, ECS's type for a bad request; the messages ar
 advancedConfiguration needs ``alternateTargetGroupArn``, ``productionListenerRule`` and ``roleArn`` (what
 CloudFormation and the CDK require), an alternate target group other than the primary, target groups and rules
 that ELBv2 holds. A rule that does not forward to both target groups is accepted, as ECS accepts it, and the
-deployment then rolls back with ECS's reason (:data:`NOT_ASSOCIATED`). Refused openly: a Network Load Balancer
-listener (ECS adds 10-minute delays there, which the engine does not play).
+deployment then rolls back with ECS's reason (:data:`NOT_ASSOCIATED`).
+
+Network Load Balancers: ``productionListenerRule`` and ``testListenerRule`` are then the ARNs of listeners, not
+rules (botocore ecs AdvancedConfiguration), and the weights are written to the listener's default forward action
+(DescribeListeners shows them). ECS "adds a 10 minute delay to the following lifecycle stages: PRE_SCALE_UP,
+TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT" (AWS doc nlb-resources-for-blue-green): :data:`NLB_DELAYED`, played
+by ``bluegreen.py`` in simulated time (``Timings.nlb_delay``) for a route whose load balancer is a network one
+(``Route.network``).
 """
 
 from __future__ import annotations
@@ -35,20 +41,21 @@ from .exceptions import InvalidParameterException
 # What ECS reports when a rule misses one of the target groups (aws-samples summary of AWS's migration page).
 NOT_ASSOCIATED = ("Service deployment rolled back because of invalid networking configuration. Both targetGroup and "
                   "alternateTargetGroup must be associated with the productionListenerRule or testListenerRule.")
-NLB_REFUSED = ("The local ECS engine emulates blue/green listener rules of Application Load Balancers only, not the "
-               "listener of a Network Load Balancer ({arn}).")
+NLB_DELAYED = ("PRE_SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")  # AWS doc nlb-resources-for-blue-green
 _REQUIRED = ("alternateTargetGroupArn", "productionListenerRule", "roleArn")
 
 
 @dataclass(frozen=True)
 class Route:
-    """One load balancer entry with an advancedConfiguration: its primary and alternate target groups (ARNs) and
-    its production and test listener rules (ARNs; no test rule is None)."""
+    """One load balancer entry with an advancedConfiguration: its primary and alternate target groups (ARNs), its
+    production and test listener rules (ARNs; no test rule is None), and whether they belong to a Network Load
+    Balancer (then they are listeners)."""
 
     primary: str
     alternate: str
     production_rule: str
     test_rule: str | None
+    network: bool = False
 
 
 def check(load_balancers: Any) -> None:
@@ -78,8 +85,6 @@ def check(load_balancers: Any) -> None:
             found = moto_state.elbv2_listener_rule(str(arn)) if isinstance(arn, str) else None
             if found is None:
                 raise InvalidParameterException(f"advancedConfiguration.{key}: the listener rule {arn} does not exist.")
-            if found[0] == "network":
-                raise InvalidParameterException(NLB_REFUSED.format(arn=arn))
 
 
 def routes(load_balancers: list[dict[str, Any]]) -> tuple[Route, ...]:
@@ -88,8 +93,10 @@ def routes(load_balancers: list[dict[str, Any]]) -> tuple[Route, ...]:
     for balancer in load_balancers:
         advanced = balancer.get("advancedConfiguration")
         if advanced:
-            found.append(Route(str(balancer["targetGroupArn"]), str(advanced["alternateTargetGroupArn"]),
-                               str(advanced["productionListenerRule"]), advanced.get("testListenerRule")))
+            production = str(advanced["productionListenerRule"])
+            read = moto_state.elbv2_listener_rule(production)
+            found.append(Route(str(balancer["targetGroupArn"]), str(advanced["alternateTargetGroupArn"]), production,
+                               advanced.get("testListenerRule"), read is not None and read[0] == "network"))
     return tuple(found)
 
 
