@@ -373,6 +373,11 @@ class StageWatch:
                              "productionWeight": target.get("requestedProductionTrafficWeight"),
                              "testWeight": target.get("requestedTestTrafficWeight")})
 
+    @property
+    def production_weight(self) -> float:
+        """Green's requested production traffic weight (0-100) as last seen."""
+        return self._production_weight()
+
     def _production_weight(self) -> float:
         weight = (self.last.get("targetServiceRevision") or {}).get("requestedProductionTrafficWeight")
         return float(weight or 0.0)

@@ -266,9 +266,11 @@ class EcsService:
         of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
 
         ``until`` (BLUE_GREEN, LINEAR and CANARY services) returns before the end: ``"test_traffic"`` once a PAUSE
-        hook at POST_TEST_TRAFFIC_SHIFT awaits action (then :meth:`continue_deployment`; a failing step before that
-        rolls back through the pause), ``"traffic_shifted"`` once production traffic is all on the new revision
-        (the record says the bake was still running). A service not configured for it fails a pre-check that says
+        hook at POST_TEST_TRAFFIC_SHIFT awaits action, ``"production_step"`` once a PAUSE hook at
+        PRE_PRODUCTION_TRAFFIC_SHIFT awaits action before the first production step (then
+        :meth:`continue_deployment`; a failing step before that rolls back through the pause),
+        ``"traffic_shifted"`` once production traffic is all on the new revision (the record says the bake was
+        still running); ``"completed"`` (None) to the end. A service not configured for it fails a pre-check that says
         what to add. A service on the CODE_DEPLOY controller deploys through CodeDeploy (``codedeploy.py``), with
         the same ``until`` (``"test_traffic"``: return at Ready); there ``supersede`` continues a deployment at Ready
         itself.
@@ -362,8 +364,7 @@ class EcsService:
             raise ActionError(f"service '{self.name}': continue_deployment() needs a deployment that "
                               f"deploy(until='test_traffic' or 'production_step') paused, and none is.")
         limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else pause.timeout
-        check_step(self.describe(), float(stages.last and (stages.last.get("targetServiceRevision") or {}).get(
-            "requestedProductionTrafficWeight") or 0.0), until)
+        check_step(self.describe(), pause.stage, stages.production_weight, until)
         started = self._clock()
         self._pause = None
         self.ctx.record.until = None

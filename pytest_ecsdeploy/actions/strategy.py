@@ -57,10 +57,11 @@ def check_until(until: object, method: str = "deploy") -> str | None:
                       f"{allowed[-1]!r}, got {until!r}.")
 
 
-def check_step(service: Mapping[str, Any], weight: float, until: str | None) -> None:
-    """Before ``continue_deployment(until="production_step")`` continues a pause with green's production weight at
-    ``weight`` (0-100): ActionError when the step it lets go is the last (100 %), as no pause follows it."""
-    if until != "production_step" or next_step(service, weight) < 100.0:
+def check_step(service: Mapping[str, Any], stage: str, weight: float, until: str | None) -> None:
+    """Before ``continue_deployment(until="production_step")`` continues a pause at ``stage`` with green's
+    production weight at ``weight`` (0-100): ActionError when that pause is before a production step and the step
+    is the last (100 %), as no pause follows it (a pause at POST_TEST_TRAFFIC_SHIFT comes before the first one's)."""
+    if until != "production_step" or stage != STEP_STAGE or next_step(service, weight) < 100.0:
         return
     raise ActionError(f"service '{service.get('serviceName', '?')}': the next production step moves all production "
                       f"traffic ({weight:g}% -> 100%) and no {STEP_STAGE} pause follows it; call "

@@ -166,3 +166,16 @@ def test_continue_deployment_refuses_an_until_it_cannot_stop_at(world: World) ->
     with pytest.raises(ActionError, match=r"^continue_deployment\(until=...\) expects 'completed', 'production_step' "
                                           r"or 'traffic_shifted', got 'test_traffic'\.$"):
         service.continue_deployment(until="test_traffic")
+
+
+def test_from_the_test_traffic_pause_the_next_production_step_pause_comes_before_the_first_step(world: World) -> None:
+    configure(world, {"strategy": "BLUE_GREEN"}, hooks=[
+        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT", STEP_STAGE]}])
+    service, _ = world.service()
+    arn = service.deploy(world.revision("2.0.0"), until="test_traffic").service_deployment
+    assert arn is not None and service.ctx.record.until == "test_traffic"
+    rollout = service.continue_deployment(until="production_step")
+    assert rollout.is_paused and rollout.production_weight == 0.0 and service.ctx.record.until == "production_step"
+    assert at_pause(world, arn)[0] == 0.0
+    assert service.continue_deployment().is_completed
+    assert service_deployment(world, arn)["status"] == "SUCCESSFUL"

@@ -143,14 +143,16 @@ def test_continue_deployment_takes_the_next_step_or_the_shift_but_not_test_traff
 def test_a_pause_is_asked_for_after_the_last_step_only_to_be_refused(shift: dict[str, Any], weight: float,
                                                                      refused: bool) -> None:
     service = {"serviceName": "web", "deploymentConfiguration": shift}
-    check_step(service, weight, None)  # to the end: any step may be the last
-    check_step(service, weight, "traffic_shifted")
+    step = "PRE_PRODUCTION_TRAFFIC_SHIFT"
+    check_step(service, step, weight, None)  # to the end: any step may be the last
+    check_step(service, step, weight, "traffic_shifted")
+    check_step(service, "POST_TEST_TRAFFIC_SHIFT", 0.0, "production_step")  # the first step's pause comes next
     if refused:
         with pytest.raises(ActionError, match=rf"the next production step moves all production traffic "
                                               rf"\({weight:g}% -> 100%\)"):
-            check_step(service, weight, "production_step")
+            check_step(service, step, weight, "production_step")
     else:
-        check_step(service, weight, "production_step")
+        check_step(service, step, weight, "production_step")
 
 
 def rule(arn: str, groups: list[tuple[str, int]]) -> dict[str, Any]:
