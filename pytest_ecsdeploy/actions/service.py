@@ -12,9 +12,9 @@ step of the scenario failing returns the service to the revision it ran before t
 when ECS's own circuit breaker already rolls back (or, for those strategies, already rolled back), that rollback is
 followed instead of starting a second one. For those strategies ``deploy(until=...)`` may return at the
 test-traffic pause or before a production step (then :meth:`EcsService.continue_deployment`) or once production
-traffic shifted, after the
-strategy's pre-checks (``strategy.py``); while their service deployment still goes, the rollback goes through it
-(ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of deploying the previous revision.
+traffic shifted, after the strategy's pre-checks (``strategy.py``); while their service deployment still goes,
+the rollback goes through it (ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of
+deploying the previous revision.
 A rollback never deregisters anything. ``--no-rollback`` turns our
 rollback off; ``--plan`` prints the service change and changes nothing.
 
