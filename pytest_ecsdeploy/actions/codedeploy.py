@@ -523,6 +523,10 @@ class CodeDeployPath:
         ctx.record.codedeploy = {"application": group.application, "deploymentGroup": group.name,
                                  "deploymentConfig": self._config_name(group), "until": until or "completed",
                                  "lifecycleEvents": []}
+        if until == "production_step":  # CodeDeploy shifts traffic without a hook between its steps
+            checks.failed(DEPLOY, "pre", "pauses before production steps",
+                          f"{group.label()}: CodeDeploy has no pause between production traffic steps; use "
+                          f"until='test_traffic' (Ready) or an ECS-native LINEAR or CANARY service")
         if until == "test_traffic":
             checks.expect(group.stops_at_ready, DEPLOY, "pre", "deployment stops at Ready",
                           f"{group.label()}: deploymentReadyOption STOP_DEPLOYMENT, wait "

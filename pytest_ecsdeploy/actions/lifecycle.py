@@ -19,15 +19,26 @@ searched for the one whose target is this revision, never "the newest in progres
 Success is SUCCESSFUL with this revision as the target; ROLLBACK_SUCCESSFUL (ECS moved traffic back: the
 service runs the previous revision), STOPPED and ROLLBACK_FAILED are failures with ECS's ``statusReason``.
 A stage this module does not know (the API's list and its documentation disagree) is shown like any other. A
-PAUSE lifecycle hook awaiting action is shown with its expiry and time-out action; the watch does not answer it
-(someone's ContinueServiceDeployment, or its time-out, moves the deployment on).
+PAUSE lifecycle hook awaiting action is shown once per ``hookId`` (LINEAR and CANARY pause before each production
+step with a fresh one), with its expiry, its time-out action and what continues it; the watch does not answer a
+pause its ``until`` does not stop at (someone's ContinueServiceDeployment, or the hook's time-out, decides).
 The time-out (:func:`budget`) adds the bake times the configuration asks for, and ECS's 10 minutes per delayed
 stage behind a Network Load Balancer, unless the user set one.
 
-``until`` stops the watch early, with the deployment still going: ``"test_traffic"`` once a PAUSE hook at
-POST_TEST_TRAFFIC_SHIFT awaits action (green serves test traffic, production stays on blue; verdict
-:data:`PAUSED`, the hook's id in ``hook_id``), ``"traffic_shifted"`` once green's requested production weight is
-100 % after PRODUCTION_TRAFFIC_SHIFT (the bake may still run; verdict :data:`SHIFTED`). A watch made with
+``until`` stops the watch early, with the deployment still going (:data:`PAUSES` names the stage of each pause):
+
+- ``"test_traffic"``: once a PAUSE hook at POST_TEST_TRAFFIC_SHIFT awaits action (green serves test traffic,
+  production stays on blue; verdict :data:`PAUSED`, the hook's id in ``hook_id``); past that stage without a pause
+  is a failure;
+- ``"production_step"``: once a PAUSE hook at PRE_PRODUCTION_TRAFFIC_SHIFT awaits action that :meth:`StageWatch.resume`
+  did not already answer, before the next production step (verdict :data:`PAUSED`; green's production weight is
+  the one of the steps taken so far: 0 before the first). A second step after the one it allows (someone else
+  continued the pause), or the last step taken with no pause left, is a failure;
+- ``"traffic_shifted"``: once green's requested production weight is 100 % after PRODUCTION_TRAFFIC_SHIFT (the
+  bake may still run; verdict :data:`SHIFTED`);
+- ``None`` (``"completed"``): to the end.
+
+A watch made with
 ``rollback=True`` follows a rollback this run asked for (ContinueServiceDeployment or StopServiceDeployment with
 ROLLBACK): ROLLBACK_SUCCESSFUL is its success, anything else that ends it a failure.
 
@@ -49,8 +60,8 @@ from ..arns import short_revision
 from ..aws import ClientFactory, call
 from .watch import COMPLETED, FAILED, ROLLED_BACK, TIMED_OUT, Look, Verdict, service_deployments, timestamp
 
-__all__ = ["ENDED", "ONGOING", "PAUSED", "SHIFTED", "SHIFTING", "StageVerdict", "StageWatch", "budget",
-           "strategy_of"]
+__all__ = ["ENDED", "ONGOING", "PAUSED", "PAUSES", "SHIFTED", "SHIFTING", "STEP_STAGE", "StageVerdict", "StageWatch",
+           "behind_nlb", "budget", "next_step", "strategy_of"]
 
 ROLLING = "ROLLING"
 SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
@@ -59,10 +70,13 @@ ENDED = ("SUCCESSFUL", *FAILURES)  # the service deployment statuses after which
 ONGOING = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 MATCH_WINDOW = 300.0  # seconds before our deployment's createdAt a service deployment may say it was created
 QUIET_REREAD = 5.0  # seconds between DescribeServiceDeployments while neither it nor DescribeServices changes
-PAUSED = "PAUSED"  # until="test_traffic": a PAUSE hook at POST_TEST_TRAFFIC_SHIFT awaits action
+PAUSED = "PAUSED"  # until="test_traffic" or "production_step": a PAUSE hook where it stops awaits action
 SHIFTED = "TRAFFIC_SHIFTED"  # until="traffic_shifted": production traffic all on the new revision
 PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 NLB_DELAY_MINUTES = 10  # per delayed stage behind a Network Load Balancer (AWS doc nlb-resources-for-blue-green)
+STEP_STAGE = "PRE_PRODUCTION_TRAFFIC_SHIFT"  # before each production step (botocore ecs lifecycle stage docs)
+#: The ``until`` values that stop at a PAUSE hook, and the stage of that hook.
+PAUSES = {"test_traffic": PAUSE_STAGE, "production_step": STEP_STAGE}
 #: The stages in ECS's order (botocore ecs ServiceDeployment.lifecycleStage); an unknown one has no place.
 ORDER = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
          "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
@@ -117,6 +131,27 @@ def behind_nlb(service: Mapping[str, Any]) -> bool:
                for lb in service.get("loadBalancers") or [])
 
 
+def next_step(service: Mapping[str, Any], weight: float) -> float:
+    """Green's production weight after the step that follows ``weight`` (0-100) in ``service``'s strategy: LINEAR
+    adds ``stepPercent``, CANARY goes to ``canaryPercent`` then 100, BLUE_GREEN to 100 (defaults from botocore ecs
+    LinearConfiguration / CanaryConfiguration).
+
+    >>> linear = {"deploymentConfiguration": {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 34.0}}}
+    >>> next_step(linear, 0.0), next_step(linear, 68.0)
+    (34.0, 100.0)
+    >>> next_step({"deploymentConfiguration": {"strategy": "CANARY"}}, 5.0)
+    100.0
+    """
+    config = service.get("deploymentConfiguration") or {}
+    strategy = strategy_of(service)
+    if strategy == "LINEAR":
+        step = float((config.get("linearConfiguration") or {}).get("stepPercent") or 10.0)
+        return min(100.0, round(weight + step, 1))
+    if strategy == "CANARY" and weight <= 0.0:
+        return min(100.0, float((config.get("canaryConfiguration") or {}).get("canaryPercent") or 5.0))
+    return 100.0
+
+
 @dataclass(frozen=True)
 class StageVerdict(Verdict):
     """A verdict on a service deployment (``service_deployment``: the last part of its ARN). For
@@ -127,6 +162,7 @@ class StageVerdict(Verdict):
     rolled_back_to: str | None = None
     rollback_seconds: float | None = None
     hook_id: str | None = None  # PAUSED: the PAUSE hook awaiting ContinueServiceDeployment
+    paused_at: str | None = None  # PAUSED: the stage of that hook (a value of PAUSES)
 
 
 class StageWatch:
@@ -149,9 +185,19 @@ class StageWatch:
         self.last: Mapping[str, Any] = {}
         self._revisions: dict[str, str] = {}  # service revision ARN -> task-definition ARN
         self._hooks_shown: set[str] = set()
+        self.answered: set[str] = set()  # the PAUSE hooks this run continued
+        self._pause_weight = 0.0  # until="production_step": green's production weight where the watch began
+        self._stepped_to: float | None = None  # ... and the weight of the one step it allows before the pause
         self._clock, self._wall = clock, wall
         self._read: tuple[float, Any, Any] | None = None  # when, DescribeServices' key, the answer
         self._moving = True  # the last read showed the service deployment change
+
+    def resume(self, hook_id: str, until: str | None) -> None:
+        """Watch on after this run continued the PAUSE hook ``hook_id``, up to ``until`` (a value of
+        ``strategy.CONTINUE_UNTIL``, None to the end): that hook no longer stops the watch."""
+        self.answered.add(hook_id)
+        self.until = until
+        self._pause_weight, self._stepped_to = self._production_weight(), None
 
     # -- the look -------------------------------------------------------------------------------------------
 
@@ -246,7 +292,8 @@ class StageWatch:
                 until = (datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                          if expires is not None else "its time-out")
                 look.lines.append(f"{self._label()}: lifecycle hook {hook.get('hookId')} at {stage} awaits "
-                                  f"ContinueServiceDeployment until {until} (then {hook.get('timeoutAction')})")
+                                  f"ContinueServiceDeployment until {until} (then {hook.get('timeoutAction')})"
+                                  f"{self._who_continues(str(stage))}")
                 look.changed = True
         if status != self.status:
             if status not in (*FAILURES, "SUCCESSFUL", "PENDING", "IN_PROGRESS"):  # the verdict says how it ended
@@ -276,15 +323,26 @@ class StageWatch:
                                 rollback_seconds=decided_at - began if decided_at and began else None)
         return StageVerdict(FAILED, f"{self._label()} ended {status}: {why.rstrip('.')}", decided_at=decided_at)
 
+    def _who_continues(self, stage: str) -> str:
+        """What the line on a PAUSE hook at ``stage`` adds: nothing where this watch stops; else who moves it on."""
+        if PAUSES.get(self.until or "") == stage:
+            return ""
+        if stage == STEP_STAGE:
+            return ("; this run does not answer it: deploy() or continue_deployment() with until='production_step' "
+                    "stops at each step, someone's ContinueServiceDeployment or the time-out moves it on")
+        return "; this run does not answer it: someone's ContinueServiceDeployment or the time-out moves it on"
+
     def _judge_until(self, found: Mapping[str, Any], stage: str) -> Verdict | None:
         """The early verdict ``until`` asks for, once the deployment (IN_PROGRESS, at ``stage``) got there."""
         place = ORDER.index(stage) if stage in ORDER else -1
+        if self.until == "production_step":
+            return self._judge_step(found, place)
         if self.until == "test_traffic":
             hook = paused_hook(found)
             if hook is not None:
                 return StageVerdict(PAUSED, f"{self._label()} paused at {PAUSE_STAGE}: the new revision serves test "
                                             f"traffic, production stays on the previous one ({self.progress()})",
-                                    service_deployment=self._name(), hook_id=hook)
+                                    service_deployment=self._name(), hook_id=hook, paused_at=PAUSE_STAGE)
             if place > ORDER.index(PAUSE_STAGE):
                 return StageVerdict(FAILED, f"{self._label()} went past {PAUSE_STAGE} without pausing there "
                                             f"(someone continued it): production traffic moves before the test-traffic "
@@ -294,6 +352,26 @@ class StageWatch:
             return StageVerdict(SHIFTED, f"{self._label()}: production traffic all on "
                                          f"{short_revision(self.revision)}, the bake goes on ({self.progress()})",
                                 service_deployment=self._name())
+        return None
+
+    def _judge_step(self, found: Mapping[str, Any], place: int) -> Verdict | None:
+        """until="production_step": paused before the next production step, or a failure when the deployment went
+        past the step this watch allows (another pause answered by someone else) or past the last step."""
+        hook = paused_hook(found, STEP_STAGE)
+        weight = self._production_weight()
+        if hook is not None and hook not in self.answered:
+            return StageVerdict(PAUSED, f"{self._label()} paused at {STEP_STAGE}: production traffic {weight:g}% on "
+                                        f"{short_revision(self.revision)} until the next step ({self.progress()})",
+                                service_deployment=self._name(), hook_id=hook, paused_at=STEP_STAGE)
+        if weight > self._pause_weight and self._stepped_to is None:
+            self._stepped_to = weight
+        if place > ORDER.index("PRODUCTION_TRAFFIC_SHIFT") and weight >= 100.0:
+            return StageVerdict(FAILED, f"{self._label()} took its last production step: no pause at {STEP_STAGE} "
+                                        f"is left for until='production_step' to stop at ({self.progress()})")
+        if self._stepped_to is not None and weight > self._stepped_to:
+            return StageVerdict(FAILED, f"{self._label()} went past {STEP_STAGE} without pausing there (someone "
+                                        f"continued it): production traffic moved on to {weight:g}% "
+                                        f"({self.progress()})")
         return None
 
     def _judge_rollback(self, found: Mapping[str, Any], status: str, decided_at: float | None) -> Verdict | None:
@@ -313,6 +391,11 @@ class StageWatch:
         self.history.append({"stage": found.get("lifecycleStage"), "at": self._wall(), "status": found.get("status"),
                              "productionWeight": target.get("requestedProductionTrafficWeight"),
                              "testWeight": target.get("requestedTestTrafficWeight")})
+
+    @property
+    def production_weight(self) -> float:
+        """Green's requested production traffic weight (0-100) as last seen."""
+        return self._production_weight()
 
     def _production_weight(self) -> float:
         weight = (self.last.get("targetServiceRevision") or {}).get("requestedProductionTrafficWeight")

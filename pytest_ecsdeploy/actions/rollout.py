@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .lifecycle import PAUSED, SHIFTED
+from .lifecycle import PAUSED, PAUSES, SHIFTED
 from .polling import PollSchedule
 from .watch import COMPLETED, FAILED, ROLLED_BACK, SUPERSEDED, TIMED_OUT, TaskView
 
@@ -32,7 +32,8 @@ class Rollout:
 
     ``outcome`` is ``COMPLETED``, ``UNCHANGED`` (already live: nothing written), ``PLANNED`` (``--plan``),
     ``PAUSED`` (``until="test_traffic"``: the new revision serves test traffic, production stays on the previous
-    one until ``continue_deployment()``), ``TRAFFIC_SHIFTED`` (``until="traffic_shifted"``: production traffic is
+    one until ``continue_deployment()``; ``until="production_step"``: before a production step, with
+    ``production_weight`` on the new revision), ``TRAFFIC_SHIFTED`` (``until="traffic_shifted"``: production traffic is
     all on the new revision, the bake goes on), or, in a rollout that failed, ``FAILED``, ``ROLLED_BACK`` (ECS's
     circuit breaker), ``SUPERSEDED`` or ``TIMED_OUT`` (deploy raises RolloutFailed for those; the record keeps
     them). ``service_deployment`` is the ARN of the service deployment of a BLUE_GREEN, LINEAR or CANARY service,
@@ -74,8 +75,16 @@ class Rollout:
 
     @property
     def is_paused(self) -> bool:
-        """Paused at POST_TEST_TRAFFIC_SHIFT: green serves test traffic, production is on blue."""
+        """Paused at a PAUSE hook: at POST_TEST_TRAFFIC_SHIFT (green serves test traffic, production is on blue) or
+        at PRE_PRODUCTION_TRAFFIC_SHIFT (before a production step)."""
         return self.outcome == PAUSED
+
+    @property
+    def production_weight(self) -> float | None:
+        """The production traffic weight (0-100) ECS last reported requested for the new revision; None for a
+        rolling update."""
+        weight = self.stages[-1].get("productionWeight") if self.stages else None
+        return float(weight) if weight is not None else None
 
     @property
     def is_traffic_shifted(self) -> bool:
@@ -97,15 +106,16 @@ class Rollout:
 
 @dataclass(frozen=True)
 class Pause:
-    """Where ``deploy(until="test_traffic")`` left a deployment: its revision (ARN and label), the deployment, the
-    time-out ``deploy()`` allowed (seconds: ``continue_deployment()``'s default) and, for a service deployment, the
-    PAUSE hook awaiting action (None for a CodeDeploy deployment at Ready)."""
+    """Where ``deploy(until="test_traffic" or "production_step")`` left a deployment: its revision (ARN and label),
+    the deployment, the time-out ``deploy()`` allowed (seconds: ``continue_deployment()``'s default) and, for a
+    service deployment, the PAUSE hook awaiting action (None for a CodeDeploy deployment at Ready) and its stage."""
 
     revision: str
     label: str
     deployment_id: str
     timeout: float
     hook_id: str | None = None
+    stage: str = PAUSES["test_traffic"]  # where a service deployment is paused (a value of lifecycle.PAUSES)
 
 
 class ServiceHost(Protocol):

@@ -11,9 +11,10 @@ stage (``lifecycle.py``), its bake times added to the time-out. A failed rollout
 step of the scenario failing returns the service to the revision it ran before this run, watched the same way;
 when ECS's own circuit breaker already rolls back (or, for those strategies, already rolled back), that rollback is
 followed instead of starting a second one. For those strategies ``deploy(until=...)`` may return at the
-test-traffic pause (then :meth:`EcsService.continue_deployment`) or once production traffic shifted, after the
-strategy's pre-checks (``strategy.py``); while their service deployment still goes, the rollback goes through it
-(ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of deploying the previous revision.
+test-traffic pause or before a production step (then :meth:`EcsService.continue_deployment`) or once production
+traffic shifted, after the strategy's pre-checks (``strategy.py``); while their service deployment still goes,
+the rollback goes through it (ContinueServiceDeployment or StopServiceDeployment with ROLLBACK) instead of
+deploying the previous revision.
 A rollback never deregisters anything. ``--no-rollback`` turns our
 rollback off; ``--plan`` prints the service change and changes nothing.
 
@@ -36,11 +37,11 @@ from ..aws import call
 from ..errors import ActionError, CheckFailed, EcsDeployError, RolloutFailed
 from ..report.record import mid_deployment
 from .codedeploy import CODE_DEPLOY, running_task_definition, task_sets_steady
-from .lifecycle import PAUSE_STAGE, PAUSED, SHIFTED, StageVerdict, budget
+from .lifecycle import PAUSED, PAUSES, SHIFTED, StageVerdict, budget
 from .reads import revision_target, seconds_argument
 from .rollout import DEPLOY, PLANNED, UNCHANGED, Pause, Rollout
 from .service_rollback import ServiceRollback
-from .strategy import check_until
+from .strategy import check_step, check_until
 from .taskdef.revision import Described, deploy_image, describe, repository_place
 from .watch import (
     COMPLETED,
@@ -103,9 +104,11 @@ class EcsService(ServiceRollback):
         of another revision still in progress instead of refusing to race it (``ecsdeploy rollback`` does that).
 
         ``until`` (BLUE_GREEN, LINEAR and CANARY services) returns before the end: ``"test_traffic"`` once a PAUSE
-        hook at POST_TEST_TRAFFIC_SHIFT awaits action (then :meth:`continue_deployment`; a failing step before that
-        rolls back through the pause), ``"traffic_shifted"`` once production traffic is all on the new revision
-        (the record says the bake was still running). A service not configured for it fails a pre-check that says
+        hook at POST_TEST_TRAFFIC_SHIFT awaits action, ``"production_step"`` once a PAUSE hook at
+        PRE_PRODUCTION_TRAFFIC_SHIFT awaits action before the first production step (then
+        :meth:`continue_deployment`; a failing step before that rolls back through the pause),
+        ``"traffic_shifted"`` once production traffic is all on the new revision (the record says the bake was
+        still running); ``"completed"`` (None) to the end. A service not configured for it fails a pre-check that says
         what to add. A service on the CODE_DEPLOY controller deploys through CodeDeploy (``codedeploy.py``), with
         the same ``until`` (``"test_traffic"``: return at Ready); there ``supersede`` continues a deployment at Ready
         itself.
@@ -115,8 +118,8 @@ class EcsService(ServiceRollback):
         until = check_until(until)
         if self._pause is not None:
             raise ActionError(f"service '{self.name}': deployment {self._pause.deployment_id} is paused at "
-                              f"{PAUSE_STAGE}; call continue_deployment() (or fail a step to roll it back) before "
-                              f"deploying again.")
+                              f"{self._pause.stage}; call continue_deployment() (or fail a step to roll it back) "
+                              f"before deploying again.")
         started = self._clock()
         self._stages = None
         arn, label = revision_target(revision, plan=self.ctx.options.plan, who=self._who,
@@ -170,27 +173,42 @@ class EcsService(ServiceRollback):
         verdict, watch, detected_after = self._watch(arn, deployment_id, seen, timeout, until=until, follow=True)
         return self._conclude(arn, label, deployment_id, verdict, watch, detected_after, started, update_at, timeout)
 
-    def continue_deployment(self, *, timeout: float | None = None) -> Rollout:
-        """Let the deployment that ``deploy(until="test_traffic")`` paused move production traffic:
-        ContinueServiceDeployment CONTINUE for its PAUSE hook, then watch it to its end and run the post-checks,
-        as ``deploy()`` does (``timeout``: seconds, default what ``deploy()`` allowed). Rolls back and raises
-        RolloutFailed when it fails; ActionError when no deployment of this run is paused. On a CODE_DEPLOY
-        service: ContinueDeployment (READY_WAIT) for the deployment deploy() left at Ready, watched to its end."""
+    def continue_deployment(self, *, timeout: float | None = None, until: str | None = None) -> Rollout:
+        """Let the deployment that ``deploy(until="test_traffic")`` or ``until="production_step"`` paused move
+        production traffic: ContinueServiceDeployment CONTINUE for its PAUSE hook, then watch it, as ``deploy()``
+        does (``timeout``: seconds, default what ``deploy()`` allowed), up to ``until``:
+
+        - ``"completed"`` (None, the default): to the end, then the post-checks;
+        - ``"production_step"``: to the PAUSE hook before the next production step (LINEAR, CANARY); the Rollout
+          is PAUSED with ``production_weight`` the weight the step moved to; ActionError, before anything is
+          written, when the step it lets go is the last one (no pause follows it);
+        - ``"traffic_shifted"``: until production traffic is all on the new revision, the bake still running.
+
+        A PAUSE hook on the way that ``until`` does not stop at is shown, not answered: its time-out action (or
+        someone's ContinueServiceDeployment) decides. Rolls back and raises RolloutFailed when the deployment
+        fails; ActionError when no deployment of this run is paused. On a CODE_DEPLOY service (``until``
+        "completed" only): ContinueDeployment (READY_WAIT) for the deployment deploy() left at Ready, watched to
+        its end."""
         __tracebackhide__ = True
+        until = check_until(until, "continue_deployment")
         if self._code_deploy is not None and self._code_deploy.paused is not None:
+            if until is not None:
+                raise ActionError(f"service '{self.name}': a CodeDeploy deployment continues to its end only; call "
+                                  f"continue_deployment() without until.")
             limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else None
             return self._code_deploy.continue_deployment(limit)
         pause, stages = self._pause, self._stages
-        if pause is None or stages is None or stages.arn is None:
+        if pause is None or pause.hook_id is None or stages is None or stages.arn is None:
             raise ActionError(f"service '{self.name}': continue_deployment() needs a deployment that "
-                              f"deploy(until='test_traffic') paused, and none is.")
+                              f"deploy(until='test_traffic' or 'production_step') paused, and none is.")
         limit = seconds_argument(timeout, "continue_deployment(timeout=...)") if timeout is not None else pause.timeout
+        check_step(self.describe(), pause.stage, stages.production_weight, until)
         started = self._clock()
         self._pause = None
         self.ctx.record.until = None
-        stages.until = None
+        stages.resume(pause.hook_id, until)
         self.ctx.log.info(f"continuing service deployment {stages.arn.rsplit('/', 1)[-1]}: ContinueServiceDeployment "
-                          f"CONTINUE for hook {pause.hook_id} at {PAUSE_STAGE}; production traffic moves")
+                          f"CONTINUE for hook {pause.hook_id} at {pause.stage}; production traffic moves")
         try:
             call(self.ctx.aws, "ecs", "continue_service_deployment", f"continue service deployment {stages.arn}",
                  who=self._who, serviceDeploymentArn=stages.arn, hookId=pause.hook_id, action="CONTINUE")
@@ -216,10 +234,12 @@ class EcsService(ServiceRollback):
             record.timings["detect"] = round(detected_after, 3)
         if verdict.outcome == PAUSED:
             assert isinstance(verdict, StageVerdict) and verdict.hook_id is not None
-            self._pause = Pause(arn, label, deployment_id, timeout, verdict.hook_id)
-            record.until = "test_traffic"
+            stage = verdict.paused_at or PAUSES["test_traffic"]
+            self._pause = Pause(arn, label, deployment_id, timeout, verdict.hook_id, stage)
+            record.until = next(until for until, at in PAUSES.items() if at == stage)
             ctx.log.info(verdict.reason)
-            ctx.checks.passed(DEPLOY, "post", "paused for test traffic", verdict.reason)
+            ctx.checks.passed(DEPLOY, "post", "paused for test traffic" if record.until == "test_traffic" else
+                              "paused before a production step", verdict.reason)
             return self._done(arn, before, deployment_id, PAUSED, verdict.reason, started, watch, detected_after)
         if verdict.outcome == SHIFTED:
             record.until, record.bake_running = "traffic_shifted", True
@@ -268,14 +288,14 @@ class EcsService(ServiceRollback):
                             f"Ready; continue_deployment() was not called", None, record.deployment_id)
             return
         if failed_step is None and self._pause is not None:
-            self._roll_back(f"the scenario ended with deployment {self._pause.deployment_id} paused at {PAUSE_STAGE}; "
-                            f"continue_deployment() was not called", None, record.deployment_id)
+            self._roll_back(f"the scenario ended with deployment {self._pause.deployment_id} paused at "
+                            f"{self._pause.stage}; continue_deployment() was not called", None, record.deployment_id)
             return
         if failed_step is None or record.outcome in ("refused", "failed", "rolled back", "rollback failed"):
             return
         why = f"step {failed_step} failed"
         if self._pause is not None:
-            why += f" while deployment {self._pause.deployment_id} was paused at {PAUSE_STAGE}"
+            why += f" while deployment {self._pause.deployment_id} was paused at {self._pause.stage}"
         if not self._updated:
             because = f": {cause}" if cause else ""
             record.set_outcome("failed", f"{why}{because}; the service was not changed by this run")

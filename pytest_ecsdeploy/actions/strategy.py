@@ -2,10 +2,12 @@
 
 :func:`configuration_checks` reads only the DescribeServices entry the pre-checks already have (no call): the
 ``until`` value, ``bakeTimeInMinutes``, no PAUSE hook at the two traffic-shift stages, the alternate target group
-and the role of each load balancer, and, for ``until="test_traffic"``, a PAUSE hook at POST_TEST_TRAFFIC_SHIFT and a
-test listener rule. :func:`listener_checks` adds one ELBv2 call per kind of production ``listener``: DescribeRules of
-every production listener rule (ALB), DescribeListeners of every production listener (NLB), to see that each
-forwards to both target groups. Each check is ``(name, passed, detail)``; a failed detail says what to add. Sources:
+and the role of each load balancer, for ``until="test_traffic"`` a PAUSE hook at POST_TEST_TRAFFIC_SHIFT and a
+test listener rule, for ``until="production_step"`` a PAUSE hook at PRE_PRODUCTION_TRAFFIC_SHIFT (ECS pauses there
+before each production step). :func:`check_until` and :func:`check_step` check ``until`` before anything is
+written. :func:`listener_checks` adds one ELBv2 call per kind of production ``listener``: DescribeRules of every
+production listener rule (ALB), DescribeListeners of every production listener (NLB), to see that each forwards to
+both target groups. Each check is ``(name, passed, detail)``; a failed detail says what to add. Sources:
 botocore ecs DeploymentConfiguration.bakeTimeInMinutes ("You must provide this parameter when you use the
 BLUE_GREEN deployment strategy"), DeploymentLifecycleHook.lifecycleStages ("PAUSE hooks cannot be configured at
 TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT"), AdvancedConfiguration; AWS doc migrate-code-deploy-to-ecs-blue-green
@@ -27,23 +29,43 @@ from typing import Any
 from ..arns import target_group_name
 from ..aws import ClientFactory, call
 from ..errors import ActionError, ConfigError
-from .lifecycle import PAUSE_STAGE, SHIFTING, strategy_of
+from .lifecycle import PAUSES, SHIFTING, STEP_STAGE, next_step, strategy_of
 
-__all__ = ["UNTIL", "check_until", "configuration_checks", "listener_checks", "url_of_test_listener"]
+__all__ = ["CONTINUE_UNTIL", "UNTIL", "check_step", "check_until", "configuration_checks", "listener_checks",
+           "url_of_test_listener"]
 
-UNTIL = ("test_traffic", "traffic_shifted")
+#: What ``deploy(until=...)`` takes besides "completed" (the default, to the end):
+#: "test_traffic" returns at a PAUSE hook at POST_TEST_TRAFFIC_SHIFT (green serves test traffic only),
+#: "production_step" at a PAUSE hook at PRE_PRODUCTION_TRAFFIC_SHIFT (before each production step of LINEAR and
+#: CANARY, before the one of BLUE_GREEN), "traffic_shifted" once production traffic is all on the new revision.
+UNTIL = ("test_traffic", "production_step", "traffic_shifted")
+#: What ``continue_deployment(until=...)`` takes besides "completed": the next production-step pause, or the shift.
+CONTINUE_UNTIL = ("production_step", "traffic_shifted")
 SHIFT_STAGES = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")  # Lambda hooks only (botocore ecs)
 Result = tuple[str, bool, str]
 
 
 def check_until(until: object, method: str = "deploy") -> str | None:
-    """``until`` when it is one of :data:`UNTIL`; None for None or ``"completed"`` (to the end, the default);
-    ActionError otherwise."""
+    """``until`` when it is one of :data:`UNTIL` (of :data:`CONTINUE_UNTIL` for ``method`` "continue_deployment");
+    None for None or ``"completed"`` (to the end, the default); ActionError otherwise."""
     if until is None or until == "completed":
         return None
-    if until in UNTIL:
+    allowed = CONTINUE_UNTIL if method == "continue_deployment" else UNTIL
+    if until in allowed:
         return until  # type: ignore[return-value]
-    raise ActionError(f"{method}(until=...) expects 'completed', 'test_traffic' or 'traffic_shifted', got {until!r}.")
+    raise ActionError(f"{method}(until=...) expects 'completed', {', '.join(repr(u) for u in allowed[:-1])} or "
+                      f"{allowed[-1]!r}, got {until!r}.")
+
+
+def check_step(service: Mapping[str, Any], stage: str, weight: float, until: str | None) -> None:
+    """Before ``continue_deployment(until="production_step")`` continues a pause at ``stage`` with green's
+    production weight at ``weight`` (0-100): ActionError when that pause is before a production step and the step
+    is the last (100 %), as no pause follows it (a pause at POST_TEST_TRAFFIC_SHIFT comes before the first one's)."""
+    if until != "production_step" or stage != STEP_STAGE or next_step(service, weight) < 100.0:
+        return
+    raise ActionError(f"service '{service.get('serviceName', '?')}': the next production step moves all production "
+                      f"traffic ({weight:g}% -> 100%) and no {STEP_STAGE} pause follows it; call "
+                      f"continue_deployment() or continue_deployment(until='traffic_shifted').")
 
 
 def _balancers(service: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -87,16 +109,19 @@ def configuration_checks(service: Mapping[str, Any], until: str | None) -> list[
                     f"add advancedConfiguration {'; '.join(missing)}" if missing else
                     f"{len(balancers)} load balancer(s) with an alternate target group and a role" if balancers else
                     "no load balancer: ECS shifts no traffic (headless)"))
-    if until == "test_traffic":
+    if until in PAUSES:
+        stage = PAUSES[until]
         hooks = config.get("lifecycleHooks") or []
-        pause = [h for h in hooks if h.get("targetType") == "PAUSE" and PAUSE_STAGE in (h.get("lifecycleStages") or [])]
+        pause = [h for h in hooks if h.get("targetType") == "PAUSE" and stage in (h.get("lifecycleStages") or [])]
         action = ", ".join(sorted({str((h.get("timeoutConfiguration") or {}).get("action", "ROLLBACK"))
                                    for h in pause}))
-        results.append((f"PAUSE hook at {PAUSE_STAGE}", bool(pause),
-                        f"a PAUSE hook at {PAUSE_STAGE} (on time-out: {action})" if pause else
-                        f"deploy(until='test_traffic') needs a PAUSE lifecycle hook at {PAUSE_STAGE}; add "
-                        f"{{targetType = PAUSE, lifecycleStages = [{PAUSE_STAGE}]}} to the service's "
+        per_step = " before each production step" if stage == STEP_STAGE else ""
+        results.append((f"PAUSE hook at {stage}", bool(pause),
+                        f"a PAUSE hook at {stage}{per_step} (on time-out: {action})" if pause else
+                        f"deploy(until='{until}') needs a PAUSE lifecycle hook at {stage}; add "
+                        f"{{targetType = PAUSE, lifecycleStages = [{stage}]}} to the service's "
                         f"deploymentConfiguration.lifecycleHooks"))
+    if until == "test_traffic":
         untested = [target_group_name(lb["targetGroupArn"]) for lb in balancers
                     if not (lb.get("advancedConfiguration") or {}).get("testListenerRule")]
         results.append(("test listener rule", not untested,

@@ -149,6 +149,7 @@ _DEPLOYMENT_KEYS = ("minimum_healthy_percent", "maximum_percent", "circuit_break
                     "bake_time_minutes", "lifecycle_hooks", "linear", "canary")
 _HOOK_KEYS = ("stages", "timeout_minutes", "timeout_action")
 _HOOK_STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT",
+                "PRE_PRODUCTION_TRAFFIC_SHIFT",
                 "POST_PRODUCTION_TRAFFIC_SHIFT")  # where the engine runs PAUSE hooks (ecs/bluegreen.py)
 _LINEAR_KEYS = ("step_percent", "step_bake_minutes")
 _CANARY_KEYS = ("percent", "bake_minutes")

@@ -73,7 +73,8 @@ class ServiceRecord:
     service_deployment: str | None = None
     #: Its stages as seen: ``{"stage", "at" (epoch s), "status", "productionWeight", "testWeight"}``.
     stages: list[dict[str, Any]] = field(default_factory=list)
-    #: Where deploy() returned before the end: ``test_traffic`` (paused), ``traffic_shifted``; None otherwise.
+    #: Where deploy() or continue_deployment() returned before the end: ``test_traffic`` or ``production_step``
+    #: (paused), ``traffic_shifted``; None otherwise.
     until: str | None = None
     #: deploy(until="traffic_shifted") returned with the bake still running.
     bake_running: bool = False

@@ -24,7 +24,8 @@ TEMPLATE = {
 }
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 BLUE_GREEN_STAGES = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-                     "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+                     "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+                     "BAKE_TIME", "CLEAN_UP"]
 
 
 class Driven:
@@ -235,12 +236,16 @@ def test_linear_and_canary_shift_production_in_steps_with_a_bake_between(
     assert {k: echoed[k] for k in config} == config
     arn = driven.deploy("1.1.0")
     looks = driven.follow(arn)
-    assert looks[-1]["status"] == "SUCCESSFUL" and stages(looks) == BLUE_GREEN_STAGES
-    steps = [look for look in looks if look["stage"] == "PRODUCTION_TRAFFIC_SHIFT" and look["production"]]
-    last = next(look for look in looks if look["production"] == 100.0)
-    assert [look["production"] for look in steps] + [last["production"]] == weights
-    times = [look["t"] for look in [*steps, last]]
-    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([step_bake] * len(steps), abs=STEP)
+    assert looks[-1]["status"] == "SUCCESSFUL"
+    shifts = ["PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"] * len(weights)  # once per step
+    assert stages(looks) == BLUE_GREEN_STAGES[:5] + shifts + BLUE_GREEN_STAGES[-3:]
+    moved = [look for before, look in itertools.pairwise(looks) if look["production"] != before["production"]]
+    assert [look["production"] for look in moved] == weights
+    times = [look["t"] for look in moved]
+    # between two steps: the step's bake, then the next PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT
+    # stages (Timings.lifecycle_stage each) before its weight moves
+    assert [b - a for a, b in itertools.pairwise(times)] == pytest.approx([step_bake + 1.0] * (len(weights) - 1),
+                                                                          abs=STEP)
 
 
 @pytest.mark.parametrize(
@@ -305,7 +310,8 @@ def test_a_pause_hook_holds_the_deployment_with_test_traffic_on_green_until_cont
     assert answer["serviceDeploymentArn"] == arn
     looks = driven.follow(arn)
     assert looks[-1]["status"] == "SUCCESSFUL"
-    assert stages(looks) == ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+    assert stages(looks) == ["PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+                             "BAKE_TIME", "CLEAN_UP"]
 
 
 def test_continue_with_rollback_at_the_pause_moves_traffic_back_to_blue(driven: Driven) -> None:

@@ -28,7 +28,7 @@ TASK_DEFINITION = {
     "containerDefinitions": [{"name": "app", "image": "web:placeholder", "essential": True}],
 }
 STAGES = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-          "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+          "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
 
 
 def stages(log: PrintLog) -> list[str]:
@@ -363,8 +363,8 @@ def test_a_service_not_configured_for_until_fails_a_pre_check_before_any_write(
 def test_an_unknown_until_is_one_sentence(world: World) -> None:
     world.seed(strategy="BLUE_GREEN", bake_time_minutes=1)
     service, _ = world.service()
-    with pytest.raises(ActionError, match=r"^deploy\(until=...\) expects 'completed', 'test_traffic' or 'traffic_shifted', "
-                                          r"got 'bake'\.$"):
+    with pytest.raises(ActionError, match=r"^deploy\(until=...\) expects 'completed', 'test_traffic', 'production_step' "
+                                          r"or 'traffic_shifted', got 'bake'\.$"):
         service.deploy(world.revision("2.0.0"), until="bake")
 
 

@@ -223,6 +223,54 @@ def test_the_time_out_adds_ten_minutes_per_delayed_stage_behind_a_network_load_b
     assert budget({"deploymentConfiguration": config, "loadBalancers": [NLB]}, 600) == alb + 600.0 * delayed
 
 
+def at_step(weight: float, hook_id: str, stage: str = "PRE_PRODUCTION_TRAFFIC_SHIFT") -> dict[str, Any]:
+    """A LINEAR deployment at ``stage`` with green at ``weight`` % of production and PAUSE hook ``hook_id``."""
+    body = found("IN_PROGRESS", stage, lifecycleHookDetails=[
+        {"hookId": hook_id, "targetType": "PAUSE", "status": "AWAITING_ACTION", "expiresAt": 1_767_312_000.0,
+         "timeoutAction": "ROLLBACK"}])
+    body["targetServiceRevision"]["requestedProductionTrafficWeight"] = weight
+    return body
+
+
+def test_until_production_step_stops_at_each_fresh_pause_and_fails_past_one_someone_else_continued(
+        ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn, stages.until = f"{SD}/new", "production_step"
+    look = Look()
+    verdict = stages.judge(look, at_step(0.0, "h1"))
+    assert isinstance(verdict, StageVerdict) and verdict.outcome == PAUSED
+    assert (verdict.hook_id, verdict.paused_at) == ("h1", "PRE_PRODUCTION_TRAFFIC_SHIFT")
+    assert look.lines[-1].endswith("awaits ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK)")
+    stages.resume("h1", "production_step")
+    assert stages.judge(Look(), at_step(0.0, "h1")) is None  # the hook this run continued, not yet moved on
+    assert stages.judge(Look(), at_step(25.0, "h0", "PRODUCTION_TRAFFIC_SHIFT")) is None  # the step it allows
+    verdict = stages.judge(Look(), at_step(25.0, "h2"))
+    assert isinstance(verdict, StageVerdict) and verdict.hook_id == "h2" and "production traffic 25% on web:2" in (
+        verdict.reason)
+    stages.resume("h2", "production_step")
+    stages.judge(Look(), at_step(50.0, "h0", "PRODUCTION_TRAFFIC_SHIFT"))
+    verdict = stages.judge(Look(), at_step(75.0, "h0", "PRODUCTION_TRAFFIC_SHIFT"))  # someone continued h3
+    assert verdict is not None and verdict.outcome == FAILED
+    assert "went past PRE_PRODUCTION_TRAFFIC_SHIFT without pausing there (someone continued it)" in verdict.reason
+
+
+def test_until_production_step_fails_once_the_last_step_was_taken(ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn, stages.until = f"{SD}/new", "production_step"
+    verdict = stages.judge(Look(), found("IN_PROGRESS", "POST_PRODUCTION_TRAFFIC_SHIFT"))
+    assert verdict is not None and verdict.outcome == FAILED and "took its last production step" in verdict.reason
+
+
+def test_a_pause_the_watch_does_not_stop_at_says_who_moves_it_on(ecs: tuple[Aws, Any]) -> None:
+    stages = watch(ecs[0])
+    stages.arn = f"{SD}/new"
+    look = Look()
+    assert stages.judge(look, at_step(10.0, "h1")) is None
+    assert look.lines[-1].endswith("(then ROLLBACK); this run does not answer it: deploy() or continue_deployment() "
+                                   "with until='production_step' stops at each step, someone's "
+                                   "ContinueServiceDeployment or the time-out moves it on")
+
+
 def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[Aws, Any]) -> None:
     stages = watch(ecs[0])
     stages.arn = f"{SD}/new"
@@ -232,7 +280,8 @@ def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[A
     stages.judge(first, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
     stages.judge(second, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
     assert first.lines[-1] == ("service deployment new of web:2: lifecycle hook h1 at POST_TEST_TRAFFIC_SHIFT awaits "
-                               "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK)")
+                               "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK); this run does "
+                               "not answer it: someone's ContinueServiceDeployment or the time-out moves it on")
     assert second.lines == []
 
 

@@ -77,7 +77,7 @@ L = "seed.toml: [services.web.load_balancer]"
         ({"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [{"stages": ["TEST_TRAFFIC_SHIFT"]}]},
          None, {}, "seed.toml: [services.web.deployment_configuration.lifecycle_hooks] entry 1 stages: expected a list "
                    "of stages among RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, POST_TEST_TRAFFIC_SHIFT, "
-                   "POST_PRODUCTION_TRAFFIC_SHIFT, got a list."),
+                   "PRE_PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT, got a list."),
         ({"lifecycle_hooks": [{"stages": ["PRE_SCALE_UP"], "timeout_minutes": 0}]}, None, {},
          "seed.toml: [services.web.deployment_configuration.lifecycle_hooks] entry 1 timeout_minutes: expected an "
          "integer from 1 to 20160, got 0."),

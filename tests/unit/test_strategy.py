@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from fakes import stubbed
 
-from pytest_ecsdeploy.actions.strategy import check_until, configuration_checks, listener_checks, url_of_test_listener
+from pytest_ecsdeploy.actions.strategy import (
+    check_step,
+    check_until,
+    configuration_checks,
+    listener_checks,
+    url_of_test_listener,
+)
 from pytest_ecsdeploy.errors import ActionError, ConfigError
 
 R, A = "eu-west-1", "123456789012"
@@ -108,11 +114,45 @@ def test_until_on_a_rolling_service_fails_and_a_rolling_deploy_has_no_checks(unt
 
 @pytest.mark.parametrize("until", ["bake", "TEST_TRAFFIC", 1, ""])
 def test_an_unknown_until_is_refused_in_one_sentence(until: Any) -> None:
-    with pytest.raises(ActionError, match=r"^deploy\(until=\.\.\.\) expects 'completed', 'test_traffic' or "
-                                          r"'traffic_shifted'"):
+    with pytest.raises(ActionError, match=r"^deploy\(until=\.\.\.\) expects 'completed', 'test_traffic', "
+                                          r"'production_step' or 'traffic_shifted'"):
         check_until(until)
     assert check_until(None) is None and check_until("completed") is None
-    assert check_until("test_traffic") == "test_traffic"
+    assert check_until("test_traffic") == "test_traffic" and check_until("production_step") == "production_step"
+
+
+def test_continue_deployment_takes_the_next_step_or_the_shift_but_not_test_traffic() -> None:
+    assert check_until("production_step", "continue_deployment") == "production_step"
+    assert check_until("traffic_shifted", "continue_deployment") == "traffic_shifted"
+    with pytest.raises(ActionError, match=r"^continue_deployment\(until=\.\.\.\) expects 'completed', "
+                                          r"'production_step' or 'traffic_shifted', got 'test_traffic'\.$"):
+        check_until("test_traffic", "continue_deployment")
+
+
+@pytest.mark.parametrize(
+    ("shift", "weight", "refused"),
+    [
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 34.0}}, 34.0, False),
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 34.0}}, 68.0, True),
+        ({"strategy": "LINEAR"}, 80.0, False),  # ECS's default step: 10 %
+        ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0}}, 0.0, False),
+        ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0}}, 10.0, True),
+        ({"strategy": "BLUE_GREEN"}, 0.0, True),
+    ],
+)
+def test_a_pause_is_asked_for_after_the_last_step_only_to_be_refused(shift: dict[str, Any], weight: float,
+                                                                     refused: bool) -> None:
+    service = {"serviceName": "web", "deploymentConfiguration": shift}
+    step = "PRE_PRODUCTION_TRAFFIC_SHIFT"
+    check_step(service, step, weight, None)  # to the end: any step may be the last
+    check_step(service, step, weight, "traffic_shifted")
+    check_step(service, "POST_TEST_TRAFFIC_SHIFT", 0.0, "production_step")  # the first step's pause comes next
+    if refused:
+        with pytest.raises(ActionError, match=rf"the next production step moves all production traffic "
+                                              rf"\({weight:g}% -> 100%\)"):
+            check_step(service, step, weight, "production_step")
+    else:
+        check_step(service, step, weight, "production_step")
 
 
 def rule(arn: str, groups: list[tuple[str, int]]) -> dict[str, Any]:

@@ -8,19 +8,22 @@ simulated step) moves it through the stages in ECS's order (botocore ecs Service
 doc blue-green-deployment-how-it-works)::
 
     [RECONCILE_SERVICE] -> PRE_SCALE_UP -> SCALE_UP -> POST_SCALE_UP -> TEST_TRAFFIC_SHIFT
-      -> POST_TEST_TRAFFIC_SHIFT -> PRODUCTION_TRAFFIC_SHIFT -> POST_PRODUCTION_TRAFFIC_SHIFT -> BAKE_TIME
-      -> CLEAN_UP -> SUCCESSFUL
+      -> POST_TEST_TRAFFIC_SHIFT -> (PRE_PRODUCTION_TRAFFIC_SHIFT -> PRODUCTION_TRAFFIC_SHIFT) per production step
+      -> POST_PRODUCTION_TRAFFIC_SHIFT -> BAKE_TIME -> CLEAN_UP -> SUCCESSFUL
 
 - RECONCILE_SERVICE only when the service ran more than one revision when the deployment started (AWS: "only
   happens when you start a new service deployment with more than 1 service revision in an ACTIVE state");
 - a stage without work lasts ``Timings.lifecycle_stage``; SCALE_UP lasts until green runs desiredCount healthy
   tasks (the scheduler starts them beside blue's, whatever maximumPercent says: ``Service.hold``);
 - green's requested test traffic weight is 100 from the end of TEST_TRAFFIC_SHIFT, its production weight 100
-  from the end of PRODUCTION_TRAFFIC_SHIFT; LINEAR moves production in steps of ``stepPercent`` with
+  from the end of the last PRODUCTION_TRAFFIC_SHIFT; LINEAR moves production in steps of ``stepPercent`` with
   ``stepBakeTimeInMinutes`` between steps (not after 100 %), CANARY moves ``canaryPercent``, waits
-  ``canaryBakeTimeInMinutes``, then the rest (botocore ecs LinearConfiguration / CanaryConfiguration). The stage
-  stays PRODUCTION_TRAFFIC_SHIFT across the steps (whether ECS shows another stage during a step's bake is
-  unverified);
+  ``canaryBakeTimeInMinutes``, then the rest (botocore ecs LinearConfiguration / CanaryConfiguration). Each step
+  is a PRE_PRODUCTION_TRAFFIC_SHIFT ("invoked before every traffic shift step") then a PRODUCTION_TRAFFIC_SHIFT
+  ("invoked at every traffic shift step", botocore ecs lifecycle stage docs), whose hooks run anew: a PAUSE hook at
+  PRE_PRODUCTION_TRAFFIC_SHIFT awaits action once per step with a fresh ``hookId``, a Lambda hook at
+  PRODUCTION_TRAFFIC_SHIFT is invoked at each step before its weight moves. BLUE_GREEN has one step (100 %). The
+  step's bake is shown as PRODUCTION_TRAFFIC_SHIFT (whether ECS shows another stage then is unverified);
 - BAKE_TIME lasts ``bakeTimeInMinutes``, both revisions running, so DescribeServices lists two deployments and
   the service is not steady (what users see on ECS);
 - CLEAN_UP stops blue's tasks; the deployment is SUCCESSFUL once they are gone.
@@ -47,16 +50,19 @@ step last ``Timings.nlb_delay`` (ECS's 10 minutes) longer (``traffic.NLB_DELAYED
 AWS_LAMBDA hooks: no function runs; each invocation takes the next answer set for its function
 (:class:`HookAnswers`, ``LocalAWS.set_hook_answers`` or the seed's ``hook_answers``): SUCCEEDED lets the stage end,
 FAILED rolls back, IN_PROGRESS invokes it again ``callBackDelay`` seconds later (default 30, AWS doc
-lambda-lifecycle-hooks); a function without answers fails, as one that errors does on ECS. A Lambda hook at
-PRODUCTION_TRAFFIC_SHIFT runs once, before the first step (ECS invokes it at every step of LINEAR and CANARY).
+lambda-lifecycle-hooks); a function without answers fails, as one that errors does on ECS.
+During a rollback the Lambda hooks at PRODUCTION_TRAFFIC_SHIFT, then those at TEST_TRAFFIC_SHIFT, run again ("When a
+rollback occurs, Amazon ECS runs lifecycle hooks for PRODUCTION_TRAFFIC_SHIFT and TEST_TRAFFIC_SHIFT", AWS doc
+deployment-lifecycle-hooks), the stage showing the one whose hooks run; the rollback is ROLLBACK_SUCCESSFUL once
+they succeeded and green's tasks are gone, ROLLBACK_FAILED when one fails (what ECS does then is unverified).
 
 CloudWatch alarms (``deploymentConfiguration.alarms`` with ``enable``): from the deployment's start to the end
 of its bake, an alarm moto's CloudWatch holds in ALARM (SetAlarmState, or PutMetricAlarm) rolls it back with
 ``rollback``, else stops it (STOPPED, green's deployment FAILED); it is read at each of the engine's steps (any ECS
 request, or a stage's end), so it is seen when the next client looks. ``alarms`` on a rolling update is refused.
 
-Not emulated yet, and refused rather than ignored: hooks at PRE_PRODUCTION_TRAFFIC_SHIFT; the hooks ECS runs again
-at TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT during a rollback are not run.
+What ECS answers a ContinueServiceDeployment for a hook that no longer awaits action (a step that moved on) is
+unpublished: here InvalidParameterException, as for any hook id the current stage does not await.
 """
 
 from __future__ import annotations
@@ -77,7 +83,8 @@ from .models import Deployment, DeploymentConfiguration, RegionState, Service
 STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 SHIFTING = ("BLUE_GREEN", "LINEAR", "CANARY")
 STAGES = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-          "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
+          "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT",
+          "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
           "CLEAN_UP")
 MAX_BAKE_MINUTES = 1440  # bakeTimeInMinutes, stepBakeTimeInMinutes and canaryBakeTimeInMinutes: 0-1440 (botocore)
 # How LINEAR and CANARY move production traffic: the configuration's key, its percent and bake keys, their
@@ -101,6 +108,7 @@ HOOK_STATUSES = ("SUCCEEDED", "FAILED", "IN_PROGRESS")  # a Lambda hook's hookSt
 PAUSE_AT_SHIFT = "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
 HOOK_ROLLBACK_REASON = "Lifecycle hook {hook} at {stage} asked for a rollback."
 HOOK_TIMEOUT_REASON = "Lifecycle hook {hook} at {stage} timed out."
+ROLLBACK_STAGES = ("PRODUCTION_TRAFFIC_SHIFT", "TEST_TRAFFIC_SHIFT")  # whose Lambda hooks run again, in this order
 ROLLBACK_EVENT = "rolling back to deployment {deployment}: traffic moves back to it and the new tasks stop."
 
 _ID_CHARACTERS = string.ascii_letters + string.digits
@@ -158,8 +166,7 @@ def _alarms(given: Any) -> tuple[tuple[str, ...], bool, bool] | None:
 def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
     """``lifecycleHooks`` checked and with the defaults filled in (botocore ecs DeploymentLifecycleHook and
     DeploymentLifecycleHookTimeoutConfiguration: AWS_LAMBDA, 1440 minutes, ROLLBACK). An AWS_LAMBDA hook needs
-    ``hookTargetArn``; no Lambda runs: its answers come from ``LocalAWS.set_hook_answers``. A hook at
-    PRE_PRODUCTION_TRAFFIC_SHIFT (a stage the engine does not step through) is refused."""
+    ``hookTargetArn``; no Lambda runs: its answers come from ``LocalAWS.set_hook_answers``."""
     if not isinstance(given, list) or len(given) > MAX_HOOKS:
         raise InvalidParameterException(f"lifecycleHooks must list at most {MAX_HOOKS} hooks.")
     hooks = []
@@ -182,9 +189,6 @@ def _hooks(given: Any) -> tuple[dict[str, Any], ...]:
                 raise InvalidParameterException("hookTargetArn must be the ARN of a Lambda function for an "
                                                 "AWS_LAMBDA lifecycle hook.")
             lambda_fields = {k: hook[k] for k in ("hookTargetArn", "roleArn", "hookDetails") if k in hook}
-        if "PRE_PRODUCTION_TRAFFIC_SHIFT" in stages:
-            raise InvalidParameterException("The local ECS engine does not step through PRE_PRODUCTION_TRAFFIC_SHIFT "
-                                            "yet; pause at POST_TEST_TRAFFIC_SHIFT instead.")
         timeout = hook.get("timeoutConfiguration") or {}
         minutes = timeout.get("timeoutInMinutes", DEFAULT_HOOK_MINUTES)
         if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_HOOK_MINUTES:
@@ -317,6 +321,7 @@ class Lifecycle:
         """Simulated seconds the current stage (each production step) lasts longer: ``nlb_delay`` at a stage of
         ``traffic.NLB_DELAYED`` behind a Network Load Balancer, else none."""
         return timings.nlb_delay if self.network and self.stage in traffic.NLB_DELAYED else 0.0
+    rollback_stages: list[str] = field(default_factory=list)  # rolling back: the stages whose Lambda hooks run next
 
     def hook(self, hook_id: str) -> dict[str, Any] | None:
         """The current stage's hook ``hook_id`` while it awaits action."""
@@ -325,14 +330,17 @@ class Lifecycle:
     def due(self, timings: Timings) -> float | None:
         """When this stage ends, or a hook of it times out, by the clock alone (None: it waits for tasks, or it is
         done)."""
-        if self.done or self.rolling_back or self.stage in ("SCALE_UP", "CLEAN_UP"):
+        if self.rolling_back:
+            calls = [self.invoke_at[hook["hookId"]] for hook in self.hooks if hook["status"] == "IN_PROGRESS"]
+            return min(calls) if calls and not self.done else None
+        if self.done or self.stage in ("SCALE_UP", "CLEAN_UP"):
             return None
         waiting = [float(hook["expiresAt"]) for hook in self.hooks if hook["status"] in PENDING]
         waiting += [self.invoke_at[hook["hookId"]] for hook in self.hooks if hook["status"] == "IN_PROGRESS"]
         if waiting:
             return min(waiting)
         if self.stage == "PRODUCTION_TRAFFIC_SHIFT" and self.step_at is not None and self.steps:
-            return self.step_at + self.step_bake_seconds + self.delay(timings)
+            return self.step_at + self.step_bake_seconds
         if self.stage == "BAKE_TIME":
             return self.since + self.bake_seconds
         return self.since + timings.lifecycle_stage + self.delay(timings)
@@ -363,15 +371,18 @@ def start(service: Service, green: Deployment, t: float, rng: random.Random,
     return lifecycle
 
 
-def _enter(lifecycle: Lifecycle, stage: str, t: float) -> None:
-    """Start ``stage`` at ``t``, with a hook detail for each hook configured at it: a PAUSE hook AWAITING_ACTION,
-    an AWS_LAMBDA hook IN_PROGRESS, invoked at once (:func:`_invoke`)."""
+def _enter(lifecycle: Lifecycle, stage: str, t: float, *, lambdas_only: bool = False) -> None:
+    """Start ``stage`` at ``t``, with a hook detail (a fresh ``hookId``) for each hook configured at it: a PAUSE
+    hook AWAITING_ACTION, an AWS_LAMBDA hook IN_PROGRESS, invoked at once (:func:`_invoke`); ``lambdas_only``: the
+    AWS_LAMBDA hooks alone (a rollback's)."""
     lifecycle.stage, lifecycle.since = stage, t
     lifecycle.history.append((stage, t))
     lifecycle.hooks = []
     lifecycle.invoke_at = {}
+    if stage == "PRODUCTION_TRAFFIC_SHIFT":
+        lifecycle.step_at = None  # this step's weight has not moved yet
     for hook in lifecycle.pause_hooks:
-        if stage not in hook["lifecycleStages"]:
+        if stage not in hook["lifecycleStages"] or (lambdas_only and hook["targetType"] != "AWS_LAMBDA"):
             continue
         detail = {"hookId": "".join(lifecycle.rng.choice(_ID_CHARACTERS) for _ in range(20)),
                   "targetType": hook["targetType"], "status": "AWAITING_ACTION",
@@ -430,9 +441,7 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
     another deployment replaced it). A tripped circuit breaker with rollback starts :func:`roll_back`."""
     green = lifecycle.green
     if lifecycle.rolling_back:
-        if green not in service.deployments:  # its tasks are gone
-            lifecycle.done = True
-            finish("ROLLBACK_SUCCESSFUL", None)
+        _advance_rollback(service, lifecycle, t, finish)
         return
     if green.rollout_state == "FAILED":
         if service.config.breaker_rollback:
@@ -463,6 +472,27 @@ def advance(state: RegionState, service: Service, lifecycle: Lifecycle, t: float
         if lifecycle.done or not _step(state, service, lifecycle, t, timings, finish):
             break
     _write(lifecycle)
+
+
+def _advance_rollback(service: Service, lifecycle: Lifecycle, t: float,
+                      finish: Callable[[str, str | None], None]) -> None:
+    """A rollback: the Lambda hooks of :data:`ROLLBACK_STAGES` run again, one stage after the other; the rollback is
+    ROLLBACK_SUCCESSFUL once they all succeeded and green's tasks are gone, ROLLBACK_FAILED as soon as one fails."""
+    while not lifecycle.done:
+        failed = _invoke(lifecycle, t)
+        if failed is not None:
+            lifecycle.done = True
+            finish("ROLLBACK_FAILED", f"Rolling back: {failed}")
+            return
+        if any(hook["status"] in PENDING for hook in lifecycle.hooks):
+            return
+        if lifecycle.rollback_stages:
+            _enter(lifecycle, lifecycle.rollback_stages.pop(0), t, lambdas_only=True)
+            continue
+        if lifecycle.green in service.deployments:  # its tasks are not gone yet
+            return
+        lifecycle.done = True
+        finish("ROLLBACK_SUCCESSFUL", None)
 
 
 def _alarm(service: Service, lifecycle: Lifecycle, t: float, finish: Callable[[str, str | None], None]) -> bool:
@@ -524,22 +554,24 @@ def _step(state: RegionState, service: Service, lifecycle: Lifecycle, t: float, 
 
 
 def _shift_production(lifecycle: Lifecycle, t: float, timings: Timings) -> bool:
-    """PRODUCTION_TRAFFIC_SHIFT: the first step after ``lifecycle_stage``, each next one after the step bake (each
-    ``nlb_delay`` later behind a Network Load Balancer), POST_PRODUCTION_TRAFFIC_SHIFT after the last (100 %); none
-    before the stage's Lambda hooks succeeded."""
+    """PRODUCTION_TRAFFIC_SHIFT of one step: its weight moves ``lifecycle_stage`` after the stage began, once the
+    stage's Lambda hooks succeeded; then, after the step bake, PRE_PRODUCTION_TRAFFIC_SHIFT of the next step, or
+    POST_PRODUCTION_TRAFFIC_SHIFT at once after the last (100 %). Behind a Network Load Balancer each step's weight
+    moves ``nlb_delay`` later."""
     if any(hook["status"] in PENDING for hook in lifecycle.hooks):
         return False
     if lifecycle.step_at is None:
         if t < lifecycle.since + timings.lifecycle_stage + lifecycle.delay(timings):
             return False
-    elif lifecycle.steps and t < lifecycle.step_at + lifecycle.step_bake_seconds + lifecycle.delay(timings):
-        return False
-    if lifecycle.steps:
         lifecycle.production_weight = lifecycle.steps.pop(0)
         lifecycle.step_at = t
         if lifecycle.steps:
             return True
-    _enter(lifecycle, "POST_PRODUCTION_TRAFFIC_SHIFT", t)
+        _enter(lifecycle, "POST_PRODUCTION_TRAFFIC_SHIFT", t)
+        return True
+    if t < lifecycle.step_at + lifecycle.step_bake_seconds:
+        return False
+    _enter(lifecycle, "PRE_PRODUCTION_TRAFFIC_SHIFT", t)
     return True
 
 
@@ -548,6 +580,14 @@ def roll_back(service: Service, lifecycle: Lifecycle, t: float) -> None:
     scheduler as those of any replaced deployment; green's deployment FAILED, so it never counts as completed."""
     blue, green = lifecycle.blue, lifecycle.green
     lifecycle.rolling_back = True
+    lifecycle.rollback_stages = [stage for stage in ROLLBACK_STAGES if any(
+        hook["targetType"] == "AWS_LAMBDA" and stage in hook["lifecycleStages"] for hook in lifecycle.pause_hooks)]
+    for hook in lifecycle.hooks:  # what still waits in the stage it fails in will not be answered
+        if hook["status"] in PENDING:
+            hook["status"] = "FAILED"
+    lifecycle.invoke_at = {}
+    if lifecycle.rollback_stages:
+        _enter(lifecycle, lifecycle.rollback_stages.pop(0), t, lambdas_only=True)
     lifecycle.test_weight = lifecycle.production_weight = 0.0
     lifecycle.hold = None
     _write(lifecycle)  # every rule back to blue now, so a reader at this very instant sees it
