@@ -171,6 +171,8 @@ class ClientFactory:
     >>> aws.client("ecs").describe_clusters(clusters=[deploy_env.cluster])
     >>> aws.ensure_account()   # the account guard: call before the first write
     '123456789012'
+
+    ``pacers``: where throttled RegisterTaskDefinition calls take their slots (``pacing.py``; the process's).
     """
 
     def __init__(

@@ -6,8 +6,8 @@ once and then refills one token a second (users of aws-actions/amazon-ecs-deploy
 process register at once (threads sharing a ``Run``), the calls over the burst either come back too soon (throttled
 again) or too late (the bucket's tokens go unused meanwhile). A :class:`Pacer` gives each throttled call a slot of
 its own, one refill interval after the last slot it gave, and makes the calls that start while slots are handed
-out queue behind them, so the bucket's tokens are used as they come and no call is throttled twice by this
-process. Calls pass unpaced while nothing is queued: the burst stays free.
+out queue behind them, so the bucket's tokens are used as they come and the process's own calls stop
+crowding each other out. Calls pass unpaced while nothing is queued: the burst stays free.
 
 :data:`PACED` names the operations paced and their refill rates; :func:`pace` hooks a Pacer into a botocore
 client (``before-call``: a new call waits for its turn; ``needs-retry``: a throttled attempt takes a slot, up to
