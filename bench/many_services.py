@@ -16,6 +16,10 @@ budget. Peak memory is ``getrusage().ru_maxrss`` of the deploying process (threa
 process (xdist: controller or worker), and the emulator's VmHWM.
 
     .venv/bin/python bench/many_services.py [--sizes 1 10 50] [--modes threads threads-adaptive xdist]
+        [--baseline DIR]
+
+``--baseline DIR`` (a copy of another commit: ``git archive HEAD~1 | tar -x -C DIR``) measures every mode and size
+with that copy's package too (this script's child, ``PYTHONPATH=DIR``), right after this one's.
 
 ``threads-adaptive`` is the threads mode with the clients' retries as they were before (botocore's adaptive mode).
 """
@@ -35,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import deploy, header, load_run, seed, seed_toml, start_emulator_process, table, write_project
+from _common import ROOT, deploy, header, load_run, seed, seed_toml, start_emulator_process, table, write_project
 
 TAGS = ("1.0.0", "2.0.0")
 WORKERS = 2
@@ -75,9 +79,10 @@ class Raw:
 class Model:
     def __init__(self, share):
         self.lock = threading.Lock()
-        self.buckets = {{name: [burst * share, burst * share, rate * share, time.monotonic(), set(ops)]
+        self.buckets = {{name: [burst * share, burst * share, rate * share, time.monotonic(), set(ops), name]
                         for name, (burst, rate, ops) in BUCKETS.items()}}
         self.throttled = 0
+        self.by_bucket = {{}}
         self.calls = 0
 
     def __call__(self, request, event_name, **kwargs):
@@ -94,6 +99,7 @@ class Model:
                     bucket[0] -= 1
                     return None
                 self.throttled += 1
+                self.by_bucket[bucket[5]] = self.by_bucket.get(bucket[5], 0) + 1
                 body = json.dumps({{"__type": "ThrottlingException", "message": "Rate exceeded"}}).encode()
                 return AWSResponse(request.url, 400, {{"Content-Type": "application/x-amz-json-1.1"}}, Raw(body))
         return None
@@ -107,7 +113,8 @@ def ecs_throttling(aws):
     aws.session.events.register("before-send", MODEL)
     yield
     name = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    (HERE / f"throttled-{{name}}.json").write_text(json.dumps({{"throttled": MODEL.throttled, "calls": MODEL.calls}}))
+    (HERE / f"throttled-{{name}}.json").write_text(json.dumps({{"throttled": MODEL.throttled, "calls": MODEL.calls,
+                                                                  "by_bucket": MODEL.by_bucket}}))
 '''
 
 
@@ -156,7 +163,8 @@ def child_threads(project: Path, endpoint: str, count: int, *, throttling: bool 
     wall = time.monotonic() - started
     failed = {k: v for k, v in results.items() if v != "completed"}
     return {"wall": wall, "completed": count - len(failed), "failed": failed, "throttled": model.throttled,
-            "calls": model.calls, "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "by_bucket": model.by_bucket, "calls": model.calls,
+            "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def child_xdist(project: Path, endpoint: str, count: int) -> dict[str, Any]:
@@ -180,6 +188,7 @@ def child_xdist(project: Path, endpoint: str, count: int) -> dict[str, Any]:
     return {"wall": wall, "completed": completed,
             "failed": {} if completed == count else {"pytest": done.stdout[-2000:]},
             "throttled": sum(c["throttled"] for c in counts), "calls": sum(c["calls"] for c in counts),
+            "by_bucket": {name: sum(c.get("by_bucket", {}).get(name, 0) for c in counts) for name in BUCKETS},
             "maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
@@ -195,8 +204,9 @@ LABELS = {"threads": "threads", "threads-unthrottled": "threads, no throttling m
 REGISTER_BURST, REGISTER_RATE = BUCKETS["RegisterTaskDefinition"][:2]
 
 
-def measure(mode: str, count: int) -> dict[str, Any]:
-    """Start an emulator with ``count`` services, run the ``mode`` child against it, return what it measured."""
+def measure(mode: str, count: int, code: Path = ROOT) -> dict[str, Any]:
+    """Start an emulator with ``count`` services, run the ``mode`` child against it with the package of ``code`` (a
+    copy of the repository: this one, or ``--baseline``), return what it measured."""
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         config = write_project(project, names(count))
@@ -208,6 +218,7 @@ def measure(mode: str, count: int) -> dict[str, Any]:
                 [sys.executable, __file__, "--child", mode, "--count", str(count), "--project", str(project),
                  "--endpoint", endpoint],
                 capture_output=True, text=True, check=False, timeout=900,
+                env={**os.environ, "PYTHONPATH": str(code)},
             )
             if done.returncode != 0:
                 raise RuntimeError(f"the {mode} child failed:\n{done.stdout}\n{done.stderr}")
@@ -227,6 +238,9 @@ def main() -> None:
     parser.add_argument("--xdist-sizes", type=int, nargs="+", default=[1, 10],
                         help="services for the xdist mode (default 1 10; 50 adds about three minutes)")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--baseline", type=Path,
+                        help="a copy of another commit (git archive): each measurement is made with its package too, "
+                             "right after this one's, against the same kind of emulator")
     parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
@@ -236,29 +250,35 @@ def main() -> None:
         print(json.dumps(MODES[args.child](args.project, args.endpoint, args.count)))
         return
     header("Many services at once")
+    codes = {"ours": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     rows = []
     for mode in args.modes:
-        one: float | None = None
+        one: dict[str, float] = {}
         for count in args.xdist_sizes if mode == "xdist" else args.sizes:
-            result = measure(mode, count)
-            one = result["wall"] if count == 1 else one
-            ratio = f"{result['wall'] / one:.1f}x" if one else "-"
-            floor = max(0.0, count - REGISTER_BURST) / REGISTER_RATE + (one or float("nan"))
-            rows.append((LABELS[mode], count, f"{result['wall']:.1f}", ratio,
-                         f"{floor:.1f}" if mode != "threads-unthrottled" else "-",
-                         f"{result['wall'] / floor:.2f}x" if mode != "threads-unthrottled" else "-",
-                         f"{result['completed']}/{count}", len(result["failed"]), result["throttled"],
-                         result["calls"], f"{result['maxrss_mib']:.0f}", f"{result['emulator_mib']:.0f}"))
-            print(f"  {mode} {count}: {result['wall']:.1f} s, {result['completed']}/{count} completed, "
-                  f"{result['throttled']} throttled of {result['calls']} calls", flush=True)
-            for service, why in sorted(result["failed"].items())[:3]:
-                print(f"    failed {service}: {why[:300]}", flush=True)
+            results = {kind: measure(mode, count, code) for kind, code in codes.items()}
+            for kind, result in results.items():
+                one[kind] = result["wall"] if count == 1 else one.get(kind, float("nan"))
+                floor = max(0.0, count - REGISTER_BURST) / REGISTER_RATE + one[kind]
+                throttled = ", ".join(f"{name} {n}" for name, n in sorted(result.get("by_bucket", {}).items()) if n)
+                versus = f"{result['wall'] / results['baseline']['wall']:.2f}x" if "baseline" in results else "-"
+                rows.append((LABELS[mode] + (" (baseline)" if kind == "baseline" else ""), count,
+                             f"{result['wall']:.1f}", versus,
+                             f"{floor:.1f}" if mode != "threads-unthrottled" else "-",
+                             f"{result['wall'] / floor:.2f}x" if mode != "threads-unthrottled" else "-",
+                             f"{result['completed']}/{count}", len(result["failed"]),
+                             f"{result['throttled']}" + (f" ({throttled})" if throttled else ""),
+                             result["calls"], f"{result['maxrss_mib']:.0f}", f"{result['emulator_mib']:.0f}"))
+                print(f"  {mode} {count} {kind}: {result['wall']:.1f} s, {result['completed']}/{count} completed, "
+                      f"{result['throttled']} throttled of {result['calls']} calls ({throttled or 'none'})", flush=True)
+                for service, why in sorted(result["failed"].items())[:3]:
+                    print(f"    failed {service}: {why[:300]}", flush=True)
     print()
-    print(table(["mode", "services", "wall (s)", "vs 1 service", "floor (s)", "vs floor", "completed", "failed",
-                 "throttled", "API calls", "deployer peak RSS (MiB)", "emulator peak RSS (MiB)"], rows))
-    print("\nthrottled: requests the ECS token-bucket model answered with ThrottlingException (retried by botocore)."
+    print(table(["mode", "services", "wall (s)", "vs baseline", "floor (s)", "vs floor", "completed", "failed",
+                 "throttled (by bucket)", "API calls", "deployer peak RSS (MiB)", "emulator peak RSS (MiB)"], rows))
+    print("\nthrottled: requests the ECS token-bucket model answered with ThrottlingException (retried)."
           "\nfloor: RegisterTaskDefinition's bucket lets 20 through at once, then one a second, plus the 1-service "
-          "wall of the same mode (one rollout); a mode's sizes must start with 1 for it.")
+          "wall of the same mode and code (one rollout); a mode's sizes must start with 1 for it."
+          "\nbaseline: the same child and emulator with the package of --baseline, measured right after ours.")
 
 
 if __name__ == "__main__":

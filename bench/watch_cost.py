@@ -15,14 +15,21 @@ step returning), failure-to-step latency for the crash loop (the engine's stoppi
 reached the threshold to the watch's verdict), API calls per deployment (botocore ``before-call``), and API calls
 per minute of watching (calls from UpdateService's answer to the verdict, over that stretch).
 
-    .venv/bin/python bench/watch_cost.py [--runs N] [--baseline-runs M] [--long-grace S]
+    .venv/bin/python bench/watch_cost.py [--runs N] [--baseline-runs M] [--long-grace S] [--baseline DIR]
+
+``--baseline DIR`` (a copy of another commit: ``git archive HEAD~1 | tar -x -C DIR``) measures that copy's
+``deploy()`` in place of "previous", and ours alike, each deployment in a child process (``PYTHONPATH``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +39,7 @@ from typing import Any
 
 import boto3
 from _common import (
+    ROOT,
     Series,
     deploy,
     event_time,
@@ -166,13 +174,43 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def one_from(code: Path, kind: str, shape: Shape, grace: float) -> tuple[float, float, int, float]:
+    """:func:`one` in a child process with the package of ``code`` (a copy of the repository)."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--desired", str(shape.desired), "--grace", str(grace),
+         *(["--crash"] if shape.crash else [])],
+        capture_output=True, text=True, check=False, timeout=600, env={**os.environ, "PYTHONPATH": str(code)},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the {kind} child failed:\n{done.stdout}\n{done.stderr}")
+    saw, returned, calls, per_minute = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(saw), float(returned), int(calls), float(per_minute)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="deployments per shape for ours and previous (default 5)")
     parser.add_argument("--baseline-runs", type=int, default=2, help="recipe deployments per shape (default 2)")
     parser.add_argument("--long-grace", type=float, default=40.0, help="healthy grace of the long quiet shape")
+    parser.add_argument("--baseline", type=Path,
+                        help="a copy of another commit (git archive): its deploy() is measured as 'previous' instead "
+                             "of the previous watch restored in process; both it and ours run in child processes")
+    parser.add_argument("--child", choices=["ours", "previous"], help=argparse.SUPPRESS)
+    parser.add_argument("--desired", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--grace", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--crash", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(one(args.child, Shape(args.desired, (args.grace, args.grace), crash=args.crash), args.grace)))
+        return
     header("Watch cost and latency per rollout shape")
+    label = "baseline" if args.baseline else "previous"
+
+    def measure(kind: str, shape: Shape, grace: float) -> tuple[float, float, int, float]:
+        if args.baseline is None or kind == "recipe":
+            return one(kind, shape, grace)
+        return one_from(args.baseline.resolve() if kind == "previous" else ROOT, "ours", shape, grace)
+
     rng = random.Random(17)
     rows = []
     for name, shape in shapes(args.long_grace).items():
@@ -182,18 +220,19 @@ def main() -> None:
                  (["ours", "previous"] if n < runs else []) + (["recipe"] if n < min(args.baseline_runs, runs) else [])]
         for kind in order:
             grace = round(rng.uniform(*shape.grace), 2)
-            saw, returned, calls, per_minute = one(kind, shape, grace)
+            saw, returned, calls, per_minute = measure(kind, shape, grace)
             f = figures[kind]
             f.saw.add(saw)
             f.returned.add(returned)
             f.calls.add(calls)
             f.per_minute.add(per_minute)
-            print(f"  {name}: {kind} (grace {grace} s): saw it {saw:.2f} s, returned {returned:.2f} s after, "
+            print(f"  {name}: {label if kind == 'previous' else kind} (grace {grace} s): saw it {saw:.2f} s, "
+                  f"returned {returned:.2f} s after, "
                   f"{calls} calls, {per_minute:.0f} per minute of watching", flush=True)
         ours, previous, base = figures["ours"], figures["previous"], figures["recipe"]
         rows.append((
             name, ours.saw, ours.returned, previous.saw, base.saw if not shape.crash else f"no verdict ({base.saw})",
-            f"{previous.saw.median / ours.saw.median:.1f}x",
+            f"{previous.saw.median / ours.saw.median:.2f}x",
             f"{statistics.median(ours.calls.values):g} / {statistics.median(previous.calls.values):g} / "
             f"{statistics.median(base.calls.values):g}",
             f"{statistics.median(ours.per_minute.values):.0f} / {statistics.median(previous.per_minute.values):.0f}"
@@ -202,9 +241,9 @@ def main() -> None:
         ))
     print()
     print(table(
-        ["rollout shape", "ours: saw it (s)", "ours: step returned (s)", "previous: saw it (s)", "recipe: returned (s)",
-         "previous / ours (latency)", "calls per deployment: ours / previous / recipe",
-         "calls per minute watching: ours / previous / recipe", "previous / ours (calls)"],
+        ["rollout shape", "ours: saw it (s)", "ours: step returned (s)", f"{label}: saw it (s)",
+         "recipe: returned (s)", f"{label} / ours (latency)", f"calls per deployment: ours / {label} / recipe",
+         f"calls per minute watching: ours / {label} / recipe", f"{label} / ours (calls)"],
         rows,
     ))
     print("\nlatency: seconds after the engine's record (deployment completed; for the crash loop the stoppingAt of "

@@ -9,10 +9,12 @@ is found by name in :data:`BACKENDS`:
 - ``localstack``: LocalStack, its endpoint from ``endpoint_url`` or localstack-client's settings
   (``LOCALSTACK_HOST``, ``EDGE_PORT``).
 
-Every client retries in botocore's standard mode (up to 10 attempts, jittered exponential back-off), so throttling
+Every client retries in botocore's standard mode (up to 10 retries, jittered exponential back-off), so throttling
 slows a deployment down instead of ending it. Not the adaptive mode: its client-side rate limiter is per client,
 so one throttled RegisterTaskDefinition (a 1-per-second bucket) would slow every other call of the client that
-many deployments in one process share (bench/many_services.py: 50 services took twice as long).
+many deployments in one process share (bench/many_services.py: 50 services took twice as long). A throttled
+RegisterTaskDefinition (a bucket that refills one token a second) is retried in slots one refill apart instead,
+shared by every client of the process that reaches the same account (``pacing.py``).
 Credentials are never formatted into any message.
 
 Every AWS call of the actions goes through :func:`call` (or :func:`pages`), which turns a botocore error into
@@ -36,6 +38,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .errors import AccountMismatch, ActionError, ConfigError, TransientError
+from .pacing import PACERS, Pacers, pace
 from .redact import mask
 
 if TYPE_CHECKING:
@@ -168,6 +171,8 @@ class ClientFactory:
     >>> aws.client("ecs").describe_clusters(clusters=[deploy_env.cluster])
     >>> aws.ensure_account()   # the account guard: call before the first write
     '123456789012'
+
+    ``pacers``: where throttled RegisterTaskDefinition calls take their slots (``pacing.py``; the process's).
     """
 
     def __init__(
@@ -176,6 +181,7 @@ class ClientFactory:
         *,
         local_endpoint: str | None = None,
         session: boto3.Session | None = None,
+        pacers: Pacers = PACERS,
     ) -> None:
         self.environment = environment
         self.backend = get_backend(environment.backend)
@@ -185,6 +191,7 @@ class ClientFactory:
         self._clients: dict[tuple[str, str], BaseClient] = {}
         self._identity: dict[str, Any] | None = None
         self._lock = threading.RLock()
+        self._pacers = pacers
 
     @property
     def session(self) -> boto3.Session:
@@ -200,10 +207,18 @@ class ClientFactory:
         key = (service_name, region or self.environment.region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self.session.client(
+                client = self.session.client(
                     service_name, region_name=key[1], endpoint_url=self.endpoint_url, config=client_config()
                 )
+                pace(client, service_name, self._account_key(key[1]), pacers=self._pacers)
+                self._clients[key] = client
             return self._clients[key]
+
+    def _account_key(self, region: str) -> tuple[str | None, ...]:
+        """What names one account's API buckets in ``region`` without asking STS: the same endpoint, profile and
+        role reach the same account."""
+        env = self.environment
+        return (self.backend.name, self.endpoint_url, env.profile, env.role_arn, region)
 
     def caller_identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity, asked once."""

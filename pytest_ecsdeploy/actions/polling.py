@@ -19,6 +19,11 @@ from typing import Generic, TypeVar
 
 from ..aws import Patience
 
+#: The share of a pause left between the end of a slow look and the next one. A pause counts from the look's start
+#: (the cadence the schedule sets, whatever a look costs: a look that reads 20 tasks takes 0.1-0.2 s), but a look
+#: slower than its pause (AWS throttling it, botocore retrying) must not make the looks back-to-back.
+MIN_REST = 0.5
+
 _A = TypeVar("_A")
 _R = TypeVar("_R")
 
@@ -75,14 +80,15 @@ def wait_for(
     ``look`` (which must not answer None) goes through a :class:`~pytest_ecsdeploy.aws.Patience` that warns
     through ``warn``: a look that fails with a TransientError is skipped and counts as bringing nothing new; any
     other error ends the wait. ``progress`` (which prints where things stand) is called when nothing was printed
-    for ``progress_every`` seconds. The pauses come from ``schedule`` and never reach past the deadline; ``clock``
-    is in seconds.
+    for ``progress_every`` seconds. The pauses come from ``schedule``, count from the start of a look (but leave at
+    least :data:`MIN_REST` of a pause after its end) and never reach past the deadline; ``clock`` is in seconds.
     """
     patience = Patience(warn)
     deadline = clock() + timeout
     quiet_since = clock()
     while True:
         changed = False
+        started = clock()
         answer = patience.look(look)
         if answer is not None:
             seen = judge(answer)
@@ -97,4 +103,5 @@ def wait_for(
         if progress is not None and now - quiet_since >= progress_every:
             progress()
             quiet_since = now
-        sleep(min(schedule.next(changed), deadline - now))
+        pause = schedule.next(changed)
+        sleep(min(max(started + pause - now, pause * MIN_REST), deadline - now))

@@ -87,3 +87,18 @@ def test_the_progress_line_comes_after_quiet_seconds_and_a_printed_line_puts_it_
          progress=progress)
     # looks at 0, 2, 6 (new: quiet again from 6), 7, 9, 13 (7 s quiet: progress), 17, 20 (timeout)
     assert progress == [13.0]
+
+
+@pytest.mark.parametrize(("takes", "rests"), [(0.0, [2.0, 4.0]), (0.5, [1.5, 3.5]), (1.0, [1.0, 3.0]),
+                                              (3.0, [1.0, 2.0])])
+def test_a_pause_counts_from_the_looks_start_but_a_slow_look_still_leaves_half_a_pause(takes: float,
+                                                                                     rests: list[float]) -> None:
+    clock = FakeClock()
+    answers = iter(["same", "same", "done"])
+
+    def slow_look() -> object:
+        clock.now += takes  # the calls of the look take this long
+        return next(answers)
+
+    assert wait(slow_look, done_at, clock, timeout=30.0) == "done"
+    assert clock.sleeps == rests  # pauses of 2 and 4 s from each look's start; at least 1 and 2 s after its end
