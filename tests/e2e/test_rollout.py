@@ -4,10 +4,10 @@ a timeout, a foreign deployment in progress, a deployment of this revision in pr
 deployment, --plan, more than 100 tasks, and the extension hooks.
 
 Most runs use ``--env local`` (the LocalAWS starts inside the run, seeded from ecsdeploy.toml, its clock at
-``speed`` 20 but for the crash loops); a conftest in the scenario directory sets image behaviours through the
-control route and, at the end of the session, writes what the service looks like (``state.json``). Runs that need
-the state before and after, or a clock that stands still, use an ``emulator`` environment pointing at a LocalAWS
-started here.
+``speed`` 20 but where the output must show each task's or failure's steps); a conftest in the scenario directory
+sets image behaviours through the control route and, at the end of the session, writes what the service looks
+like (``state.json``). Runs that need the state before and after, or a clock that stands still, use an
+``emulator`` environment pointing at a LocalAWS started here.
 """
 
 from __future__ import annotations
@@ -222,7 +222,9 @@ def no_traceback(result: pytest.RunResult) -> None:
 
 
 def test_a_rollout_completes_prints_what_happens_and_fills_the_record(project: Project) -> None:
-    result = project.write(after="assert ecs_service.rollout.deployment_id").run()
+    # At wall speed: the watch prints a task RUNNING from a task read, and at a faster clock the look that finds the
+    # rollout completed may be the first after the tasks started, which reads none.
+    result = project.write(after="assert ecs_service.rollout.deployment_id", speed=1).run()
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([
         "*[[]web] updating service web: web:1 -> web:2",
