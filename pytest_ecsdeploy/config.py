@@ -13,6 +13,7 @@ file, the table and the key, and what was expected.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ ENVIRONMENT_KEYS: dict[str, Key] = {
                          "repositories and their images, task definitions, services."),
     "runner": Key("str", "How the embedded local AWS runs tasks: `auto` (Docker when an engine answers), "
                          "`simulated` or `docker`.", choices=RUNNERS),
+    "speed": Key("float", "Simulated seconds per wall second of the embedded local AWS started in-process (default "
+                          "1): `20` runs its rollouts, bakes and waits twenty times faster; `wait_timeout` stays "
+                          "wall seconds."),
 }
 SERVICE_KEYS: dict[str, Key] = {
     "repository": Key("str", "ECR repository of the service's image.", form="repository"),
@@ -151,6 +155,7 @@ class Environment:
     endpoint_url: str | None = None
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     runner: str = "auto"
+    speed: float = 1.0
     variables: Mapping[str, str] = field(default_factory=dict, repr=False)
     seed: Mapping[str, Any] | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -225,12 +230,15 @@ class ConfigFile:
         account_id = env.get("account_id")
         sources["account"] = f"{self.path.name} {table}" if account_id else "not pinned"
         if env["backend"] != "emulator":
-            for key in ("seed", "runner"):
+            for key in ("seed", "runner", "speed"):
                 if key in raw:
                     raise ConfigError(
                         f"{self.path}: {table} {key}: only an environment with backend = \"emulator\" "
                         f"takes '{key}', this one has backend = \"{env['backend']}\"."
                     )
+        elif "speed" in env and env.get("endpoint_url"):
+            raise ConfigError(f"{self.path}: {table} speed: the emulator at endpoint_url runs at the speed it was "
+                              f"started with (`ecsdeploy-emulator --speed`); remove speed or endpoint_url.")
         wait_timeout = float(env.get("wait_timeout", self.defaults.get("wait_timeout", DEFAULT_WAIT_TIMEOUT)))
         environment = Environment(
             name=env_name,
@@ -243,6 +251,7 @@ class ConfigFile:
             endpoint_url=env.get("endpoint_url") or None,
             wait_timeout=wait_timeout,
             runner=env.get("runner", "auto"),
+            speed=float(env.get("speed", 1.0)),
             variables=variables,
             seed=raw.get("seed"),
             sources=sources,
@@ -337,6 +346,9 @@ def load_config(path: Path) -> ConfigFile:
         if not isinstance(env, dict):
             raise ConfigError(f"{path}: {table} must be a table, got {describe(env)}.")
         _check_keys(path, table, env, ENVIRONMENT_KEYS)
+        if not math.isfinite(env.get("speed", 1.0)):  # a clock at infinite speed would end every wait at once
+            raise ConfigError(f"{path}: {table} speed: expected a finite positive number, "
+                              f"got {describe(env['speed'])}.")
         for var, value in env.get("vars", {}).items():
             if not isinstance(value, (str, int, float, bool)):
                 raise ConfigError(f"{path}: {table} vars.{var}: expected a string, got {describe(value)}.")

@@ -137,6 +137,7 @@ class Run:
             seed=self._seed,
             region=env.region,
             runner=env.runner,
+            speed=env.speed,
             base_dir=self.deployment.base_dir,
             variables=env.variables,
         )

@@ -520,15 +520,17 @@ def _octopus_reporter(config: pytest.Config) -> OctopusReporter | None:
 
 def _runner(env: Environment) -> str:
     """`` runner=docker (auto: a Docker engine answers)`` for an embedded local AWS (the check its start makes
-    too); "" for any other backend, and for an emulator at an endpoint, which chose its runner itself."""
+    too), then `` speed=20`` when its clock is not wall time; "" for any other backend, and for an emulator at an
+    endpoint, which chose its runner and speed itself."""
     if env.backend != "emulator" or env.endpoint_url:
         return ""
     from .emulator.runners.docker import resolve_runner
 
     runner = resolve_runner(env.runner)
+    speed = f" speed={env.speed:g}" if env.speed != 1 else ""
     if env.runner != "auto":
-        return f" runner={runner}"
-    return f" runner={runner} (auto: {'a' if runner == 'docker' else 'no'} Docker engine answers)"
+        return f" runner={runner}{speed}"
+    return f" runner={runner} (auto: {'a' if runner == 'docker' else 'no'} Docker engine answers){speed}"
 
 
 def _octopus_source(config: pytest.Config) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import default_network, registered_instances, seed_secrets
+from fakes import SCENARIO_RUN_OPTIONS, default_network, registered_instances, seed_secrets
 
 from pytest_ecsdeploy.actions.lease import KEY, TABLE, Holder
 from pytest_ecsdeploy.actions.service import EcsService
@@ -79,8 +79,8 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600, env=environ())
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=600, env=environ())
 
 
 def register(aws: LocalAWS, document: dict[str, Any]) -> str:

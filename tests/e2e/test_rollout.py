@@ -3,10 +3,11 @@ local AWS: a rollout to completion, crashing images with and without the circuit
 a timeout, a foreign deployment in progress, a deployment of this revision in progress, a re-run of a live
 deployment, --plan, more than 100 tasks, and the extension hooks.
 
-Most runs use ``--env local`` (the LocalAWS starts inside the run, seeded from ecsdeploy.toml); a conftest in
-the scenario directory sets image behaviours through the control route and, at the end of the session, writes
-what the service looks like (``state.json``). Runs that need the state before and after, or a clock that stands
-still, use an ``emulator`` environment pointing at a LocalAWS started here.
+Most runs use ``--env local`` (the LocalAWS starts inside the run, seeded from ecsdeploy.toml, its clock at
+``speed`` 20 but where the output must show each task's or failure's steps); a conftest in the scenario directory
+sets image behaviours through the control route and, at the end of the session, writes what the service looks
+like (``state.json``). Runs that need the state before and after, or a clock that stands still, use an
+``emulator`` environment pointing at a LocalAWS started here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -63,6 +65,7 @@ wait_timeout = 60
 backend = "emulator"
 cluster = "local"
 runner = "simulated"
+speed = {speed}
 {seed}
 [environments.outside]
 backend = "emulator"
@@ -176,16 +179,16 @@ class Project:
 
     def write(self, *, scenario: str = STEPS, after: str = "pass", deploy_args: str = "", desired: int = 2,
               deployment: str = "", behaviours: dict[str, tuple[str, dict[str, Any]]] | None = None,
-              endpoint: str = "http://127.0.0.1:9", extra_conftest: str = "") -> Project:
+              endpoint: str = "http://127.0.0.1:9", extra_conftest: str = "", speed: float = 20) -> Project:
         seed = SEED.format(desired=desired, deployment=deployment)
-        self.dir.joinpath("ecsdeploy.toml").write_text(CONFIG.format(seed=seed, endpoint=endpoint))
+        self.dir.joinpath("ecsdeploy.toml").write_text(CONFIG.format(seed=seed, endpoint=endpoint, speed=speed))
         self.dir.joinpath("conftest.py").write_text(CONFTEST.format(behaviours=behaviours or {}) + extra_conftest)
         self.dir.joinpath("test_web.py").write_text(scenario.format(after=after, deploy_args=deploy_args))
         return self
 
     def run(self, *args: str, env: str = "local", tag: str = "2.0.0") -> pytest.RunResult:
         return self.pytester.runpytest_subprocess(
-            "deployments", "--env", env, "--image-tag", tag, "-p", "no:cacheprovider", "-rA",
+            "deployments", "--env", env, "--image-tag", tag, "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, "-rA",
             "--ecsdeploy-report", str(self.report_path), *args, timeout=300,
         )
 
@@ -219,7 +222,9 @@ def no_traceback(result: pytest.RunResult) -> None:
 
 
 def test_a_rollout_completes_prints_what_happens_and_fills_the_record(project: Project) -> None:
-    result = project.write(after="assert ecs_service.rollout.deployment_id").run()
+    # At wall speed: the watch prints a task RUNNING from a task read, and at a faster clock the look that finds the
+    # rollout completed may be the first after the tasks started, which reads none.
+    result = project.write(after="assert ecs_service.rollout.deployment_id", speed=1).run()
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines([
         "*[[]web] updating service web: web:1 -> web:2",
@@ -257,7 +262,10 @@ def test_a_rollout_completes_prints_what_happens_and_fills_the_record(project: P
 def test_a_crashing_image_fails_is_rolled_back_once_and_the_run_fails(
     project: Project, deployment: str, rolled_back_by: str
 ) -> None:
-    result = project.write(deployment=deployment, behaviours={"web:2.0.0": ("crash", {"exit_code": 3})}).run()
+    # At wall speed: the watch reads the service, then its tasks, and counts failures the service's failedTasks
+    # did not show yet as its own verdict, not waiting for the circuit breaker's; a faster clock widens that window.
+    result = project.write(deployment=deployment, behaviours={"web:2.0.0": ("crash", {"exit_code": 3})},
+                           speed=1).run()
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     assert result.ret == 1
     no_traceback(result)
@@ -407,8 +415,9 @@ def outside_seed(desired: int = 2) -> dict[str, Any]:
 
 @pytest.fixture
 def outside(project: Project) -> Iterator[LocalAWS]:
-    """A LocalAWS in this process, running in real time; the scenario's environment ``outside`` points at it."""
-    with LocalAWS(seed=outside_seed(), runner="simulated", base_dir=project.dir) as local:
+    """A LocalAWS in this process, its clock 20 times wall time; the scenario's environment ``outside`` points at
+    it."""
+    with LocalAWS(seed=outside_seed(), runner="simulated", base_dir=project.dir, speed=20) as local:
         project.write(scenario=ONE_LINE, endpoint=local.endpoint_url)
         yield local
 
@@ -539,7 +548,7 @@ def test_a_deployment_of_this_revision_in_progress_is_waited_for(
     with open(project.pytester.path / "out.txt", "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", "deployments", "--env", "outside", "--image-tag", "2.0.0", "-p",
-             "no:cacheprovider", "-rA"], cwd=project.pytester.path, stdout=out, stderr=subprocess.STDOUT,
+             "no:cacheprovider", *SCENARIO_RUN_OPTIONS, "-rA"], cwd=project.pytester.path, stdout=out, stderr=subprocess.STDOUT,
         )
         moving = threading.Event()
 

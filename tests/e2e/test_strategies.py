@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
 STAGES = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
@@ -79,7 +80,7 @@ class Scenario:
 
     def run(self) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess(
-            "deployments/", "--env", "local", "--image-tag", "2.0.0", "-p", "no:cacheprovider", "-rA",
+            "deployments/", "--env", "local", "--image-tag", "2.0.0", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, "-rA",
             "--ecsdeploy-report", str(self.pytester.path / "record.json"), timeout=300,
         )
 

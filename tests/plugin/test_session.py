@@ -25,6 +25,17 @@ def test_header_names_the_runner_an_environment_chose(project: pytest.Pytester, 
     result.stdout.fnmatch_lines([f"ecsdeploy: env=local (from --env) backend=emulator runner={runner} region=*"])
 
 
+def test_header_names_the_speed_of_the_embedded_local_aws(project: pytest.Pytester) -> None:
+    config = project.path.joinpath("deployments", "ecsdeploy.toml")
+    config.write_text(config.read_text().replace('cluster = "local"\n', 'cluster = "local"\nrunner = "simulated"\n'
+                                                                       'speed = 20\n'))
+
+    result = project.runpytest("deployments", "--env", "local", "--co")
+
+    result.stdout.fnmatch_lines(["ecsdeploy: env=local (from --env) backend=emulator runner=simulated speed=20 "
+                                 "region=*"])
+
+
 def test_header_names_no_runner_where_the_emulator_chose_it(project: pytest.Pytester) -> None:
     result = project.runpytest("deployments", "--env", "ci", "--co")
 

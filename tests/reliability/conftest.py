@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -117,7 +118,7 @@ def subprocess_environment(endpoint: str, extra: dict[str, str] | None = None) -
 
 def python_pytest(*args: str) -> list[str]:
     """``python -m pytest ARGS`` without the cache plugin (a run must leave nothing but what it is asked to)."""
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, *args]
 
 
 def copy_base(root: Path) -> Path:

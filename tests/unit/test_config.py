@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_ecsdeploy import emulator
 from pytest_ecsdeploy.config import (
     DEFAULTS_KEYS,
     ENVIRONMENT_KEYS,
@@ -14,7 +16,9 @@ from pytest_ecsdeploy.config import (
     load_config,
     render_template,
 )
+from pytest_ecsdeploy.context import RunOptions
 from pytest_ecsdeploy.errors import ConfigError
+from pytest_ecsdeploy.run import Run
 
 GOOD = """
 [defaults]
@@ -167,6 +171,24 @@ BAD_CONFIGS = [
      "{path}: [environments.local] runner: 'podman' is not one of auto, simulated, docker."),
     ("choice given by a placeholder, checked once filled", ENV + "runner = '${RUNNER:-podman}'\n", "local",
      "{path}: [environments.local] runner: 'podman' is not one of auto, simulated, docker."),
+    ("speed zero", ENV + "speed = 0\n", None,
+     "{path}: [environments.local] speed: expected a positive number, got 0 (an integer)."),
+    ("speed negative", ENV + "speed = -2.5\n", None,
+     "{path}: [environments.local] speed: expected a positive number, got -2.5 (a number)."),
+    ("speed not a number", ENV + "speed = '20'\n", None,
+     "{path}: [environments.local] speed: expected a positive number, got '20' (a string)."),
+    ("speed boolean", ENV + "speed = true\n", None,
+     "{path}: [environments.local] speed: expected a positive number, got true (a boolean)."),
+    ("speed not a number (nan)", ENV + "speed = nan\n", None,
+     "{path}: [environments.local] speed: expected a positive number, got nan (a number)."),
+    ("speed infinite", ENV + "speed = inf\n", None,
+     "{path}: [environments.local] speed: expected a finite positive number, got inf (a number)."),
+    ("speed on a real backend", '[environments.p]\nbackend = "aws"\ncluster = "c"\nspeed = 20\n', "p",
+     "{path}: [environments.p] speed: only an environment with backend = \"emulator\" takes 'speed', this one has "
+     "backend = \"aws\"."),
+    ("speed of an emulator at an endpoint", ENV + "endpoint_url = 'http://127.0.0.1:5000'\nspeed = 20\n", "local",
+     "{path}: [environments.local] speed: the emulator at endpoint_url runs at the speed it was started with "
+     "(`ecsdeploy-emulator --speed`); remove speed or endpoint_url."),
     ("unknown service key", ENV + "[services.web]\nrepo = 'web'\n", None,
      "{path}: [services.web] has an unknown key 'repo'; did you mean 'repository'? (valid keys are: "
      + ", ".join(sorted(SERVICE_KEYS)) + ")."),
@@ -273,6 +295,28 @@ def test_a_choice_may_come_from_a_placeholder(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ENV + "runner = '${RUNNER:-auto}'\n"))
     assert config.resolve("local", {}, {}).environment.runner == "auto"
     assert config.resolve("local", {"RUNNER": "simulated"}, {}).environment.runner == "simulated"
+
+
+@pytest.mark.parametrize(("line", "speed"), [("", 1.0), ("speed = 20\n", 20.0), ("speed = 0.5\n", 0.5)])
+def test_the_embedded_local_aws_starts_at_the_environments_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, speed: float
+) -> None:
+    deployment = load_config(write(tmp_path, ENV + line)).resolve("local", {}, {})
+    assert deployment.environment.speed == speed and isinstance(deployment.environment.speed, float)
+    started: list[dict[str, Any]] = []
+
+    class Recording:  # stands for LocalAWS: what the run starts it with
+        endpoint_url = "http://127.0.0.1:9"
+
+        def __init__(self, **kwargs: Any) -> None:
+            started.append(kwargs)
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr(emulator, "LocalAWS", Recording)
+    Run(deployment, RunOptions()).aws()
+    assert [kwargs["speed"] for kwargs in started] == [speed]
 
 
 def test_an_empty_optional_url_or_role_is_unset_and_an_empty_cluster_is_refused(tmp_path: Path) -> None:
