@@ -73,13 +73,7 @@ def create_deployment(sim: Simulation, state: RegionState, params: Params) -> Pa
     application = _required(params, "applicationName", "ApplicationNameRequiredException", "The application name")
     group_name = _required(params, "deploymentGroupName", "DeploymentGroupNameRequiredException",
                            "The deployment group name")
-    platform, group = moto_state.codedeploy_group(state.account, state.region, application, group_name)
-    if platform is None:
-        raise CodeDeployError("ApplicationDoesNotExistException",
-                              f"The application {application} does not exist with the user or AWS account.")
-    if group is None:
-        raise CodeDeployError("DeploymentGroupDoesNotExistException",
-                              f"The deployment group {group_name} does not exist with the user or AWS account.")
+    platform, group = _located(state, application, group_name)
     if platform != "ECS":
         raise CodeDeployError("InvalidComputePlatformException",
                               f"The local CodeDeploy plays ECS deployments only; application {application} is "
@@ -325,6 +319,12 @@ def check_group(engine: Any, account: str, region: str, params: Params) -> None:
 
 
 def _group(state: RegionState, application: str, group_name: str) -> Params:
+    return _located(state, application, group_name)[1]
+
+
+def _located(state: RegionState, application: str, group_name: str) -> tuple[str, Params]:
+    """(the application's computePlatform, the deployment group as GetDeploymentGroup shows it); CodeDeploy's
+    errors when either does not exist."""
     platform, group = moto_state.codedeploy_group(state.account, state.region, application, group_name)
     if platform is None:
         raise CodeDeployError("ApplicationDoesNotExistException",
@@ -332,7 +332,7 @@ def _group(state: RegionState, application: str, group_name: str) -> Params:
     if group is None:
         raise CodeDeployError("DeploymentGroupDoesNotExistException",
                               f"The deployment group {group_name} does not exist with the user or AWS account.")
-    return group
+    return platform, group
 
 
 def get_deployment_group(sim: Simulation, state: RegionState, params: Params) -> Params:
