@@ -157,6 +157,9 @@ def test_a_rollout_completes_and_services_stable_succeeds(local_aws: LocalAWS) -
 
 
 def test_run_task_and_stop_task_with_the_task_waiters(local_aws: LocalAWS) -> None:
+    # a task that runs until stopped: a one-off task of an image without a behaviour ends as a job does, 0.5
+    # simulated seconds after it started, which a loaded machine can let pass between the waiter and StopTask
+    local_aws.set_image_behaviour("web:1.0.0", "healthy")
     ecs = local_aws.client("ecs")
     [task] = ecs.run_task(cluster="local", taskDefinition="web", launchType="FARGATE",
                           networkConfiguration=_network(local_aws))["tasks"]
