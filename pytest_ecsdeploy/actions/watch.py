@@ -513,9 +513,12 @@ class DeploymentWatch:
         primary = primary_deployment(service)
         breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
         if primary is not None and primary.id != self.deployment_id:
-            ours_failed = ours is not None and ours.rollout_state == "FAILED"
+            # ECS's rollback deployment says so while IN_PROGRESS only (COMPLETED, its reason is "… completed."),
+            # and ours may have drained out of the answer: its "deployment failed" event still tells.
+            failed_event = self._failed_event()
+            ours_failed = (ours is not None and ours.rollout_state == "FAILED") or failed_event is not None
             if primary.is_rollback_by_ecs or (ours_failed and breaker.get("rollback")):
-                reason = ours.reason if ours is not None and ours.reason else self._failed_event()
+                reason = ours.reason if ours is not None and ours.reason else failed_event
                 why = f" ({reason.rstrip('.')})" if reason else ""
                 return Verdict(
                     ROLLED_BACK,

@@ -302,6 +302,23 @@ def test_ecs_rolling_back_is_a_failure_never_a_success() -> None:
     assert new_watch().observe(later).verdict.outcome == ROLLED_BACK  # type: ignore[union-attr]
 
 
+def test_ecs_s_rollback_seen_only_once_completed_is_known_by_the_failed_deployment_s_event() -> None:
+    # A fast clock: the first look after the update finds ECS's rollback COMPLETED (its reason "… completed.") and
+    # our failed deployment drained out of the answer; its service event still says ECS failed it.
+    events = (("e1", 101.0, "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."),
+              ("e2", 101.0, "(service web) rolling back to deployment ecs-svc/1."))
+    done = deployment("ecs-svc/3", 1, state="COMPLETED", createdAt=101.0,
+                      rolloutStateReason="ECS deployment ecs-svc/3 completed.")
+    verdict = new_watch().observe(service(done, events=events, **breaker())).verdict
+    assert verdict is not None and verdict.outcome == ROLLED_BACK and verdict.decided_at == 101.0
+    assert verdict.reason == ("ECS's circuit breaker failed deployment ecs-svc/2 of web:2 (deployment failed: tasks "
+                              "failed to start) and is rolling the service back to web:1 (deployment ecs-svc/3)")
+    # Another deployment's failure says nothing about ours; without ECS's rollback, a new deployment is someone's.
+    other = (("e1", 101.0, "(service web) (deployment ecs-svc/7) deployment failed: tasks failed to start."),)
+    assert new_watch().observe(service(done, events=other, **breaker())).verdict.outcome == SUPERSEDED  # type: ignore[union-attr]
+    assert new_watch().observe(service(done, events=events, **breaker(rollback=False))).verdict.outcome == SUPERSEDED  # type: ignore[union-attr]
+
+
 def test_someone_elses_deployment_supersedes_ours() -> None:
     verdict = new_watch().observe(service(deployment("ecs-svc/9", 7, createdAt=130.0),
                                           deployment("ecs-svc/2", 2, "ACTIVE"))).verdict
