@@ -18,8 +18,10 @@ exit codes) and, once the outcome is known, a :class:`Verdict`::
 
 The outcome is decided, in this order, by:
 
-1. the PRIMARY deployment no longer being ours: ECS's circuit breaker rolling back (``ROLLED_BACK``), or anyone
-   else's deployment (``SUPERSEDED``); both are failures, never a success;
+1. the PRIMARY deployment no longer being ours: ECS's circuit breaker rolling back (``ROLLED_BACK``: the new
+   deployment's reason says so while it is IN_PROGRESS; once it COMPLETED, ours FAILED or, drained out of the
+   answer, its service event ``(deployment …) deployment failed: …`` does), or anyone else's deployment
+   (``SUPERSEDED``); both are failures, never a success;
 2. our deployment's ``rolloutState``: ``COMPLETED`` or ``FAILED`` (the circuit breaker); for a service without
    rolloutState (Classic Load Balancer), one deployment left with runningCount == desiredCount completes it;
 3. tasks of our deployment stopping with failures (failed to start, essential container exited, failed health
@@ -32,8 +34,9 @@ The outcome is decided, in this order, by:
    still lag. So, with the breaker on, a failure counts toward the watch's own verdict only once a
    DescribeServices answer requested at least ``settle`` seconds (:data:`ECS_CATCH_UP`, on the watch's clock)
    after the task read that showed it still has our deployment IN_PROGRESS with failedTasks 0: ECS had the
-   chance to count it and did not (failedTasks "resets to zero and stops being evaluated" once a task of the
-   deployment ran, botocore's ``Deployment.failedTasks``), so ECS will never decide and the watch does. While
+   chance to count it and did not (failedTasks "resets to zero and stops being evaluated" once the deployment
+   has a task running successfully, botocore's ``Deployment.failedTasks``), so ECS will never decide and the
+   watch does. While
    failedTasks is above 0 ECS is counting, and its verdict (or the time-out) is waited for.
 
 A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.timed_out` for that verdict.
