@@ -36,8 +36,7 @@ The outcome is decided, in this order, by:
    after the task read that showed it still has our deployment IN_PROGRESS with failedTasks 0: ECS had the
    chance to count it and did not (failedTasks "resets to zero and stops being evaluated" once the deployment
    has a task running successfully, botocore's ``Deployment.failedTasks``), so ECS will never decide and the
-   watch does. While
-   failedTasks is above 0 ECS is counting, and its verdict (or the time-out) is waited for.
+   watch does. While failedTasks is above 0 ECS is counting, and its verdict (or the time-out) is waited for.
 
 A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.timed_out` for that verdict.
 
