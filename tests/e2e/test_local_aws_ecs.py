@@ -581,12 +581,3 @@ def test_a_revision_that_is_not_a_number_is_refused_as_ecs_refuses_it_not_with_a
     _refused(ecs.tag_resource, "InvalidParameterException", message, resourceArn=bad, tags=[{"key": "k", "value": "v"}])
     _refused(ecs.untag_resource, "InvalidParameterException", message, resourceArn=bad, tagKeys=["k"])
 
-
-def test_an_unknown_revision_is_a_client_exception_and_a_family_alone_its_latest(local_aws: LocalAWS) -> None:
-    ecs = local_aws.client("ecs")
-    arn = _taskdef(ecs, "numbered", "bridge")
-    for unknown in ("numbered:99", f"{arn.rsplit(':', 1)[0]}:99", "nobody:1", "nobody"):
-        _refused(ecs.describe_task_definition, "ClientException", "Unable to describe task definition.",
-                 taskDefinition=unknown, include=["TAGS"])
-    assert ecs.describe_task_definition(taskDefinition="numbered")["taskDefinition"]["taskDefinitionArn"] == arn
-    assert ecs.list_tags_for_resource(resourceArn=arn)["tags"] == []
