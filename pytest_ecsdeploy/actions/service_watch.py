@@ -35,7 +35,8 @@ class ServiceWatch(ServiceState):
         revision it restores, so the hook is continued as it awaits action."""
         cancellation = self.ctx.cancellation
         go_on, continued = bounded or self._go_on, set()
-        watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen)
+        watch = DeploymentWatch(self.name, revision=arn, deployment_id=deployment_id, seen_events=seen,
+                                clock=self._clock)
         self._seen_events = watch.seen_events
         log, record = self.ctx.log, self.ctx.record
         failed_logs = FailedTaskLogs(self.ctx, who=self._who)

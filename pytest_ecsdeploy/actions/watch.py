@@ -18,15 +18,25 @@ exit codes) and, once the outcome is known, a :class:`Verdict`::
 
 The outcome is decided, in this order, by:
 
-1. the PRIMARY deployment no longer being ours: ECS's circuit breaker rolling back (``ROLLED_BACK``), or anyone
-   else's deployment (``SUPERSEDED``); both are failures, never a success;
+1. the PRIMARY deployment no longer being ours: ECS's circuit breaker rolling back (``ROLLED_BACK``: the new
+   deployment's reason says so while it is IN_PROGRESS; once it COMPLETED, ours FAILED or, drained out of the
+   answer, its service event ``(deployment …) deployment failed: …`` does), or anyone else's deployment
+   (``SUPERSEDED``); both are failures, never a success;
 2. our deployment's ``rolloutState``: ``COMPLETED`` or ``FAILED`` (the circuit breaker); for a service without
    rolloutState (Classic Load Balancer), one deployment left with runningCount == desiredCount completes it;
 3. tasks of our deployment stopping with failures (failed to start, essential container exited, failed health
    checks): when their number reaches :func:`failure_threshold` the deployment is ``FAILED``. The count is
    cumulative (a task that ran and then crashed counts too), so a deployment that ECS would retry forever
-   ends. While the service's circuit breaker is on and ECS is still counting (the deployment's failedTasks is
-   above 0), ECS's own verdict is waited for, so that its rollback and ours never race.
+   ends. While the service's circuit breaker is on, ECS decides on the failures it counts, and the watch must
+   not race it with a verdict from a read ECS has not caught up with. A look reads DescribeServices BEFORE
+   DescribeTasks, so a task read shows failures the service answer of the same look cannot count yet, and the
+   ECS API "follows an eventual consistency model" (Amazon ECS API Reference, RunTask): a later answer may
+   still lag. So, with the breaker on, a failure counts toward the watch's own verdict only once a
+   DescribeServices answer requested at least ``settle`` seconds (:data:`ECS_CATCH_UP`, on the watch's clock)
+   after the task read that showed it still has our deployment IN_PROGRESS with failedTasks 0: ECS had the
+   chance to count it and did not (failedTasks "resets to zero and stops being evaluated" once the deployment
+   has a task running successfully, botocore's ``Deployment.failedTasks``), so ECS will never decide and the
+   watch does. While failedTasks is above 0 ECS is counting, and its verdict (or the time-out) is waited for.
 
 A timeout is not seen in the answers; the caller asks :meth:`DeploymentWatch.timed_out` for that verdict.
 
@@ -45,7 +55,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +72,14 @@ ROLLED_BACK = "ROLLED_BACK"  # ECS's circuit breaker failed the deployment and r
 SUPERSEDED = "SUPERSEDED"  # another deployment became PRIMARY
 TIMED_OUT = "TIMED_OUT"
 
+#: Seconds between the task read that shows a failure and a DescribeServices answer that must have counted it when
+#: the circuit breaker counts it at all: a margin for the ECS API's eventual consistency, which AWS gives no bound.
+ECS_CATCH_UP = 10.0
+
 FAILURE_STOP_CODES = frozenset({"TaskFailedToStart", "EssentialContainerExited"})
 _ERROR_REASON = re.compile(r"^\s*\w+Error\b")
 _ROLLING_BACK = re.compile(r"circuit breaker.*rolling back", re.IGNORECASE)
+_FAILED_EVENT = re.compile(r"\(deployment ([^)\s]+)\) deployment failed: (.+?)\.?$")  # "… deployment failed: tasks …"
 _TASK_IN_EVENT = re.compile(r"\(task ([\w-]+)\)")  # "has started 2 tasks: (task 1f2e…) (task 9a8b…)."
 
 
@@ -330,7 +346,9 @@ class DeploymentWatch:
 
     ``seen_events`` are the ids of service events already shown (those from before the deployment), so only
     new ones are printed. Tasks already STOPPED at the first look that are not this deployment's are history
-    and ignored.
+    and ignored. ``clock`` (monotonic seconds) times each look; with the circuit breaker on, a failure counts
+    toward the watch's own verdict once a look's service answer was requested ``settle`` seconds after the look
+    that read it (see the module docstring).
     """
 
     def __init__(
@@ -340,6 +358,8 @@ class DeploymentWatch:
         revision: str,
         deployment_id: str,
         seen_events: Iterable[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+        settle: float = ECS_CATCH_UP,
     ) -> None:
         self.service_name = service_name
         self.revision = revision
@@ -354,6 +374,10 @@ class DeploymentWatch:
         self._printed_stop: set[str] = set()
         self._looks = 0
         self._read_at: tuple[Any, ...] | None = None  # the service's task signature at the last task read
+        self._clock = clock
+        self._settle = settle
+        self._failed_read_at: dict[str, float] = {}  # failure ARN -> the clock at the look whose task read showed it
+        self._asked_after: float | None = None  # this look's DescribeServices was requested after this time
 
     # -- the look -------------------------------------------------------------------------------------------
 
@@ -393,6 +417,7 @@ class DeploymentWatch:
         not given keep their last known state; None when they were not read this time, see :meth:`needs_tasks`)."""
         look = Look()
         first = self._looks == 0
+        now = self._clock()  # the tasks given were read before now; the next look's service answer after it
         self._looks += 1
         self.service = service
         if tasks is not None:
@@ -401,12 +426,15 @@ class DeploymentWatch:
         self._new_events(service, look)
         for raw in tasks or ():
             self._task(TaskView.from_api(raw), look, first)
+        for arn in self.failures:
+            self._failed_read_at.setdefault(arn, now)
         deployments = service_deployments(service)
         ours = next((d for d in deployments if d.id == self.deployment_id), None)
         if ours is not None and ours != self.deployment:
             look.changed = True
         self.deployment = ours or self.deployment
         look.verdict = self._decide(service, deployments, ours)
+        self._asked_after = now
         return look
 
     def timed_out(self, seconds: float) -> Verdict:
@@ -487,9 +515,13 @@ class DeploymentWatch:
         primary = primary_deployment(service)
         breaker = (service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}
         if primary is not None and primary.id != self.deployment_id:
-            ours_failed = ours is not None and ours.rollout_state == "FAILED"
+            # ECS's rollback deployment says so while IN_PROGRESS only (COMPLETED, its reason is "… completed."),
+            # and ours may have drained out of the answer: its "deployment failed" event still tells.
+            failed_event = self._failed_event()
+            ours_failed = (ours is not None and ours.rollout_state == "FAILED") or failed_event is not None
             if primary.is_rollback_by_ecs or (ours_failed and breaker.get("rollback")):
-                why = f" ({ours.reason.rstrip('.')})" if ours is not None and ours.reason else ""
+                reason = ours.reason if ours is not None and ours.reason else failed_event
+                why = f" ({reason.rstrip('.')})" if reason else ""
                 return Verdict(
                     ROLLED_BACK,
                     f"ECS's circuit breaker failed {label}{why} and is rolling the service back to "
@@ -512,8 +544,7 @@ class DeploymentWatch:
         if ours.rollout_state == "FAILED":
             why = (ours.reason or "rolloutState FAILED").rstrip(".")
             return Verdict(FAILED, f"{label} failed: {why} ({self.progress()})", decided_at=ours.updated_at)
-        ecs_is_counting = bool(breaker.get("enable")) and ours.failed_tasks > 0
-        if len(self.failures) >= self.threshold and not ecs_is_counting:
+        if len(self._uncounted_failures(breaker, ours)) >= self.threshold:
             last = max((t.stopping_at for t in self.failures.values() if t.stopping_at is not None), default=None)
             return Verdict(
                 FAILED,
@@ -522,6 +553,27 @@ class DeploymentWatch:
                 decided_at=last,
             )
         return None
+
+    def _failed_event(self) -> str | None:
+        """Why ECS failed our deployment, from its service event (``(service web) (deployment ecs-svc/2)
+        deployment failed: tasks failed to start.``, ECS Developer Guide, "Amazon ECS service event messages"): the
+        deployment may have drained out of the answer before a look saw its rolloutStateReason."""
+        for message in reversed(self.events):
+            found = _FAILED_EVENT.search(message)
+            if found and found.group(1) == self.deployment_id:
+                return f"deployment failed: {found.group(2)}"
+        return None
+
+    def _uncounted_failures(self, breaker: Mapping[str, Any], ours: DeploymentView) -> list[TaskView]:
+        """The failures the watch's own threshold counts: all of them without the circuit breaker; with it, none
+        while ECS counts (failedTasks above 0), else those read ``settle`` seconds before this look's service
+        answer was requested, which ECS had the chance to count."""
+        if not breaker.get("enable"):
+            return list(self.failures.values())
+        if ours.failed_tasks > 0 or self._asked_after is None:
+            return []
+        offered = self._asked_after - self._settle
+        return [task for arn, task in self.failures.items() if self._failed_read_at[arn] <= offered]
 
     def _last_failure(self) -> str:
         last = max(self.failures.values(), key=lambda t: t.stopping_at or 0.0)

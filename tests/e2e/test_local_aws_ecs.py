@@ -568,3 +568,19 @@ def test_subnets_and_security_groups_that_do_not_exist_are_refused(local_aws: Lo
                               networkConfiguration=accepted)["service"]["networkConfiguration"] == accepted
     updated = ecs.update_service(cluster="local", service="web", networkConfiguration=accepted)["service"]
     assert updated["networkConfiguration"] == accepted
+
+
+@pytest.mark.parametrize("revision", ["latest", "", "1:2", "1.5", "-1"])
+def test_a_revision_that_is_not_a_number_is_refused_as_ecs_refuses_it_not_with_a_500(local_aws: LocalAWS,
+                                                                                      revision: str) -> None:
+    # moto parses the revision with int() and would answer a 500, which an SDK retries as a fault of AWS.
+    ecs = local_aws.client("ecs")
+    arn = _taskdef(ecs, "numbered", "bridge")
+    message = f"Invalid revision number. Number: {revision}"
+    bad = f"{arn.rsplit(':', 1)[0]}:{revision}"
+    _refused(ecs.describe_task_definition, "InvalidParameterException", message, taskDefinition=f"numbered:{revision}")
+    _refused(ecs.describe_task_definition, "InvalidParameterException", message, taskDefinition=bad, include=["TAGS"])
+    _refused(ecs.list_tags_for_resource, "InvalidParameterException", message, resourceArn=bad)
+    _refused(ecs.tag_resource, "InvalidParameterException", message, resourceArn=bad, tags=[{"key": "k", "value": "v"}])
+    _refused(ecs.untag_resource, "InvalidParameterException", message, resourceArn=bad, tagKeys=["k"])
+

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fakes import FakeClock as Ticker
 from fakes import default_network
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
 from pytest_ecsdeploy.actions.watch import (
     COMPLETED,
+    ECS_CATCH_UP,
     FAILED,
     ROLLED_BACK,
     SUPERSEDED,
@@ -204,11 +206,77 @@ def test_while_the_breaker_counts_its_verdict_is_awaited_then_followed() -> None
     assert verdict.reason.startswith("deployment ecs-svc/2 of web:2 failed: ECS deployment circuit breaker: tasks failed to start (")
 
 
-def test_when_ecs_stopped_counting_tasks_that_crash_after_running_still_end_the_deployment() -> None:
-    # ECS resets failedTasks once a task ran healthy, so its breaker never fires (copilot-cli #1180).
-    watch = new_watch()
-    config: dict[str, Any] = {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}}
-    answer = service(deployment("ecs-svc/2", 2, failedTasks=0), **config)
+ROLLING_BACK = "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1."
+BREAKER_FAILED = "ECS deployment circuit breaker: tasks failed to start."
+
+
+def breaker(rollback: bool = True) -> dict[str, Any]:
+    return {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": rollback}}}
+
+
+@pytest.mark.parametrize("rollback", [True, False], ids=["ecs-rolls-back", "ecs-fails-it"])
+@pytest.mark.parametrize("counted_at_the_first_look", [False, True], ids=["service-read-first", "tasks-read-first"])
+def test_with_the_breaker_failures_ecs_is_about_to_count_are_left_to_ecs(rollback: bool,
+                                                                        counted_at_the_first_look: bool) -> None:
+    # A look reads DescribeServices, then DescribeTasks: the failures can show in the tasks before failedTasks
+    # counts them (service read first), or already be counted (the tasks read first, at the same instant).
+    clock = Ticker()
+    watch = new_watch(clock=clock)
+    tasks = [crashed(n, "ecs-svc/2", 100.0 + n) for n in (1, 2, 3)]
+    before = service(deployment("ecs-svc/2", 2, failedTasks=2 if counted_at_the_first_look else 0), **breaker(rollback))
+    assert watch.observe(before, tasks).verdict is None
+    for _ in range(3):  # ECS lagging behind, well within the time it is given
+        clock.sleep(ECS_CATCH_UP / 4)
+        assert watch.observe(before).verdict is None
+    clock.sleep(1.0)
+    failed = deployment("ecs-svc/2", 2, "ACTIVE" if rollback else "PRIMARY", "FAILED", failedTasks=3,
+                        updatedAt=104.0, rolloutStateReason=BREAKER_FAILED)
+    back = [deployment("ecs-svc/3", 1, createdAt=104.0, rolloutStateReason=ROLLING_BACK)] if rollback else []
+    verdict = watch.observe(service(*back, failed, **breaker(rollback))).verdict
+    assert verdict is not None
+    assert verdict.outcome == (ROLLED_BACK if rollback else FAILED) and verdict.decided_at == 104.0
+    assert "ECS deployment circuit breaker: tasks failed to start" in verdict.reason
+    assert "stopped with failures" not in verdict.reason
+
+
+def test_with_the_breaker_failures_ecs_does_not_count_end_the_deployment_once_ecs_had_the_chance() -> None:
+    # ECS resets failedTasks once a task ran healthy and stops counting, so its breaker never fires for tasks
+    # that crash later (copilot-cli #1180): the watch decides, once a service answer asked ECS_CATCH_UP seconds
+    # after the task read still shows no count. Looks every second; the failures are read at 0, 3 and 6 s.
+    clock = Ticker()
+    watch = new_watch(clock=clock)
+    answer = service(deployment("ecs-svc/2", 2, failedTasks=0, runningCount=1), **breaker())
+    read = {0: [crashed(1, "ecs-svc/2", 101.0)], 3: [crashed(2, "ecs-svc/2", 104.0)], 6: [crashed(3, "ecs-svc/2", 107.0)]}
+    verdicts = {}
+    for second in range(30):
+        look = watch.observe(answer, read.get(second))
+        verdicts[second] = look.verdict
+        if look.verdict is not None:
+            break
+        clock.sleep(1.0)
+    # The look at 17 s is the first whose service answer was asked (after the look at 16 s) 10 s after the
+    # third failure was read.
+    assert [s for s, v in verdicts.items() if v is not None] == [6 + ECS_CATCH_UP + 1]
+    verdict = verdicts[6 + ECS_CATCH_UP + 1]
+    assert verdict is not None and verdict.outcome == FAILED and verdict.decided_at == 107.0
+    assert "3 of its tasks stopped with failures (threshold 3)" in verdict.reason
+
+
+def test_with_the_breaker_counting_its_verdict_or_the_time_out_is_waited_for() -> None:
+    # failedTasks above 0: ECS evaluates, however long it lags; only the time-out ends the watch then.
+    clock = Ticker()
+    watch = new_watch(clock=clock)
+    counting = service(deployment("ecs-svc/2", 2, failedTasks=1), **breaker())
+    assert watch.observe(counting, [crashed(n, "ecs-svc/2", 100.0 + n) for n in (1, 2, 3)]).verdict is None
+    for _ in range(10):
+        clock.sleep(ECS_CATCH_UP)
+        assert watch.observe(counting).verdict is None
+    assert watch.timed_out(100).outcome == TIMED_OUT
+
+
+def test_without_the_breaker_the_threshold_decides_at_the_look_that_reads_it() -> None:
+    watch = new_watch(clock=Ticker())  # the clock stands still: nothing is waited for
+    answer = service(deployment("ecs-svc/2", 2), deploymentConfiguration={"deploymentCircuitBreaker": {"enable": False}})
     verdict = watch.observe(answer, [crashed(n, "ecs-svc/2", 100.0 + n) for n in (1, 2, 3)]).verdict
     assert verdict is not None and verdict.outcome == FAILED
 
@@ -232,6 +300,23 @@ def test_ecs_rolling_back_is_a_failure_never_a_success() -> None:
     later = service(deployment("ecs-svc/3", 1, state="COMPLETED",
                                rolloutStateReason="ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1."))
     assert new_watch().observe(later).verdict.outcome == ROLLED_BACK  # type: ignore[union-attr]
+
+
+def test_ecs_s_rollback_seen_only_once_completed_is_known_by_the_failed_deployment_s_event() -> None:
+    # A fast clock: the first look after the update finds ECS's rollback COMPLETED (its reason "… completed.") and
+    # our failed deployment drained out of the answer; its service event still says ECS failed it.
+    events = (("e1", 101.0, "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."),
+              ("e2", 101.0, "(service web) rolling back to deployment ecs-svc/1."))
+    done = deployment("ecs-svc/3", 1, state="COMPLETED", createdAt=101.0,
+                      rolloutStateReason="ECS deployment ecs-svc/3 completed.")
+    verdict = new_watch().observe(service(done, events=events, **breaker())).verdict
+    assert verdict is not None and verdict.outcome == ROLLED_BACK and verdict.decided_at == 101.0
+    assert verdict.reason == ("ECS's circuit breaker failed deployment ecs-svc/2 of web:2 (deployment failed: tasks "
+                              "failed to start) and is rolling the service back to web:1 (deployment ecs-svc/3)")
+    # Another deployment's failure says nothing about ours; without ECS's rollback, a new deployment is someone's.
+    other = (("e1", 101.0, "(service web) (deployment ecs-svc/7) deployment failed: tasks failed to start."),)
+    assert new_watch().observe(service(done, events=other, **breaker())).verdict.outcome == SUPERSEDED  # type: ignore[union-attr]
+    assert new_watch().observe(service(done, events=events, **breaker(rollback=False))).verdict.outcome == SUPERSEDED  # type: ignore[union-attr]
 
 
 def test_someone_elses_deployment_supersedes_ours() -> None:
@@ -434,3 +519,35 @@ def test_engine_pull_error_is_named(engine: Engine) -> None:
         1 for x in t if x["startedBy"] == watch.deployment_id and x["desiredStatus"] == "STOPPED") >= 3)
     assert look.verdict is not None and look.verdict.outcome == FAILED
     assert "TaskFailedToStart: CannotPullContainerError: " in look.verdict.reason
+
+
+@pytest.mark.parametrize("gap", [0.3, 1.0, 3.0])
+@pytest.mark.parametrize("service_first", [True, False], ids=["service-then-tasks", "tasks-then-service"])
+def test_engine_crash_with_the_breaker_is_ecs_s_rollback_whichever_read_comes_first(service_first: bool,
+                                                                                     gap: float) -> None:
+    # The engine moves ``gap`` simulated seconds between a look's two reads (a fast clock, a loaded machine):
+    # tasks crash in between, and the watch must follow ECS's verdict, not one of its own.
+    with mock_aws():
+        env = Engine()
+        try:
+            env.seed(**BREAKER)
+            env.engine.set_image_behaviour("web:2", "crash", exit_code=3)
+            watch = env.deploy()
+            watch = DeploymentWatch("web", revision=watch.revision, deployment_id=watch.deployment_id,
+                                    seen_events=watch.seen_events, clock=env.clock.now)
+            verdict = None
+            for _ in range(200):
+                first = env.service() if service_first else env.tasks()
+                env.clock.advance(gap)
+                env.engine.tick()
+                service, tasks = (first, env.tasks()) if service_first else (env.service(), first)
+                verdict = watch.observe(service, tasks).verdict
+                if verdict is not None:
+                    break
+                env.clock.advance(0.25)
+                env.engine.tick()
+            assert verdict is not None and verdict.outcome == ROLLED_BACK, verdict
+            assert "tasks failed to start)" in verdict.reason
+        finally:
+            env.engine.close()
+

@@ -11,10 +11,15 @@ prevent, so a request ECS refuses is refused here too:
   InvalidParameterException);
 - a task definition past ECS's limits: more than 10 containers, a family or container name that is not 1 to 255
   letters, digits, hyphens and underscores (:func:`check_task_definition`, ClientException);
+- a task-definition reference whose revision is not a number (``web:latest``, ``web:``, ``web:1:2``) in a request
+  moto answers (:func:`check_revision`, InvalidParameterException ``Invalid revision number. Number: latest``, ECS's
+  words as UpdateService answers them); moto would parse it with ``int()`` and answer a 500, which SDKs retry. An
+  unknown revision with a number (``web:99``) stays moto's ClientException ``Unable to describe task definition.``;
 - DeleteCluster on a cluster that still has container instances, services or tasks (:func:`check_delete_cluster`,
   which moto's ECS backend asks through the engine, so CloudFormation's deletes are refused too).
 
-:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition): the HTTP middleware
+:data:`BEFORE_MOTO` holds the checks of the requests moto answers (RegisterTaskDefinition, and those naming a
+revision: DescribeTaskDefinition, StartTask, the tag operations on a task-definition ARN): the HTTP middleware
 runs one before passing its request on, with the rollout engine if one runs (None before the first request that
 needs one), and answers its error instead.
 """
@@ -110,6 +115,22 @@ def check_task_definition(engine: RolloutEngine | None, account: str, region: st
             _check_name(name, "Container.name")
 
 
+def check_revision(engine: RolloutEngine | None, account: str, region: str, params: Params) -> None:
+    """A request's task-definition reference (``taskDefinition``, or a tag operation's ``resourceArn`` when it
+    names a task definition) whose revision is a number, or that has none (the family's latest); else
+    InvalidParameterException ``Invalid revision number. Number: <revision>``."""
+    reference = params.get("taskDefinition", params.get("resourceArn"))
+    if not isinstance(reference, str):
+        return
+    if reference.startswith("arn:"):
+        if ":task-definition/" not in reference:
+            return
+        reference = reference.split(":task-definition/", 1)[1]
+    _, colon, revision = reference.rpartition("/")[2].partition(":")
+    if colon and not revision.isdigit():
+        raise InvalidParameterException(f"Invalid revision number. Number: {revision}")
+
+
 def _check_name(name: str, what: str) -> None:
     if not _NAME.match(name):
         raise ClientException(f"{what} contains invalid characters.")
@@ -136,4 +157,6 @@ def check_delete_cluster(container_instances: int, services: int, tasks: int) ->
 #: request body) -> None, raising the EngineError ECS would answer.
 BEFORE_MOTO: dict[str, Callable[[RolloutEngine | None, str, str, Params], None]] = {
     "RegisterTaskDefinition": check_task_definition,
+    **dict.fromkeys(("DescribeTaskDefinition", "StartTask", "ListTagsForResource", "TagResource", "UntagResource"),
+                    check_revision),
 }
