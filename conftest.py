@@ -46,6 +46,10 @@ def _snapshot_keeping_libraries(self: pytester.SysModulesSnapshot,
 
 
 pytester.SysModulesSnapshot.__init__ = _snapshot_keeping_libraries  # type: ignore[method-assign]
+# moto's EC2 backend builds its 1,301 default AMIs (each with a snapshot and random ids, ~0.1-0.4 s of CPU) at every
+# emulator start and reset. No test lists AMIs, and moto launches the seed's container instances without checking
+# their image exists, so the suite goes without them; the scenario runs it starts in a subprocess inherit this.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

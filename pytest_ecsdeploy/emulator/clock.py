@@ -65,6 +65,14 @@ class FakeClock:
         with self._lock:
             self._now += seconds
 
+    def advance_to(self, when: float) -> None:
+        """Move to ``when`` (epoch seconds) exactly, e.g. to the engine's ``next_change()``; ValueError if it is
+        in the past."""
+        with self._lock:
+            if when < self._now:
+                raise ValueError(f"a clock cannot go back: advance_to({when!r}) at {self._now!r}")
+            self._now = float(when)
+
 
 @dataclass(frozen=True)
 class Timings:

@@ -284,6 +284,13 @@ class LocalAWS:
         answer = self._require_engine().seed_service(self.account_id, region or self.region, dict(params))
         return dict(answer["service"])
 
+    def next_change(self) -> float | None:
+        """The simulated time (epoch seconds) of the rollout engine's next change by the clock alone, None when
+        nothing is pending or no engine runs yet; see ``RolloutEngine.next_change``."""
+        with self._engine_lock:
+            engine = self._engine
+        return engine.next_change() if engine is not None else None
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able data, free of wall-clock-only fields (see the module docstring)."""
         state = moto_state.snapshot()

@@ -21,7 +21,8 @@ from tests.e2e.test_local_aws_bluegreen_traffic import FINISHED, PAUSE_AT_TEST_T
 STEP = 0.25  # simulated seconds per look: half a stage without work (Timings.lifecycle_stage)
 DELAY = 600.0  # ECS's ten minutes behind an NLB (Timings.nlb_delay)
 ORDER = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
-         "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"]
+         "PRE_PRODUCTION_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME",
+         "CLEAN_UP"]
 
 
 class Nlb(Traffic):
@@ -63,12 +64,8 @@ class Nlb(Traffic):
         return str(hook["hookId"])
 
     def finish(self, arn: str) -> str:
-        for _ in range(4000):
-            found = self.describe(arn)
-            if found["status"] in FINISHED:
-                return str(found["status"])
-            self.clock.advance(1.0)
-        raise AssertionError(f"not finished: {found}")
+        """The status ``arn`` finishes with, followed from one due change to the next."""
+        return str(self.follow(arn, simulated=4000.0)[-1]["status"])
 
     def get(self, path: str = "/version", *, test: bool = False) -> tuple[int, str, dict[str, str]]:
         """(status, body, headers) of ``GET path`` through the production (or test) listener's endpoint."""
@@ -130,13 +127,11 @@ def test_every_linear_step_waits_its_bake_and_ten_minutes_more(nlb: Nlb) -> None
     assert nlb.weights() == {"blue": 100, "green": 0}
     nlb.clock.advance(0.5 + STEP)
     assert nlb.weights() == {"blue": 50, "green": 50}  # the first step: the stage's own half second, ten minutes
-    # the second: the step bake, PRE_PRODUCTION_TRAFFIC_SHIFT's half second, then PRODUCTION_TRAFFIC_SHIFT's own
-    # half second and ten minutes
-    second = seen + DELAY + 0.5 + 60.0 + 0.5 + 0.5 + DELAY
-    nlb.clock.advance(second - 2 * STEP - nlb.clock.now())
+    # the second: the step bake, PRE_PRODUCTION_TRAFFIC_SHIFT's half second, the stage's own, ten minutes
+    nlb.clock.advance(seen + DELAY + 0.5 + 60.0 + 0.5 + 0.5 + DELAY - 2 * STEP - nlb.clock.now())
     assert nlb.weights() == {"blue": 50, "green": 50}
     assert nlb.describe(arn)["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
-    nlb.clock.advance(4 * STEP)
+    nlb.clock.advance(3 * STEP)
     assert nlb.weights() == {"blue": 0, "green": 100}
     assert nlb.finish(arn) == "SUCCESSFUL"
 

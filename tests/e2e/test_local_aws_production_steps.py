@@ -55,12 +55,20 @@ class Steps:
     def describe(self, arn: str) -> dict[str, Any]:
         return dict(self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0])
 
-    def follow(self, arn: str, *, stop_at_pause: bool = True, simulated: float = 900.0) -> list[dict[str, Any]]:
-        """Each distinct look (status, stage, green's production weight, the hooks) at ``arn`` until it finishes or,
-        with ``stop_at_pause``, a PAUSE hook awaits action."""
-        looks: list[dict[str, Any]] = []
-        for _ in range(round(simulated / STEP)):
+    def next_instant(self) -> None:
+        """Move the clock to the engine's next change (nothing changes in between), or STEP when none is due."""
+        due = self.aws.next_change()
+        if due is None:
             self.clock.advance(STEP)
+        else:
+            self.clock.advance_to(due)
+
+    def follow(self, arn: str, *, stop_at_pause: bool = True, simulated: float = 900.0) -> list[dict[str, Any]]:
+        """Each distinct look (status, stage, green's production weight, the hooks) at ``arn``, now and at each
+        instant a change is due, until it finishes or, with ``stop_at_pause``, a PAUSE hook awaits action."""
+        looks: list[dict[str, Any]] = []
+        end = self.clock.now() + simulated
+        while True:
             found = self.describe(arn)
             look = {"status": found["status"], "stage": found.get("lifecycleStage"),
                     "production": found["targetServiceRevision"]["requestedProductionTrafficWeight"],
@@ -70,6 +78,9 @@ class Steps:
             if found["status"] in FINISHED or (stop_at_pause and any(
                     h[1:] == ("PAUSE", "AWAITING_ACTION") for h in look["hooks"])):
                 return looks
+            if self.clock.now() >= end:
+                break
+            self.next_instant()
         raise AssertionError(f"not finished within {simulated} simulated seconds: {looks[-1]}")
 
 
@@ -169,7 +180,7 @@ def test_a_rollback_runs_the_hooks_of_production_then_test_traffic_shift_again(s
     steps.aws.set_hook_answers("post_scale_up", ["SUCCEEDED"])
     arn = steps.deploy("BLUE_GREEN", lambda_hooks("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_SCALE_UP"))
     while steps.describe(arn).get("lifecycleStage") != "BAKE_TIME":
-        steps.clock.advance(STEP)
+        steps.next_instant()
     steps.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
     rolling = steps.describe(arn)
     assert rolling["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
@@ -188,7 +199,7 @@ def test_a_hook_failing_during_the_rollback_fails_the_rollback(steps: Steps) -> 
     steps.aws.set_hook_answers("test_traffic_shift", ["SUCCEEDED", "FAILED"])
     arn = steps.deploy("CANARY", lambda_hooks("TEST_TRAFFIC_SHIFT"))
     while steps.describe(arn).get("lifecycleStage") != "POST_PRODUCTION_TRAFFIC_SHIFT":
-        steps.clock.advance(STEP)
+        steps.next_instant()
     steps.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
     looks = steps.follow(arn, stop_at_pause=False)
     assert looks[-1]["status"] == "ROLLBACK_FAILED" and looks[-1]["stage"] == "TEST_TRAFFIC_SHIFT"

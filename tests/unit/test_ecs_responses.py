@@ -20,7 +20,7 @@ from fakes import default_network
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
 
-from pytest_ecsdeploy.emulator.clock import FakeClock
+from pytest_ecsdeploy.emulator.clock import FakeClock, Timings
 from pytest_ecsdeploy.emulator.ecs.exceptions import EngineError
 from pytest_ecsdeploy.emulator.ecs.responses import ACTIONS, RolloutEngine
 
@@ -553,3 +553,27 @@ def test_min_and_max_bounds_hold_for_the_default_rollout(env: Env) -> None:
 
     env.run(4, check=check)
     assert completed(env)()
+
+
+def test_next_change_is_when_the_state_next_moves_and_nothing_moves_before_it(env: Env) -> None:
+    assert env.engine.next_change() is None  # a cluster without services or tasks: nothing is due
+    env.seed()
+    env.call("UpdateService", cluster="local", service="web", taskDefinition="web:2")
+    start, jumps = env.clock.now(), 0
+
+    def view() -> tuple[Any, ...]:
+        deployments = [(d["taskDefinition"], d["rolloutState"], d["runningCount"]) for d in env.service()["deployments"]]
+        return tuple(deployments), tuple(sorted((t["taskArn"], t["lastStatus"]) for t in env.tasks()))
+
+    while not completed(env)():
+        due = env.engine.next_change()
+        assert due is not None and due > env.clock.now()
+        seen = view()
+        env.clock.advance((due - env.clock.now()) / 2)
+        assert view() == seen  # half-way to the next change, nothing has moved
+        env.clock.advance_to(due)
+        jumps += 1
+        assert jumps < 50, "the rollout did not complete"
+    assert env.clock.now() - start == pytest.approx(Timings().startup + Timings().healthy_grace + 0.5, abs=0.2)
+    with pytest.raises(ValueError, match="cannot go back"):
+        env.clock.advance_to(start)

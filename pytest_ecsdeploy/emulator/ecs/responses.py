@@ -231,6 +231,14 @@ class RolloutEngine:
         with self._lock:
             self._sim.advance_to(self.clock.now())
 
+    def next_change(self) -> float | None:
+        """After advancing to ``clock.now()``: the simulated time (epoch seconds) of the next state change the
+        clock alone brings, None when nothing is due until an action comes; a test on a FakeClock can move
+        straight to it (``FakeClock.advance_to``) instead of looking at every step in between."""
+        with self._lock:
+            self._sim.advance_to(self.clock.now())
+            return self._sim.next_due()
+
     # The seam with the HTTP side ----------------------------------------------------------------------------
 
     def handle(self, action: str, account: str, region: str, params: Params) -> Params:

@@ -56,13 +56,16 @@ class Simulation:
         if target <= self.now and not self.dirty:
             return
         for _ in range(1_000_000):
-            due = self._next_due()
+            due = self.next_due()
             if due is None or due > target:
                 break
             self._step(due)
         self._step(max(target, self.now))
 
-    def _next_due(self) -> float | None:
+    def next_due(self) -> float | None:
+        """The earliest simulated time after ``now`` at which a state change is due by the clock alone (a task's
+        next state, a health-check grace ending, a relaunch back-off, a blue/green stage or hook timing out, a
+        CodeDeploy step...), in epoch seconds; None when nothing is pending until an action comes."""
         after = self.now
         best: float | None = None
 
