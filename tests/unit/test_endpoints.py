@@ -69,7 +69,15 @@ def test_the_tcp_endpoint_carries_bytes_both_ways_until_both_sides_are_done(echo
 def test_the_tcp_endpoint_closes_a_connection_it_has_no_target_for() -> None:
     endpoint = tcp_endpoint(0, "listener", lambda: None)
     try:
-        assert exchange(endpoint, b"GET / HTTP/1.1\r\n\r\n") == b""
+        with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as connection:
+            try:
+                connection.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                received = connection.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                # closed with the request unread, the kernel ends the connection with a reset rather than an end
+                # of stream, depending on which comes first: either way nothing was answered and it is closed
+                received = b""
+            assert received == b""
     finally:
         endpoint.close()
 
