@@ -1,8 +1,8 @@
 """Throttled calls of an operation whose token bucket refills slowly, spaced at the bucket's refill rate.
 
 ECS meters its API per account and Region with token buckets; RegisterTaskDefinition's lets 20 calls through at
-once and then refills one token a second (users of aws-actions/amazon-ecs-deploy-task-definition met it, issue
-#502). botocore's retries back a throttled call off at random, doubling up to 20 s, so when many deployments of one
+once and then refills one token a second (Amazon ECS Developer Guide, "Request throttling for the Amazon ECS
+API"). botocore's retries back a throttled call off at random, doubling up to 20 s, so when many deployments of one
 process register at once (threads sharing a ``Run``), the calls over the burst either come back too soon (throttled
 again) or too late (the bucket's tokens go unused meanwhile). A :class:`Pacer` gives each throttled call a slot of
 its own, one refill interval after the last slot it gave, and makes the calls that start while slots are handed
@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 #: (service, operation) -> refill rate of its token bucket, calls per second. RegisterTaskDefinition: burst 20,
-#: then one a second (aws-actions/amazon-ecs-deploy-task-definition issue #502). Other operations refill at 20 or
+#: then one a second (Amazon ECS Developer Guide, "Request throttling"). Other operations refill at 20 or
 #: more a second, where botocore's own back-off (its first pause is under a second) loses little.
 PACED: Mapping[tuple[str, str], float] = {("ecs", "RegisterTaskDefinition"): 1.0}
 

@@ -30,8 +30,9 @@ the canary interval) and its termination wait (not for ``until``).
 
 Rollback: while the deployment goes on (``Ready`` included), StopDeployment(autoRollbackEnabled=True) and the
 rollback deployment CodeDeploy starts is watched to its end; a deployment CodeDeploy already rolled back (its
-``rollbackInfo``) is followed; after ``Succeeded`` (a later step failed), a new deployment of the previous
-revision (all at once, with the group's alarms not polled: :meth:`CodeDeployPath._create`), continued at
+``rollbackInfo``) is followed; after ``Succeeded`` (a later step failed), or a deployment that ended Failed or
+Stopped without a rollback of CodeDeploy's (an alarm without DEPLOYMENT_STOP_ON_ALARM), a new deployment of the
+previous revision (all at once, with the group's alarms not polled: :meth:`CodeDeployPath._create`), continued at
 ``Ready`` and watched until production traffic is back on it. ``StopDeployment`` sometimes leaves the deployment
 ``Succeeded`` (kayac/ecspresso PR #663): then the previous revision is deployed anew too.
 """

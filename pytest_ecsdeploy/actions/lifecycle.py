@@ -187,7 +187,9 @@ class StageWatch:
         self._hooks_shown: set[str] = set()
         self.answered: set[str] = set()  # the PAUSE hooks this run continued
         self._pause_weight = 0.0  # until="production_step": green's production weight where the watch began
-        self._stepped_to: float | None = None  # ... and the weight of the one step it allows before the pause
+        # ... and the weight of the one step it allows before the pause: None while that step is still to come;
+        # a fresh deploy() allows none (it stops before the first step)
+        self._stepped_to: float | None = 0.0
         self._clock, self._wall = clock, wall
         self._read: tuple[float, Any, Any] | None = None  # when, DescribeServices' key, the answer
         self._moving = True  # the last read showed the service deployment change
@@ -197,7 +199,10 @@ class StageWatch:
         ``strategy.CONTINUE_UNTIL``, None to the end): that hook no longer stops the watch."""
         self.answered.add(hook_id)
         self.until = until
-        self._pause_weight, self._stepped_to = self._production_weight(), None
+        # continuing a pause before a production step lets that one step go; continuing the test-traffic pause
+        # lets none (the next pause is before the first step)
+        self._pause_weight = self._production_weight()
+        self._stepped_to = None if self.stages and self.stages[-1] == STEP_STAGE else self._pause_weight
 
     # -- the look -------------------------------------------------------------------------------------------
 
@@ -328,9 +333,9 @@ class StageWatch:
         if PAUSES.get(self.until or "") == stage:
             return ""
         if stage == STEP_STAGE:
-            return ("; this run does not answer it: deploy() or continue_deployment() with until='production_step' "
-                    "stops at each step, someone's ContinueServiceDeployment or the time-out moves it on")
-        return "; this run does not answer it: someone's ContinueServiceDeployment or the time-out moves it on"
+            return ("; this run does not answer it: someone's ContinueServiceDeployment or its time-out moves it on "
+                    "(until='production_step' would stop here)")
+        return "; this run does not answer it: someone's ContinueServiceDeployment or its time-out moves it on"
 
     def _judge_until(self, found: Mapping[str, Any], stage: str) -> Verdict | None:
         """The early verdict ``until`` asks for, once the deployment (IN_PROGRESS, at ``stage``) got there."""

@@ -570,7 +570,7 @@ def test_subnets_and_security_groups_that_do_not_exist_are_refused(local_aws: Lo
     assert updated["networkConfiguration"] == accepted
 
 
-@pytest.mark.parametrize("revision", ["latest", "", "1:2", "1.5", "-1"])
+@pytest.mark.parametrize("revision", ["latest", "", "1:2", "1.5", "-1", "\u00b2", "\u0661"])  # the last two: Unicode digits
 def test_a_revision_that_is_not_a_number_is_refused_as_ecs_refuses_it_not_with_a_500(local_aws: LocalAWS,
                                                                                       revision: str) -> None:
     # moto parses the revision with int() and would answer a 500, which an SDK retries as a fault of AWS.

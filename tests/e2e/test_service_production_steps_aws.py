@@ -133,9 +133,8 @@ def test_pauses_a_run_does_not_stop_at_are_shown_once_each_and_left_to_their_tim
     assert service.deploy(world.revision("2.0.0")).is_completed
     shown = [line for line in log.lines if " awaits ContinueServiceDeployment until " in line]
     assert len(shown) == 2 and len({line.split("lifecycle hook ", 1)[1].split(" ", 1)[0] for line in shown}) == 2
-    assert all(line.endswith("(then CONTINUE); this run does not answer it: deploy() or continue_deployment() with "
-                             "until='production_step' stops at each step, someone's ContinueServiceDeployment or "
-                             "the time-out moves it on") for line in shown)
+    assert all(line.endswith("(then CONTINUE); this run does not answer it: someone's ContinueServiceDeployment or "
+                             "its time-out moves it on (until='production_step' would stop here)") for line in shown)
     assert not any("ContinueServiceDeployment CONTINUE for hook" in line for line in log.lines)
 
 

@@ -254,6 +254,23 @@ def test_until_production_step_stops_at_each_fresh_pause_and_fails_past_one_some
     assert "went past PRE_PRODUCTION_TRAFFIC_SHIFT without pausing there (someone continued it)" in verdict.reason
 
 
+@pytest.mark.parametrize("first", ["fresh deploy", "continued at test traffic"])
+def test_until_production_step_allows_no_step_before_the_first_pause(ecs: tuple[Aws, Any], first: str) -> None:
+    """deploy(until="production_step"), or continue_deployment(until="production_step") from the test-traffic pause,
+    stops before the first production step: a step taken before any pause was seen (someone continued it) fails."""
+    stages = watch(ecs[0])
+    stages.arn, stages.until = f"{SD}/new", "production_step"
+    if first == "continued at test traffic":
+        stages.until = "test_traffic"
+        paused = stages.judge(Look(), at_step(0.0, "t1", "POST_TEST_TRAFFIC_SHIFT"))
+        assert paused is not None and paused.outcome == PAUSED
+        stages.resume("t1", "production_step")
+    assert stages.judge(Look(), at_step(0.0, "h0", "PRODUCTION_TRAFFIC_SHIFT")) is None
+    verdict = stages.judge(Look(), at_step(10.0, "h0", "PRODUCTION_TRAFFIC_SHIFT"))
+    assert verdict is not None and verdict.outcome == FAILED
+    assert "went past PRE_PRODUCTION_TRAFFIC_SHIFT without pausing there (someone continued it)" in verdict.reason
+
+
 def test_until_production_step_fails_once_the_last_step_was_taken(ecs: tuple[Aws, Any]) -> None:
     stages = watch(ecs[0])
     stages.arn, stages.until = f"{SD}/new", "production_step"
@@ -266,9 +283,8 @@ def test_a_pause_the_watch_does_not_stop_at_says_who_moves_it_on(ecs: tuple[Aws,
     stages.arn = f"{SD}/new"
     look = Look()
     assert stages.judge(look, at_step(10.0, "h1")) is None
-    assert look.lines[-1].endswith("(then ROLLBACK); this run does not answer it: deploy() or continue_deployment() "
-                                   "with until='production_step' stops at each step, someone's "
-                                   "ContinueServiceDeployment or the time-out moves it on")
+    assert look.lines[-1].endswith("(then ROLLBACK); this run does not answer it: someone's ContinueServiceDeployment "
+                                   "or its time-out moves it on (until='production_step' would stop here)")
 
 
 def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[Aws, Any]) -> None:
@@ -281,7 +297,7 @@ def test_a_pause_hook_awaiting_action_is_shown_once_with_its_expiry(ecs: tuple[A
     stages.judge(second, found("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[hook]))
     assert first.lines[-1] == ("service deployment new of web:2: lifecycle hook h1 at POST_TEST_TRAFFIC_SHIFT awaits "
                                "ContinueServiceDeployment until 2026-01-02T00:00:00Z (then ROLLBACK); this run does "
-                               "not answer it: someone's ContinueServiceDeployment or the time-out moves it on")
+                               "not answer it: someone's ContinueServiceDeployment or its time-out moves it on")
     assert second.lines == []
 
 

@@ -316,12 +316,12 @@ class Lifecycle:
     answers: HookAnswers = field(default_factory=HookAnswers)  # what AWS_LAMBDA hooks' functions answer
     invoke_at: dict[str, float] = field(default_factory=dict)  # Lambda hook id -> its next invocation
     network: bool = False  # behind a Network Load Balancer: ECS's delay at the stages of traffic.NLB_DELAYED
+    rollback_stages: list[str] = field(default_factory=list)  # rolling back: the stages whose Lambda hooks run next
 
     def delay(self, timings: Timings) -> float:
         """Simulated seconds the current stage (each production step) lasts longer: ``nlb_delay`` at a stage of
         ``traffic.NLB_DELAYED`` behind a Network Load Balancer, else none."""
         return timings.nlb_delay if self.network and self.stage in traffic.NLB_DELAYED else 0.0
-    rollback_stages: list[str] = field(default_factory=list)  # rolling back: the stages whose Lambda hooks run next
 
     def hook(self, hook_id: str) -> dict[str, Any] | None:
         """The current stage's hook ``hook_id`` while it awaits action."""

@@ -127,7 +127,7 @@ def check_revision(engine: RolloutEngine | None, account: str, region: str, para
             return
         reference = reference.split(":task-definition/", 1)[1]
     _, colon, revision = reference.rpartition("/")[2].partition(":")
-    if colon and not revision.isdigit():
+    if colon and not (revision.isascii() and revision.isdigit()):
         raise InvalidParameterException(f"Invalid revision number. Number: {revision}")
 
 
