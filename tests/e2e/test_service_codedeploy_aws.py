@@ -204,6 +204,22 @@ def test_until_test_traffic_on_a_group_that_does_not_stop_at_ready_is_a_failed_p
     assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == []
 
 
+def test_until_production_step_is_a_failed_pre_check_and_continue_deployment_takes_no_until(world: World) -> None:
+    world.seed(ready_wait_minutes=60, termination_wait_minutes=0)
+    service, _ = world.service()
+    with pytest.raises(CheckFailed, match="CodeDeploy has no pause between production traffic steps; use "
+                                          "until='test_traffic'"):
+        service.deploy(world.revision("2.0.0"), until="production_step")
+    assert world.cd.list_deployments(applicationName="web", deploymentGroupName="web")["deployments"] == []
+    paused = service.deploy(world.revision("2.0.0"), until="test_traffic")
+    with pytest.raises(ActionError, match="a CodeDeploy deployment continues to its end only; call "
+                                          r"continue_deployment\(\) without until"):
+        service.continue_deployment(until="traffic_shifted")
+    info = world.cd.get_deployment(deploymentId=paused.deployment_id)["deploymentInfo"]
+    assert info["status"] == "Ready"  # nothing was continued
+    assert service.continue_deployment().is_completed
+
+
 def test_a_failed_smoke_step_at_ready_rolls_back_through_stop_deployment(world: World) -> None:
     world.seed(ready_wait_minutes=60, termination_wait_minutes=0)
     before = world.primary()["taskDefinition"]
