@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
+from tests.e2e.test_local_aws_bluegreen import stages
 
 STEP = 0.25  # simulated seconds per look: half a stage without work (Timings.lifecycle_stage)
 TEMPLATE = {
@@ -92,14 +93,6 @@ def steps(tmp_path: Path) -> Iterator[Steps]:
     clock = FakeClock()
     with LocalAWS(seed, base_dir=tmp_path, clock=clock) as aws:
         yield Steps(aws, clock)
-
-
-def stages(looks: list[dict[str, Any]]) -> list[str]:
-    seen: list[str] = []
-    for look in looks:
-        if not seen or seen[-1] != look["stage"]:
-            seen.append(look["stage"])
-    return seen
 
 
 @pytest.mark.parametrize("strategy", list(SHIFTS))
