@@ -147,6 +147,11 @@ def session_name(environment: Environment) -> str:
     return name[:64]
 
 
+#: The error codes of an IAM denial: the JSON-protocol services (ECS, CodeDeploy, Secrets Manager, Logs) answer
+#: AccessDeniedException, the query-protocol ones (STS, IAM) AccessDenied.
+ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ClientError, else None."""
     response = getattr(exc, "response", None)

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..arns import short_revision
-from ..aws import ClientFactory, call, pages
+from ..aws import ACCESS_DENIED, ClientFactory, call, pages
 from ..checks import Check
 from ..config import CODEDEPLOY_HOOKS, Service
 from ..errors import ActionError, CheckFailed, ConfigError, EcsDeployError, RolloutFailed
@@ -575,7 +575,11 @@ class CodeDeployPath:
         ``rollback`` through a group with alarms also turns their polling off (overrideAlarmConfiguration): the
         alarm that stopped the deployment being rolled back may still ring, and would stop the rollback too
         (botocore codedeploy CreateDeployment's overrideAlarmConfiguration doc advises this; it needs
-        codedeploy:UpdateDeploymentGroup)."""
+        codedeploy:UpdateDeploymentGroup). Where that permission is denied, the rollback is created again without
+        the override, polling the alarms, and the log says so: a rollback an alarm may stop is better than none.
+
+        Raises ActionError when CodeDeploy refuses the deployment (an AccessDenied of the override only after the
+        retry without it)."""
         ctx = self.ctx
         params: dict[str, Any] = {"applicationName": group.application, "deploymentGroupName": group.name,
                                   "revision": appspec_revision(spec),
@@ -591,8 +595,17 @@ class CodeDeployPath:
         ctx.log.info(f"creating a CodeDeploy deployment of {label} through {group.label()} "
                      f"({params.get('deploymentConfigName') or group.config_name})")
         asked = self.owner.clock()
-        answer = call(ctx.aws, "codedeploy", "create_deployment", f"create a CodeDeploy deployment of {label}",
-                      who=self._who, **params)
+        doing = f"create a CodeDeploy deployment of {label}"
+        try:
+            answer = call(ctx.aws, "codedeploy", "create_deployment", doing, who=self._who, **params)
+        except ActionError as exc:
+            if "overrideAlarmConfiguration" not in params or exc.code not in ACCESS_DENIED:
+                raise
+            del params["overrideAlarmConfiguration"]
+            ctx.log.warning(f"not allowed to turn {group.label()}'s alarm polling off for the rollback "
+                            f"(codedeploy:UpdateDeploymentGroup denied: {exc.code}); the rollback deployment polls "
+                            f"them, and an alarm in ALARM will stop it too")
+            answer = call(ctx.aws, "codedeploy", "create_deployment", doing, who=self._who, **params)
         self.owner.updated = True
         ctx.record.timings["update"] = round(self.owner.clock() - asked, 3)
         deployment_id = str(answer["deploymentId"])

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..aws import call
+from ..aws import ACCESS_DENIED, call
 from ..errors import EcsDeployError
 from ..redact import MASK, clean_line, looks_secret
 from .watch import TaskView
@@ -222,7 +222,7 @@ class TaskLogReader:
                 return ContainerLog(source.container, where, note=f"no log stream {source.stream} in log group "
                                                                   f"{source.group}{region}: it wrote nothing there, "
                                                                   f"or the group is missing")
-            if code in ("AccessDeniedException", "AccessDenied"):
+            if code in ACCESS_DENIED:
                 return ContainerLog(source.container, where, note=f"not allowed to read {where} (logs:GetLogEvents)")
             return ContainerLog(source.container, where, note=str(exc).rstrip("."))
         lines = [str(e.get("message", "")).rstrip("\n") for e in answer.get("events") or []]

@@ -343,6 +343,66 @@ def test_an_alarm_stopping_the_deployment_without_codedeploy_rollback_is_rolled_
     assert world.primary()["taskDefinition"] == before
 
 
+def deny_create_deployment(service: EcsService, answers: list[str | None]) -> list[dict[str, Any]]:
+    """Make this run's CreateDeployment calls fail in turn with ``answers`` (an error code, or None to let the
+    call through; calls past the list go through); the parameters of every call, in order."""
+    from botocore.exceptions import ClientError
+
+    client = service.ctx.aws.client("codedeploy")
+    create = client.create_deployment
+    asked: list[dict[str, Any]] = []
+
+    def create_deployment(**params: Any) -> Any:
+        asked.append(params)
+        code = answers.pop(0) if answers else None
+        if code is not None:
+            raise ClientError({"Error": {"Code": code, "Message": "User: arn:aws:sts::123456789012:assumed-role/"
+                                         "deploy/s is not authorized to perform: codedeploy:UpdateDeploymentGroup"}},
+                              "CreateDeployment")
+        return create(**params)
+
+    client.create_deployment = create_deployment
+    return asked
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "AccessDenied"])
+def test_a_rollback_not_allowed_to_turn_alarm_polling_off_is_created_again_polling_them(world: World,
+                                                                                      code: str) -> None:
+    world.seed(alarms=["web-5xx"], termination_wait_minutes=0)
+    before = world.primary()["taskDefinition"]
+    service, log = world.service()
+    asked = deny_create_deployment(service, [None, code])
+    service.deploy(world.revision("2.0.0"))
+    service.finish("test_after", "assert False")
+    record = service.ctx.record
+    assert record.outcome == "rolled back" and record.rollback is not None
+    assert record.rollback.outcome == "completed"
+    assert [params.get("overrideAlarmConfiguration") for params in asked] == [None, {"enabled": False}, None]
+    rollback = world.cd.get_deployment(deploymentId=record.rollback.deployment_id)["deploymentInfo"]
+    assert rollback.get("overrideAlarmConfiguration") != {"enabled": False}
+    assert any("not allowed to turn" in line and f"denied: {code}" in line and "will stop it too" in line
+               for line in log.lines)
+    assert world.primary()["taskDefinition"] == before
+
+
+@pytest.mark.parametrize(("alarms", "code"), [
+    (["web-5xx"], "InvalidAlarmConfigException"),  # not a denial: the same call again would be refused again
+    ([], "AccessDeniedException"),  # no alarms, no override asked for: denied CreateDeployment itself
+])
+def test_a_rollback_refused_otherwise_is_not_created_again_and_the_run_says_why(world: World, alarms: list[str],
+                                                                                code: str) -> None:
+    world.seed(alarms=alarms, termination_wait_minutes=0)
+    service, log = world.service()
+    asked = deny_create_deployment(service, [None, code])
+    service.deploy(world.revision("2.0.0"))
+    with pytest.raises(RolloutFailed, match=f"the rollback to web:1 failed too: .*CreateDeployment: {code}"):
+        service.finish("test_after", "assert False")
+    record = service.ctx.record
+    assert len(asked) == 2 and record.rollback is not None and record.rollback.outcome != "completed"
+    assert code in str(record.rollback.reason) and "CreateDeployment" in str(record.rollback.reason)
+    assert not any("not allowed to turn" in line for line in log.lines)
+
+
 # -- a run cancelled (a signal) at each phase of a CodeDeploy deployment -------------------------------------------
 
 

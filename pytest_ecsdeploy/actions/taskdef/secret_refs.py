@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ...arns import parse_arn, secret_arn
-from ...aws import call
+from ...aws import ACCESS_DENIED, call
 from ...errors import ActionError
 from .revision import WHO
 
@@ -163,6 +163,6 @@ class SecretCheck:
                 raise
             if exc.code == "ResourceNotFoundException":
                 return f"Secrets Manager secret {ref.lookup_id} does not exist in {region}"
-            if exc.code in ("AccessDeniedException", "AccessDenied"):
+            if exc.code in ACCESS_DENIED:
                 return f"unchecked: not allowed to describe it ({exc.code})"
             return f"unchecked: AWS answered {exc.code}"
