@@ -221,9 +221,14 @@ class ClientFactory:
 
     def _account_key(self, region: str) -> tuple[str | None, ...]:
         """What names one account's API buckets in ``region`` without asking STS: the same endpoint, profile and
-        role reach the same account."""
+        role reach the same account; a session given to the factory, by its access key (two sessions of one key
+        are one account's), else by itself."""
         env = self.environment
-        return (self.backend.name, self.endpoint_url, env.profile, env.role_arn, region)
+        given = None
+        if self._base_session is not None:
+            credentials = self._base_session.get_credentials()
+            given = credentials.access_key if credentials is not None else f"session {id(self._base_session)}"
+        return (self.backend.name, self.endpoint_url, env.profile, env.role_arn, region, given)
 
     def caller_identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity, asked once."""

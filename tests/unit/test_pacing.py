@@ -212,3 +212,29 @@ def test_clients_that_reach_the_same_account_share_the_slots_and_others_do_not()
     assert clock.sleeps == pytest.approx([INTERVAL, INTERVAL]) and bucket.count("ThrottlingException") == 1
     register(elsewhere)  # another account's bucket: nothing queued there
     assert len(clock.sleeps) == 2
+
+
+def test_factories_given_sessions_share_slots_only_for_the_same_access_key() -> None:
+    import boto3
+
+    clock = FakeClock(100.0)
+    pacers = Pacers(clock=clock, sleep=clock.sleep)
+    bucket = Bucket(clock, burst=1, rate=1.0)
+    environment = Environment(name="test", backend="emulator", cluster="local", region="eu-west-1",
+                              endpoint_url=ENDPOINT)
+
+    def given(key: str) -> ClientFactory:
+        session = boto3.Session(aws_access_key_id=key, aws_secret_access_key="s", region_name="eu-west-1")
+        aws = ClientFactory(environment, session=session, pacers=pacers)
+        aws.session.events.register("before-send", bucket)
+        return aws
+
+    first, same, other = given("AKIAFIRST"), given("AKIAFIRST"), given("AKIAOTHER")
+    register(first)
+    register(first)  # throttled: a slot one interval on
+    assert clock.sleeps == pytest.approx([INTERVAL])
+    register(same)  # the same access key: queued behind that slot
+    assert clock.sleeps == pytest.approx([INTERVAL, INTERVAL]) and bucket.count("ThrottlingException") == 1
+    bucket.tokens = 1
+    register(other)  # another key (another account, maybe): nothing of the first's queue to wait for
+    assert len(clock.sleeps) == 2
