@@ -11,12 +11,12 @@ app:1.0.0), so the deployer's memory is its own; both share the machine's cores.
 Throttling: the emulator never throttles, so the deployer's session carries a model of ECS's account-wide token
 buckets (``before-send``; see README): read actions 50 burst / 20 per second per category, RegisterTaskDefinition
 20 burst / 1 per second. Requests over the budget get ThrottlingException, which botocore's retries and
-the watch must absorb; "failed" counts deployments that did not complete. Under xdist each worker holds half the
-budget. Peak memory is ``getrusage().ru_maxrss`` of the deploying process (threads) or of the largest pytest
-process (xdist: controller or worker), and the emulator's VmHWM.
+the watch must absorb; "failed" counts deployments that did not complete. Under xdist each of the N workers
+(``--workers N``, default 2) holds 1/N of every bucket. Peak memory is ``getrusage().ru_maxrss`` of the deploying
+process (threads) or of the largest pytest process (xdist: controller or worker), and the emulator's VmHWM.
 
     .venv/bin/python bench/many_services.py [--sizes 1 10 50] [--modes threads threads-adaptive xdist]
-        [--baseline DIR]
+        [--workers N] [--baseline DIR]
 
 ``--baseline DIR`` (a copy of another commit: ``git archive HEAD~1 | tar -x -C DIR``) measures every mode and size
 with that copy's package too (this script's child, ``PYTHONPATH=DIR``), right after this one's.
@@ -42,7 +42,7 @@ from typing import Any
 from _common import ROOT, deploy, header, load_run, seed, seed_toml, start_emulator_process, table, write_project
 
 TAGS = ("1.0.0", "2.0.0")
-WORKERS = 2
+WORKERS = 2  # xdist workers unless --workers says otherwise
 # category -> (burst, refill per second, ECS operations); modelled on the ECS API throttling documentation.
 BUCKETS: dict[str, tuple[float, float, frozenset[str]]] = {
     "cluster read": (50, 20, frozenset({"DescribeClusters", "ListClusters"})),
@@ -167,17 +167,17 @@ def child_threads(project: Path, endpoint: str, count: int, *, throttling: bool 
             "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def child_xdist(project: Path, endpoint: str, count: int) -> dict[str, Any]:
+def child_xdist(project: Path, endpoint: str, count: int, workers: int = WORKERS) -> dict[str, Any]:
     deployments = project / "deployments"
     (deployments / "conftest.py").write_text(THROTTLE_MODULE.format(
-        buckets={k: (b, r, sorted(o)) for k, (b, r, o) in BUCKETS.items()}, share=1 / WORKERS))
+        buckets={k: (b, r, sorted(o)) for k, (b, r, o) in BUCKETS.items()}, share=1 / workers))
     for name in names(count):
         (deployments / f"test_{name}.py").write_text(
             f'import pytest\n\npytestmark = pytest.mark.ecs_service("{name}")\n\n\ndef test_deploy(deploy):\n'
             "    deploy()\n")
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "deployments", "-n", str(WORKERS), "--env", "bench", "--image-tag",
+        [sys.executable, "-m", "pytest", "deployments", "-n", str(workers), "--env", "bench", "--image-tag",
          TAGS[1], "-p", "no:cacheprovider", "-q"],
         cwd=project, env=dict(os.environ, BENCH_ENDPOINT=endpoint), capture_output=True, text=True, check=False,
     )
@@ -204,7 +204,7 @@ LABELS = {"threads": "threads", "threads-unthrottled": "threads, no throttling m
 REGISTER_BURST, REGISTER_RATE = BUCKETS["RegisterTaskDefinition"][:2]
 
 
-def measure(mode: str, count: int, code: Path = ROOT) -> dict[str, Any]:
+def measure(mode: str, count: int, code: Path = ROOT, workers: int = WORKERS) -> dict[str, Any]:
     """Start an emulator with ``count`` services, run the ``mode`` child against it with the package of ``code`` (a
     copy of the repository: this one, or ``--baseline``), return what it measured."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,7 +216,7 @@ def measure(mode: str, count: int, code: Path = ROOT) -> dict[str, Any]:
         try:
             done = subprocess.run(
                 [sys.executable, __file__, "--child", mode, "--count", str(count), "--project", str(project),
-                 "--endpoint", endpoint],
+                 "--endpoint", endpoint, "--workers", str(workers)],
                 capture_output=True, text=True, check=False, timeout=900,
                 env={**os.environ, "PYTHONPATH": str(code)},
             )
@@ -238,6 +238,9 @@ def main() -> None:
     parser.add_argument("--xdist-sizes", type=int, nargs="+", default=[1, 10],
                         help="services for the xdist mode (default 1 10; 50 adds about three minutes)")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help=f"xdist workers of the xdist mode (default {WORKERS}); the throttling model splits every "
+                             "bucket between them")
     parser.add_argument("--baseline", type=Path,
                         help="a copy of another commit (git archive): each measurement is made with its package too, "
                              "right after this one's, against the same kind of emulator")
@@ -247,7 +250,10 @@ def main() -> None:
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(MODES[args.child](args.project, args.endpoint, args.count)))
+        if args.child == "xdist":
+            print(json.dumps(child_xdist(args.project, args.endpoint, args.count, args.workers)))
+        else:
+            print(json.dumps(MODES[args.child](args.project, args.endpoint, args.count)))
         return
     header("Many services at once")
     codes = {"ours": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
@@ -255,13 +261,14 @@ def main() -> None:
     for mode in args.modes:
         one: dict[str, float] = {}
         for count in args.xdist_sizes if mode == "xdist" else args.sizes:
-            results = {kind: measure(mode, count, code) for kind, code in codes.items()}
+            results = {kind: measure(mode, count, code, args.workers) for kind, code in codes.items()}
             for kind, result in results.items():
                 one[kind] = result["wall"] if count == 1 else one.get(kind, float("nan"))
                 floor = max(0.0, count - REGISTER_BURST) / REGISTER_RATE + one[kind]
                 throttled = ", ".join(f"{name} {n}" for name, n in sorted(result.get("by_bucket", {}).items()) if n)
                 versus = f"{result['wall'] / results['baseline']['wall']:.2f}x" if "baseline" in results else "-"
-                rows.append((LABELS[mode] + (" (baseline)" if kind == "baseline" else ""), count,
+                label = f"xdist -n {args.workers}" if mode == "xdist" else LABELS[mode]
+                rows.append((label + (" (baseline)" if kind == "baseline" else ""), count,
                              f"{result['wall']:.1f}", versus,
                              f"{floor:.1f}" if mode != "threads-unthrottled" else "-",
                              f"{result['wall'] / floor:.2f}x" if mode != "threads-unthrottled" else "-",
