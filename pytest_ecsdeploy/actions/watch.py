@@ -452,10 +452,16 @@ class DeploymentWatch:
         d = self.deployment
         label = short_revision(self.revision)
         desired = int(self.service.get("desiredCount") or (d.desired if d else 0))
-        running = d.running if d else sum(1 for t in self.tasks.values() if self._is_ours(t) and t.is_running)
+        from_tasks = self._task_counts()
+        if from_tasks is not None:
+            running, pending = from_tasks
+        elif d is not None:
+            running, pending = d.running, d.pending
+        else:
+            running, pending = sum(1 for t in self.tasks.values() if self._is_ours(t) and t.is_running), 0
         parts = [f"{running} of {desired} tasks running on {label}"]
-        if d is not None and d.pending:
-            parts.append(f"{d.pending} pending")
+        if pending:
+            parts.append(f"{pending} pending")
         parts.append(f"{len(self.failures)} failed (threshold {self.threshold})")
         parts.append(f"rolloutState {d.rollout_state if d and d.rollout_state else 'unknown'}")
         return ", ".join(parts)
@@ -574,6 +580,21 @@ class DeploymentWatch:
             return []
         offered = self._asked_after - self._settle
         return [task for arn, task in self.failures.items() if self._failed_read_at[arn] <= offered]
+
+    def _task_counts(self) -> tuple[int, int] | None:
+        """Our deployment's running and pending tasks by the last task read, when that read is as new as the
+        service answer (read in the same look, or the service has not moved since) and holds tasks of ours; else
+        None. The failures come from the task read, which follows the service answer: a task that crashed between
+        the two is a failure there while the answer still counts it running, and a verdict saying "1 of 1 tasks
+        running, 3 failed" would contradict itself."""
+        if self._read_at is None or _task_signature(self.service) != self._read_at:
+            return None
+        ours = [task for task in self.tasks.values() if self._is_ours(task)]
+        if not ours:
+            return None
+        running = sum(1 for task in ours if task.is_running)
+        pending = sum(1 for task in ours if not task.is_stopping and task.last_status != "RUNNING")
+        return running, pending
 
     def _last_failure(self) -> str:
         last = max(self.failures.values(), key=lambda t: t.stopping_at or 0.0)

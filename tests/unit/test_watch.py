@@ -193,6 +193,30 @@ def test_failed_tasks_reaching_the_threshold_fail_the_deployment_when_the_breake
     )
 
 
+def test_a_task_crashing_between_the_service_and_the_task_read_is_not_counted_running_beside_its_failure() -> None:
+    # The look's DescribeServices still counts the third task running; the DescribeTasks after it shows it
+    # crashed. The verdict's counts come from that task read, as its failures do: 0 running, not 1 and 3 failed.
+    watch = new_watch()
+    one = {"desiredCount": 1, "runningCount": 1}
+    assert watch.observe(service(deployment("ecs-svc/2", 2, **one), **one),
+                         [crashed(1, "ecs-svc/2", 101.0), crashed(2, "ecs-svc/2", 102.0), task(3, 2, "ecs-svc/2")]
+                         ).verdict is None
+    look = watch.observe(service(deployment("ecs-svc/2", 2, **one), **one, pendingCount=0),
+                         [crashed(3, "ecs-svc/2", 103.0), task(4, 2, "ecs-svc/2", last="PROVISIONING")])
+    assert look.verdict is not None and look.verdict.outcome == FAILED
+    assert look.verdict.reason.endswith(
+        "(0 of 1 tasks running on web:2, 1 pending, 3 failed (threshold 3), rolloutState IN_PROGRESS)")
+
+
+def test_once_the_service_moved_past_the_last_task_read_its_own_counts_are_shown() -> None:
+    watch = new_watch()
+    watch.observe(service(deployment("ecs-svc/2", 2)), [task(1, 2, "ecs-svc/2", last="PENDING")])
+    assert watch.progress().startswith("0 of 2 tasks running on web:2, 1 pending, ")
+    done = service(deployment("ecs-svc/2", 2, state="COMPLETED", runningCount=2))
+    verdict = watch.observe(done, None).verdict  # the service alone shows it: the tasks are not read
+    assert verdict is not None and "(2 of 2 tasks running on web:2, 0 failed" in verdict.reason
+
+
 def test_while_the_breaker_counts_its_verdict_is_awaited_then_followed() -> None:
     watch = new_watch()
     config: dict[str, Any] = {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": False}}}
@@ -519,6 +543,35 @@ def test_engine_pull_error_is_named(engine: Engine) -> None:
         1 for x in t if x["startedBy"] == watch.deployment_id and x["desiredStatus"] == "STOPPED") >= 3)
     assert look.verdict is not None and look.verdict.outcome == FAILED
     assert "TaskFailedToStart: CannotPullContainerError: " in look.verdict.reason
+
+
+@pytest.mark.parametrize("gap", [0.2, 0.5, 1.0])
+def test_engine_crash_without_the_breaker_counts_running_tasks_as_its_task_read_does(gap: float) -> None:
+    # ``gap`` simulated seconds between a look's service read and its task read: the verdict's running count is
+    # the task read's, whichever task crashed in between.
+    with mock_aws():
+        env = Engine()
+        try:
+            env.seed(desired=1)
+            env.engine.set_image_behaviour("web:2", "crash", exit_code=1, after=0.5)
+            watch = env.deploy()
+            look = None
+            for _ in range(400):
+                service = env.service()
+                env.clock.advance(gap)
+                env.engine.tick()
+                tasks = env.tasks()
+                look = watch.observe(service, tasks)
+                if look.verdict is not None:
+                    break
+                env.clock.advance(0.05)
+                env.engine.tick()
+            assert look is not None and look.verdict is not None and look.verdict.outcome == FAILED
+            running = sum(1 for t in tasks if t["startedBy"] == watch.deployment_id and t["lastStatus"] == "RUNNING"
+                          and t["desiredStatus"] == "RUNNING")
+            assert f"({running} of 1 tasks running on web:2, " in look.verdict.reason
+        finally:
+            env.engine.close()
 
 
 @pytest.mark.parametrize("gap", [0.3, 1.0, 3.0])
