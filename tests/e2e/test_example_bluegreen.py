@@ -1,8 +1,9 @@
 """The blue/green example (examples/blue-green/) end to end, as ``make demo`` runs it: ``pytest examples/blue-green
---env local --image-tag 1.1.0`` in a subprocess, from a copy whose two listener ports are free ones. The new
-revision answers on the test listener while production stays on the old one; then production moves. A smoke step
-failing at the pause rolls back through the pause; a step failing after the deployment ended deploys the previous
-revision again, and that rollback is not held at the service's PAUSE hook."""
+--env local --image-tag 1.1.0`` in a subprocess, from a copy whose two listener ports are free ones and whose
+local AWS runs faster than the example's own (tests/speedup.py). The new revision answers on the test listener
+while production stays on the old one; then production moves. A smoke step failing at the pause rolls back
+through the pause; a step failing after the deployment ended deploys the previous revision again, and that
+rollback is not held at the service's PAUSE hook."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
+from speedup import at_speed, speed_for, without_speed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "blue-green"
 PORTS = ("18090", "18091")  # the production and test listeners' listen_port / test_listen_port, and their URLs
@@ -43,8 +46,11 @@ def example(tmp_path: Path) -> Path:
 
 
 def run(example: Path, runner: str = "simulated") -> tuple[int, str]:
+    config = example / "ecsdeploy.toml"
+    config.write_text(at_speed(without_speed(config.read_text()), speed_for(runner)))
     environ = {key: value for key, value in os.environ.items() if key not in ("SHOP_URL", "SHOP_TEST_URL")}
-    process = subprocess.run([sys.executable, "-m", "pytest", "blue-green", "--env", "local", "--image-tag", "1.1.0"],
+    process = subprocess.run([sys.executable, "-m", "pytest", "blue-green", "--env", "local", "--image-tag", "1.1.0",
+                              *SCENARIO_RUN_OPTIONS],
                              cwd=example.parent, env={**environ, "ECSDEPLOY_RUNNER": runner}, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
     return process.returncode, process.stdout

@@ -1,7 +1,8 @@
 """The example deployment (deployments/) end to end, the way its README runs it: ``pytest deployments/ --env local
 --image-tag 1.1.0`` in a subprocess, from a copy of deployments/ whose web endpoint listens on a free port (so a
-``make demo`` or another worker can run beside it). Once with the simulated runner, once with real containers on
-Docker, chosen by ECSDEPLOY_RUNNER as a user would.
+``make demo`` or another worker can run beside it) and whose local AWS runs faster than the example's own
+(tests/speedup.py). Once with the simulated runner, once with real containers on Docker, chosen by
+ECSDEPLOY_RUNNER as a user would.
 
 Each test then starts one emulator from the same configuration (what the plugin starts in-process) and runs the
 same command against it twice (``endpoint_url`` added to the copy): the second run, with the same tag, must
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
+from speedup import at_speed, speed_for, without_speed
 
 from pytest_ecsdeploy.context import RunOptions
 from pytest_ecsdeploy.emulator import LocalAWS
@@ -33,8 +36,6 @@ COMMAND = ("deployments/", "--env", "local", "--image-tag", "1.1.0")
 SUMMARY_ROW = re.compile(r"^(?P<service>\S+)\s+(?P<change>\S+ -> \S+)\s+(?P<outcome>\S.*?)\s+\d+\.\ds\s+\d+/0$", re.M)
 DEPLOYED = {"api": ("api:1 -> api:2", "deployed"), "web": ("web:1 -> web:2", "deployed")}
 UNCHANGED = {"api": ("api:2 -> api:2", "unchanged"), "web": ("web:2 -> web:2", "unchanged")}
-
-
 
 
 @dataclass
@@ -51,7 +52,8 @@ class Example:
     def run(self, runner: str) -> Finished:
         """``pytest deployments/ --env local --image-tag 1.1.0`` with ECSDEPLOY_RUNNER=runner."""
         environ = {key: value for key, value in os.environ.items() if key not in ("WEB_URL", "LOG_ROUTER_IMAGE")}
-        process = subprocess.Popen([sys.executable, "-m", "pytest", *COMMAND], cwd=self.root, text=True,
+        process = subprocess.Popen([sys.executable, "-m", "pytest", *COMMAND, *SCENARIO_RUN_OPTIONS], cwd=self.root,
+                                   text=True,
                                    env={**environ, "ECSDEPLOY_RUNNER": runner},
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         output, _ = process.communicate(timeout=600)
@@ -70,7 +72,9 @@ class Example:
             assert local is not None
             section = "[environments.local]\n"
             assert original.count(section) == 1
-            self.config.write_text(original.replace(section, f'{section}endpoint_url = "{local.endpoint_url}"\n'))
+            # the emulator runs at the speed it was started with; the copy may not name another
+            pointed = without_speed(original).replace(section, f'{section}endpoint_url = "{local.endpoint_url}"\n')
+            self.config.write_text(pointed)
             yield local
         finally:
             self.config.write_text(original)
@@ -113,6 +117,7 @@ def example_copy(tmp_path: Path) -> Example:
 
 def _deploys_then_is_a_no_op(example: Example, runner: str) -> Finished:
     """The checks both runners share; returns the first run."""
+    example.config.write_text(at_speed(example.config.read_text(), speed_for(runner)))
     first = example.run(runner)
     assert first.status == 0, first.output
     assert first.summary() == DEPLOYED
