@@ -1,10 +1,18 @@
-"""The example deployment (deployments/) with pytest-xdist: ``-n 2`` and ``-n 4`` with every ``--dist`` mode deploy
-exactly what a run without workers deploys, and say so the same way.
+"""The example deployment (deployments/) with pytest-xdist: every ``--dist`` mode, with two workers or four, deploys
+exactly what a run without workers deploys, and says so the same way.
+
+Each mode runs once, not once per worker count: the plugin hands out whole test files whatever the mode
+(parallel.py), so what a mode could change is whether the plugin's scheduler replaces the mode's, and one run
+shows that. The two worker counts are split between the modes: ``-n 2`` gives each of the example's two scenario
+files a worker of its own, ``-n 4`` leaves two workers without a scenario, which must neither deploy nor start a
+local AWS of their own. ``load`` and ``worksteal``, which would hand a scenario's steps to different workers, get
+four, where that is likeliest; the rest two (each worker starts a Python of its own: four cost twice the CPU).
+``no`` with ``-n`` is pytest-xdist's ``load``.
 
 Each run is ``pytest deployments/ --env local --image-tag 1.1.0 --octopus --ecsdeploy-report record.json`` in a
-subprocess, on a copy of deployments/ whose web endpoint listens on a free port, with simulated tasks. The copy
-gets a conftest that writes, per process, which embedded local AWS it used: the controller starts one and every
-worker uses it. The record is compared with the serial run's, with what differs from run to run anyway (times,
+subprocess, on a copy of deployments/ whose web endpoint listens on a free port and whose local AWS runs faster
+than the example's own (tests/speedup.py), with simulated tasks. The copy gets a conftest that writes, per
+process, which embedded local AWS it used: the controller starts one and every worker uses it. The record is compared with the serial run's, with what differs from run to run anyway (times,
 generated ids, measured durations) put aside; the summary table and the Octopus output variables likewise.
 """
 
@@ -24,10 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
+from speedup import SIMULATED, at_speed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deployments"
 EXAMPLE_PORT = "18080"
-DIST_MODES = ("load", "loadscope", "loadfile", "loadgroup", "worksteal", "no")
+# Each --dist mode once, with the number of workers the module docstring gives it.
+DIST_RUNS = (("load", "4"), ("loadscope", "2"), ("loadfile", "2"), ("loadgroup", "2"), ("worksteal", "4"),
+             ("no", "2"))
 SUMMARY_ROW = re.compile(r"^(?P<service>\S+)\s+(?P<change>\S+ -> \S+)\s+(?P<outcome>\S.*?)\s+\d+\.\ds\s+(?P<checks>\d+/\d+)$",
                          re.M)
 
@@ -107,7 +119,8 @@ def run_example(root: Path, *args: str) -> Finished:
     environ = {key: value for key, value in os.environ.items()
                if not key.startswith(("PYTEST_", "ECSDEPLOY_", "Octopus", "Tentacle"))}
     done = subprocess.run([sys.executable, "-m", "pytest", "deployments/", "--env", "local", "--image-tag", "1.1.0",
-                           "--octopus", "--ecsdeploy-report", "record.json", *args], cwd=root, text=True,
+                           "--octopus", "--ecsdeploy-report", "record.json", *SCENARIO_RUN_OPTIONS, *args],
+                          cwd=root, text=True,
                           env={**environ, "ECSDEPLOY_RUNNER": "simulated"}, capture_output=True, timeout=900,
                           check=False)
     output = done.stdout + done.stderr
@@ -129,7 +142,7 @@ def example_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = root / "deployments" / "ecsdeploy.toml"
     text = config.read_text()
     assert text.count(EXAMPLE_PORT) == 2
-    config.write_text(text.replace(EXAMPLE_PORT, str(port)))
+    config.write_text(at_speed(text.replace(EXAMPLE_PORT, str(port)), SIMULATED))
     return root
 
 
@@ -142,8 +155,7 @@ def serial(example_root: Path) -> Iterator[Finished]:
     yield finished
 
 
-@pytest.mark.parametrize("dist", DIST_MODES)
-@pytest.mark.parametrize("workers", ["2", "4"])
+@pytest.mark.parametrize(("dist", "workers"), DIST_RUNS)
 def test_every_dist_mode_deploys_and_reports_what_a_run_without_workers_does(
     example_root: Path, serial: Finished, workers: str, dist: str
 ) -> None:
