@@ -1,6 +1,7 @@
 """docs/strategies.md's per-step scenario runs as written against the embedded local AWS, through pytester (a
 subprocess: one LocalAWS per process): paused before the first production step, then after the canary step, then
-continued to the end; and the same files with a failing check at the canary pause, which rolls back through it."""
+continued to the end; and the same files with a failing check at the canary pause, which rolls back through it.
+The local AWS runs faster than the page's (tests/speedup.py): every line checked here lasts, whatever the clock."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
+from speedup import SIMULATED, at_speed
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
 DOCUMENTED_PORTS = ("18392", "18393")  # the scenario's production and test listeners
@@ -45,6 +48,8 @@ def write(pytester: pytest.Pytester, extra: str = "") -> Path:
         if path.endswith("test_web.py") and extra:  # the failing check goes right after the canary step
             text = text.replace("\n\ndef test_the_rest_of_production", extra + "\n\ndef test_the_rest_of_production")
             assert extra in text
+        if path.endswith("ecsdeploy.toml"):
+            text = at_speed(text, SIMULATED)
         target = pytester.path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
@@ -54,7 +59,8 @@ def write(pytester: pytest.Pytester, extra: str = "") -> Path:
 def test_the_per_step_scenario_runs_as_written(pytester: pytest.Pytester) -> None:
     report = write(pytester)
     result = pytester.runpytest_subprocess("deployments", "--env", "local", "--image-tag", "2.0.0",
-                                           "--ecsdeploy-report", str(report), timeout=300)
+                                           "--ecsdeploy-report", str(report),
+                                           *SCENARIO_RUN_OPTIONS, timeout=300)
     result.assert_outcomes(passed=3)
     record = json.loads(report.read_text())["services"]["web"]
     assert record["outcome"] == "deployed" and record["strategy"] == "CANARY"
@@ -67,7 +73,8 @@ def test_the_per_step_scenario_runs_as_written(pytester: pytest.Pytester) -> Non
 def test_a_failing_check_at_the_canary_pause_rolls_back_through_it(pytester: pytest.Pytester) -> None:
     report = write(pytester, FAILING_CANARY)
     result = pytester.runpytest_subprocess("deployments", "--env", "local", "--image-tag", "2.0.0",
-                                           "--ecsdeploy-report", str(report), timeout=300)
+                                           "--ecsdeploy-report", str(report),
+                                           *SCENARIO_RUN_OPTIONS, timeout=300)
     result.assert_outcomes(passed=2, failed=1, skipped=1)  # the steps after a failed one are skipped
     record = json.loads(report.read_text())["services"]["web"]
     assert record["outcome"] == "rolled back", record["reason"]

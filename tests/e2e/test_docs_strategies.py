@@ -1,5 +1,6 @@
 """docs/strategies.md's CodeDeploy scenario runs as written against the embedded local AWS, through pytester (a
-subprocess: one LocalAWS per process): paused at Ready, production still on the original, then continued."""
+subprocess: one LocalAWS per process): paused at Ready, production still on the original, then continued. The
+local AWS runs faster than the page's (tests/speedup.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from fakes import SCENARIO_RUN_OPTIONS
+from speedup import SIMULATED, at_speed
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
 DOCUMENTED_PORT = "18391"  # the scenario's test listener
@@ -31,13 +34,16 @@ def test_the_codedeploy_scenario_runs_as_written(pytester: pytest.Pytester) -> N
         port = str(sock.getsockname()[1])
     for path, text in files.items():
         text = text.replace(DOCUMENTED_PORT, port)
+        if path.endswith("ecsdeploy.toml"):
+            text = at_speed(text, SIMULATED)
         target = pytester.path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     report = pytester.path / "record.json"
 
     result = pytester.runpytest_subprocess("deployments", "--env", "local", "--image-tag", "2.0.0",
-                                           "--ecsdeploy-report", str(report), timeout=300)
+                                           "--ecsdeploy-report", str(report),
+                                           *SCENARIO_RUN_OPTIONS, timeout=300)
 
     result.assert_outcomes(passed=3)
     record = json.loads(report.read_text())["services"]["web"]
