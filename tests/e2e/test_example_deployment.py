@@ -53,8 +53,7 @@ class Example:
         """``pytest deployments/ --env local --image-tag 1.1.0`` with ECSDEPLOY_RUNNER=runner."""
         environ = {key: value for key, value in os.environ.items() if key not in ("WEB_URL", "LOG_ROUTER_IMAGE")}
         process = subprocess.Popen([sys.executable, "-m", "pytest", *COMMAND, *SCENARIO_RUN_OPTIONS], cwd=self.root,
-                                   text=True,
-                                   env={**environ, "ECSDEPLOY_RUNNER": runner},
+                                   text=True, env={**environ, "ECSDEPLOY_RUNNER": runner},
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         output, _ = process.communicate(timeout=600)
         return Finished(process.returncode, output, f"{socket.gethostname()}:{process.pid}")
