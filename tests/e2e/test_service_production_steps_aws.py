@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e.test_service_strategies_aws import World, service_deployment, stages, world
+from e2e.test_service_strategies_aws import World, service_deployment, shared, stages, world
 
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
 
-__all__ = ["world"]  # the fixture, shared with the strategies' tests
+__all__ = ["shared", "world"]  # the fixtures, shared with the strategies' tests
 
 STEP_STAGE = "PRE_PRODUCTION_TRAFFIC_SHIFT"
 PAUSE_PER_STEP = {"targetType": "PAUSE", "lifecycleStages": [STEP_STAGE]}
