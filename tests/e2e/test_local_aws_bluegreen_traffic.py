@@ -142,12 +142,6 @@ def traffic(shared: ModuleAWS) -> Traffic:
     return Traffic(shared.local, shared.clock, shared.client)
 
 
-@pytest.fixture
-def alone(shared: ModuleAWS) -> None:
-    """For a test that starts a LocalAWS of its own: the module's is stopped first (one runs per process)."""
-    shared.suspend()
-
-
 def test_the_seed_makes_a_service_ready_for_blue_green(traffic: Traffic) -> None:
     advanced = traffic.advanced
     assert set(advanced) == {"alternateTargetGroupArn", "productionListenerRule", "testListenerRule", "roleArn"}

@@ -156,12 +156,6 @@ def stage(shared: ModuleAWS) -> Stage:
     return Stage(shared.local, shared.clock, shared.client)
 
 
-@pytest.fixture
-def alone(shared: ModuleAWS) -> None:
-    """For a test that starts a LocalAWS of its own: the module's is stopped first (one runs per process)."""
-    shared.suspend()
-
-
 def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return str(excinfo.value.response["Error"]["Code"])
 
