@@ -12,19 +12,7 @@ from botocore.exceptions import ClientError
 from module_aws import STEP, ModuleAWS
 
 from pytest_ecsdeploy.emulator.clock import FakeClock
-
-TEMPLATE = {
-    "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-    "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True}],
-}
-
-
-SEED = {
-    "clusters": ["local"],
-    "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0"]}},
-    "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
-                         "deployment_configuration": {"circuit_breaker": True, "rollback": True}}},
-}
+from tests.e2e.test_local_aws_bluegreen import SEED, TEMPLATE  # the same steady service web
 
 
 @pytest.fixture(scope="module")
