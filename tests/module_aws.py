@@ -1,9 +1,10 @@
 """One embedded local AWS for a whole test module, emptied before each of its tests, with its boto3 clients built
 once.
 
-Starting a LocalAWS costs about 0.3 s (moto's backends, the HTTP server, the seed) where ``reset()`` costs about
-20 ms; a boto3 client of a new session 0.1-0.3 s (botocore reads the service's model again) where one of a session
-that already read it costs about 10 ms. A module's tests share one ``ModuleAWS`` through a module-scoped fixture::
+Starting a LocalAWS costs about 0.3 s of CPU (moto's backends, the HTTP server, the seed) where ``reset()`` costs
+20 ms, 0.1 s with a blue/green seed applied again; a boto3 client of a new session 0.1-0.3 s (botocore reads the
+service's model again) where one of a session that already read it costs about 10 ms. A module's tests share one
+``ModuleAWS`` through a module-scoped fixture::
 
     @pytest.fixture(scope="module")
     def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
@@ -15,8 +16,10 @@ that already read it costs about 10 ms. A module's tests share one ``ModuleAWS``
         return Driven(shared.fresh())
 
 Each test starts from the seed again (``fresh()``) on the module's FakeClock. That clock only moves forward, so a
-test measures simulated times from where it starts, never from the clock's origin. A test that starts a LocalAWS of
-its own (one runs per process) first calls ``suspend()``; the next ``fresh()`` starts the shared one again.
+test measures simulated times from where it starts, never from the clock's origin. The LocalAWS's ``client()``
+answers the module's clients too (the seed goes through them at each reset). A test that starts a LocalAWS of its
+own (one runs per process) first calls ``suspend()`` (the ``alone`` fixture of tests/e2e/conftest.py); the next
+``fresh()`` starts the shared one again.
 """
 
 from __future__ import annotations
