@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,9 @@ from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.report.record import ServiceRecord
+
+if TYPE_CHECKING:
+    from module_aws import ModuleAWS
 
 # -- ecr / task definition ---------------------------------------------------------------------------------------
 # One LocalAWS per test module (moto's state is process-global, so one runs at a time), emptied before each test
@@ -97,6 +100,13 @@ def service_context(clean_aws: LocalAWS, module_client_factory: ClientFactory, t
         )
 
     return make
+
+
+@pytest.fixture
+def alone(shared: ModuleAWS) -> None:
+    """For a test of a module sharing one LocalAWS (``shared``, tests/module_aws.py) that starts a LocalAWS of its
+    own: the module's is stopped first, since one runs per process; the module's next test starts it again."""
+    shared.suspend()
 
 
 # -- Docker ------------------------------------------------------------------------------------------------------

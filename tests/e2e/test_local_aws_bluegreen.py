@@ -6,18 +6,13 @@ and what the engine refuses; on a clock only the test moves."""
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from module_aws import STEP, ModuleAWS
 
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
-
-STEP = 0.25  # simulated seconds each poll moves the clock: half a stage without work (Timings.lifecycle_stage)
 TEMPLATE = {
     "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
     "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True}],
@@ -31,8 +26,8 @@ BLUE_GREEN_STAGES = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_
 class Driven:
     """LocalAWS seeded with a steady service ``web`` (2 tasks of web:1.0.0), an ECS client and the clock."""
 
-    def __init__(self, aws: LocalAWS, clock: FakeClock) -> None:
-        self.aws, self.clock, self.ecs = aws, clock, aws.client("ecs")
+    def __init__(self, shared: ModuleAWS) -> None:
+        self.shared, self.aws, self.clock, self.ecs = shared, shared.local, shared.clock, shared.client("ecs")
 
     def configure(self, **config: Any) -> dict[str, Any]:
         """UpdateService with a deploymentConfiguration only (no new deployment); the service as answered."""
@@ -67,10 +62,12 @@ class Driven:
     def follow(self, arn: str, simulated: float = 600.0, until: Callable[[dict[str, Any]], bool] | None = None,
                ) -> list[dict[str, Any]]:
         """Every distinct look at service deployment ``arn`` (status, stage, weights, the service's deployments
-        and running tasks, the simulated time) until it finishes or ``until`` holds."""
+        and running tasks, the simulated time) until it finishes or ``until`` holds: a look now, then one at each
+        instant the engine has a change due (nothing changes in between, so a minute's bake costs one look, not
+        240), or every STEP when none is."""
         looks: list[dict[str, Any]] = []
-        for _ in range(round(simulated / STEP)):
-            self.clock.advance(STEP)
+        end = self.clock.now() + simulated
+        while True:
             found = self.describe(arn)
             service = self.service()
             look = {
@@ -83,21 +80,29 @@ class Driven:
                 looks.append({**look, "t": self.clock.now()})
             if found["status"] in FINISHED or (until is not None and until(found)):
                 return looks
+            if self.clock.now() >= end:
+                break
+            self.shared.next_instant()
         raise AssertionError(f"not finished within {simulated} simulated seconds: {looks[-1]}")
 
 
+SEED = {
+    "clusters": ["local"],
+    "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0", "3.0.0"]}},
+    "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
+                         "deployment_configuration": {"circuit_breaker": True, "rollback": True}}},
+}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(SEED, base_dir=tmp_path_factory.mktemp("bluegreen"), files={"web.json": TEMPLATE}) as aws:
+        yield aws
+
+
 @pytest.fixture
-def driven(tmp_path: Path) -> Iterator[Driven]:
-    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    seed = {
-        "clusters": ["local"],
-        "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0", "3.0.0"]}},
-        "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
-                             "deployment_configuration": {"circuit_breaker": True, "rollback": True}}},
-    }
-    clock = FakeClock()
-    with LocalAWS(seed, base_dir=tmp_path, clock=clock) as aws:
-        yield Driven(aws, clock)
+def driven(shared: ModuleAWS) -> Driven:
+    return Driven(shared.fresh())
 
 
 def stages(looks: list[dict[str, Any]]) -> list[str]:

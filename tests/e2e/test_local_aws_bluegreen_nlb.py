@@ -6,16 +6,13 @@ connection; simulated runner, on a clock only the test moves."""
 
 from __future__ import annotations
 
-import json
 import socket
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from module_aws import ModuleAWS
 
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 from tests.e2e.test_local_aws_bluegreen_traffic import FINISHED, PAUSE_AT_TEST_TRAFFIC, TEMPLATE, Traffic, seed
 
 STEP = 0.25  # simulated seconds per look: half a stage without work (Timings.lifecycle_stage)
@@ -73,14 +70,18 @@ class Nlb(Traffic):
             return answer.status, answer.read().decode().strip(), dict(answer.headers.items())
 
 
-@pytest.fixture
-def nlb(tmp_path: Path) -> Iterator[Nlb]:
-    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    clock = FakeClock()
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
     network = seed({"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE_AT_TEST_TRAFFIC]})
     network["services"]["web"]["load_balancer"]["type"] = "network"
-    with LocalAWS(network, base_dir=tmp_path, clock=clock) as aws:
-        yield Nlb(aws, clock)
+    with ModuleAWS(network, base_dir=tmp_path_factory.mktemp("nlb"), files={"web.json": TEMPLATE}) as aws:
+        yield aws
+
+
+@pytest.fixture
+def nlb(shared: ModuleAWS) -> Nlb:
+    shared.fresh()
+    return Nlb(shared.local, shared.clock, shared.client)
 
 
 def test_the_seed_puts_the_service_behind_a_network_load_balancer_with_tcp_listeners(nlb: Nlb) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -33,9 +34,10 @@ class Traffic:
     """LocalAWS seeded with a blue/green-ready service ``web`` (2 tasks of web:1.0.0 in target group web-blue,
     alternate web-green, production and test listener rules), its clients and the clock."""
 
-    def __init__(self, aws: LocalAWS, clock: FakeClock) -> None:
+    def __init__(self, aws: LocalAWS, clock: FakeClock, client: Callable[[str], Any] | None = None) -> None:
         self.aws, self.clock = aws, clock
-        self.ecs, self.elbv2 = aws.client("ecs"), aws.client("elbv2")
+        self.client = client or aws.client  # a module's clients, built once (module_aws.py)
+        self.ecs, self.elbv2 = self.client("ecs"), self.client("elbv2")
         balancer = self.service()["loadBalancers"][0]
         self.balancer = balancer
         self.advanced = balancer["advancedConfiguration"]
@@ -127,13 +129,17 @@ def seed(deployment: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def traffic(tmp_path: Path) -> Iterator[Traffic]:
-    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    clock = FakeClock()
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
     deployment = {"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE_AT_TEST_TRAFFIC]}
-    with LocalAWS(seed(deployment), base_dir=tmp_path, clock=clock) as aws:
-        yield Traffic(aws, clock)
+    with ModuleAWS(seed(deployment), base_dir=tmp_path_factory.mktemp("traffic"), files={"web.json": TEMPLATE}) as aws:
+        yield aws
+
+
+@pytest.fixture
+def traffic(shared: ModuleAWS) -> Traffic:
+    shared.fresh()
+    return Traffic(shared.local, shared.clock, shared.client)
 
 
 def test_the_seed_makes_a_service_ready_for_blue_green(traffic: Traffic) -> None:
@@ -304,6 +310,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.usefixtures("alone")
 def test_seeded_ports_and_reset_keep_the_listeners(tmp_path: Path) -> None:
     (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
     production, test = _free_port(), _free_port()
@@ -371,6 +378,7 @@ def test_a_lambda_hook_still_in_progress_at_its_time_out_takes_its_action(traffi
     assert traffic.follow(arn)[-1]["status"] == "SUCCESSFUL"
 
 
+@pytest.mark.usefixtures("alone")
 def test_hook_answers_come_from_the_seed_and_the_control_route(tmp_path: Path) -> None:
     (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
     seeded = seed({"strategy": "BLUE_GREEN", "bake_time_minutes": 1})
@@ -404,7 +412,7 @@ def test_hook_answers_come_from_the_seed_and_the_control_route(tmp_path: Path) -
 
 
 def alarm(traffic: Traffic, name: str, state: str = "OK") -> None:
-    cloudwatch = traffic.aws.client("cloudwatch")
+    cloudwatch = traffic.client("cloudwatch")
     cloudwatch.put_metric_alarm(AlarmName=name, MetricName="5xx", Namespace="web", Statistic="Sum", Period=60,
                                 EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
     cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
@@ -422,7 +430,7 @@ def test_an_alarm_in_alarm_during_the_deployment_rolls_it_back(traffic: Traffic,
     traffic.follow(arn, until=lambda found: found.get("lifecycleStage") == stage)
     assert traffic.describe(arn)["alarms"] == {"status": "MONITORING", "alarmNames": ["web-5xx", "web-latency"],
                                                "triggeredAlarmNames": []}
-    traffic.aws.client("cloudwatch").set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="slow")
+    traffic.client("cloudwatch").set_alarm_state(AlarmName="web-latency", StateValue="ALARM", StateReason="slow")
     looks = traffic.follow(arn)
     assert looks[-1]["status"] == "ROLLBACK_SUCCESSFUL"
     done = traffic.describe(arn)
@@ -440,7 +448,7 @@ def test_an_alarm_without_rollback_stops_the_deployment_and_an_ok_one_completes(
     good = traffic.deploy("1.1.0")
     assert traffic.follow(good)[-1]["status"] == "SUCCESSFUL"
     assert traffic.describe(good)["alarms"]["status"] == "MONITORING_COMPLETE"
-    traffic.aws.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+    traffic.client("cloudwatch").set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
     bad_one = traffic.deploy("2.0.0")
     assert traffic.follow(bad_one)[-1]["status"] == "STOPPED"
     done = traffic.describe(bad_one)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from botocore.exceptions import ClientError
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -25,10 +26,11 @@ class Stage:
     """LocalAWS with a load balancer (production listener :80, test listener :8080, target groups blue and green),
     a CODE_DEPLOY service ``web`` (2 tasks of web:1) and a CodeDeploy application ``app`` with group ``dg``."""
 
-    def __init__(self, aws: LocalAWS, clock: FakeClock) -> None:
+    def __init__(self, aws: LocalAWS, clock: FakeClock, client: Callable[[str], Any] | None = None) -> None:
         self.aws, self.clock = aws, clock
-        self.ecs, self.elb, self.cd = aws.client("ecs"), aws.client("elbv2"), aws.client("codedeploy")
-        ec2 = aws.client("ec2")
+        client = client or aws.client  # a module's clients, built once (module_aws.py)
+        self.ecs, self.elb, self.cd = client("ecs"), client("elbv2"), client("codedeploy")
+        ec2 = client("ec2")
         vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         self.subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
         balancer = self.elb.create_load_balancer(Name="web", Subnets=self.subnets)["LoadBalancers"][0]
@@ -100,6 +102,15 @@ class Stage:
             self.clock.advance(STEP)
         self.ecs.list_services(cluster="local")  # a request moves the engine to the clock's time
 
+    def next_instant(self) -> None:
+        """Move the clock to the engine's next change (nothing changes in between), or STEP when none is due."""
+        due = self.aws.next_change()
+        if due is None:
+            self.clock.advance(STEP)
+        else:
+            self.clock.advance_to(due)
+        self.ecs.list_services(cluster="local")
+
     def info(self, deployment: str) -> dict[str, Any]:
         return self.cd.get_deployment(deploymentId=deployment)["deploymentInfo"]  # type: ignore[no-any-return]
 
@@ -133,11 +144,16 @@ class Stage:
         return self.ecs.describe_task_sets(cluster="local", service="web")["taskSets"]  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS({"clusters": ["local"]}, base_dir=tmp_path_factory.mktemp("codedeploy")) as aws:
+        yield aws
+
+
 @pytest.fixture
-def stage(tmp_path: Path) -> Iterator[Stage]:
-    clock = FakeClock()
-    with LocalAWS({"clusters": ["local"]}, base_dir=tmp_path, clock=clock) as aws:
-        yield Stage(aws, clock)
+def stage(shared: ModuleAWS) -> Stage:
+    shared.fresh()
+    return Stage(shared.local, shared.clock, shared.client)
 
 
 def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
@@ -197,7 +213,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
     assert stage.info(deployment)["status"] == "Created"
     stage.until(deployment, "InProgress")
     seen_test = seen_blue_gone = False
-    for _ in range(400):  # polls a quarter second apart: test traffic is on green alone for half a second
+    for _ in range(400):  # a look at each change: test traffic is on green alone for half a second
         target = stage.target(deployment)
         events = {e["lifecycleEventName"]: e["status"] for e in target["lifecycleEvents"]}
         if events["AllowTestTraffic"] == "Succeeded" and events["AllowTraffic"] == "Pending":
@@ -206,7 +222,7 @@ def test_a_good_deployment_goes_through_its_lifecycle_events_and_succeeds(stage:
         if stage.info(deployment)["status"] == "Succeeded":
             seen_blue_gone = True
             break
-        stage.advance(STEP)
+        stage.next_instant()
     assert seen_test and seen_blue_gone
     info = stage.info(deployment)
     assert info["deploymentOverview"]["Succeeded"] == 1 and "content" not in info["revision"]["appSpecContent"]
@@ -259,7 +275,7 @@ def test_production_traffic_moves_per_the_deployment_config(stage: Stage, config
             seen.append(weight)
         if stage.info(deployment)["status"] == "Succeeded":
             break
-        stage.advance(5)
+        stage.next_instant()
     assert seen == expected
     assert stage.info(deployment)["deploymentConfigName"] == config
 
@@ -376,7 +392,8 @@ def test_failing_replacement_tasks_without_auto_rollback_leave_the_replacement(s
     assert "rollbackInfo" not in stage.info(deployment) and len(stage.task_sets()) == 2
 
 
-def test_the_deployment_successful_waiter_waits_for_succeeded(stage: Stage) -> None:
+def test_the_deployment_successful_waiter_waits_for_succeeded(stage: Stage, shared: ModuleAWS) -> None:
+    stage.cd = shared.own_client("codedeploy")  # the test's own: an event handler goes on it
     stage.group(termination_minutes=0)
     deployment = stage.deploy()
     calls = 0
@@ -392,9 +409,10 @@ def test_the_deployment_successful_waiter_waits_for_succeeded(stage: Stage) -> N
     assert stage.info(deployment)["status"] == "Succeeded" and calls > 1
 
 
-def test_the_deployment_successful_waiter_fails_on_a_failed_deployment(stage: Stage) -> None:
+def test_the_deployment_successful_waiter_fails_on_a_failed_deployment(stage: Stage, shared: ModuleAWS) -> None:
     from botocore.exceptions import WaiterError
 
+    stage.cd = shared.own_client("codedeploy")  # the test's own: an event handler goes on it
     stage.group()
     stage.aws.set_codedeploy_hook("check", "Failed")
     deployment = stage.deploy(stage.appspec(hooks=[{"BeforeInstall": "check"}]))
@@ -503,6 +521,7 @@ def test_the_predefined_ecs_configs_are_known(stage: Stage) -> None:
 # The seed and the control route ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("alone")
 def test_a_seeded_code_deploy_service_deploys_and_its_seeded_hook_fails(tmp_path: Path) -> None:
     (tmp_path / "web.json").write_text(json.dumps({
         "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256",
@@ -691,7 +710,7 @@ def at(stage: Stage, deployment: str, phase: str) -> None:
                 phase != "AllowTraffic" or stage.weights(80) == {"blue": 90, "green": 10}) or \
                 phase == "termination wait" and info.get("instanceTerminationWaitTimeStarted"):
             return
-        stage.advance(STEP)
+        stage.next_instant()
     raise AssertionError(f"deployment {deployment} never reached {phase}")
 
 
@@ -763,6 +782,7 @@ def test_override_alarm_configuration_lets_a_deployment_through_a_ringing_alarm(
     stage.until(through, "Succeeded")
 
 
+@pytest.mark.usefixtures("alone")
 def test_a_seeded_group_with_alarms_creates_them_in_ok_and_rolls_back_on_alarm(tmp_path: Path) -> None:
     (tmp_path / "web.json").write_text(json.dumps({
         "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256",

@@ -9,17 +9,17 @@ import json
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from module_aws import STEP, ModuleAWS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.errors import ConfigError
-
-STEP = 0.25  # simulated seconds each poll moves the clock
 
 
 def free_port() -> int:
@@ -50,11 +50,17 @@ def get(url: str) -> tuple[int, str, str]:
 
 
 def advance_until(aws: LocalAWS, clock: FakeClock, deployment: str, status: str) -> None:
+    """Move the clock from one change the engine has due to the next (or by STEP when none is) until
+    ``deployment`` is at ``status``."""
     cd, ecs = aws.client("codedeploy"), aws.client("ecs")
     for _ in range(4000):
         if cd.get_deployment(deploymentId=deployment)["deploymentInfo"]["status"] == status:
             return
-        clock.advance(STEP)
+        due = aws.next_change()
+        if due is None:
+            clock.advance(STEP)
+        else:
+            clock.advance_to(due)
         ecs.list_services(cluster="local")  # a request moves the engine to the clock's time
     raise AssertionError(f"deployment {deployment} never reached {status}")
 
@@ -73,6 +79,14 @@ def deploy(aws: LocalAWS, tag: str) -> str:
                                     revision=revision)["deploymentId"])
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    base_dir = tmp_path_factory.mktemp("listeners")
+    with ModuleAWS(seed(base_dir), base_dir=base_dir) as aws:
+        yield aws
+
+
+@pytest.mark.usefixtures("alone")
 def test_the_test_listener_answers_the_replacement_at_ready_and_production_follows_after_continue(
         tmp_path: Path) -> None:
     ports = free_port(), free_port()
@@ -93,34 +107,34 @@ def test_the_test_listener_answers_the_replacement_at_ready_and_production_follo
         assert get(production + "/version") == (200, "1.1.0", "web-green")
 
 
-def test_listener_endpoints_default_to_free_ports(tmp_path: Path) -> None:
-    with LocalAWS(seed(tmp_path), base_dir=tmp_path, clock=FakeClock()) as aws:
-        production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
-        assert production != test
-        assert get(production + "/version")[:2] == get(test + "/version")[:2] == (200, "1.0.0")
-        with pytest.raises(LookupError, match="CodeDeploy deployment group with a prodTrafficRoute"):
-            aws.listener_url("nothing")
+def test_listener_endpoints_default_to_free_ports(shared: ModuleAWS) -> None:
+    aws = shared.fresh().local
+    production, test = aws.listener_url("web"), aws.listener_url("web", test=True)
+    assert production != test
+    assert get(production + "/version")[:2] == get(test + "/version")[:2] == (200, "1.0.0")
+    with pytest.raises(LookupError, match="CodeDeploy deployment group with a prodTrafficRoute"):
+        aws.listener_url("nothing")
 
 
-def test_a_code_deploy_service_whose_group_has_no_test_route_has_no_test_listener_endpoint(tmp_path: Path) -> None:
-    with LocalAWS(seed(tmp_path), base_dir=tmp_path, clock=FakeClock()) as aws:
-        ecs, cd = aws.client("ecs"), aws.client("codedeploy")
-        web = ecs.describe_services(cluster="local", services=["web"])["services"][0]
-        group = cd.get_deployment_group(applicationName="web", deploymentGroupName="web")["deploymentGroupInfo"]
-        pair = group["loadBalancerInfo"]["targetGroupPairInfoList"][0]
-        ecs.create_service(cluster="local", serviceName="api", taskDefinition=web["taskDefinition"], desiredCount=1,
-                           deploymentController={"type": "CODE_DEPLOY"}, launchType="FARGATE",
-                           networkConfiguration=web["networkConfiguration"], loadBalancers=web["loadBalancers"])
-        cd.create_application(applicationName="api", computePlatform="ECS")
-        cd.create_deployment_group(
-            applicationName="api", deploymentGroupName="api", serviceRoleArn=group["serviceRoleArn"],
-            deploymentStyle=group["deploymentStyle"], ecsServices=[{"clusterName": "local", "serviceName": "api"}],
-            blueGreenDeploymentConfiguration=group["blueGreenDeploymentConfiguration"],
-            loadBalancerInfo={"targetGroupPairInfoList": [{"targetGroups": pair["targetGroups"],
-                                                           "prodTrafficRoute": pair["prodTrafficRoute"]}]})
-        assert aws.listener_url("api").startswith("http://127.0.0.1:")
-        with pytest.raises(LookupError, match="testTrafficRoute"):
-            aws.listener_url("api", test=True)
+def test_a_code_deploy_service_whose_group_has_no_test_route_has_no_test_listener_endpoint(shared: ModuleAWS) -> None:
+    aws = shared.fresh().local
+    ecs, cd = aws.client("ecs"), aws.client("codedeploy")
+    web = ecs.describe_services(cluster="local", services=["web"])["services"][0]
+    group = cd.get_deployment_group(applicationName="web", deploymentGroupName="web")["deploymentGroupInfo"]
+    pair = group["loadBalancerInfo"]["targetGroupPairInfoList"][0]
+    ecs.create_service(cluster="local", serviceName="api", taskDefinition=web["taskDefinition"], desiredCount=1,
+                       deploymentController={"type": "CODE_DEPLOY"}, launchType="FARGATE",
+                       networkConfiguration=web["networkConfiguration"], loadBalancers=web["loadBalancers"])
+    cd.create_application(applicationName="api", computePlatform="ECS")
+    cd.create_deployment_group(
+        applicationName="api", deploymentGroupName="api", serviceRoleArn=group["serviceRoleArn"],
+        deploymentStyle=group["deploymentStyle"], ecsServices=[{"clusterName": "local", "serviceName": "api"}],
+        blueGreenDeploymentConfiguration=group["blueGreenDeploymentConfiguration"],
+        loadBalancerInfo={"targetGroupPairInfoList": [{"targetGroups": pair["targetGroups"],
+                                                       "prodTrafficRoute": pair["prodTrafficRoute"]}]})
+    assert aws.listener_url("api").startswith("http://127.0.0.1:")
+    with pytest.raises(LookupError, match="testTrafficRoute"):
+        aws.listener_url("api", test=True)
 
 
 @pytest.mark.parametrize("keys, message", [

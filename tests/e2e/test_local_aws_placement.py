@@ -8,11 +8,11 @@ import ipaddress
 import json
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -22,13 +22,23 @@ SPREAD = [{"capacityProvider": "FARGATE_SPOT", "base": 1, "weight": 3}, {"capaci
 FARGATE = {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512"}
 
 
+def _long_running(local: LocalAWS) -> None:
+    # RunTask and StartTask tasks here run until stopped: without a behaviour a one-off task ends as a job does.
+    local.set_image_behaviour("busybox", "healthy")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS({"clusters": ["local"]}, base_dir=tmp_path_factory.mktemp("placement"),
+                   prepare=_long_running) as aws:
+        yield aws
+
+
 @pytest.fixture
-def aws(tmp_path: Path) -> Iterator[tuple[LocalAWS, FakeClock]]:
-    clock = FakeClock()
-    with LocalAWS({"clusters": ["local"]}, base_dir=tmp_path, clock=clock) as local:
-        # RunTask and StartTask tasks here run until stopped: without a behaviour a one-off task ends as a job does.
-        local.set_image_behaviour("busybox", "healthy")
-        yield local, clock
+def aws(shared: ModuleAWS) -> tuple[LocalAWS, FakeClock]:
+    """The module's LocalAWS (its clients built once) with the cluster ``local``, and its clock."""
+    shared.fresh()
+    return shared.local, shared.clock
 
 
 def _advance(aws: LocalAWS, clock: FakeClock, seconds: float, step: float = 0.5) -> None:

@@ -5,19 +5,15 @@ PRODUCTION_TRAFFIC_SHIFT and TEST_TRAFFIC_SHIFT run again during a rollback; on 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from module_aws import ModuleAWS
 
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 from tests.e2e.test_local_aws_bluegreen import stages
 
-STEP = 0.25  # simulated seconds per look: half a stage without work (Timings.lifecycle_stage)
 TEMPLATE = {
     "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
     "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True}],
@@ -36,8 +32,9 @@ SHIFTS = {
 class Steps:
     """LocalAWS seeded with a steady service ``web`` (2 tasks of web:1.0.0), its ECS client and the clock."""
 
-    def __init__(self, aws: LocalAWS, clock: FakeClock) -> None:
-        self.aws, self.clock, self.ecs = aws, clock, aws.client("ecs")
+    def __init__(self, shared: ModuleAWS) -> None:
+        self.aws, self.clock, self.ecs = shared.local, shared.clock, shared.client("ecs")
+        self.next_instant = shared.next_instant
 
     def deploy(self, strategy: str, hooks: list[dict[str, Any]]) -> str:
         """Configure ``strategy`` (a key of SHIFTS) with ``hooks``, then UpdateService to web:2.0.0; the ARN of the
@@ -55,14 +52,6 @@ class Steps:
 
     def describe(self, arn: str) -> dict[str, Any]:
         return dict(self.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0])
-
-    def next_instant(self) -> None:
-        """Move the clock to the engine's next change (nothing changes in between), or STEP when none is due."""
-        due = self.aws.next_change()
-        if due is None:
-            self.clock.advance(STEP)
-        else:
-            self.clock.advance_to(due)
 
     def follow(self, arn: str, *, stop_at_pause: bool = True, simulated: float = 900.0) -> list[dict[str, Any]]:
         """Each distinct look (status, stage, green's production weight, the hooks) at ``arn``, now and at each
@@ -85,14 +74,19 @@ class Steps:
         raise AssertionError(f"not finished within {simulated} simulated seconds: {looks[-1]}")
 
 
+SEED = {"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
+        "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2}}}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(SEED, base_dir=tmp_path_factory.mktemp("steps"), files={"web.json": TEMPLATE}) as aws:
+        yield aws
+
+
 @pytest.fixture
-def steps(tmp_path: Path) -> Iterator[Steps]:
-    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    seed = {"clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
-            "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2}}}
-    clock = FakeClock()
-    with LocalAWS(seed, base_dir=tmp_path, clock=clock) as aws:
-        yield Steps(aws, clock)
+def steps(shared: ModuleAWS) -> Steps:
+    return Steps(shared.fresh())
 
 
 @pytest.mark.parametrize("strategy", list(SHIFTS))

@@ -3,39 +3,30 @@ shapes (a field of the wrong shape or name would be missing or fail to parse), o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from module_aws import STEP, ModuleAWS
 
-from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
+from tests.e2e.test_local_aws_bluegreen import SEED, TEMPLATE  # the same steady service web
 
-STEP = 0.05  # simulated seconds each poll moves the clock
-TEMPLATE = {
-    "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
-    "containerDefinitions": [{"name": "app", "image": "placeholder", "essential": True}],
-}
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(SEED, base_dir=tmp_path_factory.mktemp("deployments"), files={"web.json": TEMPLATE}) as aws:
+        yield aws
 
 
 @pytest.fixture
-def driven(tmp_path: Path) -> Iterator[tuple[LocalAWS, FakeClock, Any]]:
-    """LocalAWS seeded with a steady service ``web`` (2 tasks of web:1.0.0, circuit breaker with rollback) on a
-    clock that moves only when the test moves it, and an ECS client."""
-    (tmp_path / "web.json").write_text(json.dumps(TEMPLATE))
-    seed = {
-        "clusters": ["local"],
-        "repositories": {"web": {"tags": ["1.0.0", "1.1.0", "2.0.0"]}},
-        "services": {"web": {"task_definition": "web.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
-                             "deployment_configuration": {"circuit_breaker": True, "rollback": True}}},
-    }
-    clock = FakeClock()
-    with LocalAWS(seed, base_dir=tmp_path, clock=clock) as aws:
-        yield aws, clock, aws.client("ecs")
+def driven(shared: ModuleAWS) -> tuple[ModuleAWS, FakeClock, Any]:
+    """The module's LocalAWS seeded with a steady service ``web`` (2 tasks of web:1.0.0, circuit breaker with
+    rollback) on a clock that moves only when the test moves it, and an ECS client."""
+    shared.fresh()
+    return shared, shared.clock, shared.client("ecs")
 
 
 def _register(ecs: Any, tag: str) -> str:
@@ -52,10 +43,12 @@ def _describe(ecs: Any, arn: str) -> dict[str, Any]:
     return dict(answer["serviceDeployments"][0])
 
 
-def _until(clock: FakeClock, condition: Callable[[], Any], simulated: float = 60.0) -> Any:
-    """Poll ``condition``, moving the clock STEP simulated seconds before each poll."""
-    for _ in range(round(simulated / STEP)):
-        clock.advance(STEP)
+def _until(shared: ModuleAWS, condition: Callable[[], Any], simulated: float = 60.0) -> Any:
+    """Poll ``condition``, moving the clock to the engine's next change (or by STEP when none is due) before each
+    poll: nothing changes in between."""
+    end = shared.clock.now() + simulated
+    while shared.clock.now() < end:
+        shared.next_instant(STEP)
         result = condition()
         if result:
             return result
@@ -66,16 +59,16 @@ def _status(ecs: Any, arn: str, status: str) -> Callable[[], bool]:
     return lambda: _describe(ecs, arn)["status"] == status
 
 
-def test_a_good_rollout_is_one_successful_service_deployment(driven: tuple[LocalAWS, FakeClock, Any]) -> None:
-    _, clock, ecs = driven
-    _until(clock, lambda: ecs.list_service_deployments(cluster="local", service="web")["serviceDeployments"])
+def test_a_good_rollout_is_one_successful_service_deployment(driven: tuple[ModuleAWS, FakeClock, Any]) -> None:
+    aws, clock, ecs = driven
+    _until(aws, lambda: ecs.list_service_deployments(cluster="local", service="web")["serviceDeployments"])
     (seeded,) = ecs.list_service_deployments(cluster="local", service="web")["serviceDeployments"]
     assert seeded["status"] == "SUCCESSFUL" and isinstance(seeded["createdAt"], datetime)
     taskdef = _register(ecs, "1.1.0")
     arn = ecs.update_service(cluster="local", service="web", taskDefinition=taskdef)["service"][
         "currentServiceDeployment"]
     assert arn.startswith("arn:aws:ecs:us-east-1:123456789012:service-deployment/local/web/")
-    _until(clock, _status(ecs, arn, "SUCCESSFUL"))
+    _until(aws, _status(ecs, arn, "SUCCESSFUL"))
     done = _describe(ecs, arn)
     assert done["finishedAt"] >= done["startedAt"] >= done["createdAt"]
     assert done["deploymentCircuitBreaker"] == {"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3}
@@ -98,14 +91,14 @@ def test_a_good_rollout_is_one_successful_service_deployment(driven: tuple[Local
     assert isinstance(revision["createdAt"], datetime)
 
 
-def test_a_crash_loop_ends_rollback_successful_with_the_breakers_count(driven: tuple[LocalAWS, FakeClock, Any]) -> None:
+def test_a_crash_loop_ends_rollback_successful_with_the_breakers_count(driven: tuple[ModuleAWS, FakeClock, Any]) -> None:
     aws, clock, ecs = driven
-    aws.set_image_behaviour("web:2.0.0", "crash", exit_code=1)
+    aws.local.set_image_behaviour("web:2.0.0", "crash", exit_code=1)
     first = ecs.describe_services(cluster="local", services=["web"])["services"][0]
     source = _describe(ecs, first["currentServiceDeployment"])["targetServiceRevision"]["arn"]
     arn = ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "2.0.0"))["service"][
         "currentServiceDeployment"]
-    _until(clock, _status(ecs, arn, "ROLLBACK_SUCCESSFUL"))
+    _until(aws, _status(ecs, arn, "ROLLBACK_SUCCESSFUL"))
     done = _describe(ecs, arn)
     assert done["deploymentCircuitBreaker"] == {"status": "TRIGGERED", "failureCount": 3, "threshold": 3}
     assert done["statusReason"] == "ECS deployment circuit breaker: tasks failed to start."
@@ -118,15 +111,15 @@ def test_a_crash_loop_ends_rollback_successful_with_the_breakers_count(driven: t
     assert [d["serviceDeploymentArn"] for d in brief["serviceDeployments"]] == [arn]
 
 
-def test_stop_service_deployment_rolls_back_and_then_refuses(driven: tuple[LocalAWS, FakeClock, Any]) -> None:
-    _, clock, ecs = driven
+def test_stop_service_deployment_rolls_back_and_then_refuses(driven: tuple[ModuleAWS, FakeClock, Any]) -> None:
+    aws, clock, ecs = driven
     first = ecs.describe_services(cluster="local", services=["web"])["services"][0]
     arn = ecs.update_service(cluster="local", service="web", taskDefinition=_register(ecs, "1.1.0"))["service"][
         "currentServiceDeployment"]
     assert ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")["serviceDeploymentArn"] == arn
     requested = _describe(ecs, arn)
     assert requested["status"] == "ROLLBACK_REQUESTED" and requested["stoppedAt"] == requested["rollback"]["startedAt"]
-    _until(clock, _status(ecs, arn, "ROLLBACK_SUCCESSFUL"))
+    _until(aws, _status(ecs, arn, "ROLLBACK_SUCCESSFUL"))
     (deployment,) = ecs.describe_services(cluster="local", services=["web"])["services"][0]["deployments"]
     assert deployment["taskDefinition"] == first["taskDefinition"]
 
@@ -147,14 +140,14 @@ def test_stop_service_deployment_rolls_back_and_then_refuses(driven: tuple[Local
     assert answer["failures"] == [{"arn": missing, "reason": "MISSING"}]
 
 
-def test_list_service_deployments_pages_and_filters(driven: tuple[LocalAWS, FakeClock, Any]) -> None:
-    _, clock, ecs = driven
+def test_list_service_deployments_pages_and_filters(driven: tuple[ModuleAWS, FakeClock, Any]) -> None:
+    aws, clock, ecs = driven
     arns = []
     for _ in range(5):
         clock.advance(1)
         arns.append(ecs.update_service(cluster="local", service="web", forceNewDeployment=True)["service"][
             "currentServiceDeployment"])
-    _until(clock, _status(ecs, arns[-1], "SUCCESSFUL"))
+    _until(aws, _status(ecs, arns[-1], "SUCCESSFUL"))
     seen: list[dict[str, Any]] = []
     token: dict[str, str] = {}
     while True:

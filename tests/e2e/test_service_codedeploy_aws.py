@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.actions.service import EcsService
-from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.cancel import Cancellation, Cancelled
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.emulator.seeding import apply_seed
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
@@ -50,10 +48,10 @@ class World:
     """One LocalAWS on a FakeClock with the CODE_DEPLOY service ``web`` (2 tasks of web:1.0.0, application and
     deployment group ``web``); EcsService's sleeps move the clock."""
 
-    def __init__(self, local: LocalAWS, clock: FakeClock, tmp_path: Path) -> None:
-        self.local, self.clock, self.tmp_path = local, clock, tmp_path
-        self.ecs, self.cd = local.client("ecs"), local.client("codedeploy")
-        self.start = clock.now()
+    def __init__(self, shared: ModuleAWS, tmp_path: Path) -> None:
+        self.shared, self.local, self.clock, self.tmp_path = shared, shared.local, shared.clock, tmp_path
+        self.ecs, self.cd = shared.client("ecs"), shared.client("codedeploy")
+        self.start = self.clock.now()
         self.on_sleep: Callable[[], None] | None = None
 
     def seed(self, **codedeploy: Any) -> None:
@@ -79,7 +77,7 @@ class World:
         log = PrintLog("[web] ")
         ctx = ServiceContext(
             environment=environment, service=Service(name="web", service_name="web", repository="web", **keys),
-            aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
+            aws=self.shared.client_factory(environment),
             options=RunOptions(rollback=rollback, wait_timeout=chosen_timeout),
             record=ServiceRecord(service="web", environment="local", cluster="local"),
             log=log, hooks=hooks or Hooks(),
@@ -100,23 +98,24 @@ class World:
         return next(t for t in service["taskSets"] if t["status"] == "PRIMARY")  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(base_dir=tmp_path_factory.mktemp("codedeploy"), runner="simulated") as aws:
+        yield aws
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    clock = FakeClock()
-    local = LocalAWS(runner="simulated", clock=clock).start()
-    try:
-        yield World(local, clock, tmp_path)
-    finally:
-        local.stop()
+def world(shared: ModuleAWS, tmp_path: Path) -> World:
+    return World(shared.fresh(seed=False), tmp_path)
 
 
 def test_a_good_deployment_prints_each_lifecycle_event_with_weights_and_succeeds(world: World) -> None:
-    world.seed(termination_wait_minutes=5)
+    world.seed(termination_wait_minutes=1)
     service, log = world.service()
     before = world.primary()["taskDefinition"]
     rollout = service.deploy(world.revision("2.0.0"))
     assert rollout.is_completed and rollout.deployment_id and rollout.deployment_id.startswith("d-")
-    assert rollout.duration >= 300  # the termination wait is waited out: it is in the time-out
+    assert rollout.duration >= 60  # the termination wait is waited out: it is in the time-out
     assert events(log) == EVENTS
     assert any("lifecycle event AllowTraffic succeeded (status InProgress, production traffic Blue 0% / Green 100%"
                in line for line in log.lines)

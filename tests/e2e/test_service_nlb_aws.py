@@ -5,22 +5,18 @@ production stays on the old one, and a failed smoke step rolls back through the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.smoke import Smoke
 from pytest_ecsdeploy.actions.strategy import url_of_test_listener
-from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.errors import CheckFailed
 from pytest_ecsdeploy.report.record import ServiceRecord
 
@@ -36,10 +32,10 @@ class World:
     """LocalAWS on a FakeClock with ``web`` (2 tasks of web:1.0.0) blue/green behind an NLB; EcsService's and
     Smoke's sleeps move the clock."""
 
-    def __init__(self, local: LocalAWS, clock: FakeClock) -> None:
-        self.local, self.clock = local, clock
-        self.ecs, self.elbv2 = local.client("ecs"), local.client("elbv2")
-        self.start = clock.now()
+    def __init__(self, shared: ModuleAWS) -> None:
+        self.shared, self.local, self.clock = shared, shared.local, shared.clock
+        self.ecs, self.elbv2 = shared.client("ecs"), shared.client("elbv2")
+        self.start = self.clock.now()
 
     def revision(self, tag: str) -> str:
         uri = self.local.client("ecr").describe_repositories(repositoryNames=["web"])["repositories"][0]["repositoryUri"]
@@ -58,7 +54,7 @@ class World:
             service=Service(name="web", service_name="web", repository="web",
                             health_url=self.local.listener_url("web"),
                             test_url=self.local.listener_url("web", test=True)),
-            aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
+            aws=self.shared.client_factory(environment),
             options=RunOptions(rollback=True), record=ServiceRecord(service="web", environment="local",
                                                                     cluster="local"),
             log=PrintLog("[web] "), hooks=Hooks())
@@ -76,20 +72,25 @@ class World:
         return [g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]]
 
 
+SEED = {
+    "clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
+    "services": {"web": {
+        "task_definition": "taskdef.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
+        "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE]},
+        "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
+                          "port": 8080, "type": "network"}}},
+}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(SEED, base_dir=tmp_path_factory.mktemp("nlb"), files={"taskdef.json": TASK_DEFINITION}) as aws:
+        yield aws
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "taskdef.json").write_text(json.dumps(TASK_DEFINITION))
-    seed = {
-        "clusters": ["local"], "repositories": {"web": {"tags": ["1.0.0", "2.0.0"]}},
-        "services": {"web": {
-            "task_definition": "taskdef.json", "images": {"app": "web:1.0.0"}, "desired_count": 2,
-            "deployment_configuration": {"strategy": "BLUE_GREEN", "bake_time_minutes": 1, "lifecycle_hooks": [PAUSE]},
-            "load_balancer": {"target_group": "web-blue", "alternate_target_group": "web-green", "container": "app",
-                              "port": 8080, "type": "network"}}},
-    }
-    clock = FakeClock()
-    with LocalAWS(seed, base_dir=tmp_path, clock=clock) as local:
-        yield World(local, clock)
+def world(shared: ModuleAWS) -> World:
+    return World(shared.fresh())
 
 
 def test_smoke_through_the_nlb_test_listener_then_continue_to_the_end_within_the_time_out(world: World) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e.test_service_strategies_aws import World, service_deployment, stages, world
+from e2e.test_service_strategies_aws import World, service_deployment, shared, stages, world
 
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
 
-__all__ = ["world"]  # the fixture, shared with the strategies' tests
+__all__ = ["shared", "world"]  # the fixtures, shared with the strategies' tests
 
 STEP_STAGE = "PRE_PRODUCTION_TRAFFIC_SHIFT"
 PAUSE_PER_STEP = {"targetType": "PAUSE", "lifecycleStages": [STEP_STAGE]}
@@ -127,7 +127,7 @@ def test_someone_continuing_the_next_pause_is_a_failure_rolled_back(world: World
 
 
 def test_pauses_a_run_does_not_stop_at_are_shown_once_each_and_left_to_their_time_out(world: World) -> None:
-    configure(world, CANARY, hooks=[{**PAUSE_PER_STEP, "timeoutConfiguration": {"timeoutInMinutes": 2,
+    configure(world, CANARY, hooks=[{**PAUSE_PER_STEP, "timeoutConfiguration": {"timeoutInMinutes": 1,
                                                                                  "action": "CONTINUE"}}])
     service, log = world.service()
     assert service.deploy(world.revision("2.0.0")).is_completed

@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from module_aws import ModuleAWS
 
 from pytest_ecsdeploy.actions.service import EcsService
-from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.cancel import Cancelled
 from pytest_ecsdeploy.config import Environment, Service
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
-from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 from pytest_ecsdeploy.emulator.seed import parse_seed
 from pytest_ecsdeploy.emulator.seeding import apply_seed
 from pytest_ecsdeploy.errors import ActionError, CheckFailed, RolloutFailed
@@ -36,14 +34,15 @@ def stages(log: PrintLog) -> list[str]:
 
 
 class World:
-    """One LocalAWS on a FakeClock with the service ``web`` (2 tasks of web:1.0.0); EcsService's sleeps move it."""
+    """The module's LocalAWS on its FakeClock, empty until ``seed()`` adds the service ``web`` (2 tasks of
+    web:1.0.0); EcsService's sleeps move the clock."""
 
-    def __init__(self, local: LocalAWS, clock: FakeClock, tmp_path: Path) -> None:
-        self.local, self.clock, self.tmp_path = local, clock, tmp_path
-        self.ecs = local.client("ecs")
+    def __init__(self, shared: ModuleAWS, tmp_path: Path) -> None:
+        self.shared, self.local, self.clock, self.tmp_path = shared, shared.local, shared.clock, tmp_path
+        self.ecs = shared.client("ecs")
         self.sleeps: list[float] = []
         self.on_sleep: Callable[[], None] | None = None
-        self.start = clock.now()
+        self.start = self.clock.now()
 
     def seed(self, **deployment: Any) -> None:
         self.tmp_path.joinpath("taskdef.json").write_text(json.dumps(TASK_DEFINITION))
@@ -67,7 +66,7 @@ class World:
         log = PrintLog("[web] ")
         ctx = ServiceContext(
             environment=environment, service=Service(name="web", service_name="web", repository="web"),
-            aws=ClientFactory(environment, local_endpoint=self.local.endpoint_url),
+            aws=self.shared.client_factory(environment),
             options=RunOptions(rollback=rollback, wait_timeout=chosen_timeout),
             record=ServiceRecord(service="web", environment="local", cluster="local"),
             log=log, hooks=Hooks(),
@@ -85,21 +84,24 @@ class World:
         return self.ecs.describe_services(cluster="local", services=["web"])["services"][0]  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleAWS]:
+    with ModuleAWS(base_dir=tmp_path_factory.mktemp("strategies"), runner="simulated") as aws:
+        yield aws
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    clock = FakeClock()
-    local = LocalAWS(runner="simulated", clock=clock).start()
-    try:
-        yield World(local, clock, tmp_path)
-    finally:
-        local.stop()
+def world(shared: ModuleAWS, tmp_path: Path) -> World:
+    return World(shared.fresh(seed=False), tmp_path)
 
 
-def test_a_half_hour_bake_is_waited_out_within_the_time_out_it_adds_and_every_stage_is_printed(world: World) -> None:
-    world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
-    service, log = world.service(wait_timeout=600)
+def test_a_bake_longer_than_the_time_out_is_waited_out_within_the_time_out_it_adds_and_every_stage_is_printed(
+        world: World) -> None:
+    # A five-minute bake against a two-minute time-out: waited out only if the time-out adds it.
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=5)
+    service, log = world.service(wait_timeout=120)
     rollout = service.deploy(world.revision("2.0.0"))
-    assert rollout.is_completed and rollout.duration >= 1800
+    assert rollout.is_completed and rollout.duration >= 300
     assert stages(log) == STAGES
     assert max(world.sleeps) == EcsService.poll_max  # the bake is watched at the steady pace, never slower
     assert any(line.startswith("service deployment ") and " SUCCESSFUL (stage CLEAN_UP" in line for line in log.lines)
@@ -108,11 +110,11 @@ def test_a_half_hour_bake_is_waited_out_within_the_time_out_it_adds_and_every_st
 
 def test_a_time_out_the_user_chose_is_kept_and_says_which_stage_it_ended_in(world: World) -> None:
     world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
-    service, log = world.service(chosen_timeout=600, rollback=False)
+    service, log = world.service(chosen_timeout=120, rollback=False)  # not lengthened by the bake
     with pytest.raises(RolloutFailed) as failure:
         service.deploy(world.revision("2.0.0"))
     assert service.rollout is not None and service.rollout.is_timed_out
-    assert "did not end within 600 s (stage BAKE_TIME, production traffic 100% / test 100% on web:2" in str(
+    assert "did not end within 120 s (stage BAKE_TIME, production traffic 100% / test 100% on web:2" in str(
         failure.value)
     assert "not rolled back (--no-rollback)" in str(failure.value)
 
@@ -120,9 +122,9 @@ def test_a_time_out_the_user_chose_is_kept_and_says_which_stage_it_ended_in(worl
 @pytest.mark.parametrize(
     ("config", "weights"),
     [
-        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 2}},
+        ({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}},
          ["0%", "25%", "50%", "75%", "100%"]),
-        ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 5}},
+        ({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 1}},
          ["0%", "5%", "100%"]),
     ],
     ids=["linear", "canary"],
@@ -183,16 +185,16 @@ def test_a_pause_hook_is_shown_and_someone_elses_answer_decides(world: World, ac
     service, log = world.service()
     answered: list[str] = []
 
-    def answer_after_five_minutes() -> None:
+    def answer_after_a_minute() -> None:
         current = world.describe().get("currentServiceDeployment")
         found = world.ecs.describe_service_deployments(serviceDeploymentArns=[current])["serviceDeployments"][0]
         waiting = [h for h in found.get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
-        if waiting and not answered and world.clock.now() - world.start > 300:
+        if waiting and not answered and world.clock.now() - world.start > 60:
             world.ecs.continue_service_deployment(serviceDeploymentArn=current, hookId=waiting[0]["hookId"],
                                                   action=action)
             answered.append(waiting[0]["hookId"])
 
-    world.on_sleep = answer_after_five_minutes
+    world.on_sleep = answer_after_a_minute
     if completed:
         assert service.deploy(world.revision("2.0.0")).is_completed
     else:
@@ -319,7 +321,7 @@ def test_until_traffic_shifted_returns_within_a_long_bake_and_a_later_failure_st
 
 def test_a_deployment_that_times_out_mid_bake_is_stopped_with_a_rollback_not_redeployed(world: World) -> None:
     world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
-    service, log = world.service(chosen_timeout=600)
+    service, log = world.service(chosen_timeout=120)
     with pytest.raises(RolloutFailed) as failure:
         service.deploy(world.revision("2.0.0"))
     assert "did not complete in time; rolled back to web:1." in str(failure.value)
@@ -330,13 +332,14 @@ def test_a_deployment_that_times_out_mid_bake_is_stopped_with_a_rollback_not_red
 
 
 def test_a_bake_is_watched_for_about_one_call_a_second(world: World) -> None:
-    world.seed(strategy="BLUE_GREEN", bake_time_minutes=30)
+    # Ten minutes of bake outweigh the few seconds of the other stages, which are watched more closely.
+    world.seed(strategy="BLUE_GREEN", bake_time_minutes=10)
     service, _ = world.service()
     described = count_calls(service, "DescribeServices")
     deployments = count_calls(service, "DescribeServiceDeployments")
     rollout = service.deploy(world.revision("2.0.0"))
     assert rollout.is_completed
-    assert len(deployments) < 1800 / 4  # every 5 s during the half-hour bake, not on every look
+    assert len(deployments) < 600 / 4  # every 5 s during the ten-minute bake, not on every look
     assert (len(described) + len(deployments)) / rollout.duration < 1.25
 
 

@@ -1,5 +1,5 @@
-"""The blue/green scenario of docs/strategies.md, run as written through pytester (in a subprocess: one LocalAWS
-per process) against the embedded local AWS, and its LINEAR and CANARY variants (the page's other
+"""The blue/green scenario of docs/strategies.md, run as written through pytester (in this process, whose tests
+start no LocalAWS of their own: one runs per process) against the embedded local AWS, and its LINEAR and CANARY variants (the page's other
 ``deployment_configuration`` lines): a good deployment printed stage by stage, a crashing image that ECS rolls back
 (and we do not roll back again), and a later step failing, which deploys the previous revision the blue/green way
 and follows it to its end."""
@@ -89,9 +89,9 @@ class Scenario:
         return self
 
     def run(self) -> pytest.RunResult:
-        return self.pytester.runpytest_subprocess(
+        return self.pytester.runpytest(
             "deployments/", "--env", "local", "--image-tag", "2.0.0", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, "-rA",
-            "--ecsdeploy-report", str(self.pytester.path / "record.json"), timeout=300,
+            "--ecsdeploy-report", str(self.pytester.path / "record.json"),
         )
 
     def record(self) -> dict[str, Any]:
@@ -195,7 +195,7 @@ def test_green_up(deploy):
 
 
 def test_green_answers(smoke):
-    smoke.http("/version", contains="{answer}", traffic="test", within=5)
+    smoke.http("/version", contains="{answer}", traffic="test", within=1)
 
 
 def test_shift_production(ecs_service):
@@ -206,7 +206,7 @@ def test_shift_production(ecs_service):
 @pytest.fixture
 def test_listener(scenario: Scenario) -> Iterator[str]:
     """A local HTTP server standing in for the test listener (``test_url`` of ``[services.web]``): it answers
-    ``web 2.0.0``."""
+    ``web 2.0.0`` at once, so the smoke step's first attempt decides and it gives up after a second."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             body = b"web 2.0.0"
