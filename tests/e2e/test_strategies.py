@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import speedup
 from fakes import SCENARIO_RUN_OPTIONS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
@@ -78,9 +79,7 @@ class Scenario:
         the page's scenario waits for take a twentieth of the time at 20; every line checked here is printed at any
         speed (a stage line comes from each look that sees a new stage, the last look's included)."""
         config = self.pytester.path / "deployments" / "ecsdeploy.toml"
-        text = config.read_text()
-        assert text.count('runner = "simulated"\n') == 1
-        config.write_text(text.replace('runner = "simulated"\n', f'runner = "simulated"\nspeed = {speed}\n'))
+        config.write_text(speedup.at_speed(config.read_text(), speed))
         return self
 
     def add(self, path: str, content: str) -> Scenario:
