@@ -203,6 +203,9 @@ class LocalAWS:
             listeners.stop()
         with _lock:
             if _running is self:
+                # Left empty, as the next LocalAWS would find it anyway: a process that ran one keeps none of its
+                # state alive (for the garbage collector to walk) nor visible to moto's in-process users.
+                moto_state.reset()
                 moto_state.use_ecs_engine(None)
                 _running = None
 
