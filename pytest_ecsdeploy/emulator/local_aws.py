@@ -250,9 +250,7 @@ class LocalAWS:
     def _client_at(self, url: str, service_name: str, *, region_name: str | None = None, **kwargs: Any) -> Any:
         with self._session_lock:
             if self._session is None:
-                import boto3.session
-
-                self._session = boto3.session.Session()
+                self._session = moto_state.boto3_session()
             kwargs.setdefault("aws_access_key_id", FAKE_ACCESS_KEY_ID)
             kwargs.setdefault("aws_secret_access_key", FAKE_SECRET_ACCESS_KEY)
             return self._session.client(service_name, region_name=region_name or self.region, endpoint_url=url,
