@@ -125,6 +125,7 @@ class LocalAWS:
         self._engine_lock = threading.RLock()
         self._session: boto3.session.Session | None = None
         self._session_lock = threading.Lock()
+        self._reseeding: _SeedingTarget | None = None  # what reset() seeds through
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
 
@@ -201,6 +202,7 @@ class LocalAWS:
         listeners, self._listeners = self._listeners, None
         if listeners is not None:
             listeners.stop()
+        self._reseeding = None
         with _lock:
             if _running is self:
                 # Left empty, as the next LocalAWS would find it anyway: a process that ran one keeps none of its
@@ -319,7 +321,9 @@ class LocalAWS:
             if self._docker is not None:
                 balancers.start()
         if seed and self._seed is not None:
-            self._apply_seed(self._seed, self)
+            if self._reseeding is None:  # its clients serve every reset: the endpoint's URL does not change
+                self._reseeding = _SeedingTarget(self, self.endpoint_url)
+            self._apply_seed(self._seed, self._reseeding)
             balancers.update()
 
     @property
@@ -468,16 +472,23 @@ class LocalAWS:
 
 
 class _SeedingTarget:
-    """``aws`` as a seed sees it, its boto3 clients on the endpoint at ``url`` (the private one while starting)."""
+    """``aws`` as a seed sees it, its boto3 clients on the endpoint at ``url`` (the private one while starting).
+
+    One client per service and region, made at its first use: a seed asks for EC2's client once per awsvpc service
+    and per target group, and making a boto3 client costs a method per operation (EC2 has ~600), each time."""
 
     def __init__(self, aws: LocalAWS, url: str) -> None:
         self._aws = aws
         self._url = url
+        self._clients: dict[tuple[str, str | None], Any] = {}
         self.account_id = aws.account_id
         self.region = aws.region
 
     def client(self, service_name: str, *, region_name: str | None = None) -> Any:
-        return self._aws._client_at(self._url, service_name, region_name=region_name)
+        key = (service_name, region_name)
+        if key not in self._clients:
+            self._clients[key] = self._aws._client_at(self._url, service_name, region_name=region_name)
+        return self._clients[key]
 
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         return self._aws.seed_service(params, region=region)
