@@ -171,6 +171,7 @@ class LocalAWS:
 
             self._listeners = Listeners(lambda: self._engine, self._load_balancers, ports=_listener_ports(seed))
             self._listeners.open_fixed()
+            _freeze_once()
             self._serve()
         except BaseException:
             self.stop()
@@ -501,6 +502,30 @@ class _SeedingTarget:
 
     def set_codedeploy_hook(self, function: str, result: str) -> None:
         self._aws.set_codedeploy_hook(function, result)
+
+
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """Once per process, at the end of the first start: collect, then move every object left to the garbage
+    collector's permanent generation (``gc.freeze()``).
+
+    Why: a started LocalAWS holds a large heap that lives as long as the process (moto's and botocore's modules,
+    the service models botocore and moto loaded, the first seed's backends), and every full collection walked it
+    again: pytest's five at the end of each run, the one at the interpreter's exit (seconds, under load), and
+    those the allocations of a long test run trigger. Frozen objects are never walked again. The price: what the
+    first start made and a later reset() or stop() drops (its backends, ~10 MB) is freed only at exit, once per
+    process; later starts, resets and stops free theirs as usual."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return
+        _frozen = True
+    import gc
+
+    gc.collect()  # garbage is not frozen: only what is alive now
+    gc.freeze()
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:
