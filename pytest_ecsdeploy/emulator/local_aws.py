@@ -8,7 +8,9 @@ gets an endpoint on 127.0.0.1 that reaches its tasks (``loadbalancer``).
 
 moto keeps its state in process-global backends, so **one LocalAWS runs per process at a time**: starting
 a second while one runs raises ``RuntimeError``; each start resets moto's state, so every LocalAWS starts
-empty (then seeded).
+empty (then seeded), and its stop() empties it again. Resets drop moto's backends, which moto builds again at their
+first use. The first start in a process freezes what the process holds then (``gc.freeze()``, see
+``_freeze_once``).
 
 ``snapshot()`` is the whole state as plain JSON-able data. From moto it takes what identifies things and
 what a deployment changes (names, ARNs, digests and tags, revisions and their status, container
@@ -179,7 +181,8 @@ class LocalAWS:
         return self
 
     def stop(self) -> None:
-        """Stop the server (closing open connections), close the engine and join every thread; idempotent."""
+        """Stop the server (closing open connections), close the engine and join every thread, and empty moto's
+        state; idempotent."""
         global _running
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
