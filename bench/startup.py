@@ -61,7 +61,7 @@ LIFE = textwrap.dedent('''
         resets.append(time.perf_counter() - started)
         ec2.describe_vpcs()
     gc.collect()
-    objects = len(gc.get_objects())
+    objects = len(gc.get_objects())  # the frozen ones left out, as collections leave them
     started = time.perf_counter()
     gc.collect()
     collect = time.perf_counter() - started
@@ -80,7 +80,7 @@ LIFE_PHASES = {
     "first": "first ECS answer (s)",
     "cpu": "CPU to the first answer (s)",
     "reset": "reset() (s)",
-    "objects": "gc objects after the resets",
+    "objects": "objects a full collection walks after the resets (not frozen)",
     "collect": "gc.collect() (s)",
     "stop": "stop() (s)",
     "exit": "exit after stop() (s)",
@@ -204,11 +204,19 @@ def cli_first_answer() -> float:
 def ratio(this: Series, baseline: Series | None) -> str:
     if baseline is None or not baseline.median:
         return "-"
-    return f"{this.median / baseline.median:.2f}x"
+    value = this.median / baseline.median
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.3f}x"
 
 
 def compared(label: str, this: Series, baseline: Series | None) -> list[object]:
-    return [label, this, baseline if baseline is not None else "-", ratio(this, baseline)]
+    return [label, _cell(this), _cell(baseline) if baseline is not None else "-", ratio(this, baseline)]
+
+
+def _cell(series: Series) -> str:
+    """Seconds as ``Series`` prints them; counts as whole numbers."""
+    if all(float(value).is_integer() and value >= 1000 for value in series.values):
+        return f"{series.median:.0f} / {series.max:.0f}"
+    return str(series)
 
 
 def main() -> None:
