@@ -11,7 +11,6 @@ import sys
 import textwrap
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,30 +117,6 @@ def test_stop_of_a_local_aws_that_did_not_start_leaves_the_running_ones_state(aw
     assert aws.client("ecs").list_clusters()["clusterArns"] != []  # the failed start's stop() reset nothing
 
 
-def test_the_first_start_in_a_process_freezes_what_it_holds() -> None:
-    done = subprocess.run([sys.executable, "-c", FIRST_START], capture_output=True, text=True, timeout=300,
-                          check=False)
-    assert done.returncode == 0, done.stderr
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
-    assert counts["frozen before"] == 0
-    assert counts["frozen after the first start"] > 0
-    # the second freezes nothing more (the count only falls, as frozen objects freed by reference counting leave)
-    assert counts["frozen after the second"] <= counts["frozen after the first start"]
-
-
-FIRST_START = textwrap.dedent('''
-    import gc, json
-    from pytest_ecsdeploy.emulator import LocalAWS
-
-    counts = {"frozen before": gc.get_freeze_count()}
-    with LocalAWS(seed={"clusters": ["local"]}):
-        counts["frozen after the first start"] = gc.get_freeze_count()
-    with LocalAWS(seed={"clusters": ["local"]}):
-        counts["frozen after the second"] = gc.get_freeze_count()
-    print(json.dumps(counts))
-''')
-
-
 def test_the_emulators_sessions_share_one_botocore_loader(aws: LocalAWS) -> None:
     loader = moto_state.shared_loader()
     paths = list(loader.search_paths)
@@ -151,9 +126,9 @@ def test_the_emulators_sessions_share_one_botocore_loader(aws: LocalAWS) -> None
     assert loader.search_paths == paths  # each boto3 session adds boto3's data directory: only once
 
 
-# Whether moto made its region-listing session already is a property of the process: a fresh one.
-MODEL_READS = textwrap.dedent('''
-    import collections, json, sys
+# What the first start in a process does is a property of the process: a fresh one, shared by the tests below.
+FRESH_PROCESS = textwrap.dedent('''
+    import collections, gc, json, sys
     import botocore.loaders
     from pytest_ecsdeploy.emulator import LocalAWS
 
@@ -163,19 +138,38 @@ MODEL_READS = textwrap.dedent('''
         reads[path.rsplit("/data/", 1)[-1]] += 1
         return real(self, path)
     botocore.loaders.JSONFileLoader.load_file = counted
+    result = {"frozen before": gc.get_freeze_count()}
     seed = {"services": {"web": {"task_definition": "taskdef.json"}}}  # awsvpc: its subnets are EC2's
     with LocalAWS(seed=seed, base_dir=sys.argv[1]) as aws:
+        result["frozen after the first start"] = gc.get_freeze_count()
         aws.client("ec2").describe_vpcs()
-    print(json.dumps({"ec2": reads["ec2/2016-11-15/service-2"], "endpoints": reads["endpoints"]}))
+    result["model reads"] = {"ec2": reads["ec2/2016-11-15/service-2"], "endpoints": reads["endpoints"]}
+    with LocalAWS(seed={"clusters": ["local"]}):
+        result["frozen after the second"] = gc.get_freeze_count()
+    print(json.dumps(result))
 ''')
 
 
-def test_a_seeded_start_reads_ec2s_model_once_for_boto3_and_once_for_moto(tmp_path: Path) -> None:
-    (tmp_path / "taskdef.json").write_text(json.dumps({
+@pytest.fixture(scope="module")
+def fresh_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What :data:`FRESH_PROCESS` saw: two LocalAWS, one after the other, the first seeded with an awsvpc service."""
+    base = tmp_path_factory.mktemp("seed")
+    (base / "taskdef.json").write_text(json.dumps({
         "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256",
         "memory": "512", "containerDefinitions": [{"name": "app", "image": "web:1.0.0", "essential": True}]}))
-    done = subprocess.run([sys.executable, "-c", MODEL_READS, str(tmp_path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(base)], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_first_start_in_a_process_freezes_what_it_holds(fresh_process: dict[str, Any]) -> None:
+    assert fresh_process["frozen before"] == 0
+    assert fresh_process["frozen after the first start"] > 0
+    # the second freezes nothing more (the count only falls, as frozen objects freed by reference counting leave)
+    assert fresh_process["frozen after the second"] <= fresh_process["frozen after the first start"]
+
+
+def test_a_seeded_start_reads_ec2s_model_once_for_boto3_and_once_for_moto(fresh_process: dict[str, Any]) -> None:
     # moto's own loader reads the model apart, merging moto's extras into it; the endpoints, only botocore's
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"ec2": 2, "endpoints": 1}
+    assert fresh_process["model reads"] == {"ec2": 2, "endpoints": 1}
