@@ -87,11 +87,13 @@ class EmulatorBackend:
     access_key = "testing"
 
     def session(self, environment: Environment) -> boto3.Session:
-        import boto3
+        # botocore's models as the embedded local AWS loaded them, not read again: one loader in the process
+        from .emulator.moto_state import boto3_session
 
-        return boto3.Session(
+        session: boto3.Session = boto3_session(
             aws_access_key_id=self.access_key, aws_secret_access_key="testing", region_name=environment.region
         )
+        return session
 
     def endpoint_url(self, environment: Environment, local_endpoint: str | None) -> str | None:
         url = environment.endpoint_url or local_endpoint

@@ -8,7 +8,9 @@ gets an endpoint on 127.0.0.1 that reaches its tasks (``loadbalancer``).
 
 moto keeps its state in process-global backends, so **one LocalAWS runs per process at a time**: starting
 a second while one runs raises ``RuntimeError``; each start resets moto's state, so every LocalAWS starts
-empty (then seeded).
+empty (then seeded), and its stop() empties it again. Resets drop moto's backends, which moto builds again at their
+first use. The first start in a process freezes what the process holds then (``gc.freeze()``, see
+``_freeze_once``).
 
 ``snapshot()`` is the whole state as plain JSON-able data. From moto it takes what identifies things and
 what a deployment changes (names, ARNs, digests and tags, revisions and their status, container
@@ -125,6 +127,7 @@ class LocalAWS:
         self._engine_lock = threading.RLock()
         self._session: boto3.session.Session | None = None
         self._session_lock = threading.Lock()
+        self._reseeding: _SeedingTarget | None = None  # what reset() seeds through
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
 
@@ -170,6 +173,7 @@ class LocalAWS:
 
             self._listeners = Listeners(lambda: self._engine, self._load_balancers, ports=_listener_ports(seed))
             self._listeners.open_fixed()
+            _freeze_once()
             self._serve()
         except BaseException:
             self.stop()
@@ -177,7 +181,8 @@ class LocalAWS:
         return self
 
     def stop(self) -> None:
-        """Stop the server (closing open connections), close the engine and join every thread; idempotent."""
+        """Stop the server (closing open connections), close the engine and join every thread, and empty moto's
+        state; idempotent."""
         global _running
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
@@ -201,8 +206,12 @@ class LocalAWS:
         listeners, self._listeners = self._listeners, None
         if listeners is not None:
             listeners.stop()
+        self._reseeding = None
         with _lock:
             if _running is self:
+                # Left empty, as the next LocalAWS would find it anyway: a process that ran one keeps none of its
+                # state alive (for the garbage collector to walk) nor visible to moto's in-process users.
+                moto_state.reset()
                 moto_state.use_ecs_engine(None)
                 _running = None
 
@@ -247,9 +256,7 @@ class LocalAWS:
     def _client_at(self, url: str, service_name: str, *, region_name: str | None = None, **kwargs: Any) -> Any:
         with self._session_lock:
             if self._session is None:
-                import boto3.session
-
-                self._session = boto3.session.Session()
+                self._session = moto_state.boto3_session()
             kwargs.setdefault("aws_access_key_id", FAKE_ACCESS_KEY_ID)
             kwargs.setdefault("aws_secret_access_key", FAKE_SECRET_ACCESS_KEY)
             return self._session.client(service_name, region_name=region_name or self.region, endpoint_url=url,
@@ -318,7 +325,9 @@ class LocalAWS:
             if self._docker is not None:
                 balancers.start()
         if seed and self._seed is not None:
-            self._apply_seed(self._seed, self)
+            if self._reseeding is None:  # its clients serve every reset: the endpoint's URL does not change
+                self._reseeding = _SeedingTarget(self, self.endpoint_url)
+            self._apply_seed(self._seed, self._reseeding)
             balancers.update()
 
     @property
@@ -467,16 +476,23 @@ class LocalAWS:
 
 
 class _SeedingTarget:
-    """``aws`` as a seed sees it, its boto3 clients on the endpoint at ``url`` (the private one while starting)."""
+    """``aws`` as a seed sees it, its boto3 clients on the endpoint at ``url`` (the private one while starting).
+
+    One client per service and region, made at its first use: a seed asks for EC2's client once per awsvpc service
+    and per target group, and making a boto3 client costs a method per operation (EC2 has ~600), each time."""
 
     def __init__(self, aws: LocalAWS, url: str) -> None:
         self._aws = aws
         self._url = url
+        self._clients: dict[tuple[str, str | None], Any] = {}
         self.account_id = aws.account_id
         self.region = aws.region
 
     def client(self, service_name: str, *, region_name: str | None = None) -> Any:
-        return self._aws._client_at(self._url, service_name, region_name=region_name)
+        key = (service_name, region_name)
+        if key not in self._clients:
+            self._clients[key] = self._aws._client_at(self._url, service_name, region_name=region_name)
+        return self._clients[key]
 
     def seed_service(self, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
         return self._aws.seed_service(params, region=region)
@@ -489,6 +505,31 @@ class _SeedingTarget:
 
     def set_codedeploy_hook(self, function: str, result: str) -> None:
         self._aws.set_codedeploy_hook(function, result)
+
+
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """Once per process, at the end of the first start: move every object to the garbage collector's permanent
+    generation (``gc.freeze()``).
+
+    Why: a started LocalAWS holds a large heap that lives as long as the process (moto's and botocore's modules,
+    the service models botocore and moto loaded, the first seed's backends), and every full collection walked it
+    again: pytest's five at the end of each run, the one at the interpreter's exit (seconds, under load), and
+    those the allocations of a long test run trigger. Frozen objects are never walked again. The price: what the
+    first start made and a later reset() or stop() drops (its backends, ~10 MB), and the garbage of the moment
+    (~12k objects after a seeded start: no collection first, which would cost 0.1-0.3 s in every process that
+    starts a LocalAWS), are freed only at exit, once per process; later starts, resets and stops free theirs as
+    usual."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return
+        _frozen = True
+    import gc
+
+    gc.freeze()
 
 
 def _listen_ports(seed: Seed | None) -> dict[str, int]:

@@ -25,7 +25,9 @@ It holds:
 - what the ECR bridge reads and writes of ECR (:func:`ecr_locate`, :func:`ecr_put_image`,
   :func:`ecr_tags_by_digest`) and the ``Repository.uri`` patch (:func:`set_repository_host`);
 - what the runners write to CloudWatch Logs for the awslogs driver (:func:`logs_open_stream`,
-  :func:`logs_put_events`).
+  :func:`logs_put_events`);
+- boto3 sessions that share one botocore loader, moto's region lists' included (:func:`boto3_session`,
+  :func:`shared_loader`).
 
 One state for ECS. The rollout engine's ``RegionState`` is the one store of ECS services and tasks; moto's ECS
 backend is made to see it (:func:`use_ecs_engine`) rather than the engine keeping its state in moto's models or
@@ -90,6 +92,7 @@ from .elbv2 import (
 )
 from .engine import EcsEngine, EngineProvider, EngineResource
 from .iam import account_of_access_key
+from .loader import boto3_session, shared_loader
 from .logs import logs_open_stream, logs_put_events
 from .secrets import secret_string, ssm_parameter_value
 from .state import reset, snapshot
@@ -105,6 +108,7 @@ __all__ = [
     "EngineResource",
     "TaskInterface",
     "account_of_access_key",
+    "boto3_session",
     "cloudwatch_alarm_states",
     "cloudwatch_alarms_in_alarm",
     "codedeploy_group",
@@ -137,6 +141,7 @@ __all__ = [
     "reset",
     "secret_string",
     "set_repository_host",
+    "shared_loader",
     "snapshot",
     "ssm_parameter_value",
     "target_group_arn",

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .loader import boto3_session
+
 #: The module of moto's EC2 models whose class body lists EC2's regions with three ``boto3.Session()``.
 _EC2_REGION_TABLES = "moto.ec2.models.availability_zones_and_regions"
 
@@ -154,7 +156,7 @@ def one_boto3_session() -> Iterator[None]:
         if args or kwargs or not active or threading.get_ident() != importer:
             return real(*args, **kwargs)
         if not shared:
-            shared.append(real())
+            shared.append(boto3_session())
         return shared[0]
 
     boto3.Session = session  # type: ignore[misc,assignment]

@@ -18,6 +18,7 @@ from .engine import (
     _running_engine,
     set_provider,
 )
+from .loader import share_with_moto
 from .state import _backends
 
 
@@ -35,6 +36,7 @@ def use_ecs_engine(provider: EngineProvider | None) -> None:
     answers keep the engine's shapes; moto's methods are for moto's other callers.
     """
     models = _ecs_models()
+    share_with_moto()
     set_provider(provider)
     engine_class = _engine_backend_class()
     target = engine_class if provider is not None else models.EC2ContainerServiceBackend

@@ -3,6 +3,7 @@ backend of a service (:func:`_backends`, under moto's ``backend_lock``) that the
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,10 +11,34 @@ from typing import Any
 
 
 def reset() -> None:
-    """Empty every backend of every service, as moto's own ``/moto-api/reset`` does."""
+    """Empty every backend of every service, as moto's own ``/moto-api/reset`` does, leaving them to be built again
+    by their first use.
+
+    moto's reset builds every backend that existed again (``BaseBackend.reset``: ``__init__`` anew) and then drops
+    it: EC2's default VPC and subnets, IAM's managed policies, for nothing. Here the backends are dropped unbuilt,
+    and the two caches that kept dropped backends alive are emptied: ``AccountSpecificBackend._generate_regions``
+    (an ``lru_cache`` keyed by the account's dictionary of backends, 128 of them) and EC2 ``Subnet``'s
+    ``_base_avail_ip_iterator`` (a ``cache`` keyed by the subnet, which holds its backend); without that, a process
+    that resets often (a LocalAWS per test module) carries every EC2 backend of its last hundred resets, and
+    each collection of the garbage collector walks them.
+    """
+    from moto.core.base_backend import AccountSpecificBackend, BackendDict, backend_lock
+    from moto.core.model_instances import reset_model_data
     from moto.moto_api._internal.models import moto_api_backend
 
-    moto_api_backend.reset()
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+    with backend_lock:
+        for backend_dict in instances:
+            for account_backends in list(dict.values(backend_dict)):
+                dict.clear(account_backends)
+            dict.clear(backend_dict)
+        instances.clear()
+        AccountSpecificBackend._generate_regions.cache_clear()  # type: ignore[attr-defined]
+    reset_model_data()
+    subnets = sys.modules.get("moto.ec2.models.subnets")  # imported by EC2's first use, not for its cache
+    if subnets is not None:
+        subnets.Subnet._base_avail_ip_iterator.cache_clear()
+    moto_api_backend.__init__(moto_api_backend.region_name, moto_api_backend.account_id)  # type: ignore[misc]
 
 
 def snapshot() -> dict[str, Any]:
