@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +27,7 @@ from typing import IO, Any
 
 import pytest
 from fakes import SCENARIO_RUN_OPTIONS
+from forkserver import ForkServer
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -247,81 +245,10 @@ def scenario_project(tmp_path: Path) -> Path:
 
 RunPytest = Callable[..., Outcome]
 
-#: What the interpreter reads from the environment as it starts (flags, paths, hash seed, encodings).
-_STARTUP_VARIABLES = ("PYTHON", "LC_", "LANG")
-
-
-def _startup(env: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in env.items() if key.startswith(_STARTUP_VARIABLES)}
-
-
-class ForkServer:
-    """The client of ``forkserver.py``: ``run(command, cwd, env, timeout)`` as ``subprocess.run`` would run
-    ``python -m pytest ARGS`` with ``capture_output=True``, forked from a process that has the libraries imported.
-    A run whose environment the interpreter would start differently from the server's goes to a fresh
-    interpreter."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._env = subprocess_environment("http://127.0.0.1:9")
-        self._process = subprocess.Popen([sys.executable, str(HERE / "forkserver.py")], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=self._env, cwd=folder)
-        self._buffer = b""
-        self._runs = 0
-        self._answer(time.monotonic() + 120)  # ready
-
-    def _answer(self, deadline: float) -> dict[str, Any] | None:
-        """The server's next line, or None at ``deadline``."""
-        assert self._process.stdout is not None
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._process.stdout], [], [], left)[0]:
-                return None
-            data = os.read(self._process.stdout.fileno(), 4096)
-            if not data:
-                raise RuntimeError(f"the fork server ended (exit {self._process.wait()})")
-            self._buffer += data
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)  # type: ignore[no-any-return]
-
-    def run(self, command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Outcome:
-        if command[:3] != [sys.executable, "-m", "pytest"] or _startup(env) != _startup(self._env):
-            done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
-            return Outcome(done.returncode, done.stdout + done.stderr)
-        self._runs += 1
-        out, err = self._folder / f"run-{self._runs}.out", self._folder / f"run-{self._runs}.err"
-        out.touch()
-        err.touch()
-        request = {"cwd": str(cwd), "env": env, "args": command[3:], "stdout": str(out), "stderr": str(err)}
-        assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps(request).encode() + b"\n")
-        self._process.stdin.flush()
-        deadline = time.monotonic() + timeout
-        started = self._answer(time.monotonic() + 60)
-        assert started is not None, "the fork server did not start the run"
-        ended = self._answer(deadline)
-        if ended is None:
-            os.kill(started["pid"], signal.SIGKILL)
-            self._answer(time.monotonic() + 60)
-            raise subprocess.TimeoutExpired(command, timeout, out.read_text(errors="replace"),
-                                            err.read_text(errors="replace"))
-        try:
-            return Outcome(ended["status"], out.read_text(errors="replace") + err.read_text(errors="replace"))
-        finally:
-            out.unlink()
-            err.unlink()
-
-    def close(self) -> None:
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.close()  # the server's loop ends
-        self._process.wait(timeout=60)
-        self._process.stdout.close()
-
-
 @pytest.fixture(scope="session")
 def fork_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
-    server = ForkServer(tmp_path_factory.mktemp("forkserver"))
+    """Where the runs of ``run_pytest`` are forked from (forkserver.py): started in the environment of a run."""
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"), subprocess_environment("http://127.0.0.1:9"))
     yield server
     server.close()
 
@@ -332,8 +259,9 @@ def run_pytest(scenario_project: Path, fork_server: ForkServer) -> RunPytest:
     timeout=120)``."""
 
     def run(endpoint: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
-        return fork_server.run(python_pytest(*args), scenario_project, subprocess_environment(endpoint, env),
+        done = fork_server.run(python_pytest(*args), scenario_project, subprocess_environment(endpoint, env),
                                timeout)
+        return Outcome(done.returncode, done.stdout + done.stderr)
 
     return run
 
