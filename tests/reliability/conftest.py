@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,11 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from fakes import SCENARIO_RUN_OPTIONS
+from fakes import SCENARIO_RUN_OPTIONS, DrivenClock
 from forkserver import ForkServer
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 
 HERE = Path(__file__).parent
 BASE = HERE / "bad_input" / "base"
@@ -126,37 +124,6 @@ def copy_base(root: Path) -> Path:
     """A copy of the base project under ``root``; returns ``root``."""
     shutil.copytree(BASE, root, dirs_exist_ok=True)
     return root
-
-
-class DrivenClock(FakeClock):
-    """Simulated time that runs ``speed`` times the wall clock while running and stands still while frozen."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        super().__init__(start=time.time())
-        self.speed = speed
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._drive, name="driven-clock", daemon=True)
-        self._thread.start()
-
-    def _drive(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(0.01):
-            now = time.monotonic()
-            if self._running.is_set():
-                self.advance((now - last) * self.speed)
-            last = now
-
-    def freeze(self) -> None:
-        self._running.clear()
-
-    def run(self) -> None:
-        self._running.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 class Background:
