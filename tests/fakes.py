@@ -1,5 +1,5 @@
-"""Fakes the tests share: a client that fails chosen calls, a clock that only sleeping moves, a stubbed boto3
-client, a network configuration that moto's EC2 knows, and a container instance for EC2 tasks; and the options
+"""Fakes the tests share: a client that fails chosen calls, a clock that only sleeping moves, an emulator clock a
+test can stop and start (:class:`DrivenClock`), a stubbed boto3 client, a network configuration that moto's EC2 knows, and a container instance for EC2 tasks; and the options
 of the pytest runs a test starts (:data:`SCENARIO_RUN_OPTIONS`).
 
 Importable from any test module (``from fakes import Flaky, FakeClock``): pyproject.toml puts ``tests/`` on the
@@ -8,6 +8,8 @@ path, since the test folders are not packages.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -72,6 +74,48 @@ class FakeClock:
         self.now += seconds
         if self.on_sleep is not None:
             self.on_sleep()
+
+
+class DrivenClock:
+    """An emulator clock (``LocalAWS(clock=...)``, epoch seconds) that runs ``speed`` times the wall clock while
+    running and stands still while frozen; :meth:`advance` moves it on by hand either way."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._now = time.time()
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drive, name="driven-clock", daemon=True)
+        self._thread.start()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        assert seconds >= 0, f"a clock cannot go back: advance({seconds!r})"
+        with self._lock:
+            self._now += seconds
+
+    def _drive(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(0.01):
+            now = time.monotonic()
+            if self._running.is_set():
+                self.advance((now - last) * self.speed)
+            last = now
+
+    def freeze(self) -> None:
+        self._running.clear()
+
+    def run(self) -> None:
+        self._running.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @contextmanager

@@ -20,12 +20,13 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes import SCENARIO_RUN_OPTIONS, default_network, registered_instances, seed_secrets
+from forkserver import ForkServer
 
 from pytest_ecsdeploy.actions.lease import KEY, TABLE, Holder
 from pytest_ecsdeploy.actions.service import EcsService
@@ -78,9 +79,27 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300, env=environ())
 
 
-def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600, env=environ())
+@pytest.fixture(scope="module")
+def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """Where the scenario runs are forked from, with the libraries every run imports already imported."""
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"), environ())
+    yield server
+    server.close()
+
+
+def pytest_run(runs: ForkServer, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return runs.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SCENARIO_RUN_OPTIONS, *args],
+                    cwd, environ(), timeout=600)
+
+
+def wait_until(what: str, done: Callable[[], Any], timeout: float = 120) -> Any:
+    """Ask ``done()`` every 0.05 s until it answers something truthy, and return that; ``timeout`` only bounds a
+    failure (the emulator's clock runs at speed 8: most states come within a second)."""
+    deadline = time.monotonic() + timeout
+    while not (answer := done()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
+        time.sleep(0.05)
+    return answer
 
 
 def register(aws: LocalAWS, document: dict[str, Any]) -> str:
@@ -132,7 +151,7 @@ def test_the_corpus_is_there() -> None:
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
 def test_init_writes_a_deployment_that_plans_no_change_and_deploys_only_a_new_image(
-        path: Path, aws: LocalAWS, project: Path) -> None:
+        path: Path, aws: LocalAWS, project: Path, pytest_runs: ForkServer) -> None:
     name = "svc"
     document = json.loads(path.read_text())
     seed_secrets(aws, payload_from(document, path.name))
@@ -153,12 +172,12 @@ def test_init_writes_a_deployment_that_plans_no_change_and_deploys_only_a_new_im
              if f'"{parse_image(image).name}:${{IMAGE_TAG}}"' in template.replace(
                  "${ACCOUNT_ID}", "123456789012").replace("${REGION}", "us-east-1")}
 
-    plan = pytest_run(project, "deployments", "--env", "local", "--image-tag", tag, "--plan")
+    plan = pytest_run(pytest_runs, project, "deployments", "--env", "local", "--image-tag", tag, "--plan")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "task definition unchanged" in plan.stdout, plan.stdout
     assert service(aws, name)["taskDefinition"] == arn
 
-    real = pytest_run(project, "deployments", "--env", "local", "--image-tag", NEW_TAG)
+    real = pytest_run(pytest_runs, project, "deployments", "--env", "local", "--image-tag", NEW_TAG)
     assert real.returncode == 0, real.stdout + real.stderr
     after_arn = service(aws, name)["taskDefinition"]
     assert after_arn != arn
@@ -258,10 +277,7 @@ def test_rollback_to_a_named_revision(aws: LocalAWS, project: Path) -> None:
     first, second = two_revisions(aws)
     third = register(aws, web_document("web:1.2.0"))
     aws.client("ecs").update_service(cluster=CLUSTER, service="web", taskDefinition=third)
-    deadline = time.monotonic() + 120
-    while service(aws, "web")["deployments"][0].get("rolloutState") != "COMPLETED":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until("web:3 rolled out", lambda: service(aws, "web")["deployments"][0].get("rolloutState") == "COMPLETED")
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web", "--to", "web:1")
     assert done.returncode == 0, done.stderr
     assert service(aws, "web")["taskDefinition"] == first
@@ -326,11 +342,8 @@ def crashed_web(aws: LocalAWS) -> str:
     aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
     ecs = aws.client("ecs")
     ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=bad)
-    deadline = time.monotonic() + 120
-    while not ((now := service(aws, "web"))["taskDefinition"] == good and len(now["deployments"]) == 1
-               and now["deployments"][0].get("rolloutState") == "COMPLETED"):
-        assert time.monotonic() < deadline, now["deployments"]
-        time.sleep(0.2)
+    wait_until("web rolled back to web:1", lambda: (now := service(aws, "web"))["taskDefinition"] == good and len(
+        now["deployments"]) == 1 and now["deployments"][0].get("rolloutState") == "COMPLETED")
     stopped = [t["taskArn"] for t in ecs.describe_tasks(cluster=CLUSTER, tasks=ecs.list_tasks(
         cluster=CLUSTER, serviceName="web", desiredStatus="STOPPED")["taskArns"])["tasks"]
         if t["taskDefinitionArn"] == bad]
@@ -458,14 +471,11 @@ def test_rollback_of_a_rollout_that_does_not_end_returns_to_what_served_before_i
     run_service(aws, "web", good, desired=2, deploymentConfiguration=config)
     aws.set_image_behaviour("web:2.0.0", "crash", exit_code=1)
     aws.client("ecs").update_service(cluster=CLUSTER, service="web", taskDefinition=bad)
-    deadline = time.monotonic() + 120
     wanted = "FAILED" if breaker else "IN_PROGRESS"
-    while not ((now := service(aws, "web"))["deployments"][0].get("rolloutState") == wanted
-               and any(d["taskDefinition"] == good for d in now["deployments"][1:])
-               and aws.client("ecs").list_tasks(cluster=CLUSTER, serviceName="web",
-                                                desiredStatus="STOPPED")["taskArns"]):
-        assert time.monotonic() < deadline, now["deployments"]
-        time.sleep(0.2)
+    wait_until(f"web:4 {wanted} beside web:1, a task stopped", lambda: (
+        (now := service(aws, "web"))["deployments"][0].get("rolloutState") == wanted
+        and any(d["taskDefinition"] == good for d in now["deployments"][1:])
+        and aws.client("ecs").list_tasks(cluster=CLUSTER, serviceName="web", desiredStatus="STOPPED")["taskArns"]))
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rolling service web back: web:4 -> web:1" in done.stdout
@@ -507,11 +517,9 @@ def test_status_shows_the_lifecycle_stage_and_traffic_weights_of_a_blue_green_de
     ecs = aws.client("ecs")
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
         "currentServiceDeployment"]
-    deadline = time.monotonic() + 120
-    while (found := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]).get(
-            "lifecycleStage") != "BAKE_TIME":  # an hour's bake: the deployment stays there for the test's length
-        assert time.monotonic() < deadline, found
-        time.sleep(0.2)
+    # an hour's bake: the deployment stays there for the test's length
+    wait_until("the deployment at BAKE_TIME", lambda: ecs.describe_service_deployments(
+        serviceDeploymentArns=[arn])["serviceDeployments"][0].get("lifecycleStage") == "BAKE_TIME")
     done = cli(with_web(project), "status", "--env", "local")
     assert done.returncode == 0, done.stderr
     name = arn.rsplit("/", 1)[-1]
@@ -525,11 +533,8 @@ def test_status_shows_no_stage_once_the_blue_green_deployment_ended(aws: LocalAW
     ecs = aws.client("ecs")
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=register(aws, web_document(
         "web:1.1.0")))["service"]["currentServiceDeployment"]
-    deadline = time.monotonic() + 120
-    while (found := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]).get(
-            "status") != "SUCCESSFUL":
-        assert time.monotonic() < deadline, found
-        time.sleep(0.2)
+    wait_until("the deployment SUCCESSFUL", lambda: ecs.describe_service_deployments(
+        serviceDeploymentArns=[arn])["serviceDeployments"][0].get("status") == "SUCCESSFUL")
     done = cli(with_web(project), "status", "--env", "local")
     assert done.returncode == 0, done.stderr
     assert "service deployment" not in done.stdout and "rolloutState COMPLETED" in done.stdout, done.stdout
@@ -549,11 +554,8 @@ def test_rollback_of_a_service_deployment_still_going_rolls_it_back_through_itse
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
         "currentServiceDeployment"]
     wanted = "POST_TEST_TRAFFIC_SHIFT" if paused else "BAKE_TIME"
-    deadline = time.monotonic() + 120
-    while ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0].get(
-            "lifecycleStage") != wanted:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until(f"the deployment at {wanted}", lambda: ecs.describe_service_deployments(
+        serviceDeploymentArns=[arn])["serviceDeployments"][0].get("lifecycleStage") == wanted)
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
     assert done.returncode == 0, done.stdout + done.stderr
     how = "through the pause: ContinueServiceDeployment ROLLBACK" if paused else "StopServiceDeployment ROLLBACK"

@@ -16,10 +16,10 @@ aws-actions/amazon-ecs-deploy-task-definition#191):
   definition tells the failure;
 - a one-off task of an awsvpc task definition is refused without a network configuration, and runs with one.
 
-The emulator runs in real time with short timings, so every wait here is on state and its limit only bounds a
-failure. The ServicesStable waiter polls every 15 s, 40 times; where a test needs the waiter to give up, it runs the
-CLI with ``AWS_DATA_PATH`` pointing at a copy of the CLI's own waiter definitions with a 1 s delay and fewer
-attempts (same acceptors), which is how a CI job shortens an ``aws ecs wait`` too.
+The emulator runs at 4 times wall time (:data:`SPEED`) with short timings, so every wait here is on state and its
+limit only bounds a failure. The ServicesStable waiter polls every 15 s, 40 times; the tests run the CLI with
+``AWS_DATA_PATH`` pointing at a copy of the CLI's own waiter definitions that look every simulated second (same
+acceptors), as many times as a test says, which is how a CI job shortens an ``aws ecs wait`` too.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ import pytest
 ACCOUNT, REGION, CLUSTER = "123456789012", "us-east-1", "ci"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 BIN = Path(sys.executable).parent
+#: Simulated seconds per wall second of the emulator: the clients' own waits (ecs-deploy's 1 s between looks, its
+#: --timeout) are in wall seconds, so a faster clock lets them see more of a rollout per look.
+SPEED = 4
 # service -> (circuit breaker, rollback)
 SERVICES = {
     "aws-good": (False, False), "aws-crash": (False, False), "aws-breaker": (True, False),
@@ -87,7 +90,7 @@ def _wait_for(what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
     last = probe()
     while not last:
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s; last: {last!r}"
-        time.sleep(0.2)
+        time.sleep(0.05)
         last = probe()
     return last
 
@@ -127,7 +130,8 @@ class Emulator:
         return services[0]
 
     def short_waiters(self, max_attempts: int) -> str:
-        """An ``AWS_DATA_PATH`` whose ECS waiters are the CLI's own with a 1 s delay and ``max_attempts`` tries."""
+        """An ``AWS_DATA_PATH`` whose ECS waiters are the CLI's own, looking every simulated second (1/SPEED s)
+        ``max_attempts`` times."""
         import awscli
 
         data = Path(awscli.__file__).parent / "botocore" / "data"  # awscli 1.x keeps its own botocore
@@ -137,7 +141,7 @@ class Emulator:
             data = Path(botocore.__file__).parent / "data"
         waiters = json.loads((data / "ecs" / "2014-11-13" / "waiters-2.json").read_text())
         for waiter in waiters["waiters"].values():
-            waiter.update(delay=1, maxAttempts=max_attempts)
+            waiter.update(delay=1 / SPEED, maxAttempts=max_attempts)
         path = self.home / f"waiters-{max_attempts}"
         (path / "ecs" / "2014-11-13").mkdir(parents=True, exist_ok=True)
         (path / "ecs" / "2014-11-13" / "waiters-2.json").write_text(json.dumps(waiters))
@@ -152,7 +156,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     out, err = home / "emulator.out", home / "emulator.err"
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen([str(_client("ecsdeploy-emulator")), "--port", "0", "--seed", str(seed),
-                                    "--runner", "simulated"], stdout=stdout, stderr=stderr, text=True, cwd=home)
+                                    "--runner", "simulated", "--speed", str(SPEED)], stdout=stdout, stderr=stderr, text=True, cwd=home)
     try:
         def banner() -> str | None:
             assert process.poll() is None, f"the emulator exited with {process.returncode}: {err.read_text()}"
@@ -222,10 +226,10 @@ def _revision(emulator: Emulator, arn: str) -> dict[str, Any]:
 def test_aws_cli_good_release_becomes_stable(emulator: Emulator) -> None:
     old, new = _register_release(emulator, "aws-good", "1.1.0")
     _update(emulator, "aws-good", new)
-    # The CLI's own waiter and acceptors, looking every second rather than every 15 s (the ~2 s rollout is rarely
-    # complete at its first look, right after UpdateService).
+    # The CLI's own waiter and acceptors, looking every simulated second rather than every 15 s (the ~2 s rollout is
+    # rarely complete at its first look, right after UpdateService); the attempts only bound a failure.
     waited = emulator.aws("ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", "aws-good",
-                          AWS_DATA_PATH=emulator.short_waiters(120))
+                          AWS_DATA_PATH=emulator.short_waiters(120 * SPEED))
     assert (waited.returncode, waited.stdout, waited.stderr) == (0, "", "")
     service = emulator.service("aws-good")
     assert service["taskDefinition"] == new
@@ -264,7 +268,7 @@ def test_aws_cli_circuit_breaker_rollback_is_stable_on_the_old_revision(emulator
     old, new = _register_release(emulator, "aws-rollback", "2.0.0")
     _update(emulator, "aws-rollback", new)
     waited = emulator.aws("ecs", "wait", "services-stable", "--cluster", CLUSTER, "--services", "aws-rollback",
-                          AWS_DATA_PATH=emulator.short_waiters(120))
+                          AWS_DATA_PATH=emulator.short_waiters(120 * SPEED))
     assert (waited.returncode, waited.stderr) == (0, "")  # as on ECS: the rollback is stable
     # What tells the failure: the service's task definition is not the one the job registered.
     assert emulator.aws_json("ecs", "describe-services", "--cluster", CLUSTER, "--services", "aws-rollback",
@@ -289,7 +293,8 @@ def test_aws_cli_run_task_of_an_awsvpc_task_definition_needs_a_network_configura
     task = emulator.aws_json("ecs", "run-task", "--cluster", CLUSTER, "--task-definition", "migrate",
                              "--launch-type", "FARGATE", "--network-configuration", network,
                              "--query", "tasks[0].taskArn")
-    waited = emulator.aws("ecs", "wait", "tasks-stopped", "--cluster", CLUSTER, "--tasks", task)
+    waited = emulator.aws("ecs", "wait", "tasks-stopped", "--cluster", CLUSTER, "--tasks", task,
+                          AWS_DATA_PATH=emulator.short_waiters(120 * SPEED))
     assert (waited.returncode, waited.stderr) == (0, "")
     stopped = emulator.aws_json("ecs", "describe-tasks", "--cluster", CLUSTER, "--tasks", task,
                                 "--query", "tasks[0].[stopCode, containers[0].exitCode]")

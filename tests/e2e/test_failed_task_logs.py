@@ -47,6 +47,7 @@ wait_timeout = {wait}
 backend = "emulator"
 cluster = "local"
 runner = "{runner}"
+speed = {speed}
 
 [environments.local.seed]
 clusters = ["local"]
@@ -100,6 +101,9 @@ def test_migrate(ecs_task, ecs_service):
 """
 
 RUNNERS = ["simulated", pytest.param("docker", marks=pytest.mark.docker)]
+# Simulated seconds per wall second of each runner's emulator: the crash loop's relaunches wait 10 simulated seconds
+# and more. The Docker runner stays at wall time: its containers' own timings are real.
+SPEEDS = {"simulated": 10, "docker": 1}
 
 
 def write(pytester: pytest.Pytester, runner: str, scenario: str) -> None:
@@ -108,8 +112,8 @@ def write(pytester: pytest.Pytester, runner: str, scenario: str) -> None:
     pytester.mkdir("deployments/web")
     root = pytester.path / "deployments"
     root.joinpath("ecsdeploy.toml").write_text(CONFIG.format(
-        runner=runner, wait=300 if runner == "docker" else 60, logs=json.dumps(LINES), script=SCRIPT,
-        template=crashing))
+        runner=runner, wait=300 if runner == "docker" else 60, speed=SPEEDS[runner], logs=json.dumps(LINES),
+        script=SCRIPT, template=crashing))
     root.joinpath("web", "seed.json").write_text(json.dumps(taskdef()))
     # On the Docker runner the crash is the container's own: the release's task definition runs the script.
     root.joinpath("web", "crash.json").write_text(json.dumps(taskdef(entryPoint=["/bin/sh", "-c"],

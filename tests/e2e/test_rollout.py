@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import SCENARIO_RUN_OPTIONS
+from fakes import SCENARIO_RUN_OPTIONS, DrivenClock
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 
 TASK_DEFINITION = {
     "family": "web",
@@ -411,22 +410,41 @@ def outside_seed(desired: int = 2) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def outside(project: Project) -> Iterator[LocalAWS]:
-    """A LocalAWS in this process, its clock 20 times wall time; the scenario's environment ``outside`` points at
-    it."""
-    with LocalAWS(seed=outside_seed(), runner="simulated", base_dir=project.dir, speed=20) as local:
-        project.write(scenario=ONE_LINE, endpoint=local.endpoint_url)
+@pytest.fixture(scope="module")
+def outside_clock() -> Iterator[DrivenClock]:
+    """The clock of ``outside_aws``: 20 times wall time while running."""
+    clock = DrivenClock(speed=20)
+    yield clock
+    clock.close()
+
+
+@pytest.fixture(scope="module")
+def outside_aws(tmp_path_factory: pytest.TempPathFactory, outside_clock: DrivenClock) -> Iterator[LocalAWS]:
+    """A LocalAWS in this process for the module's ``outside`` runs (started once: a start costs more than a reset),
+    seeded from its own copy of the task definition."""
+    base = tmp_path_factory.mktemp("outside")
+    (base / "web").mkdir()
+    (base / "web" / "taskdef.json").write_text(json.dumps(TASK_DEFINITION, indent=2))
+    with LocalAWS(seed=outside_seed(), runner="simulated", base_dir=base, clock=outside_clock) as local:
         yield local
 
 
 @pytest.fixture
-def frozen(project: Project) -> Iterator[tuple[LocalAWS, FakeClock]]:
-    """A LocalAWS whose clock stands still until the test moves it: nothing rolls out by itself."""
-    clock = FakeClock()
-    with LocalAWS(seed=outside_seed(), runner="simulated", base_dir=project.dir, clock=clock) as local:
-        project.write(scenario=ONE_LINE, endpoint=local.endpoint_url)
-        yield local, clock
+def outside(project: Project, outside_aws: LocalAWS, outside_clock: DrivenClock) -> LocalAWS:
+    """The module's LocalAWS back at its seed, its clock running; the scenario's environment ``outside`` points at
+    it."""
+    outside_clock.run()
+    outside_aws.reset()
+    project.write(scenario=ONE_LINE, endpoint=outside_aws.endpoint_url)
+    return outside_aws
+
+
+@pytest.fixture
+def frozen(project: Project, outside: LocalAWS, outside_clock: DrivenClock) -> tuple[LocalAWS, DrivenClock]:
+    """The module's LocalAWS back at its seed, its clock standing still until the test moves it: nothing rolls out
+    by itself."""
+    outside_clock.freeze()
+    return outside, outside_clock
 
 
 def service_of(local: LocalAWS) -> dict[str, Any]:
@@ -481,7 +499,7 @@ def test_force_new_deployment_of_the_live_revision_starts_one(project: Project, 
     assert final["id"] != first and final["rolloutState"] == "COMPLETED"
 
 
-def test_a_foreign_deployment_in_progress_is_refused(project: Project, frozen: tuple[LocalAWS, FakeClock]) -> None:
+def test_a_foreign_deployment_in_progress_is_refused(project: Project, frozen: tuple[LocalAWS, DrivenClock]) -> None:
     local, _ = frozen
     app = {**TASK_DEFINITION["containerDefinitions"][0], "image": "web:someone-elses"}  # type: ignore[dict-item]
     local.client("ecs").register_task_definition(**{**TASK_DEFINITION, "containerDefinitions": [app]})
@@ -498,7 +516,7 @@ def test_a_foreign_deployment_in_progress_is_refused(project: Project, frozen: t
 
 
 def test_a_timeout_fails_and_the_rollback_is_watched_the_same_way(
-    project: Project, frozen: tuple[LocalAWS, FakeClock]
+    project: Project, frozen: tuple[LocalAWS, DrivenClock]
 ) -> None:
     local, _ = frozen
     result = project.run("--wait-timeout", "1", env="outside")
@@ -518,7 +536,7 @@ def test_a_timeout_fails_and_the_rollback_is_watched_the_same_way(
     assert primary["taskDefinition"].endswith("web:1") and primary["rolloutState"] == "IN_PROGRESS"
 
 
-def test_a_timeout_without_rollback(project: Project, frozen: tuple[LocalAWS, FakeClock]) -> None:
+def test_a_timeout_without_rollback(project: Project, frozen: tuple[LocalAWS, DrivenClock]) -> None:
     local, _ = frozen
     result = project.run("--wait-timeout", "1", "--no-rollback", env="outside")
     result.assert_outcomes(failed=1)
@@ -530,7 +548,7 @@ def test_a_timeout_without_rollback(project: Project, frozen: tuple[LocalAWS, Fa
 
 
 def test_a_deployment_of_this_revision_in_progress_is_waited_for(
-    project: Project, frozen: tuple[LocalAWS, FakeClock]
+    project: Project, frozen: tuple[LocalAWS, DrivenClock]
 ) -> None:
     local, clock = frozen
     revision = register_web(local, "2.0.0")  # what the scenario will register for --image-tag 2.0.0
@@ -553,7 +571,7 @@ def test_a_deployment_of_this_revision_in_progress_is_waited_for(
         def move_clock() -> None:
             while process.poll() is None:
                 if moving.is_set():
-                    clock.advance(0.05)
+                    clock.advance(0.5)  # 25 times wall time: the rollout's 2 simulated seconds in a few ticks
                 time.sleep(0.02)
 
         mover = threading.Thread(target=move_clock)

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from fakes import SCENARIO_RUN_OPTIONS
+from fakes import SCENARIO_RUN_OPTIONS, DrivenClock
+from forkserver import ForkServer
 
 from pytest_ecsdeploy.emulator import LocalAWS
-from pytest_ecsdeploy.emulator.clock import FakeClock
 
 HERE = Path(__file__).parent
 BASE = HERE / "bad_input" / "base"
@@ -127,36 +126,6 @@ def copy_base(root: Path) -> Path:
     return root
 
 
-class DrivenClock(FakeClock):
-    """Simulated time that follows the wall clock while running and stands still while frozen."""
-
-    def __init__(self) -> None:
-        super().__init__(start=time.time())
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._drive, name="driven-clock", daemon=True)
-        self._thread.start()
-
-    def _drive(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(0.01):
-            now = time.monotonic()
-            if self._running.is_set():
-                self.advance(now - last)
-            last = now
-
-    def freeze(self) -> None:
-        self._running.clear()
-
-    def run(self) -> None:
-        self._running.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 class Background:
     """A pytest run in the background, its output going to a file that the test can wait on."""
 
@@ -197,17 +166,31 @@ class Background:
         self._file.close()
 
 
+#: How many simulated seconds the module's emulator runs per wall second, unless the module sets ``EMULATOR_SPEED``.
+#: A rollout of the seed's two tasks takes about 2 simulated seconds and a crash loop's relaunches 10 s and more,
+#: all of it waited for in real time by the runs at speed 1; the runs poll every 0.5-1 s of wall time whatever the
+#: speed, so a faster clock only makes them wait less.
+EMULATOR_SPEED = 10.0
+
+
+def module_speed(request: pytest.FixtureRequest) -> float:
+    return float(getattr(request.module, "EMULATOR_SPEED", EMULATOR_SPEED))
+
+
 @pytest.fixture(scope="module")
-def standing_emulator() -> Iterator[LocalAWS]:
-    """An embedded local AWS in this process, seeded with :data:`SEED`, running in real time (simulated runner)."""
-    with LocalAWS(seed=SEED, runner="simulated", base_dir=BASE / "deployments", variables=SEED_VARIABLES) as local:
+def standing_emulator(request: pytest.FixtureRequest) -> Iterator[LocalAWS]:
+    """An embedded local AWS in this process, seeded with :data:`SEED`, its clock at the module's speed (simulated
+    runner)."""
+    with LocalAWS(seed=SEED, runner="simulated", base_dir=BASE / "deployments", variables=SEED_VARIABLES,
+                  speed=module_speed(request)) as local:
         yield local
 
 
 @pytest.fixture(scope="module")
-def driven_clock() -> Iterator[DrivenClock]:
-    """The clock of ``driven_emulator``: ``driven_clock.freeze()`` stops simulated time, ``.run()`` lets it go."""
-    clock = DrivenClock()
+def driven_clock(request: pytest.FixtureRequest) -> Iterator[DrivenClock]:
+    """The clock of ``driven_emulator``, at the module's speed: ``driven_clock.freeze()`` stops simulated time,
+    ``.run()`` lets it go."""
+    clock = DrivenClock(module_speed(request))
     yield clock
     clock.close()
 
@@ -229,17 +212,22 @@ def scenario_project(tmp_path: Path) -> Path:
 
 RunPytest = Callable[..., Outcome]
 
+@pytest.fixture(scope="session")
+def fork_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """Where the runs of ``run_pytest`` are forked from (forkserver.py): started in the environment of a run."""
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"), subprocess_environment("http://127.0.0.1:9"))
+    yield server
+    server.close()
+
 
 @pytest.fixture
-def run_pytest(scenario_project: Path) -> RunPytest:
+def run_pytest(scenario_project: Path, fork_server: ForkServer) -> RunPytest:
     """Run ``pytest ARGS`` in the scenario project against ``endpoint``: ``run_pytest(endpoint, *args, env={},
     timeout=120)``."""
 
     def run(endpoint: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
-        done = subprocess.run(
-            python_pytest(*args), cwd=scenario_project, env=subprocess_environment(endpoint, env),
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
+        done = fork_server.run(python_pytest(*args), scenario_project, subprocess_environment(endpoint, env),
+                               timeout)
         return Outcome(done.returncode, done.stdout + done.stderr)
 
     return run

@@ -68,6 +68,9 @@ KINDS = {
     6: "a template file that is not a sane file",
     8: "an empty or malformed secret reference",
 }
+# Every case is refused before anything is written, so nothing rolls out for a faster clock to hasten; at wall speed
+# the state the cases compare before and after cannot move by itself during a run.
+EMULATOR_SPEED = 1.0
 OUTPUT_ARGS = ("--junitxml", "junit.xml", "--ecsdeploy-report", "record.json", "--octopus")
 _REPEAT = re.compile(r"\{repeat:(\d+):([^}]*)\}")
 
