@@ -17,9 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 
 from pytest_ecsdeploy.actions.deploy import Deploy
@@ -27,8 +24,6 @@ from pytest_ecsdeploy.actions.ecr import Ecr
 from pytest_ecsdeploy.actions.lease import TABLE, TTL, Holder, Leases
 from pytest_ecsdeploy.actions.service import EcsService
 from pytest_ecsdeploy.actions.taskdef import TaskDefinition
-from pytest_ecsdeploy.aws import EmulatorBackend
-from pytest_ecsdeploy.config import Environment
 from pytest_ecsdeploy.context import Hooks, PrintLog, RunOptions, ServiceContext
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.errors import EcsDeployError, LeaseHeld
@@ -46,25 +41,6 @@ def fast_emulator() -> Iterator[LocalAWS]:
     with LocalAWS(seed=SEED, runner="simulated", base_dir=BASE / "deployments", variables=SEED_VARIABLES,
                   speed=20) as local:
         yield local
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_loader() -> Iterator[None]:
-    """The runs loaded here (over forty) read the service models through one botocore loader: each new boto3
-    session parsed ECS's, ECR's and DynamoDB's models again to build the same clients."""
-    loader = botocore.loaders.create_loader()
-
-    def session(self: EmulatorBackend, environment: Environment) -> boto3.Session:
-        core = botocore.session.get_session()
-        core.register_component("data_loader", loader)
-        made = boto3.Session(botocore_session=core, aws_access_key_id=self.access_key,
-                             aws_secret_access_key="testing", region_name=environment.region)
-        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))  # boto3 adds its folder to each session's
-        return made
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(EmulatorBackend, "session", session)
-        yield
 
 
 @pytest.fixture
