@@ -1,5 +1,6 @@
 """Fakes the tests share: a client that fails chosen calls, a clock that only sleeping moves, an emulator clock a
-test can stop and start (:class:`DrivenClock`), a stubbed boto3 client, a network configuration that moto's EC2 knows, and a container instance for EC2 tasks; and the options
+test can stop and start (:class:`DrivenClock`), a stubbed boto3 client, a network configuration that moto's EC2 knows, a container instance for EC2 tasks, a poll until a state
+comes (:func:`wait_for`); and the options
 of the pytest runs a test starts (:data:`SCENARIO_RUN_OPTIONS`).
 
 Importable from any test module (``from fakes import Flaky, FakeClock``): pyproject.toml puts ``tests/`` on the
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import pytest
 
 #: Options for every pytest a test runs in a subprocess: hypothesis's pytest plugin imports all of hypothesis at
 #: the end of each run (0.15 s of CPU, 0.75 s where bytecode is not cached), and no scenario uses it.
@@ -116,6 +119,19 @@ class DrivenClock:
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 90, interval: float = 0.2) -> Any:
+    """Call ``probe`` every ``interval`` seconds until it answers something truthy and return that; after ``timeout``
+    seconds fail naming ``what`` and the last answer (a guard against hanging, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"gave up waiting for {what}; last answer: {last!r}")
 
 
 @contextmanager

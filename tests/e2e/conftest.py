@@ -6,7 +6,6 @@ Test modules that define a fixture of the same name (``local_aws`` in test_local
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from fakes import wait_for as wait_for_state
 
 from pytest_ecsdeploy.aws import ClientFactory
 from pytest_ecsdeploy.config import Environment, Service
@@ -153,23 +153,10 @@ def http_get() -> Callable[[str], HttpAnswer]:
     return _http_get
 
 
-def _wait_for(what: str, probe: Callable[[], Any], timeout: float = 90, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"gave up waiting for {what}; last answer: {last!r}")
-
-
 @pytest.fixture(scope="session")
 def wait_for() -> Callable[..., Any]:
-    """``wait_for(what, probe, timeout=90)``: call ``probe`` until it answers something truthy and return it;
-    after ``timeout`` seconds fail naming ``what`` and the last answer (a guard against hanging, not a timing
-    assertion)."""
-    return _wait_for
+    """``wait_for(what, probe, timeout=90, interval=0.2)``: :func:`fakes.wait_for`."""
+    return wait_for_state
 
 
 def _managed_containers(owner: str | None = None) -> list[str]:

@@ -20,10 +20,12 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import fakes
 import pytest
 from fakes import SCENARIO_RUN_OPTIONS, default_network, registered_instances, seed_secrets
 from forkserver import ForkServer
@@ -92,14 +94,8 @@ def pytest_run(runs: ForkServer, cwd: Path, *args: str) -> subprocess.CompletedP
                     cwd, environ(), timeout=600)
 
 
-def wait_until(what: str, done: Callable[[], Any], timeout: float = 120) -> Any:
-    """Ask ``done()`` every 0.05 s until it answers something truthy, and return that; ``timeout`` only bounds a
-    failure (the emulator's clock runs at speed 8: most states come within a second)."""
-    deadline = time.monotonic() + timeout
-    while not (answer := done()):
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
-        time.sleep(0.05)
-    return answer
+# Each wait is on the emulator's state, at speed 8: most states come within a second.
+wait_for = partial(fakes.wait_for, timeout=120, interval=0.05)
 
 
 def register(aws: LocalAWS, document: dict[str, Any]) -> str:
@@ -277,7 +273,7 @@ def test_rollback_to_a_named_revision(aws: LocalAWS, project: Path) -> None:
     first, second = two_revisions(aws)
     third = register(aws, web_document("web:1.2.0"))
     aws.client("ecs").update_service(cluster=CLUSTER, service="web", taskDefinition=third)
-    wait_until("web:3 rolled out", lambda: service(aws, "web")["deployments"][0].get("rolloutState") == "COMPLETED")
+    wait_for("web:3 rolled out", lambda: service(aws, "web")["deployments"][0].get("rolloutState") == "COMPLETED")
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web", "--to", "web:1")
     assert done.returncode == 0, done.stderr
     assert service(aws, "web")["taskDefinition"] == first
@@ -342,7 +338,7 @@ def crashed_web(aws: LocalAWS) -> str:
     aws.set_image_behaviour("web:2.0.0", "crash", exit_code=3)
     ecs = aws.client("ecs")
     ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=bad)
-    wait_until("web rolled back to web:1", lambda: (now := service(aws, "web"))["taskDefinition"] == good and len(
+    wait_for("web rolled back to web:1", lambda: (now := service(aws, "web"))["taskDefinition"] == good and len(
         now["deployments"]) == 1 and now["deployments"][0].get("rolloutState") == "COMPLETED")
     stopped = [t["taskArn"] for t in ecs.describe_tasks(cluster=CLUSTER, tasks=ecs.list_tasks(
         cluster=CLUSTER, serviceName="web", desiredStatus="STOPPED")["taskArns"])["tasks"]
@@ -472,7 +468,7 @@ def test_rollback_of_a_rollout_that_does_not_end_returns_to_what_served_before_i
     aws.set_image_behaviour("web:2.0.0", "crash", exit_code=1)
     aws.client("ecs").update_service(cluster=CLUSTER, service="web", taskDefinition=bad)
     wanted = "FAILED" if breaker else "IN_PROGRESS"
-    wait_until(f"web:4 {wanted} beside web:1, a task stopped", lambda: (
+    wait_for(f"web:4 {wanted} beside web:1, a task stopped", lambda: (
         (now := service(aws, "web"))["deployments"][0].get("rolloutState") == wanted
         and any(d["taskDefinition"] == good for d in now["deployments"][1:])
         and aws.client("ecs").list_tasks(cluster=CLUSTER, serviceName="web", desiredStatus="STOPPED")["taskArns"]))
@@ -518,7 +514,7 @@ def test_status_shows_the_lifecycle_stage_and_traffic_weights_of_a_blue_green_de
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
         "currentServiceDeployment"]
     # an hour's bake: the deployment stays there for the test's length
-    wait_until("the deployment at BAKE_TIME", lambda: ecs.describe_service_deployments(
+    wait_for("the deployment at BAKE_TIME", lambda: ecs.describe_service_deployments(
         serviceDeploymentArns=[arn])["serviceDeployments"][0].get("lifecycleStage") == "BAKE_TIME")
     done = cli(with_web(project), "status", "--env", "local")
     assert done.returncode == 0, done.stderr
@@ -533,7 +529,7 @@ def test_status_shows_no_stage_once_the_blue_green_deployment_ended(aws: LocalAW
     ecs = aws.client("ecs")
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=register(aws, web_document(
         "web:1.1.0")))["service"]["currentServiceDeployment"]
-    wait_until("the deployment SUCCESSFUL", lambda: ecs.describe_service_deployments(
+    wait_for("the deployment SUCCESSFUL", lambda: ecs.describe_service_deployments(
         serviceDeploymentArns=[arn])["serviceDeployments"][0].get("status") == "SUCCESSFUL")
     done = cli(with_web(project), "status", "--env", "local")
     assert done.returncode == 0, done.stderr
@@ -554,7 +550,7 @@ def test_rollback_of_a_service_deployment_still_going_rolls_it_back_through_itse
     arn = ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)["service"][
         "currentServiceDeployment"]
     wanted = "POST_TEST_TRAFFIC_SHIFT" if paused else "BAKE_TIME"
-    wait_until(f"the deployment at {wanted}", lambda: ecs.describe_service_deployments(
+    wait_for(f"the deployment at {wanted}", lambda: ecs.describe_service_deployments(
         serviceDeploymentArns=[arn])["serviceDeployments"][0].get("lifecycleStage") == wanted)
     done = cli(with_web(project), "rollback", "--env", "local", "--service", "web")
     assert done.returncode == 0, done.stdout + done.stderr

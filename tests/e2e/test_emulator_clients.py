@@ -29,13 +29,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+import fakes
 import pytest
 
 ACCOUNT, REGION, CLUSTER = "123456789012", "us-east-1", "ci"
@@ -85,14 +86,8 @@ def _client(name: str) -> Path:
     return path
 
 
-def _wait_for(what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    last = probe()
-    while not last:
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s; last: {last!r}"
-        time.sleep(0.05)
-        last = probe()
-    return last
+# Each wait is on state; the clients' emulator runs at SPEED, so a state comes within a fraction of a second.
+_wait_for = partial(fakes.wait_for, timeout=120, interval=0.05)
 
 
 @dataclass
