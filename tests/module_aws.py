@@ -122,11 +122,7 @@ class ModuleAWS:
 
     def next_instant(self, step: float = STEP) -> None:
         """Move the clock to the engine's next change (nothing changes in between), or ``step`` when none is due."""
-        due = self.local.next_change()
-        if due is None:
-            self.clock.advance(step)
-        else:
-            self.clock.advance_to(due)
+        next_instant(self.local, self.clock, step)
 
     def __enter__(self) -> ModuleAWS:
         return self
@@ -134,3 +130,13 @@ class ModuleAWS:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.suspend()
+
+
+def next_instant(local: LocalAWS, clock: FakeClock, step: float = STEP) -> None:
+    """Move ``clock`` (``local``'s) to its engine's next change (nothing changes in between), or by ``step`` when
+    none is due."""
+    due = local.next_change()
+    if due is None:
+        clock.advance(step)
+    else:
+        clock.advance_to(due)

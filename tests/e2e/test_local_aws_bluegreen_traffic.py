@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from module_aws import ModuleAWS
+from module_aws import ModuleAWS, next_instant
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -98,11 +98,7 @@ class Traffic:
                 return looks
             if self.clock.now() >= end:
                 break
-            due = self.aws.next_change()
-            if due is None:
-                self.clock.advance(STEP)
-            else:
-                self.clock.advance_to(due)
+            next_instant(self.aws, self.clock, STEP)
         raise AssertionError(f"not finished within {simulated} simulated seconds: {looks[-1]}")
 
     def paused(self, arn: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from module_aws import ModuleAWS
+from module_aws import ModuleAWS, next_instant
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -104,11 +104,7 @@ class Stage:
 
     def next_instant(self) -> None:
         """Move the clock to the engine's next change (nothing changes in between), or STEP when none is due."""
-        due = self.aws.next_change()
-        if due is None:
-            self.clock.advance(STEP)
-        else:
-            self.clock.advance_to(due)
+        next_instant(self.aws, self.clock, STEP)
         self.ecs.list_services(cluster="local")
 
     def info(self, deployment: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from module_aws import STEP, ModuleAWS
+from module_aws import ModuleAWS, next_instant
 
 from pytest_ecsdeploy.emulator import LocalAWS
 from pytest_ecsdeploy.emulator.clock import FakeClock
@@ -50,17 +50,13 @@ def get(url: str) -> tuple[int, str, str]:
 
 
 def advance_until(aws: LocalAWS, clock: FakeClock, deployment: str, status: str) -> None:
-    """Move the clock from one change the engine has due to the next (or by STEP when none is) until
+    """Move the clock from one change the engine has due to the next (or by module_aws.STEP when none is) until
     ``deployment`` is at ``status``."""
     cd, ecs = aws.client("codedeploy"), aws.client("ecs")
     for _ in range(4000):
         if cd.get_deployment(deploymentId=deployment)["deploymentInfo"]["status"] == status:
             return
-        due = aws.next_change()
-        if due is None:
-            clock.advance(STEP)
-        else:
-            clock.advance_to(due)
+        next_instant(aws, clock)
         ecs.list_services(cluster="local")  # a request moves the engine to the clock's time
     raise AssertionError(f"deployment {deployment} never reached {status}")
 
